@@ -1,0 +1,1 @@
+//! SP-API client: Login with Amazon, regional hosts, paced and paged calls, settlement downloads.

@@ -1,0 +1,1 @@
+//! Oracle EBS client over ISG REST: session, module context, staging, import confirmation.

@@ -1,0 +1,1 @@
+//! Faithful simulators of Amazon SP-API and Oracle EBS ISG REST, embeddable in-process.

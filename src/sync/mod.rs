@@ -1,0 +1,1 @@
+//! Background tokio tasks: pulling, proposing, posting; they report through messages.

@@ -1,0 +1,1 @@
+//! Rendering only: turns app state into ratatui widgets.
