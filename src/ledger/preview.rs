@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::journal::{LineKind, Proposal};
 use super::model::{SettlementFormat, SettlementSummary};
-use super::money::format_amount;
+use super::money::{currency_scale, format_amount};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PreviewLine {
@@ -153,7 +153,10 @@ impl PreviewReport {
 
     /// One line per verdict: `balanced`, `inconsistent` and/or `unmapped`, with why.
     pub fn verdict(&self) -> String {
-        let balanced = self.journals.iter().all(|j| j.total_debit == j.total_credit);
+        let balanced = self
+            .journals
+            .iter()
+            .all(|j| j.total_debit == j.total_credit);
         let mut parts = Vec::new();
         if !self.consistent {
             parts.push(format!(
@@ -306,7 +309,7 @@ impl PreviewReport {
                 );
             }
         }
-        let zero = format_amount(rust_decimal::Decimal::ZERO, 0);
+        let zero = format_amount(rust_decimal::Decimal::ZERO, currency_scale(&self.currency));
         for u in &self.unmapped {
             let label = format!(
                 "{} | {} | {}",
@@ -409,6 +412,9 @@ mod tests {
             ["é".to_string(), "1.00".to_string()],
             ["abc".to_string(), "10.00".to_string()],
         ];
-        assert_eq!(aligned(&rows, &[false, true]), "  é     1.00\n  abc  10.00\n");
+        assert_eq!(
+            aligned(&rows, &[false, true]),
+            "  é     1.00\n  abc  10.00\n"
+        );
     }
 }
