@@ -413,3 +413,374 @@ fn genuine_v1_samples_sum_to_their_totals() {
         assert!(rows.iter().all(|r| r.posted.is_some()), "{name}");
     }
 }
+
+// ---- V1 -------------------------------------------------------------------
+
+fn names(r: &ml_connector::ledger::model::SettlementRow) -> (&str, &str, &str, Decimal) {
+    (
+        r.transaction_type.as_str(),
+        r.amount_type.as_str(),
+        r.amount_description.as_str(),
+        r.amount,
+    )
+}
+
+#[test]
+fn v1_33_columns_every_amount_column_normalised() {
+    let (file, rows) = rows_of(&fixture("v1-de-33col.txt"), None);
+    assert_eq!(file.summary.format, SettlementFormat::V1);
+    assert_eq!(file.locale.decimal_mark, DecimalMark::Comma);
+    assert_eq!(file.locale.day_order, Some(DayOrder::DayFirst));
+    assert_eq!(file.summary.total_amount, dec("1021.48"));
+    assert_eq!(file.body_lines, 8);
+    let got: Vec<_> = rows.iter().map(names).collect();
+    let want = vec![
+        ("Order", "ItemPrice", "Principal", dec("1234.56")),
+        ("Order", "ItemFees", "FBA transportation fee", dec("-2.10")),
+        (
+            "Order",
+            "ItemFees",
+            "FBAPerOrderFulfillmentFee",
+            dec("-1.00"),
+        ),
+        ("Order", "ItemFees", "Commission", dec("-185.18")),
+        ("Order", "other-transaction", "Order", dec("-0.50")),
+        (
+            "other-transaction",
+            "other-transaction",
+            "Storage Fee",
+            dec("-12.40"),
+        ),
+        (
+            "ServiceFee",
+            "ItemFees",
+            "Cost of Advertising",
+            dec("-10.00"),
+        ),
+        (
+            "other-transaction",
+            "other-transaction",
+            "TaxAmount",
+            dec("-1.90"),
+        ),
+        (
+            "other-transaction",
+            "other-transaction",
+            "Micro Deposit",
+            dec("-0.01"),
+        ),
+        (
+            "other-transaction",
+            "other-transaction",
+            "Successful charge",
+            dec("0.01"),
+        ),
+    ];
+    assert_eq!(got, want);
+    // the row keeps its physical line and the line's identifiers
+    assert_eq!(rows[0].line, 4);
+    assert_eq!(rows[0].order_id, "302-1");
+    assert_eq!(rows[0].posted, Some(day(2025, 10, 3)));
+    assert_eq!(rows[5].line, 7);
+    assert_eq!(rows[5].marketplace_name, "");
+    assert_eq!(file.dominant.as_deref(), Some("Amazon.de"));
+}
+
+#[test]
+fn genuine_v1_vocabulary() {
+    let Some(dir) = samples_dir() else { return };
+    let bytes = std::fs::read(dir.join("ca-v1-flatfile-50018020314.txt")).unwrap();
+    let (file, rows) = rows_of(&bytes, None);
+    assert_eq!(file.summary.start, utc("2025-07-31T22:07:18Z"));
+    assert_eq!(file.dominant.as_deref(), Some("Amazon.ca"));
+    let got: Vec<_> = rows.iter().map(names).collect();
+    for want in [
+        ("Order", "ItemPrice", "Principal", dec("35.00")),
+        ("Order", "ItemFees", "DigitalServicesFee", dec("-0.17")),
+        ("Order", "Promotion", "Shipping", dec("-6.99")),
+        ("Refund", "ItemFees", "RefundCommission", dec("-1.93")),
+        (
+            "other-transaction",
+            "other-transaction",
+            "Payable to Amazon",
+            dec("-321.69"),
+        ),
+        (
+            "other-transaction",
+            "other-transaction",
+            "Subscription Fee",
+            dec("-32.09"),
+        ),
+        (
+            "ServiceFee",
+            "ItemFees",
+            "Cost of Advertising",
+            dec("-1.16"),
+        ),
+        (
+            "other-transaction",
+            "other-transaction",
+            "TaxAmount",
+            dec("-0.14"),
+        ),
+        (
+            "other-transaction",
+            "other-transaction",
+            "Successful charge",
+            dec("321.69"),
+        ),
+    ] {
+        assert!(got.contains(&want), "{want:?} in {got:?}");
+    }
+    let refund = rows
+        .iter()
+        .find(|r| r.transaction_type == "Refund")
+        .unwrap();
+    assert_eq!(refund.adjustment_id, "amzn1:crow:0UcGz5LNTCm+rGIQEkAv5g");
+    assert_eq!(
+        refund.posted,
+        Some(PostedAt::Instant(utc("2025-08-14T20:59:25Z")))
+    );
+    // 33-column sample: trailing spaces and no promotion columns
+    let bytes = std::fs::read(dir.join("ca-v1-flatfile-50011020300.txt")).unwrap();
+    let (file, rows) = rows_of(&bytes, None);
+    assert_eq!(file.body_lines, 3);
+    assert_eq!(file.dominant, None);
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[2].amount, dec("32.09"));
+}
+
+// ---- bundled examples ----------------------------------------------------
+
+fn example(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("assets/examples")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn example_v2_us() {
+    let (file, rows) = rows_of(&example("settlement-v2-us.txt"), None);
+    assert_eq!(file.summary.currency.code(), "USD");
+    assert!((300..=800).contains(&rows.len()), "{}", rows.len());
+    assert_eq!(file.locale.decimal_mark, DecimalMark::Point);
+    assert_eq!(file.dominant.as_deref(), Some("Amazon.com"));
+    let september = NaiveDate::from_ymd_opt(2025, 9, 30).unwrap();
+    let days: Vec<_> = rows
+        .iter()
+        .filter_map(|r| match r.posted {
+            Some(PostedAt::Instant(t)) => Some(t.date_naive()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(days.len(), rows.len(), "every row has posted-date-time");
+    assert!(days.iter().any(|d| *d <= september) && days.iter().any(|d| *d > september));
+    for description in [
+        "Principal",
+        "Tax",
+        "Shipping",
+        "ShippingTax",
+        "Commission",
+        "FBAPerUnitFulfillmentFee",
+        "MarketplaceFacilitatorTax-Principal",
+        "RefundCommission",
+        "Storage Fee",
+        "Subscription Fee",
+        "Previous Reserve Amount Balance",
+        "Current Reserve Amount",
+        "TransactionTotalAmount",
+        "WAREHOUSE_DAMAGE",
+    ] {
+        assert!(
+            rows.iter().any(|r| r.amount_description == description),
+            "{description}"
+        );
+    }
+    assert!(rows.iter().any(|r| r.amount_type == "Promotion"));
+    assert!(rows.iter().any(|r| r.transaction_type == "Refund"));
+}
+
+#[test]
+fn example_v2_de() {
+    let (file, rows) = rows_of(&example("settlement-v2-de.txt"), None);
+    assert_eq!(file.summary.currency.code(), "EUR");
+    assert_eq!(file.locale.decimal_mark, DecimalMark::Comma);
+    assert_eq!(file.summary.start, utc("2025-09-24T08:00:00Z"));
+    assert!(rows.iter().any(|r| r.amount >= dec("1000")));
+    let text = String::from_utf8(example("settlement-v2-de.txt")).unwrap();
+    assert!(
+        text.contains("\t1.389,00\t"),
+        "a thousands separator in the file"
+    );
+}
+
+#[test]
+fn example_v1_ca() {
+    let (file, rows) = rows_of(&example("settlement-v1-ca.txt"), None);
+    assert_eq!(file.summary.format, SettlementFormat::V1);
+    assert!(file.summary.total_amount < Decimal::ZERO);
+    let text = String::from_utf8(example("settlement-v1-ca.txt")).unwrap();
+    assert_eq!(text.lines().next().unwrap().split('\t').count(), 36);
+    for description in [
+        "Payable to Amazon",
+        "Successful charge",
+        "Subscription Fee",
+        "TaxAmount",
+    ] {
+        assert!(
+            rows.iter().any(
+                |r| r.amount_type == "other-transaction" && r.amount_description == description
+            ),
+            "{description}"
+        );
+    }
+}
+
+// ---- property tests: mutated files never panic and errors are located ----
+
+mod mutations {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Runs the whole pipeline the way callers do; every error must name a line.
+    fn check(bytes: &[u8]) {
+        let located = |e: &ml_connector::ledger::parse::ParseError| {
+            assert!(e.line.is_some(), "unlocated error: {e:?}");
+            assert!(!e.to_string().is_empty());
+        };
+        let decoded = match decode(bytes, None) {
+            Ok(d) => d,
+            Err(e) => return located(&e),
+        };
+        let file = match SettlementFile::parse(&decoded.text, decoded.charset) {
+            Ok(f) => f,
+            Err(e) => return located(&e),
+        };
+        let mut streamed = Vec::new();
+        for row in file.rows() {
+            match row {
+                Ok(r) => streamed.push(r),
+                Err(e) => located(&e),
+            }
+        }
+        let chunked: Vec<_> = file
+            .split_rows(3)
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .collect();
+        assert_eq!(chunked, streamed, "chunks see the same rows");
+        if let Err(e) = parse_settlement(bytes, None) {
+            located(&e);
+        }
+    }
+
+    fn base_files() -> Vec<Vec<u8>> {
+        let mut files: Vec<Vec<u8>> = [
+            "v2-us-24col.txt",
+            "v2-ca-23col-crlf-bom.txt",
+            "v2-de-comma-dotdates.txt",
+            "v2-jp-shiftjis.txt",
+            "v1-de-33col.txt",
+        ]
+        .iter()
+        .map(|n| fixture(n))
+        .collect();
+        files.push(example("settlement-v1-ca.txt"));
+        files
+    }
+
+    #[derive(Debug, Clone)]
+    enum Mutation {
+        Truncate(usize),
+        Flip(usize, u8),
+        DeleteTab(usize),
+        DuplicateTab(usize),
+        Insert(usize, Vec<u8>),
+    }
+
+    fn mutation() -> impl Strategy<Value = Mutation> {
+        prop_oneof![
+            any::<usize>().prop_map(Mutation::Truncate),
+            (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Mutation::Flip(i, b)),
+            any::<usize>().prop_map(Mutation::DeleteTab),
+            any::<usize>().prop_map(Mutation::DuplicateTab),
+            (
+                any::<usize>(),
+                prop_oneof![
+                    proptest::collection::vec(any::<u8>(), 1..12),
+                    Just(b"\t".to_vec()),
+                    Just(b"\n".to_vec()),
+                    Just(b"\r\n\r\n".to_vec()),
+                    Just(b"-".to_vec()),
+                    Just(b",".to_vec()),
+                    Just(b"99999999999999999999999999999999".to_vec()),
+                    Just("\u{feff}".as_bytes().to_vec()),
+                    Just(b"\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\n".to_vec()),
+                ]
+            )
+                .prop_map(|(i, g)| Mutation::Insert(i, g)),
+        ]
+    }
+
+    fn apply(mut bytes: Vec<u8>, m: &Mutation) -> Vec<u8> {
+        let tabs: Vec<usize> = bytes
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\t')
+            .map(|(i, _)| i)
+            .collect();
+        match *m {
+            Mutation::Truncate(i) => bytes.truncate(i % (bytes.len() + 1)),
+            Mutation::Flip(i, b) => {
+                if !bytes.is_empty() {
+                    let at = i % bytes.len();
+                    bytes[at] ^= b;
+                }
+            }
+            Mutation::DeleteTab(i) => {
+                if !tabs.is_empty() {
+                    bytes.remove(tabs[i % tabs.len()]);
+                }
+            }
+            Mutation::DuplicateTab(i) => {
+                if !tabs.is_empty() {
+                    bytes.insert(tabs[i % tabs.len()], b'\t');
+                }
+            }
+            Mutation::Insert(i, ref g) => {
+                let at = i % (bytes.len() + 1);
+                bytes.splice(at..at, g.iter().copied());
+            }
+        }
+        bytes
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn mutated_files_never_panic(
+            which in 0usize..6,
+            mutations in proptest::collection::vec(mutation(), 1..4),
+        ) {
+            let mut bytes = base_files().swap_remove(which);
+            for m in &mutations {
+                bytes = apply(bytes, m);
+            }
+            check(&bytes);
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            check(&bytes);
+        }
+
+        #[test]
+        fn header_then_garbage_never_panics(tail in "[0-9a-zA-Z.,:/ \\-\\t\\r\\n]{0,300}") {
+            let text = format!("{V2_HEADER}\n{tail}");
+            check(text.as_bytes());
+        }
+    }
+}
