@@ -4,4 +4,5 @@
 
 pub mod model;
 pub mod money;
+pub mod parse;
 pub mod state;
