@@ -6,6 +6,7 @@ pub mod journal;
 pub mod mapping;
 pub mod model;
 pub mod money;
+pub mod parse;
 pub mod periods;
 pub mod preview;
 pub mod state;
