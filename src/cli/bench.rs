@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use super::settlement::with_settlement_text;
 use crate::ledger::journal::{Engine, Proposal, propose_file};
 use crate::ledger::mapping::Mapping;
 use crate::ledger::money::format_amount;
@@ -292,20 +293,19 @@ fn write_file(path: &Path, rows: usize) -> Result<u64> {
 /// Parse + map + journal of a file with `parts` threads.
 fn engine_run(path: &Path, mapping: &Mapping, parts: usize) -> Result<(Proposal, Duration)> {
     let t = Instant::now();
-    let bytes = std::fs::read(path)?;
-    let decoded = decode(&bytes, None).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let file = SettlementFile::parse(&decoded.text, decoded.charset)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let tz = chrono_tz::UTC;
-    let engine = Engine::new(
-        mapping,
-        Engine::preview_calendar(&file.summary, tz),
-        tz,
-        &file.summary,
-        file.dominant_marketplace(),
-    );
-    let proposal = propose_file(&file, &engine, parts)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let proposal = with_settlement_text(path, None, |text, charset| {
+        let file = SettlementFile::parse(text, charset)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let tz = chrono_tz::UTC;
+        let engine = Engine::new(
+            mapping,
+            Engine::preview_calendar(&file.summary, tz),
+            tz,
+            &file.summary,
+            file.dominant_marketplace(),
+        );
+        propose_file(&file, &engine, parts).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    })?;
     Ok((proposal, t.elapsed()))
 }
 

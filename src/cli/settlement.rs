@@ -3,6 +3,7 @@
 use anyhow::{Context, Result};
 use chrono_tz::Tz;
 use clap::{Args, Subcommand, ValueEnum};
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use crate::ledger::journal::{Engine, propose_file};
@@ -99,21 +100,51 @@ fn preview(args: &PreviewArgs) -> Result<i32> {
     let tz = parse_timezone(&args.timezone)?;
     let mapping = load_mapping(args.mapping.as_deref())?;
     let path = &args.file;
+    with_settlement_text(path, args.charset.as_deref(), |text, charset| {
+        let file = SettlementFile::parse(text, charset)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        preview_file(args, &mapping, tz, &file)
+    })
+}
+
+/// Reads and decodes a settlement file, then hands its text to `f`. Keeps one
+/// copy of the file in memory: valid UTF-8 is borrowed from the bytes read, and
+/// the bytes are dropped when decoding had to make a new string.
+pub fn with_settlement_text<R>(
+    path: &Path,
+    charset: Option<&str>,
+    f: impl FnOnce(&str, &'static str) -> Result<R>,
+) -> Result<R> {
     let bytes = std::fs::read(path)
         .with_context(|| format!("cannot read settlement file {}", path.display()))?;
-    let decoded = decode(&bytes, args.charset.as_deref())
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let file = SettlementFile::parse(&decoded.text, decoded.charset)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let decoded =
+        decode(&bytes, charset).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let charset = decoded.charset;
+    match decoded.text {
+        Cow::Borrowed(text) => f(text, charset),
+        Cow::Owned(text) => {
+            drop(bytes);
+            f(&text, charset)
+        }
+    }
+}
+
+fn preview_file(
+    args: &PreviewArgs,
+    mapping: &Mapping,
+    tz: Tz,
+    file: &SettlementFile<'_>,
+) -> Result<i32> {
+    let path = &args.file;
     let engine = Engine::new(
-        &mapping,
+        mapping,
         Engine::preview_calendar(&file.summary, tz),
         tz,
         &file.summary,
         file.dominant_marketplace(),
     );
     let parts = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-    let proposal = propose_file(&file, &engine, parts)
+    let proposal = propose_file(file, &engine, parts)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let report = PreviewReport::new(&file.summary, &proposal, tz.name());
     let text = match args.format {
