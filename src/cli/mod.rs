@@ -2,6 +2,10 @@
 //!
 //! Each command family lives in its own file; this module only routes.
 
+pub mod bench;
+pub mod mapping;
+pub mod settlement;
+
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -23,7 +27,14 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Settlement files: preview the GL journals they become.
+    Settlement(settlement::SettlementArgs),
+    /// Mapping files: check rules and accounts.
+    Mapping(mapping::MappingArgs),
+    /// Benchmarks (run on a release build).
+    Bench(bench::BenchArgs),
+}
 
 /// Runs the parsed command; returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
@@ -33,5 +44,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             Cli::command().print_help()?;
             Ok(0)
         }
+        Some(Command::Settlement(args)) => settlement::run(args),
+        Some(Command::Mapping(args)) => mapping::run(args),
+        Some(Command::Bench(args)) => bench::run(args),
     }
 }
