@@ -2,6 +2,8 @@
 //!
 //! Each command family lives in its own file; this module only routes.
 
+pub mod sim_amazon;
+
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -23,7 +25,19 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Run a simulator of an external system (for tests, demos, first steps).
+    Sim {
+        #[command(subcommand)]
+        command: SimCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SimCommand {
+    /// Amazon SP-API + Login with Amazon simulator; serves until killed.
+    Amazon(sim_amazon::SimAmazonArgs),
+}
 
 /// Runs the parsed command; returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
@@ -33,5 +47,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             Cli::command().print_help()?;
             Ok(0)
         }
+        Some(Command::Sim { command }) => match command {
+            SimCommand::Amazon(args) => sim_amazon::run(args),
+        },
     }
 }
