@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod mapping;
 pub mod settlement;
+pub mod sim_amazon;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -34,6 +35,17 @@ pub enum Command {
     Mapping(mapping::MappingArgs),
     /// Benchmarks (run on a release build).
     Bench(bench::BenchArgs),
+    /// Run a simulator of an external system (for tests, demos, first steps).
+    Sim {
+        #[command(subcommand)]
+        command: SimCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SimCommand {
+    /// Amazon SP-API + Login with Amazon simulator; serves until killed.
+    Amazon(sim_amazon::SimAmazonArgs),
 }
 
 /// Runs the parsed command; returns the process exit code.
@@ -47,5 +59,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Settlement(args)) => settlement::run(args),
         Some(Command::Mapping(args)) => mapping::run(args),
         Some(Command::Bench(args)) => bench::run(args),
+        Some(Command::Sim { command }) => match command {
+            SimCommand::Amazon(args) => sim_amazon::run(args),
+        },
     }
 }
