@@ -1,1 +1,3 @@
 //! Faithful simulators of Amazon SP-API and Oracle EBS ISG REST, embeddable in-process.
+
+pub mod ebs;
