@@ -247,6 +247,11 @@ impl SpApiClient {
         self.inner.region
     }
 
+    /// The SP-API host this client calls.
+    pub fn base_url(&self) -> &str {
+        self.inner.base_url.as_str()
+    }
+
     pub fn user_agent(&self) -> &str {
         &self.inner.user_agent
     }

@@ -151,8 +151,8 @@ impl RateLimiter {
     /// The process-wide limiter for a seller in a region: every client built for the
     /// same pair gets the same buckets.
     pub fn shared(seller: &str, region: Region, time_scale: f64) -> Arc<RateLimiter> {
-        static REGISTRY: OnceLock<Mutex<HashMap<(String, Region), Arc<RateLimiter>>>> =
-            OnceLock::new();
+        type Registry = Mutex<HashMap<(String, Region), Arc<RateLimiter>>>;
+        static REGISTRY: OnceLock<Registry> = OnceLock::new();
         let registry = REGISTRY.get_or_init(|| Mutex::new(HashMap::new()));
         let mut map = registry.lock().unwrap_or_else(|p| p.into_inner());
         map.entry((seller.to_string(), region))

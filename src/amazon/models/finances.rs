@@ -538,7 +538,7 @@ macro_rules! event_lists {
                 map.end()
             }
 
-            fn take_list(&mut self, key: String, raw: Box<RawValue>) {
+            fn take_list(&mut self, key: String, raw: &RawValue) {
                 match key.as_str() {
                     $($key => match serde_json::from_str::<Option<Vec<$ty>>>(raw.get()) {
                         Ok(list) => self.$field.extend(list.unwrap_or_default()),
@@ -659,7 +659,7 @@ impl<'de> Deserialize<'de> for FinancialEvents {
                 let mut events = FinancialEvents::default();
                 while let Some(key) = map.next_key::<String>()? {
                     let raw: Box<RawValue> = map.next_value()?;
-                    events.take_list(key, raw);
+                    events.take_list(key, &raw);
                 }
                 Ok(events)
             }
