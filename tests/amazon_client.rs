@@ -1268,3 +1268,66 @@ async fn download_refreshes_expired_url_inflates_gzip_and_reports_charset() {
     let debug = format!("{:?}", client.report_document("DOC1").await.unwrap());
     assert!(!debug.contains("Signature"), "{debug}");
 }
+
+#[tokio::test]
+async fn settlement_cut_at_a_line_is_downloaded_again_and_parsed() {
+    let full = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/settlements/v2-us-24col.txt"
+    ))
+    .unwrap();
+    // Cut after line 10: every line whole, but the body no longer adds up.
+    let cut_at = full
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .nth(9)
+        .unwrap()
+        .0
+        + 1;
+    let cut = full[..cut_at].to_vec();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let base = Arc::new(Mutex::new(String::new()));
+    let base_cell = base.clone();
+    let server = serve_api(move |req| {
+        let base = base_cell.lock().unwrap().clone();
+        match req.path.as_str() {
+            "/reports/2021-06-30/documents/D1" => Reply::json(
+                200,
+                format!(r#"{{"reportDocumentId":"D1","url":"{base}/s3/d1"}}"#),
+            ),
+            "/s3/d1" => {
+                let body = if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+                    cut.clone()
+                } else {
+                    full.clone()
+                };
+                Reply {
+                    status: 200,
+                    body,
+                    headers: vec![("content-type".into(), "text/plain;charset=UTF-8".into())],
+                    delay: Duration::ZERO,
+                }
+            }
+            _ => Reply::json(404, r#"{"errors":[{"code":"NotFound","message":"?"}]}"#),
+        }
+    })
+    .await;
+    *base.lock().unwrap() = server.base.clone();
+    let client = client_for(&server);
+    let report: ml_connector::amazon::models::reports::Report = serde_json::from_str(
+        r#"{"reportId":"R1","reportType":"GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2","processingStatus":"DONE","reportDocumentId":"D1"}"#,
+    )
+    .unwrap();
+    let fetched = client.fetch_settlement(&report).await.unwrap();
+    assert!(fetched.total_matches());
+    assert_eq!(fetched.downloads, 2);
+    assert_eq!(fetched.parsed.summary.settlement_id, "19870040121");
+    assert_eq!(
+        fetched.parsed.summary.total_amount,
+        Decimal::from_str("947.61").unwrap()
+    );
+    assert_eq!(fetched.parsed.locale.charset, "UTF-8");
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+}

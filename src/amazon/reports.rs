@@ -331,3 +331,89 @@ mod tests {
         );
     }
 }
+
+/// A settlement report downloaded and parsed by the settlement engine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FetchedSettlement {
+    pub report: Report,
+    /// The bytes as decompressed (kept for the audit trail) and the charset used.
+    pub document: DownloadedDocument,
+    pub parsed: crate::ledger::parse::ParsedSettlement,
+    /// Sum of every body amount; equals the summary's total on an intact file.
+    pub body_sum: rust_decimal::Decimal,
+    /// Downloads it took (a cut file is fetched again).
+    pub downloads: u32,
+}
+
+impl FetchedSettlement {
+    /// Whether the body adds up to the summary row's `total-amount` (Amazon's invariant).
+    pub fn total_matches(&self) -> bool {
+        self.body_sum == self.parsed.summary.total_amount
+    }
+}
+
+impl SpApiClient {
+    /// Downloads a settlement report and hands it to the settlement engine with the
+    /// download's charset. A file that is cut (a short last line, or a body that does not
+    /// add up to its total) is downloaded again, bounded; when two downloads are identical
+    /// the file is what Amazon has, and a total mismatch is returned for review
+    /// ([`FetchedSettlement::total_matches`]), never hidden.
+    pub async fn fetch_settlement(&self, report: &Report) -> Result<FetchedSettlement, Error> {
+        let policy = self.retry_policy();
+        let mut previous: Option<Vec<u8>> = None;
+        let mut downloads = 0u32;
+        loop {
+            let document = self.download_report(report).await?;
+            downloads += 1;
+            let identical_to_last = previous.as_deref() == Some(&document.bytes[..]);
+            let last_chance = identical_to_last || downloads >= policy.max_attempts;
+            match crate::ledger::parse::parse_settlement(
+                &document.bytes,
+                document.charset.as_deref(),
+            ) {
+                Ok(parsed) => {
+                    let body_sum = parsed.rows.iter().map(|r| r.amount).sum();
+                    let fetched = FetchedSettlement {
+                        report: report.clone(),
+                        document,
+                        parsed,
+                        body_sum,
+                        downloads,
+                    };
+                    if fetched.total_matches() || last_chance {
+                        return Ok(fetched);
+                    }
+                    tracing::warn!(report = %report.report_id, "settlement body does not add up to its total; downloading again");
+                    previous = Some(fetched.document.bytes);
+                }
+                Err(e) => {
+                    if last_chance {
+                        return Err(Error::Settlement {
+                            report_id: report.report_id.clone(),
+                            message: format!("cannot read the settlement file: {e}"),
+                        });
+                    }
+                    tracing::warn!(report = %report.report_id, error = %e, "settlement file unreadable; downloading again");
+                    previous = Some(document.bytes);
+                }
+            }
+            self.bump(|s| s.download_retries += 1);
+        }
+    }
+
+    /// Every settlement report of `query` (paged), each downloaded and parsed in turn.
+    pub async fn fetch_settlements(
+        &self,
+        query: ReportsQuery,
+    ) -> Result<Vec<FetchedSettlement>, Error> {
+        use futures::TryStreamExt;
+        let pages: Vec<Page<Report>> = self.reports(query, None).try_collect().await?;
+        let mut out = Vec::new();
+        for report in pages.into_iter().flat_map(|p| p.items) {
+            if report.processing_status == super::models::reports::ProcessingStatus::Done {
+                out.push(self.fetch_settlement(&report).await?);
+            }
+        }
+        Ok(out)
+    }
+}
