@@ -2,6 +2,11 @@
 //!
 //! Each command family lives in its own file; this module only routes.
 
+pub mod bench;
+pub mod mapping;
+pub mod settlement;
+pub mod sim_amazon;
+
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -23,7 +28,25 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Settlement files: preview the GL journals they become.
+    Settlement(settlement::SettlementArgs),
+    /// Mapping files: check rules and accounts.
+    Mapping(mapping::MappingArgs),
+    /// Benchmarks (run on a release build).
+    Bench(bench::BenchArgs),
+    /// Run a simulator of an external system (for tests, demos, first steps).
+    Sim {
+        #[command(subcommand)]
+        command: SimCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SimCommand {
+    /// Amazon SP-API + Login with Amazon simulator; serves until killed.
+    Amazon(sim_amazon::SimAmazonArgs),
+}
 
 /// Runs the parsed command; returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
@@ -33,5 +56,11 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             Cli::command().print_help()?;
             Ok(0)
         }
+        Some(Command::Settlement(args)) => settlement::run(args),
+        Some(Command::Mapping(args)) => mapping::run(args),
+        Some(Command::Bench(args)) => bench::run(args),
+        Some(Command::Sim { command }) => match command {
+            SimCommand::Amazon(args) => sim_amazon::run(args),
+        },
     }
 }

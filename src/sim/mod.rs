@@ -1,1 +1,2 @@
 //! Faithful simulators of Amazon SP-API and Oracle EBS ISG REST, embeddable in-process.
+pub mod amazon;
