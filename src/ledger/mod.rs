@@ -4,6 +4,7 @@
 
 pub mod journal;
 pub mod mapping;
+pub mod fx;
 pub mod model;
 pub mod money;
 pub mod parse;
