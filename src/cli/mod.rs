@@ -2,6 +2,10 @@
 //!
 //! Each command family lives in its own file; this module only routes.
 
+pub mod audit;
+pub mod credentials;
+pub mod store;
+
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -23,7 +27,16 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Write or check the encrypted credentials file.
+    #[command(subcommand)]
+    Credentials(credentials::CredentialsCommand),
+    /// Verify, export or import the store.
+    #[command(subcommand)]
+    Store(store::StoreCommand),
+    /// Show the audit trail.
+    Audit(audit::AuditArgs),
+}
 
 /// Runs the parsed command; returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
@@ -32,6 +45,15 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             use clap::CommandFactory;
             Cli::command().print_help()?;
             Ok(0)
+        }
+        Some(Command::Credentials(cmd)) => {
+            credentials::run(cmd, cli.config.as_deref(), cli.data_dir.as_deref())
+        }
+        Some(Command::Store(cmd)) => {
+            store::run(cmd, cli.config.as_deref(), cli.data_dir.as_deref())
+        }
+        Some(Command::Audit(args)) => {
+            audit::run(args, cli.config.as_deref(), cli.data_dir.as_deref())
         }
     }
 }
