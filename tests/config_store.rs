@@ -364,3 +364,576 @@ fn missing_file_says_how_to_fix() {
         "{msg}"
     );
 }
+
+// ---------------------------------------------------------------- store
+
+use chrono::{DateTime, TimeZone, Utc};
+use ml_connector::ledger::model::{SettlementFormat, SettlementSummary};
+use ml_connector::ledger::money::Currency;
+use ml_connector::ledger::state::BatchState;
+use ml_connector::store::audit::{self, AuditFormat};
+use ml_connector::store::chain::{self, ChainLink, Unpulled};
+use ml_connector::store::*;
+
+fn t(day: u32, hour: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 7, day, hour, 0, 0).unwrap()
+}
+
+fn summary(id: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> SettlementSummary {
+    SettlementSummary {
+        settlement_id: id.into(),
+        format: SettlementFormat::V2,
+        start,
+        end,
+        deposit_date: Some(end),
+        total_amount: "1234.56".parse().unwrap(),
+        currency: Currency::new("USD"),
+    }
+}
+
+/// A store holding one of everything, written the way sync will write it.
+fn populate(store: &Store) {
+    let raw: Vec<u8> =
+        b"settlement-id\tsettlement-start-date\n111\t2025-07-01\n\xff\xfe non-UTF-8 tail".to_vec();
+    let mut meta = RawFileMeta::describe("111", "windows-1252", &raw, t(3, 9));
+    meta.report_id = Some("R-111".into());
+    meta.marketplace_id = Some("ATVPDKIKX0DER".into());
+    let pull = NewAuditEntry::new(t(3, 9), "headless", AuditAction::Pull)
+        .settlement("111")
+        .sha256(meta.sha256.clone());
+    assert_eq!(
+        store.put_raw_settlement(&meta, &raw, Some(pull)).unwrap(),
+        RawPut::New
+    );
+    assert_eq!(
+        store.put_raw_settlement(&meta, &raw, None).unwrap(),
+        RawPut::Unchanged
+    );
+    store
+        .put_event_group(&EventGroupRecord {
+            group_id: "FEG-1".into(),
+            seller: "acme-na".into(),
+            settlement_id: Some("111".into()),
+            fetched_at: t(3, 9),
+            data: serde_json::json!({"OriginalTotal": {"CurrencyCode": "USD", "CurrencyAmount": 1234.56}, "Note": "ünïcode, \"quoted\""}),
+        })
+        .unwrap();
+    store
+        .put_settlement(
+            &SettlementRecord {
+                summary: summary("111", t(1, 0), t(15, 0)),
+                seller: "acme-na".into(),
+                marketplace_id: "ATVPDKIKX0DER".into(),
+                raw_sha256: Some(meta.sha256.clone()),
+                event_group_id: Some("FEG-1".into()),
+                pulled_at: t(3, 9),
+            },
+            None,
+        )
+        .unwrap();
+    store
+        .put_orders(&[OrderRecord {
+            order_id: "111-0000001-0000001".into(),
+            seller: "acme-na".into(),
+            marketplace_id: Some("ATVPDKIKX0DER".into()),
+            fetched_at: t(3, 9),
+            data: serde_json::json!({"OrderStatus": "Shipped"}),
+        }])
+        .unwrap();
+    store
+        .put_report(&ReportRecord {
+            report_id: "R-111".into(),
+            seller: "acme-na".into(),
+            marketplace_id: Some("ATVPDKIKX0DER".into()),
+            settlement_id: Some("111".into()),
+            created: t(2, 0),
+            pulled_at: Some(t(3, 9)),
+        })
+        .unwrap();
+    let (v1, created) = store
+        .import_mapping(
+            "mapping.toml",
+            "[fees]\nFBA = \"6100\"\n",
+            "/etc/mlc/mapping.toml",
+            "jdoe",
+            t(3, 10),
+        )
+        .unwrap();
+    assert!(created);
+    let key = BatchKey::new("111", "JUL-25");
+    store
+        .put_proposal(
+            &Proposal {
+                batch: key.clone(),
+                mapping: MappingRef {
+                    name: v1.name.clone(),
+                    version: v1.version,
+                },
+                proposal_hash: "ab".repeat(32),
+                created_at: t(3, 10),
+                outcome: BatchState::Proposed,
+                reason: None,
+                lines: serde_json::json!([{"account": "01-000-6100", "dr": "10.00"}]),
+            },
+            Some(
+                NewAuditEntry::new(t(3, 10), "headless", AuditAction::Proposal)
+                    .settlement("111")
+                    .period("JUL-25")
+                    .sha256("ab".repeat(32)),
+            ),
+        )
+        .unwrap();
+    let proposed = BatchRecord::new(&key, BatchState::Proposed, t(3, 10));
+    store.create_batch(&proposed, None).unwrap();
+    let mut approved = proposed.clone();
+    approved.state = BatchState::Approved;
+    approved.approval = Some(Approval {
+        who: "jdoe".into(),
+        when: t(4, 8),
+        proposal_hash: "ab".repeat(32),
+    });
+    store
+        .transition(
+            &proposed,
+            &approved,
+            Some(
+                NewAuditEntry::new(t(4, 8), "jdoe", AuditAction::Approval)
+                    .settlement("111")
+                    .period("JUL-25"),
+            ),
+        )
+        .unwrap();
+    store
+        .record_intent(&PostingIntent {
+            batch: key.clone(),
+            revision: 1,
+            action: IntentAction::Stage,
+            group_id: Some("MLC-111-JUL-25-1".into()),
+            source_key: "MLC:111:JUL-25:1".into(),
+            written_at: t(4, 9),
+            details: serde_json::Value::Null,
+        })
+        .unwrap();
+    store
+        .set_cursor(
+            "acme-na/settlements",
+            serde_json::json!({"created_since": "2025-07-01T00:00:00Z"}),
+            t(4, 9),
+        )
+        .unwrap();
+}
+
+#[test]
+fn store_keeps_everything_and_verifies_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), "test").unwrap();
+    populate(&store);
+    let (meta, bytes) = store.raw_settlement("111").unwrap().unwrap();
+    assert_eq!(meta.charset, "windows-1252");
+    assert!(bytes.ends_with(b"\xff\xfe non-UTF-8 tail"));
+    let key = BatchKey::new("111", "JUL-25");
+    assert!(store.intent(&key).unwrap().is_some());
+    assert_eq!(
+        store.in_flight().unwrap().len(),
+        1,
+        "an outstanding intent counts as in flight"
+    );
+
+    // A transition answers the intent and clears it.
+    let approved = store.batch(&key).unwrap().unwrap();
+    let mut staged = approved.clone();
+    staged.state = BatchState::Staged;
+    staged.group_id = Some("MLC-111-JUL-25-1".into());
+    staged.line_count = Some(2);
+    let entry = store
+        .transition(
+            &approved,
+            &staged,
+            Some(NewAuditEntry::new(t(4, 9), "jdoe", AuditAction::Staging).settlement("111")),
+        )
+        .unwrap()
+        .unwrap();
+    assert!(store.intent(&key).unwrap().is_none());
+    assert_eq!(entry.seq, 5, "pull, mapping, proposal, approval, staging");
+
+    // Skipping a step is refused; so is writing over a record that changed meanwhile.
+    let mut posted = staged.clone();
+    posted.state = BatchState::Posted;
+    let err = store.transition(&staged, &posted, None).unwrap_err();
+    assert!(matches!(err, StoreError::IllegalTransition { .. }), "{err}");
+    let mut submitted = approved.clone();
+    submitted.state = BatchState::Staged;
+    submitted.reason = Some("stale".into());
+    let err = store.transition(&approved, &submitted, None).unwrap_err();
+    assert!(
+        err.to_string().contains("changed since it was read"),
+        "{err}"
+    );
+    assert_eq!(store.batch(&key).unwrap().unwrap(), staged);
+
+    let report = store.verify().unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+    let seqs: Vec<u64> = store
+        .audit_entries(None)
+        .unwrap()
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(seqs, vec![1, 2, 3, 4, 5]);
+    assert_eq!(store.audit_entries(Some("111")).unwrap().len(), 4);
+}
+
+#[test]
+fn mapping_versions_change_only_with_the_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), "test").unwrap();
+    let (v1, new) = store
+        .import_mapping("mapping.toml", "a = 1\n", "file", "jdoe", t(1, 0))
+        .unwrap();
+    assert!(new && v1.version == 1);
+    let (same, new) = store
+        .import_mapping("mapping.toml", "a = 1\n", "file", "ann", t(2, 0))
+        .unwrap();
+    assert!(!new && same.version == 1 && same.who == "jdoe");
+    let (v2, new) = store
+        .import_mapping("mapping.toml", "a = 2\n", "tui", "ann", t(3, 0))
+        .unwrap();
+    assert!(new && v2.version == 2 && v2.who == "ann" && v2.when == t(3, 0));
+    let (other, _) = store
+        .import_mapping("mapping-ca.toml", "a = 1\n", "file", "ann", t(3, 0))
+        .unwrap();
+    assert_eq!(other.version, 1);
+    assert_eq!(
+        store
+            .latest_mapping("mapping.toml")
+            .unwrap()
+            .unwrap()
+            .version,
+        2
+    );
+    assert_eq!(store.mapping_versions("mapping.toml").unwrap().len(), 2);
+    let changes = store.audit_entries(None).unwrap();
+    assert_eq!(changes.len(), 3);
+    assert!(
+        changes
+            .iter()
+            .all(|e| e.action == AuditAction::MappingChange)
+    );
+    assert_eq!(changes[1].details["previous_version"], 1);
+    assert_eq!(changes[1].actor, "ann");
+    assert_eq!(changes[1].sha256.as_deref(), Some(v2.sha256.as_str()));
+}
+
+#[test]
+fn export_import_round_trip_is_byte_identical() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let first = {
+        let store = Store::open(a.path(), "test").unwrap();
+        populate(&store);
+        let mut out = Vec::new();
+        store.export(&mut out).unwrap();
+        out
+    };
+    let second = {
+        let store = Store::open(b.path(), "test").unwrap();
+        let summary = store.import(&mut first.as_slice()).unwrap();
+        assert!(!summary.migrated);
+        assert!(summary.entries > 10);
+        assert!(store.verify().unwrap().is_clean());
+        let (_, bytes) = store.raw_settlement("111").unwrap().unwrap();
+        assert!(bytes.ends_with(b"\xff\xfe non-UTF-8 tail"));
+        // Importing twice is refused rather than merged.
+        let err = store.import(&mut first.as_slice()).unwrap_err();
+        assert!(matches!(err, StoreError::ImportNotEmpty { .. }), "{err}");
+        let mut out = Vec::new();
+        store.export(&mut out).unwrap();
+        out
+    };
+    assert_eq!(
+        String::from_utf8_lossy(&first),
+        String::from_utf8_lossy(&second)
+    );
+    assert_eq!(first, second);
+    // The audit counter travels too: the next entry continues the sequence.
+    let store = Store::open(b.path(), "test").unwrap();
+    let next = store
+        .append_audit(NewAuditEntry::new(t(5, 0), "jdoe", AuditAction::Replay))
+        .unwrap();
+    assert_eq!(next.seq, 5);
+}
+
+/// Edits one line of an export, imports it, and returns what verify says.
+fn verify_after_edit(edit: impl Fn(&str) -> Option<String>) -> Vec<String> {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let export = {
+        let store = Store::open(a.path(), "test").unwrap();
+        populate(&store);
+        let mut out = Vec::new();
+        store.export(&mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let edited: String = export
+        .lines()
+        .filter_map(|l| match edit(l) {
+            Some(replacement) if replacement.is_empty() => None,
+            Some(replacement) => Some(replacement),
+            None => Some(l.to_string()),
+        })
+        .map(|l| l + "\n")
+        .collect();
+    assert_ne!(edited, export, "the edit changed nothing");
+    let store = Store::open(b.path(), "test").unwrap();
+    store.import(&mut edited.as_bytes()).unwrap();
+    store.verify().unwrap().problems
+}
+
+#[test]
+fn verify_catches_broken_cross_references_and_tampering() {
+    // The batch's settlement disappears.
+    let problems = verify_after_edit(|l| l.contains("\"tree\":\"settlements\"").then(String::new));
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("batch 111/JUL-25: settlement 111 does not exist")),
+        "{problems:?}"
+    );
+    // The proposal's mapping version disappears.
+    let problems = verify_after_edit(|l| l.contains("\"tree\":\"mappings\"").then(String::new));
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("mapping mapping.toml version 1 does not exist")),
+        "{problems:?}"
+    );
+    // An audit entry is removed from the middle.
+    let problems = verify_after_edit(|l| {
+        (l.contains("\"tree\":\"audit\"") && l.contains("\"seq\":2")).then(String::new)
+    });
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("audit sequence jumps from 1 to 3")),
+        "{problems:?}"
+    );
+    // The archived file is altered.
+    let problems = verify_after_edit(|l| {
+        l.contains("\"tree\":\"raw_bytes\"").then(|| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            serde_json::json!({"tree": "raw_bytes", "key": v["key"], "bytes": "dGFtcGVyZWQ="})
+                .to_string()
+        })
+    });
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("bytes do not match the recorded sha256")),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn a_second_handle_is_told_who_holds_the_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let _held = Store::open(dir.path(), "ml-connector --headless").unwrap();
+    let err = Store::open(dir.path(), "other").unwrap_err();
+    let msg = err.to_string();
+    let expected = format!(
+        "data directory {} is in use by pid {} (ml-connector --headless)",
+        dir.path().display(),
+        std::process::id()
+    );
+    assert!(msg.starts_with(&expected), "{msg}");
+    assert!(msg.contains(" since 20"), "{msg}");
+    drop(_held);
+    Store::open(dir.path(), "other").unwrap();
+}
+
+#[test]
+fn a_store_that_will_not_open_says_how_to_restore() {
+    let dir = tempfile::tempdir().unwrap();
+    // The sled directory is a plain file: sled cannot open it.
+    std::fs::write(dir.path().join("store"), b"not a database").unwrap();
+    let msg = Store::open(dir.path(), "test").unwrap_err().to_string();
+    assert!(msg.contains("cannot open the store"), "{msg}");
+    assert!(msg.contains("store import"), "{msg}");
+    assert_eq!(
+        std::fs::read(dir.path().join("store")).unwrap(),
+        b"not a database",
+        "left as it was"
+    );
+}
+
+// ---------------------------------------------------------------- chain
+
+#[test]
+fn gaps_and_overlaps_per_marketplace() {
+    let link = |id: &str, m: &str, s: DateTime<Utc>, e: DateTime<Utc>| ChainLink {
+        settlement_id: id.into(),
+        marketplace_id: m.into(),
+        start: s,
+        end: e,
+    };
+    let links = vec![
+        link("3", "US", t(15, 0), t(29, 0)),
+        link("1", "US", t(1, 0), t(15, 0)),
+        // One second short still chains: files differ on the last second of a day.
+        link("C2", "CA", t(8, 0), t(22, 0)),
+        link("C1", "CA", t(1, 0), t(8, 0) - chrono::Duration::seconds(1)),
+        link("4", "US", t(30, 0), t(31, 0)),
+        link("E1", "DE", t(1, 0), t(10, 0)),
+        link("E2", "DE", t(9, 0), t(20, 0)),
+    ];
+    let issues = chain::check_chain(&links);
+    assert_eq!(issues.len(), 2, "{issues:?}");
+    assert_eq!(
+        issues[1],
+        ChainIssue::Gap {
+            marketplace_id: "US".into(),
+            previous: "3".into(),
+            next: "4".into(),
+            from: t(29, 0),
+            to: t(30, 0),
+        }
+    );
+    assert!(
+        matches!(&issues[0], ChainIssue::Overlap { previous, next, .. } if previous == "E1" && next == "E2")
+    );
+    assert!(issues[1].to_string().contains("no settlement covers"));
+}
+
+#[test]
+fn reports_near_amazons_90_days_are_flagged() {
+    let report = |id: &str, created: DateTime<Utc>| Unpulled {
+        report_id: id.into(),
+        settlement_id: Some(format!("S{id}")),
+        marketplace_id: Some("US".into()),
+        created,
+    };
+    let now = t(1, 0) + chrono::Duration::days(80);
+    let issues = chain::check_retention(
+        &[
+            report("fresh", t(1, 0) + chrono::Duration::days(30)),
+            report("close", t(1, 0)),
+            report("gone", t(1, 0) - chrono::Duration::days(20)),
+        ],
+        now,
+    );
+    assert_eq!(issues.len(), 2, "{issues:?}");
+    assert!(
+        matches!(&issues[0], ChainIssue::Retention { report_id, days_left, .. } if report_id == "gone" && *days_left < 0)
+    );
+    assert!(
+        matches!(&issues[1], ChainIssue::Retention { report_id, days_left: 10, .. } if report_id == "close")
+    );
+    assert!(
+        issues[1].to_string().contains("10 days left"),
+        "{}",
+        issues[1]
+    );
+    assert!(
+        issues[0].to_string().contains("never pulled"),
+        "{}",
+        issues[0]
+    );
+
+    // Through the store: an unpulled listed report, and a pulled one that is not flagged.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), "test").unwrap();
+    populate(&store);
+    store
+        .put_report(&ReportRecord {
+            report_id: "R-222".into(),
+            seller: "acme-na".into(),
+            marketplace_id: Some("ATVPDKIKX0DER".into()),
+            settlement_id: Some("222".into()),
+            created: t(2, 0),
+            pulled_at: None,
+        })
+        .unwrap();
+    let issues = store
+        .chain_issues(t(2, 0) + chrono::Duration::days(85))
+        .unwrap();
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert!(
+        matches!(&issues[0], ChainIssue::Retention { report_id, days_left: 5, .. } if report_id == "R-222")
+    );
+    assert!(
+        store
+            .chain_issues(t(2, 0) + chrono::Duration::days(10))
+            .unwrap()
+            .is_empty()
+    );
+}
+
+// ---------------------------------------------------------------- audit output
+
+fn sample_entries() -> Vec<AuditEntry> {
+    vec![
+        AuditEntry::from_new(
+            1,
+            NewAuditEntry::new(t(3, 9), "headless", AuditAction::Pull)
+                .settlement("111")
+                .sha256("0123456789abcdef".repeat(4)),
+        ),
+        AuditEntry::from_new(
+            2,
+            NewAuditEntry::new(t(4, 8), "jdoe", AuditAction::Approval)
+                .settlement("111")
+                .period("JUL-25")
+                .details(serde_json::json!({"note": "checked, \"ok\""})),
+        ),
+    ]
+}
+
+#[test]
+fn audit_renders_as_table_csv_and_json() {
+    let entries = sample_entries();
+    let table = audit::render(&entries, AuditFormat::Table);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 3);
+    assert!(lines[0].starts_with("seq  time"), "{table}");
+    assert!(
+        lines[1].contains("headless")
+            && lines[1].contains("pull")
+            && lines[1].ends_with("0123456789ab"),
+        "{table}"
+    );
+    assert!(
+        !lines[1].contains("0123456789abc"),
+        "table shortens hashes: {table}"
+    );
+    assert!(
+        lines[2].contains("2025-07-04T08:00:00Z") && lines[2].contains("JUL-25"),
+        "{table}"
+    );
+    // Columns line up.
+    assert_eq!(lines[0].find("actor"), lines[1].find("headless"));
+
+    let csv = audit::render(&entries, AuditFormat::Csv);
+    let rows: Vec<&str> = csv.split("\r\n").collect();
+    assert_eq!(
+        rows[0],
+        "seq,time,actor,action,settlement,period,sha256,details"
+    );
+    assert_eq!(
+        rows[1],
+        format!(
+            "1,2025-07-03T09:00:00Z,headless,pull,111,,{},",
+            "0123456789abcdef".repeat(4)
+        )
+    );
+    assert_eq!(
+        rows[2],
+        r#"2,2025-07-04T08:00:00Z,jdoe,approval,111,JUL-25,,"{""note"":""checked, \""ok\""""}""#
+    );
+
+    let json: serde_json::Value =
+        serde_json::from_str(&audit::render(&entries, AuditFormat::Json)).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 2);
+    assert_eq!(json[1]["action"], "approval");
+    assert_eq!(json[1]["details"]["note"], "checked, \"ok\"");
+    let back: Vec<AuditEntry> = serde_json::from_value(json).unwrap();
+    assert_eq!(back, entries);
+}
