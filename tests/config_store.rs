@@ -937,3 +937,355 @@ fn audit_renders_as_table_csv_and_json() {
     let back: Vec<AuditEntry> = serde_json::from_value(json).unwrap();
     assert_eq!(back, entries);
 }
+
+// ---------------------------------------------------------------- CLI
+
+use std::process::{Command, Output};
+
+const SECRETS: [&str; 5] = [
+    "amzn1.application-oa2-client.CLIENTID77",
+    "CLIENT-SECRET-do-not-leak-4242",
+    "Atzr|REFRESH-TOKEN-do-not-leak-9191",
+    "ebs-PASSWORD-do-not-leak-3131",
+    "passphrase-do-not-leak-5151",
+];
+
+fn credentials_json() -> String {
+    format!(
+        r#"{{"sellers": {{"acme-na": {{"client_id": "{}", "client_secret": "{}", "refresh_token": "{}"}}}}, "ebs": {{"username": "MLC_USER", "password": "{}"}}}}"#,
+        SECRETS[0], SECRETS[1], SECRETS[2], SECRETS[3]
+    )
+}
+
+const CLI_CONFIG: &str = r#"
+user = "jdoe"
+[[seller]]
+name = "acme-na"
+region = "na"
+marketplaces = ["ATVPDKIKX0DER"]
+endpoint = "http://127.0.0.1:9"
+[ebs]
+base_url = "http://127.0.0.1:9"
+[ebs.gl]
+responsibility = "GENERAL_LEDGER_SUPER_USER"
+application = "SQLGL"
+access_set_id = 1000
+[[routing]]
+marketplace = "ATVPDKIKX0DER"
+ledger_id = 1
+org_id = 204
+timezone = "America/New_York"
+"#;
+
+struct World {
+    _root: tempfile::TempDir,
+    config: PathBuf,
+    data: PathBuf,
+    input: tempfile::TempDir,
+}
+
+impl World {
+    fn new(extra_config: &str) -> World {
+        let root = tempfile::tempdir().unwrap();
+        let config = root.path().join("conf").join("config.toml");
+        std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+        std::fs::write(&config, format!("{extra_config}{CLI_CONFIG}")).unwrap();
+        let data = root.path().join("data");
+        World {
+            _root: root,
+            config,
+            data,
+            input: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn run(&self, args: &[&str], passphrase: Option<&str>) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ml-connector"));
+        // Global options accepted after the subcommand, too.
+        cmd.args(args)
+            .arg("--config")
+            .arg(&self.config)
+            .arg("--data-dir")
+            .arg(&self.data)
+            .env_remove("ML_CONNECTOR_PASSPHRASE")
+            .stdin(std::process::Stdio::null());
+        if let Some(p) = passphrase {
+            cmd.env("ML_CONNECTOR_PASSPHRASE", p);
+        }
+        cmd.output().unwrap()
+    }
+
+    fn json_file(&self) -> PathBuf {
+        let path = self.input.path().join("creds.json");
+        std::fs::write(&path, credentials_json()).unwrap();
+        path
+    }
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Every file under `dir`, with its bytes.
+fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push((path.clone(), std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    out
+}
+
+fn assert_no_secret(label: &str, haystack: &[u8]) {
+    for secret in SECRETS {
+        assert!(
+            !haystack
+                .windows(secret.len())
+                .any(|w| w == secret.as_bytes()),
+            "{label} contains secret {secret}"
+        );
+    }
+}
+
+#[test]
+fn cli_credentials_with_an_identity_file() {
+    let world = World::new("identity = \"identity.txt\"\n");
+    let json = world.json_file();
+    let out = world.run(
+        &["credentials", "set", "--from-json", json.to_str().unwrap()],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let said = text(&out);
+    assert!(
+        said.contains("created identity") && said.contains("mode 0600"),
+        "{said}"
+    );
+    let creds = world.config.parent().unwrap().join("credentials.age");
+    assert!(ml_connector::config::credentials::is_private(&creds).unwrap());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&creds).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+
+    let out = world.run(&["credentials", "check"], None);
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("seller acme-na: client_id, client_secret, refresh_token present"),
+        "{said}"
+    );
+    assert!(
+        said.contains("ebs: user MLC_USER with a password"),
+        "{said}"
+    );
+    assert_no_secret("credentials check output", said.as_bytes());
+
+    // The library reads what the CLI wrote.
+    let cfg = Config::load(&world.config).unwrap();
+    let unlock = ml_connector::config::Unlock::Identity(cfg.identity_path().unwrap());
+    let back = ml_connector::config::credentials::load(&cfg.credentials_path(), &unlock).unwrap();
+    use secrecy::ExposeSecret;
+    assert_eq!(
+        back.seller("acme-na")
+            .unwrap()
+            .client_secret
+            .expose_secret(),
+        SECRETS[1]
+    );
+}
+
+#[test]
+fn cli_credentials_with_a_passphrase_and_a_wrong_one() {
+    let world = World::new("");
+    let json = world.json_file();
+    let out = world.run(
+        &["credentials", "set", "--from-json", json.to_str().unwrap()],
+        Some(SECRETS[4]),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("encrypted to a passphrase"));
+
+    let out = world.run(&["credentials", "check"], Some(SECRETS[4]));
+    assert!(out.status.success(), "{}", text(&out));
+
+    let out = world.run(&["credentials", "check"], Some("not-the-passphrase"));
+    assert!(!out.status.success());
+    let said = text(&out);
+    assert!(said.contains("wrong passphrase"), "{said}");
+    assert!(!said.contains("not-the-passphrase"), "{said}");
+    assert_no_secret("wrong passphrase error", said.as_bytes());
+
+    // Unattended, with no passphrase anywhere: a clear instruction, not a hang.
+    let out = world.run(&["credentials", "check"], None);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("set ML_CONNECTOR_PASSPHRASE"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn cli_config_errors_name_the_line() {
+    let world = World::new("");
+    let cfg = std::fs::read_to_string(&world.config).unwrap().replace(
+        "application = \"SQLGL\"",
+        "application = \"SQLGL\"\nfoo = 1",
+    );
+    std::fs::write(&world.config, &cfg).unwrap();
+    let out = world.run(&["credentials", "check"], Some("x"));
+    assert!(!out.status.success());
+    let line = line_of(&cfg, "foo = 1");
+    let said = text(&out);
+    assert!(
+        said.contains(&format!(
+            "config.toml line {line}: unknown key `foo` in [ebs.gl]"
+        )),
+        "{said}"
+    );
+}
+
+#[test]
+fn cli_store_and_audit_and_the_lock_from_another_process() {
+    let world = World::new("");
+    {
+        let store = Store::open(&world.data, "test").unwrap();
+        populate(&store);
+        // Held: another process is told who has it.
+        let out = world.run(&["store", "verify"], None);
+        assert!(!out.status.success());
+        let said = text(&out);
+        assert!(
+            said.contains(&format!(
+                "data directory {} is in use by pid {} (test)",
+                world.data.display(),
+                std::process::id()
+            )),
+            "{said}"
+        );
+    }
+    let out = world.run(&["store", "verify"], None);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("is consistent"), "{}", text(&out));
+
+    let out = world.run(&["audit", "--settlement", "111", "--format", "csv"], None);
+    assert!(out.status.success(), "{}", text(&out));
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    assert!(
+        csv.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("1,2025-07-03T09:00:00Z,headless,pull,111,"),
+        "{csv}"
+    );
+    let out = world.run(&["audit", "--format", "json"], None);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 4);
+    let out = world.run(&["audit"], None);
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("seq  time"));
+
+    // Export, then import into a fresh directory: identical data.
+    let backup = world.input.path().join("backup.jsonl");
+    let out = world.run(
+        &["store", "export", "--output", backup.to_str().unwrap()],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let fresh = world.input.path().join("fresh");
+    let out = Command::new(env!("CARGO_BIN_EXE_ml-connector"))
+        .args([
+            "--data-dir",
+            fresh.to_str().unwrap(),
+            "store",
+            "import",
+            backup.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let out = Command::new(env!("CARGO_BIN_EXE_ml-connector"))
+        .args(["--data-dir", fresh.to_str().unwrap(), "store", "export"])
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout, std::fs::read(&backup).unwrap());
+}
+
+#[test]
+fn no_secret_reaches_the_data_directory_or_any_message() {
+    let world = World::new("identity = \"identity.txt\"\n");
+    let json = world.json_file();
+    let mut said = Vec::new();
+    let out = world.run(
+        &["credentials", "set", "--from-json", json.to_str().unwrap()],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    said.push(text(&out));
+    std::fs::remove_file(&json).unwrap();
+    said.push(text(&world.run(&["credentials", "check"], None)));
+    {
+        let store = Store::open(&world.data, "test").unwrap();
+        populate(&store);
+    }
+    said.push(text(&world.run(&["store", "verify"], None)));
+    said.push(text(&world.run(&["audit", "--format", "json"], None)));
+    let backup = world.data.join("backup.jsonl");
+    said.push(text(&world.run(
+        &["store", "export", "--output", backup.to_str().unwrap()],
+        None,
+    )));
+    // A broken credentials JSON must not echo what it was given.
+    let bad = world.input.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        format!(
+            r#"{{"sellers": {{"x": {{"client_id": 1, "client_secret": "{}"}}}}}}"#,
+            SECRETS[1]
+        ),
+    )
+    .unwrap();
+    let out = world.run(
+        &["credentials", "set", "--from-json", bad.to_str().unwrap()],
+        None,
+    );
+    assert!(!out.status.success());
+    said.push(text(&out));
+    // A mangled credentials file: the error names the file, not its content.
+    let creds_path = world.config.parent().unwrap().join("credentials.age");
+    let mut mangled = std::fs::read(&creds_path).unwrap();
+    let n = mangled.len();
+    mangled[n - 5] ^= 0xff;
+    std::fs::write(&creds_path, &mangled).unwrap();
+    let out = world.run(&["credentials", "check"], None);
+    assert!(!out.status.success());
+    said.push(text(&out));
+
+    for (i, s) in said.iter().enumerate() {
+        assert_no_secret(&format!("output of step {i}"), s.as_bytes());
+    }
+    let files = files_under(&world.data);
+    assert!(files.len() >= 3, "the data directory holds the store");
+    for (path, bytes) in files_under(world.config.parent().unwrap())
+        .into_iter()
+        .chain(files)
+    {
+        assert_no_secret(&path.display().to_string(), &bytes);
+    }
+}
