@@ -74,14 +74,14 @@ fn set(config: &Config, from_json: Option<&Path>) -> anyhow::Result<i32> {
     };
     let creds = Credentials::from_json(&json)?;
     let unlock = unlock_for(config, true)?;
-    if let Unlock::Identity(path) = &unlock {
-        if !path.exists() {
-            let public = credentials::generate_identity(path)?;
-            eprintln!(
-                "created identity {} (public key {public}); keep a copy somewhere safe",
-                path.display()
-            );
-        }
+    if let Unlock::Identity(path) = &unlock
+        && !path.exists()
+    {
+        let public = credentials::generate_identity(path)?;
+        eprintln!(
+            "created identity {} (public key {public}); keep a copy somewhere safe",
+            path.display()
+        );
     }
     let path = config.credentials_path();
     credentials::save(&path, &creds, &unlock, None)?;

@@ -155,13 +155,13 @@ impl Credentials {
                 }
             }
         }
-        if let Some(ebs) = &creds.ebs {
-            if ebs.username.trim().is_empty() || ebs.password.expose_secret().is_empty() {
-                return Err(CredentialsError::Format {
-                    location: None,
-                    reason: "ebs: username and password must not be empty".into(),
-                });
-            }
+        if let Some(ebs) = &creds.ebs
+            && (ebs.username.trim().is_empty() || ebs.password.expose_secret().is_empty())
+        {
+            return Err(CredentialsError::Format {
+                location: None,
+                reason: "ebs: username and password must not be empty".into(),
+            });
         }
         Ok(creds)
     }

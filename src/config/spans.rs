@@ -174,10 +174,10 @@ fn span_in_value(value: &Spanned<DeValue<'_>>, path: &[Seg]) -> Option<Range<usi
             let element = a.get(*i)?;
             if rest.is_empty() {
                 // An array-of-tables entry: point at its first key (its header's line is above).
-                if let DeValue::Table(t) = element.get_ref() {
-                    if let Some((k, _)) = t.iter().min_by_key(|(k, _)| k.span().start) {
-                        return Some(k.span());
-                    }
+                if let DeValue::Table(t) = element.get_ref()
+                    && let Some((k, _)) = t.iter().min_by_key(|(k, _)| k.span().start)
+                {
+                    return Some(k.span());
                 }
                 return Some(element.span());
             }

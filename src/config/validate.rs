@@ -55,13 +55,13 @@ fn alias_ok(alias: &str) -> bool {
 pub fn check(cfg: &ConfigFile) -> Vec<Issue> {
     let mut issues = Vec::new();
 
-    if let Some(user) = &cfg.user {
-        if user.trim().is_empty() || user.chars().any(char::is_control) || user == "headless" {
-            issues.push(at(
-                &[key("user")],
-                "must be a person's name (not empty, not `headless`, which marks unattended runs)",
-            ));
-        }
+    if let Some(user) = &cfg.user
+        && (user.trim().is_empty() || user.chars().any(char::is_control) || user == "headless")
+    {
+        issues.push(at(
+            &[key("user")],
+            "must be a person's name (not empty, not `headless`, which marks unattended runs)",
+        ));
     }
 
     let mut names = BTreeSet::new();
@@ -81,9 +81,10 @@ pub fn check(cfg: &ConfigFile) -> Vec<Issue> {
             if !seen.insert(m.as_str()) {
                 issues.push(at(&path, format!("marketplace {m} is listed twice")));
             }
-            if let Some(region) = m.known_region() {
-                if region != seller.region {
-                    issues.push(at(
+            if let Some(region) = m.known_region()
+                && region != seller.region
+            {
+                issues.push(at(
                         &path,
                         format!(
                             "marketplace {m} ({}) is in region {region}, but this seller's region is {}",
@@ -91,7 +92,6 @@ pub fn check(cfg: &ConfigFile) -> Vec<Issue> {
                             seller.region
                         ),
                     ));
-                }
             }
         }
     }
@@ -169,16 +169,16 @@ pub fn check(cfg: &ConfigFile) -> Vec<Issue> {
                 ));
             }
         }
-        if let Some(ebs) = &cfg.ebs {
-            if route.access_set_id.or(ebs.gl.access_set_id).is_none() {
-                issues.push(section(
-                    &[key("routing"), Seg::Index(i)],
-                    format!(
-                        "no access_set_id for ledger {}: set it here or in [ebs.gl]",
-                        route.ledger_id
-                    ),
-                ));
-            }
+        if let Some(ebs) = &cfg.ebs
+            && route.access_set_id.or(ebs.gl.access_set_id).is_none()
+        {
+            issues.push(section(
+                &[key("routing"), Seg::Index(i)],
+                format!(
+                    "no access_set_id for ledger {}: set it here or in [ebs.gl]",
+                    route.ledger_id
+                ),
+            ));
         }
     }
 

@@ -100,13 +100,13 @@ mod tests {
             let posting = db.open_tree("posting").unwrap();
             posting
                 .insert(
-                    b"1234567/JUL-25".to_vec(),
+                    b"1234567/JUL-25",
                     br#"{"state":"staged","group_id":"MLC-1234567-JUL-25-1","journal_ids":[],"updated_at":"2025-07-05T10:00:00Z"}"#.to_vec(),
                 )
                 .unwrap();
             posting
                 .insert(
-                    b"1234567/AUG-25".to_vec(),
+                    b"1234567/AUG-25",
                     br#"{"state":"proposed","updated_at":"2025-08-01T00:00:00Z"}"#.to_vec(),
                 )
                 .unwrap();

@@ -639,10 +639,10 @@ impl Store {
     ) -> Result<(MappingVersion, bool), StoreError> {
         let sha = sha256_hex(text.as_bytes());
         let latest = self.latest_mapping(name)?;
-        if let Some(latest) = &latest {
-            if latest.sha256 == sha {
-                return Ok((latest.clone(), false));
-            }
+        if let Some(latest) = &latest
+            && latest.sha256 == sha
+        {
+            return Ok((latest.clone(), false));
         }
         let version = latest.as_ref().map_or(1, |l| l.version + 1);
         let record = MappingVersion {
@@ -944,10 +944,10 @@ impl Store {
                     Some(_) => {}
                 }
             }
-            if let Some(group) = &s.event_group_id {
-                if self.tree(T::EventGroups).get(group.as_bytes())?.is_none() {
-                    problems.push(format!("settlement {id} is linked to event group {group}, which the store does not hold"));
-                }
+            if let Some(group) = &s.event_group_id
+                && self.tree(T::EventGroups).get(group.as_bytes())?.is_none()
+            {
+                problems.push(format!("settlement {id} is linked to event group {group}, which the store does not hold"));
             }
         }
         let _: Vec<(Vec<u8>, EventGroupRecord)> = typed(self, T::EventGroups, problems);
