@@ -1289,3 +1289,12 @@ fn no_secret_reaches_the_data_directory_or_any_message() {
         assert_no_secret(&path.display().to_string(), &bytes);
     }
 }
+
+#[test]
+fn the_readme_example_is_a_valid_configuration() {
+    let readme = include_str!("../README.md");
+    let section = readme.split("## Configuration").nth(1).expect("README has a Configuration section");
+    let block = section.split("```toml\n").nth(1).unwrap().split("```").next().unwrap();
+    let cfg = load_str(block).unwrap();
+    assert_eq!(cfg.settings(), load_str(EXAMPLE).unwrap().settings());
+}
