@@ -252,6 +252,18 @@ impl Config {
         })
     }
 
+    /// How to open the credentials without asking anyone (identity file, else
+    /// `ML_CONNECTOR_PASSPHRASE`), as unattended runs and `doctor` need.
+    pub fn unlock_without_prompt(&self) -> Result<Unlock, CredentialsError> {
+        Unlock::without_prompt(self.identity_path().as_deref())
+            .ok_or(CredentialsError::NoPassphrase)
+    }
+
+    /// Decrypts this configuration's credentials file.
+    pub fn load_credentials(&self, unlock: &Unlock) -> Result<Credentials, CredentialsError> {
+        credentials::load(&self.credentials_path(), unlock)
+    }
+
     /// The audit actor for this run: `headless` for unattended runs, else the
     /// configured user, else the OS user (`USER` / `USERNAME`), else `unknown`.
     pub fn actor(&self, headless: bool) -> String {

@@ -184,8 +184,47 @@ enum Op {
     Del(T, Vec<u8>),
 }
 
-/// A precondition inside a commit: the key holds exactly this (or nothing).
-struct Expect(T, Vec<u8>, Option<Vec<u8>>, String);
+/// A precondition inside a commit: what the key must hold for the writes to apply.
+struct Expect {
+    tree: T,
+    key: Vec<u8>,
+    what: String,
+    check: Box<dyn Fn(Option<&[u8]>) -> bool>,
+}
+
+impl Expect {
+    /// The key holds nothing.
+    fn absent(tree: T, key: Vec<u8>, what: String) -> Expect {
+        Expect {
+            tree,
+            key,
+            what,
+            check: Box::new(|current| current.is_none()),
+        }
+    }
+
+    /// The key holds a record equal to `value` (compared as records, not bytes,
+    /// so records written by older versions or migrations compare by meaning).
+    fn record<V: DeserializeOwned + PartialEq + 'static>(
+        tree: T,
+        key: Vec<u8>,
+        value: Option<V>,
+        what: String,
+    ) -> Expect {
+        Expect {
+            tree,
+            key,
+            what,
+            check: Box::new(move |current| match (current, &value) {
+                (None, None) => true,
+                (Some(bytes), Some(value)) => {
+                    serde_json::from_slice::<V>(bytes).is_ok_and(|v| &v == value)
+                }
+                _ => false,
+            }),
+        }
+    }
+}
 
 /// What `store verify` found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -228,10 +267,20 @@ impl Store {
     /// Opens (or creates) the store in `data_dir`, taking the directory's lock.
     /// `command` names this process to anyone else trying to open it.
     pub fn open(data_dir: &Path, command: &str) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Io {
-            path: data_dir.to_path_buf(),
-            source,
-        })?;
+        if !data_dir.exists() {
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            {
+                // Financial records: only the owner reads them.
+                use std::os::unix::fs::DirBuilderExt;
+                builder.mode(0o700);
+            }
+            builder.create(data_dir).map_err(|source| StoreError::Io {
+                path: data_dir.to_path_buf(),
+                source,
+            })?;
+        }
         let lock = lock::acquire(data_dir, command, Utc::now())?;
         let db_path = data_dir.join("store");
         let existed = db_path.exists();
@@ -342,11 +391,11 @@ impl Store {
     ) -> Result<Option<AuditEntry>, StoreError> {
         let trees: Vec<&sled::Tree> = self.trees.iter().collect();
         let entry = trees.as_slice().transaction(|view| {
-            for Expect(t, key, expected, what) in expects {
-                let current = view[*t as usize].get(key)?;
-                if current.as_deref() != expected.as_deref() {
+            for expect in expects {
+                let current = view[expect.tree as usize].get(&expect.key)?;
+                if !(expect.check)(current.as_deref()) {
                     return Err(ConflictableTransactionError::Abort(StoreError::Conflict {
-                        what: what.clone(),
+                        what: expect.what.clone(),
                     }));
                 }
             }
@@ -429,10 +478,10 @@ impl Store {
                 previous_sha256: p.sha256.clone(),
             },
         };
-        let expect = Expect(
+        let expect = Expect::record(
             T::RawMeta,
             key.clone(),
-            previous.as_ref().map(json),
+            previous.clone(),
             format!("raw file of settlement {}", meta.settlement_id),
         );
         self.commit(
@@ -665,10 +714,9 @@ impl Store {
             }));
         let key = Self::mapping_key(name, version);
         self.commit(
-            &[Expect(
+            &[Expect::absent(
                 T::Mappings,
                 key.clone(),
-                None,
                 format!("mapping {name} version {version}"),
             )],
             &[Op::Put(T::Mappings, key, json(&record))],
@@ -738,10 +786,9 @@ impl Store {
     ) -> Result<(), StoreError> {
         let key = record.key();
         self.commit(
-            &[Expect(
+            &[Expect::absent(
                 T::Batches,
                 key.to_bytes(),
-                None,
                 format!("batch {key}"),
             )],
             &[Op::Put(T::Batches, key.to_bytes(), json(record))],
@@ -774,10 +821,10 @@ impl Store {
             });
         }
         self.commit(
-            &[Expect(
+            &[Expect::record(
                 T::Batches,
                 key.to_bytes(),
-                Some(json(before)),
+                Some(before.clone()),
                 format!("batch {key}"),
             )],
             &[

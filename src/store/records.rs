@@ -257,6 +257,14 @@ impl BatchRecord {
     pub fn key(&self) -> BatchKey {
         BatchKey::new(self.settlement_id.clone(), self.period.clone())
     }
+
+    /// Whether the batch carries an approval of exactly this proposal (an
+    /// approval lapses only when the proposal it approved changed).
+    pub fn approval_holds_for(&self, proposal: &Proposal) -> bool {
+        self.approval
+            .as_ref()
+            .is_some_and(|a| a.proposal_hash == proposal.proposal_hash)
+    }
 }
 
 /// What is about to be asked of EBS.
