@@ -189,8 +189,11 @@ struct Expect {
     tree: T,
     key: Vec<u8>,
     what: String,
-    check: Box<dyn Fn(Option<&[u8]>) -> bool>,
+    check: Check,
 }
+
+/// Decides whether a key's current bytes satisfy a precondition.
+type Check = Box<dyn Fn(Option<&[u8]>) -> bool>;
 
 impl Expect {
     /// The key holds nothing.
