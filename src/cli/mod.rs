@@ -2,10 +2,13 @@
 //!
 //! Each command family lives in its own file; this module only routes.
 
+pub mod audit;
 pub mod bench;
+pub mod credentials;
 pub mod mapping;
 pub mod settlement;
 pub mod sim_amazon;
+pub mod store;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -40,6 +43,14 @@ pub enum Command {
         #[command(subcommand)]
         command: SimCommand,
     },
+    /// Write or check the encrypted credentials file.
+    #[command(subcommand)]
+    Credentials(credentials::CredentialsCommand),
+    /// Verify, export or import the store.
+    #[command(subcommand)]
+    Store(store::StoreCommand),
+    /// Show the audit trail.
+    Audit(audit::AuditArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -62,5 +73,14 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Sim { command }) => match command {
             SimCommand::Amazon(args) => sim_amazon::run(args),
         },
+        Some(Command::Credentials(cmd)) => {
+            credentials::run(cmd, cli.config.as_deref(), cli.data_dir.as_deref())
+        }
+        Some(Command::Store(cmd)) => {
+            store::run(cmd, cli.config.as_deref(), cli.data_dir.as_deref())
+        }
+        Some(Command::Audit(args)) => {
+            audit::run(args, cli.config.as_deref(), cli.data_dir.as_deref())
+        }
     }
 }

@@ -2,9 +2,9 @@
 //!
 //! No IO, no async, no clock: callers pass bytes, calendars and "now" in.
 
+pub mod fx;
 pub mod journal;
 pub mod mapping;
-pub mod fx;
 pub mod model;
 pub mod money;
 pub mod parse;
