@@ -1338,3 +1338,15 @@ fn a_v1_export_is_migrated_on_import() {
         vec!["batch 999/JUL-25: settlement 999 does not exist".to_string()]
     );
 }
+
+#[test]
+fn syntax_errors_name_line_and_key() {
+    let err = load_str("user = \"a\"\n\nuser = \"b\"\n").unwrap_err();
+    assert_eq!(err.line(), Some(3));
+    assert!(
+        err.to_string().contains("duplicate key (at `user`)"),
+        "{err}"
+    );
+    let err = load_str("[schedule]\nevery = 15m\n").unwrap_err();
+    assert_eq!(err.line(), Some(2), "{err}");
+}
