@@ -1350,3 +1350,80 @@ fn syntax_errors_name_line_and_key() {
     let err = load_str("[schedule]\nevery = 15m\n").unwrap_err();
     assert_eq!(err.line(), Some(2), "{err}");
 }
+
+#[test]
+fn store_is_shareable_and_links_event_groups() {
+    fn send_sync<S: Send + Sync>() {}
+    send_sync::<Store>();
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), "test").unwrap();
+    populate(&store);
+    store
+        .put_event_group(&EventGroupRecord {
+            group_id: "FEG-2".into(),
+            seller: "acme-na".into(),
+            settlement_id: None,
+            fetched_at: t(3, 9),
+            data: serde_json::json!({}),
+        })
+        .unwrap();
+    store.link_event_group("111", "FEG-2", None).unwrap();
+    assert_eq!(
+        store
+            .settlement("111")
+            .unwrap()
+            .unwrap()
+            .event_group_id
+            .as_deref(),
+        Some("FEG-2")
+    );
+    assert_eq!(
+        store
+            .event_group("FEG-2")
+            .unwrap()
+            .unwrap()
+            .settlement_id
+            .as_deref(),
+        Some("111")
+    );
+    assert!(store.link_event_group("nope", "FEG-2", None).is_err());
+
+    // Status is the worst batch.
+    assert_eq!(
+        store.settlement_status("111").unwrap(),
+        Some(BatchState::Approved)
+    );
+    let rejected = BatchRecord {
+        reason: Some("EU02: period closed".into()),
+        ..BatchRecord::new(
+            &BatchKey::new("111", "AUG-25"),
+            BatchState::Rejected,
+            t(5, 0),
+        )
+    };
+    store.create_batch(&rejected, None).unwrap();
+    assert!(
+        store.create_batch(&rejected, None).is_err(),
+        "a batch is created once"
+    );
+    assert_eq!(
+        store.settlement_status("111").unwrap(),
+        Some(BatchState::Rejected)
+    );
+    assert_eq!(store.settlement_status("222").unwrap(), None);
+    let proposal = store
+        .proposal(&BatchKey::new("111", "JUL-25"))
+        .unwrap()
+        .unwrap();
+    let approved = store
+        .batch(&BatchKey::new("111", "JUL-25"))
+        .unwrap()
+        .unwrap();
+    assert!(approved.approval_holds_for(&proposal));
+    let changed = Proposal {
+        proposal_hash: "cd".repeat(32),
+        ..proposal
+    };
+    assert!(!approved.approval_holds_for(&changed));
+}

@@ -551,6 +551,55 @@ impl Store {
         self.all_json(T::Settlements, b"")
     }
 
+    /// Links a settlement and its financial event group, both sides in one commit.
+    pub fn link_event_group(
+        &self,
+        settlement_id: &str,
+        group_id: &str,
+        audit: Option<NewAuditEntry>,
+    ) -> Result<(), StoreError> {
+        let settlement = self
+            .settlement(settlement_id)?
+            .ok_or_else(|| StoreError::NotFound(format!("settlement {settlement_id}")))?;
+        let group = self
+            .event_group(group_id)?
+            .ok_or_else(|| StoreError::NotFound(format!("event group {group_id}")))?;
+        let mut linked_settlement = settlement.clone();
+        linked_settlement.event_group_id = Some(group_id.into());
+        let mut linked_group = group.clone();
+        linked_group.settlement_id = Some(settlement_id.into());
+        self.commit(
+            &[
+                Expect::record(
+                    T::Settlements,
+                    settlement_id.as_bytes().to_vec(),
+                    Some(settlement),
+                    format!("settlement {settlement_id}"),
+                ),
+                Expect::record(
+                    T::EventGroups,
+                    group_id.as_bytes().to_vec(),
+                    Some(group),
+                    format!("event group {group_id}"),
+                ),
+            ],
+            &[
+                Op::Put(
+                    T::Settlements,
+                    settlement_id.as_bytes().to_vec(),
+                    json(&linked_settlement),
+                ),
+                Op::Put(
+                    T::EventGroups,
+                    group_id.as_bytes().to_vec(),
+                    json(&linked_group),
+                ),
+            ],
+            audit.as_ref(),
+        )?;
+        Ok(())
+    }
+
     pub fn put_event_group(&self, record: &EventGroupRecord) -> Result<(), StoreError> {
         let key = record.group_id.as_bytes().to_vec();
         self.commit(&[], &[Op::Put(T::EventGroups, key, json(record))], None)?;
@@ -768,6 +817,15 @@ impl Store {
 
     pub fn batches_for(&self, settlement_id: &str) -> Result<Vec<BatchRecord>, StoreError> {
         self.all_json(T::Batches, &BatchKey::settlement_prefix(settlement_id))
+    }
+
+    /// A settlement's status: the worst state of its batches (`None` without batches).
+    pub fn settlement_status(&self, settlement_id: &str) -> Result<Option<BatchState>, StoreError> {
+        Ok(BatchState::worst(
+            self.batches_for(settlement_id)?
+                .into_iter()
+                .map(|b| b.state),
+        ))
     }
 
     /// Batches whose EBS side may hold rows (staged, submitted) or with an
