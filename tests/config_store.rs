@@ -1131,6 +1131,25 @@ fn cli_credentials_with_a_passphrase_and_a_wrong_one() {
     assert!(!said.contains("not-the-passphrase"), "{said}");
     assert_no_secret("wrong passphrase error", said.as_bytes());
 
+    // Piped on stdin, as a script would.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ml-connector"))
+        .args(["credentials", "check", "--config"])
+        .arg(&world.config)
+        .env_remove("ML_CONNECTOR_PASSPHRASE")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "{}", SECRETS[4]).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_no_secret("piped check", text(&out).as_bytes());
+
     // Unattended, with no passphrase anywhere: a clear instruction, not a hang.
     let out = world.run(&["credentials", "check"], None);
     assert!(!out.status.success());
