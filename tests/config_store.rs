@@ -531,6 +531,20 @@ fn store_keeps_everything_and_verifies_clean() {
     let (meta, bytes) = store.raw_settlement("111").unwrap().unwrap();
     assert_eq!(meta.charset, "windows-1252");
     assert!(bytes.ends_with(b"\xff\xfe non-UTF-8 tail"));
+    // Amazon replacing a file keeps the old bytes too.
+    let newer = b"settlement-id\n111\tcorrected".to_vec();
+    let newer_meta = RawFileMeta::describe("111", "UTF-8", &newer, t(6, 0));
+    assert_eq!(
+        store.put_raw_settlement(&newer_meta, &newer, None).unwrap(),
+        RawPut::Changed {
+            previous_sha256: meta.sha256.clone()
+        }
+    );
+    let old = store.superseded_raw("111").unwrap();
+    assert_eq!(old.len(), 1);
+    assert_eq!(old[0].meta, meta);
+    store.put_raw_settlement(&meta, &bytes, None).unwrap();
+    assert_eq!(store.superseded_raw("111").unwrap().len(), 2);
     let key = BatchKey::new("111", "JUL-25");
     assert!(store.intent(&key).unwrap().is_some());
     assert_eq!(
@@ -1445,4 +1459,34 @@ fn store_is_shareable_and_links_event_groups() {
         ..proposal
     };
     assert!(!approved.approval_holds_for(&changed));
+}
+
+#[test]
+fn keys_that_would_collide_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), "test").unwrap();
+    let bad = BatchRecord::new(
+        &BatchKey::new("1\u{0}2", "JUL-25"),
+        BatchState::Proposed,
+        t(1, 0),
+    );
+    let err = store.create_batch(&bad, None).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::InvalidKey {
+                what: "settlement id",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let empty = BatchRecord::new(&BatchKey::new("1", ""), BatchState::Proposed, t(1, 0));
+    assert!(store.create_batch(&empty, None).is_err());
+    assert!(
+        store
+            .import_mapping("a\u{0}b", "x", "file", "jdoe", t(1, 0))
+            .is_err()
+    );
+    assert!(store.verify().unwrap().is_clean());
 }
