@@ -1,1 +1,3 @@
 //! Background tokio tasks: pulling, proposing, posting; they report through messages.
+
+pub mod convert;
