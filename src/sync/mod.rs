@@ -1,3 +1,4 @@
 //! Background tokio tasks: pulling, proposing, posting; they report through messages.
 
 pub mod convert;
+pub mod posting;
