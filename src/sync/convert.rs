@@ -81,7 +81,9 @@ pub struct FxInputs {
 /// Why journals could not be turned into GL batches.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConvertError {
-    #[error("batch {settlement_id}/{period}: stored proposal lines are not a ledger journal: {detail}")]
+    #[error(
+        "batch {settlement_id}/{period}: stored proposal lines are not a ledger journal: {detail}"
+    )]
     BadProposal {
         settlement_id: String,
         period: String,
@@ -277,14 +279,12 @@ pub fn gl_batches(
         source,
     })?;
     // The deposit is only known in the ledger currency when it went out in it.
-    let deposit = group
-        .converted_total
-        .filter(|_| {
-            group
-                .converted_currency
-                .as_deref()
-                .is_some_and(|c| c.eq_ignore_ascii_case(ledger_currency))
-        });
+    let deposit = group.converted_total.filter(|_| {
+        group
+            .converted_currency
+            .as_deref()
+            .is_some_and(|c| c.eq_ignore_ascii_case(ledger_currency))
+    });
     let clearing: std::collections::HashSet<String> = journals
         .iter()
         .zip(&batches)

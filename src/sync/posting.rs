@@ -152,7 +152,7 @@ impl std::fmt::Debug for PostingEngine {
     }
 }
 
-pub(crate) type Progress<'a> = &'a (dyn Fn(PostingProgress) + Send + Sync);
+pub type Progress<'a> = &'a (dyn Fn(PostingProgress) + Send + Sync);
 
 fn now() -> DateTime<Utc> {
     Utc::now()
@@ -346,7 +346,11 @@ impl PostingEngine {
 
     /// The GL batch of `key` at `revision`, from its current proposal (the settlement's
     /// journals are converted together for FX).
-    pub(crate) fn build_batch(&self, key: &BatchKey, revision: u32) -> Result<GlBatch, PostingError> {
+    pub(crate) fn build_batch(
+        &self,
+        key: &BatchKey,
+        revision: u32,
+    ) -> Result<GlBatch, PostingError> {
         let settlement = self
             .store
             .settlement(&key.settlement_id)?
@@ -412,13 +416,21 @@ impl PostingEngine {
     }
 
     /// The batch staged for this revision, as recorded in its `staging` audit entry.
-    pub(crate) fn staged_batch(&self, key: &BatchKey, revision: u32) -> Result<Option<GlBatch>, PostingError> {
+    pub(crate) fn staged_batch(
+        &self,
+        key: &BatchKey,
+        revision: u32,
+    ) -> Result<Option<GlBatch>, PostingError> {
         let entries = self.store.audit_entries(Some(&key.settlement_id))?;
         Ok(entries
             .iter()
             .rev()
-            .filter(|e| e.action == AuditAction::Staging && e.period.as_deref() == Some(&key.period))
-            .filter(|e| e.details.get("revision").and_then(Value::as_u64) == Some(u64::from(revision)))
+            .filter(|e| {
+                e.action == AuditAction::Staging && e.period.as_deref() == Some(&key.period)
+            })
+            .filter(|e| {
+                e.details.get("revision").and_then(Value::as_u64) == Some(u64::from(revision))
+            })
             .find_map(|e| serde_json::from_value(e.details.get("batch")?.clone()).ok()))
     }
 
@@ -546,15 +558,21 @@ impl PostingEngine {
             }
             Err(e) => return Err(e.into()),
         };
-        if intent.is_some() || rec.state.in_flight() {
-            self.store.append_audit(
-                self.audit(AuditAction::Replay, &rec)
-                    .details(json!({"reconciled": true, "store_state": rec.state,
-                                    "intent": intent.as_ref().map(|i| i.action),
-                                    "resume_at": resume.next, "group_id": resume.record.group_id})),
-            )?;
+        if let Some(i) = &intent {
+            // A call was announced and not answered before the last stop.
+            self.store
+                .append_audit(self.audit(AuditAction::Replay, &rec).details(
+                    json!({"reconciled": true, "store_state": rec.state,
+                                    "intent": i.action, "intent_group": i.group_id,
+                                    "resume_at": resume.next, "group_id": resume.record.group_id}),
+                ))?;
         }
-        if resume.next != NextStep::Check {
+        // Nothing of the batch in EBS (at most an empty control row): start from the checks
+        // with the current proposal.
+        if !matches!(
+            resume.next,
+            NextStep::Check | NextStep::Allocate | NextStep::Stage
+        ) {
             return self
                 .continue_from(rec, batch, resume.record, resume.next, progress)
                 .await;
@@ -614,20 +632,36 @@ impl PostingEngine {
 
     /// Records why the batch waits (same state), when it changed.
     fn hold(&self, rec: &BatchRecord, why: String) -> Result<BatchOutcome, PostingError> {
+        self.hold_with(rec, why, true)
+    }
+
+    /// Like [`Self::hold`]; `audited = false` for routine waits (a request still running).
+    fn hold_with(
+        &self,
+        rec: &BatchRecord,
+        why: String,
+        audited: bool,
+    ) -> Result<BatchOutcome, PostingError> {
         if rec.reason.as_deref() == Some(why.as_str()) {
             return Ok(BatchOutcome::of(rec));
         }
-        let after = self.transition(
-            rec,
+        let mut after = rec.clone();
+        after.reason = Some(why.clone());
+        after.updated_at = now();
+        let audit = audited.then(|| {
             self.audit(AuditAction::Outcome, rec)
-                .details(json!({"waiting": why})),
-            |r| r.reason = Some(why.clone()),
-        )?;
+                .details(json!({"waiting": why}))
+        });
+        self.store.transition(rec, &after, audit)?;
         Ok(BatchOutcome::of(&after))
     }
 
     /// Deletes rejected interface rows of earlier revisions before a new revision is staged.
-    async fn delete_rejected(&self, rec: &BatchRecord, batch: &GlBatch) -> Result<(), PostingError> {
+    async fn delete_rejected(
+        &self,
+        rec: &BatchRecord,
+        batch: &GlBatch,
+    ) -> Result<(), PostingError> {
         if rec.revision <= 1 {
             return Ok(());
         }
@@ -635,11 +669,13 @@ impl PostingEngine {
         let obs = self.ebs.gl_existing(batch).await?;
         let mut groups: Vec<String> = Vec::new();
         for r in &obs.rows {
-            let s = |k: &str| r.get(k).and_then(|v| match v {
-                Value::String(s) => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            });
+            let s = |k: &str| {
+                r.get(k).and_then(|v| match v {
+                    Value::String(s) => Some(s.clone()),
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                })
+            };
             let rev: Option<u32> = s("REFERENCE24").and_then(|v| v.trim().parse().ok());
             let status = s("STATUS").unwrap_or_default();
             if rev != Some(rec.revision)
@@ -751,7 +787,11 @@ impl PostingEngine {
         )
     }
 
-    fn submitted(&self, rec: &BatchRecord, pr: &PostingRecord) -> Result<BatchRecord, PostingError> {
+    fn submitted(
+        &self,
+        rec: &BatchRecord,
+        pr: &PostingRecord,
+    ) -> Result<BatchRecord, PostingError> {
         self.transition(
             rec,
             self.audit(AuditAction::Submission, rec).details(json!({
@@ -791,7 +831,10 @@ impl PostingEngine {
                 NextStep::Check => {
                     // Only reached through `drive`; a second check in one run means EBS
                     // lost what was staged: leave it for the next run.
-                    return self.hold(&rec, "EBS lost the staged rows; posting again next run".into());
+                    return self.hold(
+                        &rec,
+                        "EBS lost the staged rows; posting again next run".into(),
+                    );
                 }
                 NextStep::Allocate => {
                     self.intent(&rec, IntentAction::Stage, &batch, &pr)?;
@@ -803,7 +846,14 @@ impl PostingEngine {
                 NextStep::Stage => {
                     self.intent(&rec, IntentAction::Stage, &batch, &pr)?;
                     self.crash_at(&key, CrashPoint::BeforeStage)?;
-                    say("stage", format!("{} lines, group {}", batch.lines.len(), pr.group_id.as_deref().unwrap_or("?")));
+                    say(
+                        "stage",
+                        format!(
+                            "{} lines, group {}",
+                            batch.lines.len(),
+                            pr.group_id.as_deref().unwrap_or("?")
+                        ),
+                    );
                     pr = self.ebs.gl_stage(&batch, &pr).await?;
                     self.crash_at(&key, CrashPoint::AfterStage)?;
                     if pr.step == PostingStep::Completed {
@@ -832,7 +882,13 @@ impl PostingEngine {
                     }
                     self.intent(&rec, IntentAction::Submit, &batch, &pr)?;
                     self.crash_at(&key, CrashPoint::BeforeSubmit)?;
-                    say("submit", format!("Journal Import of group {}", pr.group_id.as_deref().unwrap_or("?")));
+                    say(
+                        "submit",
+                        format!(
+                            "Journal Import of group {}",
+                            pr.group_id.as_deref().unwrap_or("?")
+                        ),
+                    );
                     pr = self.ebs.gl_submit(&batch, &pr).await?;
                     self.crash_at(&key, CrashPoint::AfterSubmit)?;
                     rec = self.submitted(&rec, &pr)?;
@@ -846,9 +902,13 @@ impl PostingEngine {
                         WaitMode::Once => {
                             let st = self.ebs.request_status(Module::Gl, &id).await?;
                             if !st.is_complete() {
-                                return self.hold(
+                                return self.hold_with(
                                     &rec,
-                                    format!("waiting on Journal Import request {id} ({})", st.codes()),
+                                    format!(
+                                        "waiting on Journal Import request {id} ({})",
+                                        st.codes()
+                                    ),
+                                    false,
                                 );
                             }
                             pr.step = PostingStep::Completed;
@@ -992,7 +1052,10 @@ fn line_outcomes(o: &GlOutcome) -> Vec<LineOutcome> {
         .iter()
         .map(|l| {
             let (accepted, code, message) = match &l.result {
-                LineResult::Imported { je_header_id, je_line_num } => (
+                LineResult::Imported {
+                    je_header_id,
+                    je_line_num,
+                } => (
                     true,
                     None,
                     Some(format!("journal {je_header_id} line {je_line_num}")),
@@ -1024,7 +1087,10 @@ fn summarize_lines(o: &GlOutcome) -> String {
         .take(5)
         .map(|l| match &l.result {
             LineResult::Rejected { code, description } => {
-                format!("line {} account {} {code} ({description})", l.line, l.account)
+                format!(
+                    "line {} account {} {code} ({description})",
+                    l.line, l.account
+                )
             }
             _ => String::new(),
         })
