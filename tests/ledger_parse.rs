@@ -784,3 +784,52 @@ mod mutations {
         }
     }
 }
+
+/// A body above the parallel pre-scan threshold: both halves' evidence counts.
+#[test]
+fn large_file_prescan_merges_both_halves() {
+    let header = V2_HEADER.replace("\tposted-date-time", "\tposted-date-time-unused");
+    let mut text = format!("{header}\n{}\n", summary_line("0"));
+    let pad = "x".repeat(120);
+    let rows = 70_000;
+    let mut total = Decimal::ZERO;
+    for i in 0..rows {
+        // first half: Amazon.ca, dates that fit either order; second half: more
+        // Amazon.com rows and a 10/13/25 that only month-first can place
+        let (market, date) = if i < rows / 2 - 1_000 {
+            ("Amazon.ca", "10/03/25")
+        } else {
+            ("Amazon.com", "10/13/25")
+        };
+        let amount = format!("{}.{:02}", i % 50, i % 100);
+        total += dec(&amount);
+        text.push_str(&v2_line(&[
+            (0, "1"),
+            (6, "Order"),
+            (11, market),
+            (12, "ItemPrice"),
+            (13, "Principal"),
+            (14, &amount),
+            (16, date),
+            (21, &pad),
+        ]));
+        text.push('\n');
+    }
+    let text = text.replacen("\t0\tUSD", &format!("\t{total}\tUSD"), 1);
+    let text = text
+        .replace("2025-09-24 08:00:00 UTC", "2025-09-30 08:00:00 UTC")
+        .replace("2025-10-08 08:00:00 UTC", "2025-10-14 08:00:00 UTC");
+    assert!(text.len() > 9 << 20, "{}", text.len());
+    let file = SettlementFile::parse(&text, "UTF-8").unwrap();
+    assert_eq!(file.body_lines(), rows);
+    assert_eq!(file.dominant_marketplace(), Some("Amazon.com"));
+    assert_eq!(file.locale.day_order, Some(DayOrder::MonthFirst));
+    assert_eq!(file.locale.decimal_mark, DecimalMark::Point);
+    let sum: Decimal = file
+        .split_rows(4)
+        .into_iter()
+        .flatten()
+        .map(|r| r.unwrap().amount)
+        .sum();
+    assert_eq!(sum, file.summary.total_amount);
+}
