@@ -833,3 +833,61 @@ fn large_file_prescan_merges_both_halves() {
         .sum();
     assert_eq!(sum, file.summary.total_amount);
 }
+
+mod amounts {
+    use super::*;
+    use ml_connector::ledger::money::parse_amount;
+    use proptest::prelude::*;
+
+    /// Writes `value` the way a file with `mark` would, with or without grouping.
+    fn render(value: Decimal, mark: DecimalMark, group: bool, trailing_spaces: usize) -> String {
+        let plain = value.abs().to_string();
+        let (int, frac) = plain.split_once('.').unwrap_or((plain.as_str(), ""));
+        let (dec_mark, sep) = match mark {
+            DecimalMark::Point => ('.', ','),
+            DecimalMark::Comma => (',', '.'),
+        };
+        let mut grouped = String::new();
+        for (i, c) in int.chars().enumerate() {
+            if group && i > 0 && (int.len() - i) % 3 == 0 {
+                grouped.push(sep);
+            }
+            grouped.push(c);
+        }
+        let mut out = String::new();
+        if value.is_sign_negative() && !value.is_zero() {
+            out.push('-');
+        }
+        out.push_str(&grouped);
+        if !frac.is_empty() {
+            out.push(dec_mark);
+            out.push_str(frac);
+        }
+        out.push_str(&" ".repeat(trailing_spaces));
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn amounts_round_trip_in_both_locales(
+            units in -10_000_000_000i64..10_000_000_000,
+            scale in 0u32..4,
+            group in any::<bool>(),
+            comma in any::<bool>(),
+            spaces in 0usize..4,
+        ) {
+            let value = Decimal::new(units, scale);
+            let mark = if comma { DecimalMark::Comma } else { DecimalMark::Point };
+            let cell = render(value, mark, group, spaces);
+            prop_assert_eq!(parse_amount(&cell, mark).unwrap(), value, "{}", cell);
+            // the same digits keep their scale (`1.50` stays two places)
+            prop_assert_eq!(parse_amount(&cell, mark).unwrap().scale(), value.scale());
+        }
+
+        #[test]
+        fn parse_amount_never_panics(cell in "\\PC{0,40}", comma in any::<bool>()) {
+            let mark = if comma { DecimalMark::Comma } else { DecimalMark::Point };
+            let _ = parse_amount(&cell, mark);
+        }
+    }
+}

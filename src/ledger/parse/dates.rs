@@ -340,4 +340,44 @@ mod tests {
             assert_eq!(parse_date_cell(cell, DayOrder::MonthFirst), None, "{cell}");
         }
     }
+
+    mod properties {
+        use super::*;
+        use chrono::{Datelike, Timelike};
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn every_timestamp_form_round_trips(secs in 946_684_800i64..4_102_444_800) {
+                let t = DateTime::from_timestamp(secs, 0).unwrap();
+                let (y, m, d) = (t.year(), t.month(), t.day());
+                let (hh, mm, ss) = (t.hour(), t.minute(), t.second());
+                let forms = [
+                    format!("{y:04}-{m:02}-{d:02} {hh:02}:{mm:02}:{ss:02} UTC"),
+                    format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}+00:00"),
+                    format!("{d:02}.{m:02}.{y:04} {hh:02}:{mm:02}:{ss:02} UTC"),
+                    format!("{y:04}/{m:02}/{d:02} {hh:02}:{mm:02}:{ss:02} UTC"),
+                ];
+                for cell in forms {
+                    prop_assert_eq!(
+                        parse_date_cell(&cell, DayOrder::DayFirst),
+                        Some(PostedAt::Instant(t)),
+                        "{}", cell
+                    );
+                }
+                let day = PostedAt::Day(t.date_naive());
+                let yy = y % 100;
+                prop_assert_eq!(parse_date_cell(&format!("{m:02}/{d:02}/{yy:02}"), DayOrder::MonthFirst), Some(day));
+                prop_assert_eq!(parse_date_cell(&format!("{d:02}.{m:02}.{y:04}"), DayOrder::DayFirst), Some(day));
+                prop_assert_eq!(parse_date_cell(&format!("{y:04}-{m:02}-{d:02}"), DayOrder::MonthFirst), Some(day));
+                prop_assert_eq!(parse_date_cell(&format!("{y:04}/{m:02}/{d:02}"), DayOrder::DayFirst), Some(day));
+            }
+
+            #[test]
+            fn date_cells_never_panic(cell in "[0-9./: TZUCtz+-]{0,30}") {
+                let _ = parse_date_cell(&cell, DayOrder::DayFirst);
+                let _ = parse_date_cell(&cell, DayOrder::MonthFirst);
+            }
+        }
+    }
 }
