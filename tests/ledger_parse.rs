@@ -891,3 +891,37 @@ mod amounts {
         }
     }
 }
+
+#[test]
+fn short_dates_after_unambiguous_ones_follow_their_separator_convention() {
+    let row = |posted_date: &str, posted_date_time: &str| {
+        v2_line(&[
+            (0, "1"),
+            (6, "other-transaction"),
+            (12, "other-transaction"),
+            (13, "Storage Fee"),
+            (14, "-1.00"),
+            (16, posted_date),
+            (17, posted_date_time),
+        ])
+    };
+    let text = format!(
+        "{V2_HEADER}\n{}\n{}\n{}\n{}\n",
+        summary_line("-3.00"),
+        row("", "2025-10-01 00:00:00 UTC"),
+        row("03.10.2025", ""),
+        row("10/04/25", "")
+    );
+    let file = SettlementFile::parse(&text, "UTF-8").unwrap();
+    assert_eq!(file.locale.day_order, None);
+    let rows: Vec<_> = file.rows().map(Result::unwrap).collect();
+    assert_eq!(rows[1].posted, Some(day(2025, 10, 3)));
+    assert_eq!(rows[2].posted, Some(day(2025, 10, 4)));
+}
+
+#[test]
+fn rows_can_move_to_other_threads() {
+    fn send<T: Send>() {}
+    send::<ml_connector::ledger::parse::Rows<'static>>();
+    send::<SettlementFile<'static>>();
+}

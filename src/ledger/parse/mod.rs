@@ -137,8 +137,8 @@ pub enum ParseErrorKind {
 struct Ctx {
     layout: Layout,
     mark: DecimalMark,
-    /// The file's day order, or the convention when the file needed none.
-    order: DayOrder,
+    /// The file's day order, or each separator's convention when it needed none.
+    orders: dates::Orders,
 }
 
 /// A parsed settlement file borrowing its text: summary and locale up front, rows on demand.
@@ -263,7 +263,13 @@ impl<'a> SettlementFile<'a> {
         let total_amount = parse_amount(total_cell, mark)
             .map_err(|e| ParseError::amount(summary_line, Col::Total, e))?;
         let day_order = scan.day_order;
-        let order = day_order.unwrap_or_else(|| locale::conventional_order(b'/', &currency));
+        let orders = match day_order {
+            Some(order) => dates::Orders::same(order),
+            None => dates::Orders {
+                dot: locale::conventional_order(b'.', &currency),
+                slash: locale::conventional_order(b'/', &currency),
+            },
+        };
         Ok(SettlementFile {
             summary: SettlementSummary {
                 settlement_id: settlement_id.to_string(),
@@ -286,7 +292,7 @@ impl<'a> SettlementFile<'a> {
             ctx: Arc::new(Ctx {
                 layout,
                 mark,
-                order,
+                orders,
             }),
         })
     }
@@ -630,7 +636,7 @@ impl<'a> Rows<'a> {
         if cell == self.date_cache.0 {
             return Ok(self.date_cache.1);
         }
-        let value = dates::parse_date_cell(cell, self.ctx.order).ok_or_else(|| {
+        let value = dates::parse_date_cell(cell, self.ctx.orders).ok_or_else(|| {
             ParseError::in_column(line, col.name(), ParseErrorKind::BadDate(cell.to_string()))
         })?;
         self.date_cache = (cell, Some(value));
