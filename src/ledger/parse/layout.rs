@@ -317,6 +317,11 @@ impl<'a> Scanner<'a> {
         self.pos >= self.text.len()
     }
 
+    /// Bytes not yet split.
+    pub fn remaining(&self) -> usize {
+        self.text.len().saturating_sub(self.pos)
+    }
+
     /// The next tab or newline: its position and whether it is a newline.
     #[inline(always)]
     fn next_separator(&mut self) -> Option<(usize, bool)> {

@@ -142,7 +142,7 @@ struct Ctx {
 }
 
 /// A parsed settlement file borrowing its text: summary and locale up front, rows on demand.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SettlementFile<'a> {
     pub summary: SettlementSummary,
     pub locale: FileLocale,
@@ -153,6 +153,19 @@ pub struct SettlementFile<'a> {
     body_lines: usize,
     dominant: Option<&'a str>,
     ctx: Arc<Ctx>,
+}
+
+/// Not the body text: it can be hundreds of megabytes.
+impl fmt::Debug for SettlementFile<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SettlementFile")
+            .field("summary", &self.summary)
+            .field("locale", &self.locale)
+            .field("body_bytes", &self.body.len())
+            .field("body_lines", &self.body_lines)
+            .field("dominant_marketplace", &self.dominant)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The next physical line of `rest` (without `\n` or a trailing `\r`) and what follows.
@@ -587,7 +600,7 @@ fn scan_part<'a>(
 /// Body rows of a file (or of one chunk of it). `Iterator<Item = Result<RowRef, ParseError>>`.
 ///
 /// A bad line yields one error and iteration goes on with the next line.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Rows<'a> {
     scan: Scanner<'a>,
     /// Line number of the next line `scan` yields.
@@ -601,6 +614,15 @@ pub struct Rows<'a> {
     v1_next: usize,
     v1_posted: Option<PostedAt>,
     v1_quantity: Option<i64>,
+}
+
+impl fmt::Debug for Rows<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rows")
+            .field("next_line", &self.line)
+            .field("remaining_bytes", &self.scan.remaining())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'a> Rows<'a> {
