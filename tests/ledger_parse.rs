@@ -925,3 +925,71 @@ fn rows_can_move_to_other_threads() {
     send::<ml_connector::ledger::parse::Rows<'static>>();
     send::<SettlementFile<'static>>();
 }
+
+#[test]
+fn v1_errors_name_the_amount_column() {
+    let text = String::from_utf8(fixture("v1-de-33col.txt")).unwrap();
+    let bad = text.replacen("\t-185,18\t", "\t-18x,18\t", 1);
+    let file = SettlementFile::parse(&bad, "UTF-8").unwrap();
+    let results: Vec<_> = file.rows().collect();
+    let errors: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].line, Some(6));
+    assert_eq!(errors[0].column.as_deref(), Some("item-related-fee-amount"));
+    // the misc fee on the same line still comes through
+    assert!(
+        results
+            .iter()
+            .flatten()
+            .any(|r| r.line == 6 && r.amount == dec("-0.50"))
+    );
+    let bad = text.replacen("\t03.10.2025\t", "\t33.33.2025\t", 1);
+    let e = SettlementFile::parse(&bad, "UTF-8")
+        .unwrap()
+        .rows()
+        .find_map(Result::err)
+        .unwrap();
+    assert_eq!(
+        (e.line, e.column.as_deref()),
+        (Some(3), Some("posted-date"))
+    );
+}
+
+#[test]
+fn charset_edge_cases() {
+    let bytes = fixture("v2-ca-23col-crlf-bom.txt");
+    assert!(bytes.starts_with(b"\xef\xbb\xbf"));
+    // a BOM with a declared charset: still read as UTF-8, BOM dropped
+    let d = decode(&bytes, Some("windows-1252")).unwrap();
+    assert_eq!(d.charset, "UTF-8");
+    assert!(d.text.starts_with("settlement-id"));
+    // an unknown label falls back to sniffing
+    let d = decode(&bytes, Some("x-unknown")).unwrap();
+    assert_eq!(d.charset, "UTF-8");
+    // a declared UTF-8 that is not: located error
+    let mut bad = fixture("v2-us-24col.txt");
+    let third_line = bad
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .nth(1)
+        .unwrap()
+        .0;
+    bad[third_line + 3] = 0xff;
+    let e = decode(&bad, Some("UTF-8")).unwrap_err();
+    assert_eq!(e.line, Some(3));
+    assert_eq!(e.kind, ParseErrorKind::BadEncoding("UTF-8"));
+    assert_eq!(e.to_string(), "line 3: bytes that are not valid UTF-8");
+}
+
+#[test]
+fn split_rows_edge_cases() {
+    let text = format!("{V2_HEADER}\n{}\n", summary_line("0"));
+    let file = SettlementFile::parse(&text, "UTF-8").unwrap();
+    assert_eq!(file.body_lines(), 0);
+    let chunks = file.split_rows(0);
+    assert_eq!(chunks.len(), 1);
+    assert_eq!(chunks.into_iter().flatten().count(), 0);
+    assert_eq!(file.summary.total_amount, Decimal::ZERO);
+    assert_eq!(file.dominant_marketplace(), None);
+}
