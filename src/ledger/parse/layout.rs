@@ -255,16 +255,26 @@ fn gather(m: u64) -> u64 {
 #[inline(always)]
 fn block_mask(b: &[u8]) -> (u64, u64) {
     if let Some(block) = b.first_chunk::<64>() {
-        let mut tabs = 0u64;
-        let mut newlines = 0u64;
+        let mut seps = 0u64;
+        let mut any_newline = 0u64;
+        let mut words = [0u64; 8];
         for (k, word) in block.chunks_exact(8).enumerate() {
             let mut w = [0u8; 8];
             w.copy_from_slice(word);
             let w = u64::from_le_bytes(w);
-            tabs |= gather(eq_mask(w, b'\t')) << (8 * k);
-            newlines |= gather(eq_mask(w, b'\n')) << (8 * k);
+            words[k] = w;
+            let newline = eq_mask(w, b'\n');
+            any_newline |= newline;
+            seps |= gather(eq_mask(w, b'\t') | newline) << (8 * k);
         }
-        (tabs | newlines, newlines)
+        // most blocks hold no line end; gather newlines only where one is
+        let mut newlines = 0u64;
+        if any_newline != 0 {
+            for (k, &w) in words.iter().enumerate() {
+                newlines |= gather(eq_mask(w, b'\n')) << (8 * k);
+            }
+        }
+        (seps, newlines)
     } else {
         let mut seps = 0u64;
         let mut newlines = 0u64;
