@@ -6,3 +6,5 @@
 pub mod messages;
 
 pub use messages::{Collected, ProgressSink, SyncError, SyncMsg};
+pub mod context;
+pub mod pull;
