@@ -3,6 +3,8 @@
 //! Each command family lives in its own file; this module only routes.
 
 use clap::{Parser, Subcommand};
+
+pub mod sim_ebs;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -23,7 +25,22 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Run a local simulator (Amazon SP-API or Oracle EBS).
+    Sim(SimArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SimArgs {
+    #[command(subcommand)]
+    pub command: SimCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SimCommand {
+    /// Oracle E-Business Suite R12.2 behind ISG REST.
+    Ebs(sim_ebs::SimEbsArgs),
+}
 
 /// Runs the parsed command; returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
@@ -33,5 +50,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             Cli::command().print_help()?;
             Ok(0)
         }
+        Some(Command::Sim(SimArgs {
+            command: SimCommand::Ebs(args),
+        })) => sim_ebs::run(args),
     }
 }

@@ -17,10 +17,16 @@ fn reject(w: &mut World, table: &str, parent: i64, invoice_id: i64, code: &str) 
 pub fn run_apxiimpt(w: &mut World, req: &Request) -> (char, String) {
     let org = req.arg(1).and_then(|s| s.parse::<i64>().ok());
     let Some(source) = req.arg(2).map(str::to_string) else {
-        return ('E', "Payables Open Interface Import: source (argument 2) is required".into());
+        return (
+            'E',
+            "Payables Open Interface Import: source (argument 2) is required".into(),
+        );
     };
     if !w.seed.ap.sources.contains(&source) {
-        return ('E', format!("Payables Open Interface Import: invalid source {source}"));
+        return (
+            'E',
+            format!("Payables Open Interface Import: invalid source {source}"),
+        );
     }
     let group = req.arg(3).map(str::to_string);
     let arg_gl_date = req.arg(7).and_then(super::wire::parse_date);
@@ -32,7 +38,9 @@ pub fn run_apxiimpt(w: &mut World, req: &Request) -> (char, String) {
         .enumerate()
         .filter(|(_, h)| {
             col(h, "SOURCE") == Some(source.as_str())
-                && group.as_deref().is_none_or(|g| col(h, "GROUP_ID") == Some(g))
+                && group
+                    .as_deref()
+                    .is_none_or(|g| col(h, "GROUP_ID") == Some(g))
                 && org.is_none_or(|o| col_i64(h, "ORG_ID") == Some(o))
                 && matches!(col(h, "STATUS"), None | Some("REJECTED"))
         })
@@ -156,7 +164,8 @@ pub fn run_apxiimpt(w: &mut World, req: &Request) -> (char, String) {
                 }
                 _ => {}
             }
-            if col_date(l, "ACCOUNTING_DATE").is_some() && w.open_period(ledger_id, date).is_none() {
+            if col_date(l, "ACCOUNTING_DATE").is_some() && w.open_period(ledger_id, date).is_none()
+            {
                 line_codes.push((lid, "ACCT DATE NOT IN OPEN PD"));
             }
             if col_dec(l, "AMOUNT").is_some_and(|a| a.normalize().scale() > 2) {
@@ -201,7 +210,8 @@ pub fn run_apxiimpt(w: &mut World, req: &Request) -> (char, String) {
             .filter(|h| col(h, "STATUS") == Some("PROCESSED"))
             .filter_map(|h| col_i64(h, "INVOICE_ID"))
             .collect();
-        w.ap_headers.retain(|h| col(h, "STATUS") != Some("PROCESSED"));
+        w.ap_headers
+            .retain(|h| col(h, "STATUS") != Some("PROCESSED"));
         w.ap_lines
             .retain(|l| !col_i64(l, "INVOICE_ID").is_some_and(|id| done.contains(&id)));
     }

@@ -7,7 +7,8 @@ use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashMap};
 
 pub const MSG_CONTEXT: &str = "Transaction flexfield context is mandatory";
-pub const MSG_DUP: &str = "Duplicate transaction flexfield: the transaction flexfield already exists";
+pub const MSG_DUP: &str =
+    "Duplicate transaction flexfield: the transaction flexfield already exists";
 pub const MSG_SOURCE: &str = "Invalid batch source name";
 pub const MSG_TYPE: &str = "Invalid transaction type";
 pub const MSG_CUSTOMER: &str = "Invalid bill-to customer reference";
@@ -73,7 +74,9 @@ pub fn run_raxtrx(w: &mut World, req: &Request) -> (char, String) {
                 && col(r, "BATCH_SOURCE_NAME") == Some(source_name.as_str())
                 && {
                     let d = col_date(r, "GL_DATE").or(default_date);
-                    d.is_none_or(|d| gl_low.is_none_or(|l| d >= l) && gl_high.is_none_or(|h| d <= h))
+                    d.is_none_or(|d| {
+                        gl_low.is_none_or(|l| d >= l) && gl_high.is_none_or(|h| d <= h)
+                    })
                 }
         })
         .map(|(i, _)| i)
@@ -118,8 +121,13 @@ pub fn run_raxtrx(w: &mut World, req: &Request) -> (char, String) {
     for (k, c) in checks.iter().enumerate() {
         let r = &w.ra_lines[c.idx];
         let key = [
-            "TRX_NUMBER", "INTERFACE_LINE_ATTRIBUTE1", "CUST_TRX_TYPE_NAME",
-            "ORIG_SYSTEM_BILL_CUSTOMER_REF", "CURRENCY_CODE", "TRX_DATE", "GL_DATE",
+            "TRX_NUMBER",
+            "INTERFACE_LINE_ATTRIBUTE1",
+            "CUST_TRX_TYPE_NAME",
+            "ORIG_SYSTEM_BILL_CUSTOMER_REF",
+            "CURRENCY_CODE",
+            "TRX_DATE",
+            "GL_DATE",
         ]
         .iter()
         .map(|c| col(r, c).unwrap_or("").to_string())
@@ -137,7 +145,11 @@ pub fn run_raxtrx(w: &mut World, req: &Request) -> (char, String) {
                 for (msg, invalid, dist_id) in &c.errors {
                     failed_lines += 1;
                     let mut e = Row::new();
-                    set(&mut e, "INTERFACE_LINE_ID", col(&r, "INTERFACE_LINE_ID").unwrap_or(""));
+                    set(
+                        &mut e,
+                        "INTERFACE_LINE_ID",
+                        col(&r, "INTERFACE_LINE_ID").unwrap_or(""),
+                    );
                     if let Some(d) = dist_id {
                         set(&mut e, "INTERFACE_DISTRIBUTION_ID", d);
                     }
@@ -170,7 +182,9 @@ pub fn run_raxtrx(w: &mut World, req: &Request) -> (char, String) {
             .map(|t| t.class.clone())
             .unwrap_or_else(|| "INV".into());
         let trx_date = col_date(&r0, "TRX_DATE").or(default_date).unwrap_or(today);
-        let gl_date = col_date(&r0, "GL_DATE").or(default_date).unwrap_or(trx_date);
+        let gl_date = col_date(&r0, "GL_DATE")
+            .or(default_date)
+            .unwrap_or(trx_date);
         let trx_number = match col(&r0, "TRX_NUMBER") {
             Some(n) => n.to_string(),
             None => w.nextval("RA_TRX_NUMBER_S").to_string(),
@@ -201,7 +215,9 @@ pub fn run_raxtrx(w: &mut World, req: &Request) -> (char, String) {
             gl_date,
             trx_type: type_name,
             class,
-            bill_to: col(&r0, "ORIG_SYSTEM_BILL_CUSTOMER_REF").unwrap_or("").to_string(),
+            bill_to: col(&r0, "ORIG_SYSTEM_BILL_CUSTOMER_REF")
+                .unwrap_or("")
+                .to_string(),
             currency: col(&r0, "CURRENCY_CODE").unwrap_or("").to_string(),
             org_id: org,
             request_id: req.request_id,
@@ -214,7 +230,13 @@ pub fn run_raxtrx(w: &mut World, req: &Request) -> (char, String) {
     // Purge imported lines and their distributions.
     let purged_keys: Vec<String> = purge
         .iter()
-        .filter_map(|&i| flex_key(&w.ra_lines[i], "INTERFACE_LINE_CONTEXT", "INTERFACE_LINE_ATTRIBUTE"))
+        .filter_map(|&i| {
+            flex_key(
+                &w.ra_lines[i],
+                "INTERFACE_LINE_CONTEXT",
+                "INTERFACE_LINE_ATTRIBUTE",
+            )
+        })
         .collect();
     let purged_ids: Vec<i64> = purge
         .iter()
@@ -246,7 +268,8 @@ fn check_line(
     existing: &[String],
 ) -> Vec<(String, Option<String>, Option<i64>)> {
     let mut errs: Vec<(String, Option<String>, Option<i64>)> = Vec::new();
-    let mut err = |m: &str, v: Option<&str>| errs.push((m.to_string(), v.map(str::to_string), None));
+    let mut err =
+        |m: &str, v: Option<&str>| errs.push((m.to_string(), v.map(str::to_string), None));
     match flex_key(r, "INTERFACE_LINE_CONTEXT", "INTERFACE_LINE_ATTRIBUTE") {
         None => err(MSG_CONTEXT, None),
         Some(k) => {
@@ -382,7 +405,8 @@ fn check_line(
     let mut pct: BTreeMap<String, Decimal> = BTreeMap::new();
     for d in &dists {
         if let Some(p) = col_dec(d, "PERCENT") {
-            *pct.entry(col(d, "ACCOUNT_CLASS").unwrap_or("").to_string()).or_default() += p;
+            *pct.entry(col(d, "ACCOUNT_CLASS").unwrap_or("").to_string())
+                .or_default() += p;
         }
         let acct_ok = if let Some(ccid) = col_i64(d, "CODE_COMBINATION_ID") {
             w.account_by_ccid(ccid)
@@ -427,7 +451,10 @@ pub fn trx_item(t: &Trx) -> serde_json::Value {
             m.insert("AMOUNT".into(), s(l.amount));
             m.insert("INTERFACE_LINE_CONTEXT".into(), s(&l.context));
             for (i, a) in l.attributes.iter().enumerate() {
-                m.insert(format!("INTERFACE_LINE_ATTRIBUTE{}", i + 1), opt(a.as_ref()));
+                m.insert(
+                    format!("INTERFACE_LINE_ATTRIBUTE{}", i + 1),
+                    opt(a.as_ref()),
+                );
             }
             serde_json::Value::Object(m)
         })

@@ -68,7 +68,11 @@ async fn faults(State(sh): State<Arc<Shared>>, b: axum::body::Bytes) -> Response
     let f: Faults = match serde_json::from_slice(if b.is_empty() { b"{}" } else { &b }) {
         Ok(f) => f,
         Err(e) => {
-            return (StatusCode::BAD_REQUEST, Json(json!({"error": e.to_string()}))).into_response();
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({"error": e.to_string()})),
+            )
+                .into_response();
         }
     };
     sh.apply_faults(&f);
@@ -128,7 +132,11 @@ async fn release_request(State(sh): State<Arc<Shared>>, Path(id): Path<i64>) -> 
             Json(json!({"error": "request is not in Standby"})),
         )
             .into_response(),
-        None => (StatusCode::NOT_FOUND, Json(json!({"error": "no such request"}))).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "no such request"})),
+        )
+            .into_response(),
     }
 }
 
@@ -178,7 +186,10 @@ async fn post_journals(State(sh): State<Arc<Shared>>, b: axum::body::Bytes) -> J
 async fn delete_journals(State(sh): State<Arc<Shared>>, b: axum::body::Bytes) -> Response {
     let v = body_json(&b);
     let mut w = sh.world();
-    if w.journals.iter().any(|j| selected(&v, j) && j.status == "P") {
+    if w.journals
+        .iter()
+        .any(|j| selected(&v, j) && j.status == "P")
+    {
         return (
             StatusCode::CONFLICT,
             Json(json!({"error": "posted journals cannot be deleted"})),
@@ -192,7 +203,9 @@ async fn delete_journals(State(sh): State<Arc<Shared>>, b: axum::body::Bytes) ->
 
 async fn trxs(State(sh): State<Arc<Shared>>) -> Json<Value> {
     let w = sh.world();
-    Json(Value::Array(w.trxs.iter().map(super::ar::trx_item).collect()))
+    Json(Value::Array(
+        w.trxs.iter().map(super::ar::trx_item).collect(),
+    ))
 }
 
 async fn invoices(State(sh): State<Arc<Shared>>) -> Json<Value> {

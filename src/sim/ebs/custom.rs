@@ -16,9 +16,11 @@ fn param(p: &Map<String, Value>, k: &str) -> Option<String> {
 fn param_i64(p: &Map<String, Value>, k: &str) -> Result<Option<i64>, Fault> {
     param(p, k)
         .map(|v| {
-            v.trim()
-                .parse::<i64>()
-                .map_err(|_| Fault::exec(format!("ORA-06502: PL/SQL: numeric or value error: {k}={v:?}")))
+            v.trim().parse::<i64>().map_err(|_| {
+                Fault::exec(format!(
+                    "ORA-06502: PL/SQL: numeric or value error: {k}={v:?}"
+                ))
+            })
         })
         .transpose()
 }
@@ -63,7 +65,9 @@ pub fn call(w: &mut World, op: &str, _ctx: &Ctx, p: &Map<String, Value>) -> Resu
                 .filter_map(|i| param(p, &format!("P_REFERENCE_{i}")).map(|v| (i - 1, v)))
                 .collect();
             if refs.is_empty() {
-                return Ok(output_error("at least one of P_REFERENCE_1..P_REFERENCE_5 is required"));
+                return Ok(output_error(
+                    "at least one of P_REFERENCE_1..P_REFERENCE_5 is required",
+                ));
             }
             let src = param(p, "P_USER_JE_SOURCE_NAME");
             let ledger = param_i64(p, "P_LEDGER_ID")?;
@@ -74,8 +78,9 @@ pub fn call(w: &mut World, op: &str, _ctx: &Ctx, p: &Map<String, Value>) -> Resu
                     src.as_ref().is_none_or(|s| &j.source_user == s)
                         && ledger.is_none_or(|l| j.ledger_id == l)
                         && j.lines.iter().any(|l| {
-                            refs.iter()
-                                .all(|(i, v)| l.references.get(*i).cloned().flatten().as_ref() == Some(v))
+                            refs.iter().all(|(i, v)| {
+                                l.references.get(*i).cloned().flatten().as_ref() == Some(v)
+                            })
                         })
                 })
                 .map(super::gl::journal_item)
@@ -164,7 +169,10 @@ pub fn call(w: &mut World, op: &str, _ctx: &Ctx, p: &Map<String, Value>) -> Resu
                     out.insert("X_EXISTS".into(), s("Y"));
                     out.insert("X_CODE_COMBINATION_ID".into(), s(a.ccid));
                     out.insert("X_CONCATENATED_SEGMENTS".into(), s(&a.concatenated));
-                    out.insert("X_ENABLED_FLAG".into(), s(if a.enabled { "Y" } else { "N" }));
+                    out.insert(
+                        "X_ENABLED_FLAG".into(),
+                        s(if a.enabled { "Y" } else { "N" }),
+                    );
                     out.insert(
                         "X_DETAIL_POSTING_ALLOWED_FLAG".into(),
                         s(if a.detail_posting { "Y" } else { "N" }),

@@ -13,7 +13,9 @@ fn describe(code: &str) -> &'static str {
         "EP02" => "This ledger does not have any open or future enterable periods",
         "EC08" => "Invalid currency code",
         "EF05" => "There is no account with this code combination id",
-        "EF04" => "This is an invalid account. Check your cross-validation rules and segment values",
+        "EF04" => {
+            "This is an invalid account. Check your cross-validation rules and segment values"
+        }
         "EF03" => "Disabled account",
         "EF01" => "This account is disabled for this accounting date",
         "EF02" => "Detail posting not allowed for this account",
@@ -21,7 +23,9 @@ fn describe(code: &str) -> &'static str {
         "EC03" => "A conversion type must be entered or accounted amounts supplied",
         "EC01" => "A conversion rate must be entered when using the User conversion rate type",
         "EC02" => "A conversion date must be entered",
-        "EC06" => "There is no conversion rate for this currency, conversion type and conversion date",
+        "EC06" => {
+            "There is no conversion rate for this currency, conversion type and conversion date"
+        }
         "EC12" => "Entered and accounted amounts must be equal for ledger currency lines",
         "EU02" => "This journal entry is unbalanced and suspense posting is not allowed",
         "WU01" => "Warning: journal unbalanced; a suspense line was added",
@@ -52,9 +56,17 @@ fn round2(d: Decimal) -> Decimal {
 /// Outcome of a GLLEZL run: status code and completion text.
 pub fn run_gllezl(w: &mut World, req: &Request, warn_on_rejects: bool) -> (char, String) {
     let Some(run_id) = req.arg(1).and_then(|s| s.trim().parse::<i64>().ok()) else {
-        return ('E', "Journal Import: interface run id (argument 1) missing".into());
+        return (
+            'E',
+            "Journal Import: interface run id (argument 1) missing".into(),
+        );
     };
-    let controls: Vec<_> = w.controls.iter().filter(|c| c.run_id == run_id).cloned().collect();
+    let controls: Vec<_> = w
+        .controls
+        .iter()
+        .filter(|c| c.run_id == run_id)
+        .cloned()
+        .collect();
     if controls.is_empty() {
         return (
             'E',
@@ -64,9 +76,21 @@ pub fn run_gllezl(w: &mut World, req: &Request, warn_on_rejects: bool) -> (char,
     let access = req
         .arg(2)
         .and_then(|s| s.trim().parse::<i64>().ok())
-        .and_then(|id| w.seed.access_sets.iter().find(|a| a.access_set_id == id).cloned());
+        .and_then(|id| {
+            w.seed
+                .access_sets
+                .iter()
+                .find(|a| a.access_set_id == id)
+                .cloned()
+        });
     let Some(access) = access else {
-        return ('E', format!("Journal Import: invalid data access set id {:?}", req.arg(2)));
+        return (
+            'E',
+            format!(
+                "Journal Import: invalid data access set id {:?}",
+                req.arg(2)
+            ),
+        );
     };
     w.controls.retain(|c| c.run_id != run_id);
     let suspense = req.arg(3) == Some("Y");
@@ -83,7 +107,8 @@ pub fn run_gllezl(w: &mut World, req: &Request, warn_on_rejects: bool) -> (char,
                 col(r, "STATUS") == Some("NEW")
                     && col(r, "USER_JE_SOURCE_NAME") == Some(c.source_user.as_str())
                     && col_i64(r, "GROUP_ID") == c.group_id
-                    && c.ledger_id.is_none_or(|l| col_i64(r, "LEDGER_ID") == Some(l))
+                    && c.ledger_id
+                        .is_none_or(|l| col_i64(r, "LEDGER_ID") == Some(l))
                     && col_date(r, "ACCOUNTING_DATE")
                         .is_some_and(|d| from.is_none_or(|f| d >= f) && to.is_none_or(|t| d <= t))
             })
@@ -124,26 +149,30 @@ fn import_group(
     let mut journals: BTreeMap<Vec<String>, Vec<usize>> = BTreeMap::new();
     for (k, p) in prepared.iter().enumerate() {
         let r = &w.gl_interface[p.idx];
-        let key: Vec<String> = [
-            p.ledger_id.to_string(),
-            p.period.clone(),
-        ]
-        .into_iter()
-        .chain(
-            [
-                "USER_JE_CATEGORY_NAME", "CURRENCY_CODE", "USER_CURRENCY_CONVERSION_TYPE",
-                "CURRENCY_CONVERSION_DATE", "CURRENCY_CONVERSION_RATE", "REFERENCE4",
-                "REFERENCE5", "REFERENCE6",
-            ]
-            .iter()
-            .map(|c| col(r, c).unwrap_or("").to_string()),
-        )
-        .collect();
+        let key: Vec<String> = [p.ledger_id.to_string(), p.period.clone()]
+            .into_iter()
+            .chain(
+                [
+                    "USER_JE_CATEGORY_NAME",
+                    "CURRENCY_CODE",
+                    "USER_CURRENCY_CONVERSION_TYPE",
+                    "CURRENCY_CONVERSION_DATE",
+                    "CURRENCY_CONVERSION_RATE",
+                    "REFERENCE4",
+                    "REFERENCE5",
+                    "REFERENCE6",
+                ]
+                .iter()
+                .map(|c| col(r, c).unwrap_or("").to_string()),
+            )
+            .collect();
         journals.entry(key).or_default().push(k);
     }
-    // Balance per journal (entered and accounted).
+    // Balance per journal (entered and accounted); a group already rejected by row errors
+    // is not checked further.
     let mut suspense_lines: Vec<(Vec<String>, Decimal, Decimal)> = Vec::new();
-    for (key, members) in &journals {
+    let row_errors = prepared.iter().any(|p| p.code.is_some());
+    for (key, members) in journals.iter().filter(|_| !row_errors) {
         let sum = |f: fn(&Prepared) -> Option<Decimal>| -> Decimal {
             members.iter().filter_map(|&m| f(&prepared[m])).sum()
         };
@@ -174,7 +203,11 @@ fn import_group(
             let r = &mut w.gl_interface[p.idx];
             let code = p.code.unwrap_or("P");
             set(r, "STATUS", code);
-            set(r, "STATUS_DESCRIPTION", format!("{code} - {}", describe(code)));
+            set(
+                r,
+                "STATUS_DESCRIPTION",
+                format!("{code} - {}", describe(code)),
+            );
             set(r, "REQUEST_ID", req.request_id);
         }
         return Err(n);
@@ -195,7 +228,10 @@ fn import_group(
                 let prefix: String = col(&r0, "REFERENCE1")
                     .map(|s| format!("{} ", s.chars().take(50).collect::<String>()))
                     .unwrap_or_default();
-                let gid = control.group_id.map(|g| format!(" {g}")).unwrap_or_default();
+                let gid = control
+                    .group_id
+                    .map(|g| format!(" {g}"))
+                    .unwrap_or_default();
                 let name = format!("{prefix}{source} {}: A{gid}", req.request_id);
                 batch_ids.insert(bkey, (id, name.clone()));
                 (id, name)
@@ -345,19 +381,20 @@ fn validate_row(
         return p;
     }
     // Account.
-    let account_result: Result<i64, &'static str> = if let Some(ccid) = col_i64(r, "CODE_COMBINATION_ID") {
-        w.account_by_ccid(ccid).map(|a| a.ccid).ok_or("EF05")
-    } else {
-        let n = w.seed.chart.segments.len();
-        let segs: Vec<String> = (1..=n)
-            .map(|i| col(r, &format!("SEGMENT{i}")).unwrap_or("").to_string())
-            .collect();
-        if segs.iter().any(String::is_empty) {
-            Err("EF04")
+    let account_result: Result<i64, &'static str> =
+        if let Some(ccid) = col_i64(r, "CODE_COMBINATION_ID") {
+            w.account_by_ccid(ccid).map(|a| a.ccid).ok_or("EF05")
         } else {
-            w.resolve_segments(&segs).map_err(|_| "EF04")
-        }
-    };
+            let n = w.seed.chart.segments.len();
+            let segs: Vec<String> = (1..=n)
+                .map(|i| col(r, &format!("SEGMENT{i}")).unwrap_or("").to_string())
+                .collect();
+            if segs.iter().any(String::is_empty) {
+                Err("EF04")
+            } else {
+                w.resolve_segments(&segs).map_err(|_| "EF04")
+            }
+        };
     let account_result = account_result.and_then(|ccid| {
         let a = w.account_by_ccid(ccid).cloned().ok_or("EF05")?;
         w.account_usable(&a, date).map(|_| a)

@@ -88,7 +88,12 @@ pub fn run_until_idle(w: &mut World, warn_on_rejects: bool) -> Vec<Transition> {
 }
 
 /// Timed scheduler: applies every transition that is due on the simulated clock.
-pub fn tick(w: &mut World, t1: chrono::Duration, t2: chrono::Duration, warn: bool) -> Vec<Transition> {
+pub fn tick(
+    w: &mut World,
+    t1: chrono::Duration,
+    t2: chrono::Duration,
+    warn: bool,
+) -> Vec<Transition> {
     fire_time_events(w);
     let mut all = Vec::new();
     loop {
@@ -147,9 +152,18 @@ fn try_move(w: &mut World, id: i64, mode: Mode, warn: bool) -> Option<Transition
                         .unwrap_or_else(|| w.now()),
                 };
                 let (status, text) = if r.forced_error || children.iter().any(|c| c.status == 'E') {
-                    ('E', "AutoInvoice Master: a child request ended in error".to_string())
+                    (
+                        'E',
+                        "AutoInvoice Master: a child request ended in error".to_string(),
+                    )
                 } else {
-                    ('C', format!("AutoInvoice Master: {} child request(s) completed", children.len()))
+                    (
+                        'C',
+                        format!(
+                            "AutoInvoice Master: {} child request(s) completed",
+                            children.len()
+                        ),
+                    )
                 };
                 complete(w, id, status, text, at);
             } else {
@@ -237,7 +251,8 @@ fn start(w: &mut World, id: i64, at: DateTime<Utc>) {
             let src_id = r.arg(3).and_then(|s| s.parse::<i64>().ok());
             let source = w.seed.ar.batch_sources.iter().find(|b| {
                 Some(b.org_id) == org
-                    && (src_name.as_deref() == Some(b.name.as_str()) || src_id == Some(b.batch_source_id))
+                    && (src_name.as_deref() == Some(b.name.as_str())
+                        || src_id == Some(b.batch_source_id))
             });
             let Some(source) = source.cloned() else {
                 complete(
@@ -421,11 +436,20 @@ pub fn request_json(r: &Request, prefix: &str) -> serde_json::Map<String, serde_
     put("STATUS", s(status_name(r.status)));
     put("DEV_PHASE", s(dev_phase(r.phase)));
     put("DEV_STATUS", s(dev_status(r.status)));
-    put(if prefix.is_empty() { "COMPLETION_TEXT" } else { "MESSAGE" }, s(&r.completion_text));
+    put(
+        if prefix.is_empty() {
+            "COMPLETION_TEXT"
+        } else {
+            "MESSAGE"
+        },
+        s(&r.completion_text),
+    );
     put("PARENT_REQUEST_ID", opt(r.parent));
     put("REQUEST_DATE", s(fmt_dt(r.request_date)));
     put("ACTUAL_START_DATE", opt(r.actual_start.map(fmt_dt)));
-    put("ACTUAL_COMPLETION_DATE", opt(r.actual_completion.map(fmt_dt)));
+    put(
+        "ACTUAL_COMPLETION_DATE",
+        opt(r.actual_completion.map(fmt_dt)),
+    );
     m
 }
-

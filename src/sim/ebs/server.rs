@@ -226,9 +226,14 @@ fn parse_body(body: &[u8], root: &str) -> Result<(Vec<(String, JVal)>, Map<Strin
     let v: JVal = serde_json::from_slice(body)
         .map_err(|e| Fault::exec(format!("Invalid JSON payload: {e}")))?;
     let JVal::Obj(top) = v else {
-        return Err(Fault::exec(format!("Invalid payload: expected {{\"{root}\": {{...}}}}")));
+        return Err(Fault::exec(format!(
+            "Invalid payload: expected {{\"{root}\": {{...}}}}"
+        )));
     };
-    let top: Vec<_> = top.into_iter().filter(|(k, _)| !k.starts_with('@')).collect();
+    let top: Vec<_> = top
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with('@'))
+        .collect();
     let inner = match top.as_slice() {
         [(k, JVal::Obj(inner))] if k.eq_ignore_ascii_case(root) => inner.clone(),
         _ => {
@@ -295,10 +300,17 @@ fn context(
     let denied = |m: String| Fault::new(StatusCode::FORBIDDEN, "ISG_SERVICE_AUTH_FAILURE", m);
     let Some(rkey) = vals[0].clone() else {
         return Err(denied(
-            "User is not authorized to execute the service: responsibility context is missing".into(),
+            "User is not authorized to execute the service: responsibility context is missing"
+                .into(),
         ));
     };
-    let Some(resp) = w.seed.responsibilities.iter().find(|r| r.key == rkey).cloned() else {
+    let Some(resp) = w
+        .seed
+        .responsibilities
+        .iter()
+        .find(|r| r.key == rkey)
+        .cloned()
+    else {
         return Err(denied(format!("Responsibility {rkey} is not valid")));
     };
     if !user.responsibilities.contains(&rkey) {
@@ -326,16 +338,28 @@ fn context(
             ));
         }
     }
-    if !vals[2].as_ref().is_some_and(|g| w.seed.security_groups.contains(g)) {
+    if !vals[2]
+        .as_ref()
+        .is_some_and(|g| w.seed.security_groups.contains(g))
+    {
         return Err(bad(
             "ISG_INVALID_SECURITYGROUP",
-            format!("Invalid security group {:?}", vals[2].as_deref().unwrap_or("")),
+            format!(
+                "Invalid security group {:?}",
+                vals[2].as_deref().unwrap_or("")
+            ),
         ));
     }
-    if !vals[3].as_ref().is_some_and(|g| w.seed.nls_languages.contains(g)) {
+    if !vals[3]
+        .as_ref()
+        .is_some_and(|g| w.seed.nls_languages.contains(g))
+    {
         return Err(bad(
             "ISG_INVALID_NLSLANGUAGE",
-            format!("Invalid NLS language {:?}", vals[3].as_deref().unwrap_or("")),
+            format!(
+                "Invalid NLS language {:?}",
+                vals[3].as_deref().unwrap_or("")
+            ),
         ));
     }
     let org_id = match &vals[4] {
@@ -366,17 +390,17 @@ fn context(
             Some(id)
         }
     };
-    Ok(Ctx {
-        user,
-        resp,
-        org_id,
-    })
+    Ok(Ctx { user, resp, org_id })
 }
 
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let b64 = v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic "))?;
-    let raw = base64::engine::general_purpose::STANDARD.decode(b64.trim()).ok()?;
+    let b64 = v
+        .strip_prefix("Basic ")
+        .or_else(|| v.strip_prefix("basic "))?;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()?;
     let text = String::from_utf8(raw).ok()?;
     let (u, p) = text.split_once(':')?;
     Some((u.to_string(), p.to_string()))
@@ -537,7 +561,10 @@ fn insert(w: &mut World, op: &str, ctx: &Ctx, params: &Map<String, Value>) -> Re
                     return Err(Fault::new(
                         StatusCode::INTERNAL_SERVER_ERROR,
                         "ISG_INVALID_ORG_ID",
-                        format!("row {}: ORG_ID {r} differs from the context Org_Id {o}", n + 1),
+                        format!(
+                            "row {}: ORG_ID {r} differs from the context Org_Id {o}",
+                            n + 1
+                        ),
                     ));
                 }
                 _ => {}
@@ -555,10 +582,10 @@ fn insert(w: &mut World, op: &str, ctx: &Ctx, params: &Map<String, Value>) -> Re
                 ids.push(s(id));
             }
             "AP_INVOICES_INTERFACE" => ids.push(s(col(&row, "INVOICE_ID").unwrap_or(""))),
-            "AP_INVOICE_LINES_INTERFACE" => {
-                ids.push(s(col(&row, "INVOICE_LINE_ID").unwrap_or("")))
-            }
-            "RA_INTERFACE_DISTRIBUTIONS_ALL" if col(&row, "INTERFACE_DISTRIBUTION_ID").is_none() => {
+            "AP_INVOICE_LINES_INTERFACE" => ids.push(s(col(&row, "INVOICE_LINE_ID").unwrap_or(""))),
+            "RA_INTERFACE_DISTRIBUTIONS_ALL"
+                if col(&row, "INTERFACE_DISTRIBUTION_ID").is_none() =>
+            {
                 let id = w.nextval("RA_INTERFACE_DISTRIBUTIONS_S");
                 set(&mut row, "INTERFACE_DISTRIBUTION_ID", id);
             }
@@ -599,7 +626,10 @@ fn matches(r: &Row, f: &[(String, String)]) -> bool {
     f.iter().all(|(k, v)| {
         let rv = col(r, k);
         match (rv, v.parse::<rust_decimal::Decimal>()) {
-            (Some(x), Ok(n)) => x.parse::<rust_decimal::Decimal>().map(|y| y == n).unwrap_or(x == v),
+            (Some(x), Ok(n)) => x
+                .parse::<rust_decimal::Decimal>()
+                .map(|y| y == n)
+                .unwrap_or(x == v),
             (Some(x), Err(_)) => x == v,
             (None, _) => v.is_empty(),
         }
@@ -647,9 +677,9 @@ fn read(w: &World, op: &str, ctx: &Ctx, query: &[(String, String)]) -> Result<Va
                 .filter(|r| {
                     let h = col_i64(r, "INVOICE_ID").and_then(|i| header_org.get(&i));
                     h.is_none_or(|(o, _)| o.is_none() || *o == org)
-                        && group
-                            .as_ref()
-                            .is_none_or(|g| h.is_some_and(|(_, hg)| hg.as_deref() == Some(g.as_str())))
+                        && group.as_ref().is_none_or(|g| {
+                            h.is_some_and(|(_, hg)| hg.as_deref() == Some(g.as_str()))
+                        })
                 })
                 .cloned()
                 .collect()
@@ -703,7 +733,10 @@ fn delete(w: &mut World, op: &str, ctx: &Ctx, query: &[(String, String)]) -> Res
                 .filter(|r| col_i64(r, "ORG_ID") == org && matches(r, &f))
                 .cloned()
                 .collect();
-            let ids: Vec<i64> = gone.iter().filter_map(|r| col_i64(r, "INTERFACE_LINE_ID")).collect();
+            let ids: Vec<i64> = gone
+                .iter()
+                .filter_map(|r| col_i64(r, "INTERFACE_LINE_ID"))
+                .collect();
             let keys: Vec<String> = gone
                 .iter()
                 .filter_map(|r| {
@@ -767,7 +800,12 @@ fn submit_cp(
     };
     let mut args: Vec<Option<String>> = (1..=max).map(|i| get(&format!("ARGUMENT{i}"))).collect();
     let mut extra = BTreeMap::new();
-    for k in ["GROUP_ID", "USER_JE_SOURCE_NAME", "JE_SOURCE_NAME", "LEDGER_ID"] {
+    for k in [
+        "GROUP_ID",
+        "USER_JE_SOURCE_NAME",
+        "JE_SOURCE_NAME",
+        "LEDGER_ID",
+    ] {
         if let Some(v) = get(k) {
             extra.insert(k.to_string(), v);
         }

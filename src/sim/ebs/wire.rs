@@ -25,10 +25,14 @@ impl Fault {
                 "Please check the user name and password or log in again"
             }
             "ISG_SERVICE_AUTH_FAILURE" => "Please check whether the user has the requisite grants",
-            "ISG_DB_CONNECTION_ERROR" => "Please retry; contact the system administrator if it persists",
+            "ISG_DB_CONNECTION_ERROR" => {
+                "Please retry; contact the system administrator if it persists"
+            }
             "ISG_SERVICE_UNAVAILABLE" => "Too many concurrent requests; retry later",
             c if c.starts_with("ISG_DUPLICATE_") => "Send each RESTHeader element once",
-            c if c.starts_with("ISG_INVALID_") => "Please check the service URL and application context",
+            c if c.starts_with("ISG_INVALID_") => {
+                "Please check the service URL and application context"
+            }
             _ => "Please check the request and the server log",
         };
         Fault {
@@ -243,7 +247,11 @@ pub fn parse_datetime(s: &str) -> Option<chrono::NaiveDateTime> {
     if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(s) {
         return Some(dt.naive_utc());
     }
-    for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S"] {
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y/%m/%d %H:%M:%S",
+    ] {
         if let Ok(dt) = chrono::NaiveDateTime::parse_from_str(s, f) {
             return Some(dt);
         }

@@ -298,7 +298,10 @@ impl World {
             if let Some(vals) = chart.segment_values.get(i)
                 && !vals.iter().any(|x| x == v)
             {
-                return Err(format!("value {v} of segment {} is not valid", chart.segments[i]));
+                return Err(format!(
+                    "value {v} of segment {} is not valid",
+                    chart.segments[i]
+                ));
             }
         }
         for r in &chart.cross_validation_rules {
@@ -371,7 +374,13 @@ impl World {
     }
 
     /// Daily rate for (from, to, type, date).
-    pub fn daily_rate(&self, from: &str, to: &str, ctype: &str, date: NaiveDate) -> Option<Decimal> {
+    pub fn daily_rate(
+        &self,
+        from: &str,
+        to: &str,
+        ctype: &str,
+        date: NaiveDate,
+    ) -> Option<Decimal> {
         if from == to {
             return Some(Decimal::ONE);
         }
@@ -384,7 +393,8 @@ impl World {
                     && r.from_date <= date
                     && date <= r.to_date
                     && (if r.types.is_empty() {
-                        ctype.eq_ignore_ascii_case("Corporate") || ctype.eq_ignore_ascii_case("Spot")
+                        ctype.eq_ignore_ascii_case("Corporate")
+                            || ctype.eq_ignore_ascii_case("Spot")
                     } else {
                         r.types.iter().any(|t| t.eq_ignore_ascii_case(ctype))
                     })
@@ -405,7 +415,9 @@ impl World {
 
 /// Column helpers on interface rows (all values stored as strings).
 pub fn col<'a>(r: &'a Row, name: &str) -> Option<&'a str> {
-    r.get(name).and_then(Value::as_str).filter(|s| !s.is_empty())
+    r.get(name)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
 }
 
 pub fn col_i64(r: &Row, name: &str) -> Option<i64> {
@@ -462,26 +474,70 @@ pub fn table_spec(name: &str) -> Option<TableSpec> {
         "GL_INTERFACE" => {
             let mut c = cols(
                 &[
-                    "STATUS", "CURRENCY_CODE", "ACTUAL_FLAG", "USER_JE_CATEGORY_NAME",
-                    "USER_JE_SOURCE_NAME", "USER_CURRENCY_CONVERSION_TYPE", "PERIOD_NAME",
-                    "FUNCTIONAL_CURRENCY_CODE", "WARNING_CODE", "STATUS_DESCRIPTION", "CONTEXT",
-                    "CONTEXT2", "CONTEXT3", "TAX_CODE", "INVOICE_IDENTIFIER",
-                    "USSGL_TRANSACTION_CODE", "DESCR_FLEX_ERROR_MESSAGE", "JGZZ_RECON_REF",
-                    "AVERAGE_JOURNAL_FLAG", "ORIGINATING_BAL_SEG_VALUE", "GL_SL_LINK_TABLE",
-                    "REFERENCE1", "REFERENCE2", "REFERENCE3", "REFERENCE4", "REFERENCE5",
-                    "REFERENCE6", "REFERENCE7", "REFERENCE8", "REFERENCE9", "REFERENCE10",
+                    "STATUS",
+                    "CURRENCY_CODE",
+                    "ACTUAL_FLAG",
+                    "USER_JE_CATEGORY_NAME",
+                    "USER_JE_SOURCE_NAME",
+                    "USER_CURRENCY_CONVERSION_TYPE",
+                    "PERIOD_NAME",
+                    "FUNCTIONAL_CURRENCY_CODE",
+                    "WARNING_CODE",
+                    "STATUS_DESCRIPTION",
+                    "CONTEXT",
+                    "CONTEXT2",
+                    "CONTEXT3",
+                    "TAX_CODE",
+                    "INVOICE_IDENTIFIER",
+                    "USSGL_TRANSACTION_CODE",
+                    "DESCR_FLEX_ERROR_MESSAGE",
+                    "JGZZ_RECON_REF",
+                    "AVERAGE_JOURNAL_FLAG",
+                    "ORIGINATING_BAL_SEG_VALUE",
+                    "GL_SL_LINK_TABLE",
+                    "REFERENCE1",
+                    "REFERENCE2",
+                    "REFERENCE3",
+                    "REFERENCE4",
+                    "REFERENCE5",
+                    "REFERENCE6",
+                    "REFERENCE7",
+                    "REFERENCE8",
+                    "REFERENCE9",
+                    "REFERENCE10",
                 ],
                 &[
-                    "LEDGER_ID", "SET_OF_BOOKS_ID", "CREATED_BY", "ENCUMBRANCE_TYPE_ID",
-                    "BUDGET_VERSION_ID", "CURRENCY_CONVERSION_RATE", "ENTERED_DR", "ENTERED_CR",
-                    "ACCOUNTED_DR", "ACCOUNTED_CR", "JE_BATCH_ID", "JE_HEADER_ID", "JE_LINE_NUM",
-                    "CHART_OF_ACCOUNTS_ID", "CODE_COMBINATION_ID", "STAT_AMOUNT", "GROUP_ID",
-                    "REQUEST_ID", "SUBLEDGER_DOC_SEQUENCE_ID", "SUBLEDGER_DOC_SEQUENCE_VALUE",
-                    "INVOICE_AMOUNT", "GL_SL_LINK_ID",
+                    "LEDGER_ID",
+                    "SET_OF_BOOKS_ID",
+                    "CREATED_BY",
+                    "ENCUMBRANCE_TYPE_ID",
+                    "BUDGET_VERSION_ID",
+                    "CURRENCY_CONVERSION_RATE",
+                    "ENTERED_DR",
+                    "ENTERED_CR",
+                    "ACCOUNTED_DR",
+                    "ACCOUNTED_CR",
+                    "JE_BATCH_ID",
+                    "JE_HEADER_ID",
+                    "JE_LINE_NUM",
+                    "CHART_OF_ACCOUNTS_ID",
+                    "CODE_COMBINATION_ID",
+                    "STAT_AMOUNT",
+                    "GROUP_ID",
+                    "REQUEST_ID",
+                    "SUBLEDGER_DOC_SEQUENCE_ID",
+                    "SUBLEDGER_DOC_SEQUENCE_VALUE",
+                    "INVOICE_AMOUNT",
+                    "GL_SL_LINK_ID",
                 ],
                 &[
-                    "ACCOUNTING_DATE", "DATE_CREATED", "CURRENCY_CONVERSION_DATE",
-                    "TRANSACTION_DATE", "DATE_CREATED_IN_GL", "INVOICE_DATE", "REFERENCE_DATE",
+                    "ACCOUNTING_DATE",
+                    "DATE_CREATED",
+                    "CURRENCY_CONVERSION_DATE",
+                    "TRANSACTION_DATE",
+                    "DATE_CREATED_IN_GL",
+                    "INVOICE_DATE",
+                    "REFERENCE_DATE",
                 ],
             );
             push_range(&mut c, "SEGMENT", 1, 30, Text);
@@ -491,39 +547,93 @@ pub fn table_spec(name: &str) -> Option<TableSpec> {
                 name: "GL_INTERFACE",
                 columns: c,
                 not_null: &[
-                    "STATUS", "ACCOUNTING_DATE", "CURRENCY_CODE", "DATE_CREATED", "CREATED_BY",
-                    "ACTUAL_FLAG", "USER_JE_CATEGORY_NAME", "USER_JE_SOURCE_NAME",
+                    "STATUS",
+                    "ACCOUNTING_DATE",
+                    "CURRENCY_CODE",
+                    "DATE_CREATED",
+                    "CREATED_BY",
+                    "ACTUAL_FLAG",
+                    "USER_JE_CATEGORY_NAME",
+                    "USER_JE_SOURCE_NAME",
                 ],
             }
         }
         "RA_INTERFACE_LINES_ALL" => {
             let mut c = cols(
                 &[
-                    "INTERFACE_LINE_CONTEXT", "BATCH_SOURCE_NAME", "LINE_TYPE", "DESCRIPTION",
-                    "CURRENCY_CODE", "CUST_TRX_TYPE_NAME", "TERM_NAME",
-                    "ORIG_SYSTEM_BILL_CUSTOMER_REF", "ORIG_SYSTEM_BILL_ADDRESS_REF",
-                    "ORIG_SYSTEM_SHIP_CUSTOMER_REF", "ORIG_SYSTEM_SHIP_ADDRESS_REF",
-                    "ORIG_SYSTEM_SOLD_CUSTOMER_REF", "CONVERSION_TYPE", "TRX_NUMBER", "UOM_CODE",
-                    "UOM_NAME", "MEMO_LINE_NAME", "LINK_TO_LINE_CONTEXT", "REFERENCE_LINE_CONTEXT",
-                    "CREDIT_METHOD_FOR_ACCT_RULE", "CREDIT_METHOD_FOR_INSTALLMENTS", "TAX_CODE",
-                    "TAX_RATE_CODE", "AMOUNT_INCLUDES_TAX_FLAG", "SALES_ORDER", "SALES_ORDER_LINE",
-                    "SALES_ORDER_SOURCE", "PURCHASE_ORDER", "COMMENTS", "INTERNAL_NOTES",
-                    "HEADER_ATTRIBUTE_CATEGORY", "ATTRIBUTE_CATEGORY", "INTERFACE_STATUS",
-                    "PRIMARY_SALESREP_NUMBER", "PRINTING_OPTION", "WAREHOUSE_ID_TEXT",
+                    "INTERFACE_LINE_CONTEXT",
+                    "BATCH_SOURCE_NAME",
+                    "LINE_TYPE",
+                    "DESCRIPTION",
+                    "CURRENCY_CODE",
+                    "CUST_TRX_TYPE_NAME",
+                    "TERM_NAME",
+                    "ORIG_SYSTEM_BILL_CUSTOMER_REF",
+                    "ORIG_SYSTEM_BILL_ADDRESS_REF",
+                    "ORIG_SYSTEM_SHIP_CUSTOMER_REF",
+                    "ORIG_SYSTEM_SHIP_ADDRESS_REF",
+                    "ORIG_SYSTEM_SOLD_CUSTOMER_REF",
+                    "CONVERSION_TYPE",
+                    "TRX_NUMBER",
+                    "UOM_CODE",
+                    "UOM_NAME",
+                    "MEMO_LINE_NAME",
+                    "LINK_TO_LINE_CONTEXT",
+                    "REFERENCE_LINE_CONTEXT",
+                    "CREDIT_METHOD_FOR_ACCT_RULE",
+                    "CREDIT_METHOD_FOR_INSTALLMENTS",
+                    "TAX_CODE",
+                    "TAX_RATE_CODE",
+                    "AMOUNT_INCLUDES_TAX_FLAG",
+                    "SALES_ORDER",
+                    "SALES_ORDER_LINE",
+                    "SALES_ORDER_SOURCE",
+                    "PURCHASE_ORDER",
+                    "COMMENTS",
+                    "INTERNAL_NOTES",
+                    "HEADER_ATTRIBUTE_CATEGORY",
+                    "ATTRIBUTE_CATEGORY",
+                    "INTERFACE_STATUS",
+                    "PRIMARY_SALESREP_NUMBER",
+                    "PRINTING_OPTION",
+                    "WAREHOUSE_ID_TEXT",
                 ],
                 &[
-                    "INTERFACE_LINE_ID", "SET_OF_BOOKS_ID", "AMOUNT", "CUST_TRX_TYPE_ID",
-                    "TERM_ID", "ORIG_SYSTEM_BILL_CUSTOMER_ID", "ORIG_SYSTEM_BILL_ADDRESS_ID",
-                    "ORIG_SYSTEM_SHIP_CUSTOMER_ID", "ORIG_SYSTEM_SHIP_ADDRESS_ID",
-                    "CONVERSION_RATE", "QUANTITY", "QUANTITY_ORDERED", "UNIT_SELLING_PRICE",
-                    "UNIT_STANDARD_PRICE", "INVENTORY_ITEM_ID", "MEMO_LINE_ID", "ORG_ID",
-                    "REFERENCE_LINE_ID", "REQUEST_ID", "CUSTOMER_TRX_ID", "BATCH_SOURCE_ID",
-                    "LINE_NUMBER", "WAREHOUSE_ID", "CREATED_BY", "LAST_UPDATED_BY",
+                    "INTERFACE_LINE_ID",
+                    "SET_OF_BOOKS_ID",
+                    "AMOUNT",
+                    "CUST_TRX_TYPE_ID",
+                    "TERM_ID",
+                    "ORIG_SYSTEM_BILL_CUSTOMER_ID",
+                    "ORIG_SYSTEM_BILL_ADDRESS_ID",
+                    "ORIG_SYSTEM_SHIP_CUSTOMER_ID",
+                    "ORIG_SYSTEM_SHIP_ADDRESS_ID",
+                    "CONVERSION_RATE",
+                    "QUANTITY",
+                    "QUANTITY_ORDERED",
+                    "UNIT_SELLING_PRICE",
+                    "UNIT_STANDARD_PRICE",
+                    "INVENTORY_ITEM_ID",
+                    "MEMO_LINE_ID",
+                    "ORG_ID",
+                    "REFERENCE_LINE_ID",
+                    "REQUEST_ID",
+                    "CUSTOMER_TRX_ID",
+                    "BATCH_SOURCE_ID",
+                    "LINE_NUMBER",
+                    "WAREHOUSE_ID",
+                    "CREATED_BY",
+                    "LAST_UPDATED_BY",
                     "LAST_UPDATE_LOGIN",
                 ],
                 &[
-                    "CONVERSION_DATE", "TRX_DATE", "GL_DATE", "SALES_ORDER_DATE",
-                    "SHIP_DATE_ACTUAL", "CREATION_DATE", "LAST_UPDATE_DATE",
+                    "CONVERSION_DATE",
+                    "TRX_DATE",
+                    "GL_DATE",
+                    "SALES_ORDER_DATE",
+                    "SHIP_DATE_ACTUAL",
+                    "CREATION_DATE",
+                    "LAST_UPDATE_DATE",
                 ],
             );
             push_range(&mut c, "INTERFACE_LINE_ATTRIBUTE", 1, 15, Text);
@@ -540,12 +650,21 @@ pub fn table_spec(name: &str) -> Option<TableSpec> {
         "RA_INTERFACE_DISTRIBUTIONS_ALL" => {
             let mut c = cols(
                 &[
-                    "INTERFACE_LINE_CONTEXT", "ACCOUNT_CLASS", "INTERFACE_STATUS", "COMMENTS",
+                    "INTERFACE_LINE_CONTEXT",
+                    "ACCOUNT_CLASS",
+                    "INTERFACE_STATUS",
+                    "COMMENTS",
                     "ATTRIBUTE_CATEGORY",
                 ],
                 &[
-                    "INTERFACE_DISTRIBUTION_ID", "INTERFACE_LINE_ID", "AMOUNT", "ACCTD_AMOUNT",
-                    "PERCENT", "CODE_COMBINATION_ID", "ORG_ID", "REQUEST_ID",
+                    "INTERFACE_DISTRIBUTION_ID",
+                    "INTERFACE_LINE_ID",
+                    "AMOUNT",
+                    "ACCTD_AMOUNT",
+                    "PERCENT",
+                    "CODE_COMBINATION_ID",
+                    "ORG_ID",
+                    "REQUEST_ID",
                 ],
                 &[],
             );
@@ -563,16 +682,36 @@ pub fn table_spec(name: &str) -> Option<TableSpec> {
         "AP_INVOICES_INTERFACE" => {
             let mut c = cols(
                 &[
-                    "INVOICE_NUM", "INVOICE_TYPE_LOOKUP_CODE", "PO_NUMBER", "VENDOR_NUM",
-                    "VENDOR_NAME", "VENDOR_SITE_CODE", "INVOICE_CURRENCY_CODE",
-                    "EXCHANGE_RATE_TYPE", "TERMS_NAME", "DESCRIPTION", "SOURCE", "GROUP_ID",
-                    "STATUS", "PAYMENT_METHOD_CODE", "PAYMENT_METHOD_LOOKUP_CODE",
-                    "ACCTS_PAY_CODE_CONCATENATED", "CALC_TAX_DURING_IMPORT_FLAG",
-                    "ATTRIBUTE_CATEGORY", "DOC_CATEGORY_CODE", "OPERATING_UNIT",
+                    "INVOICE_NUM",
+                    "INVOICE_TYPE_LOOKUP_CODE",
+                    "PO_NUMBER",
+                    "VENDOR_NUM",
+                    "VENDOR_NAME",
+                    "VENDOR_SITE_CODE",
+                    "INVOICE_CURRENCY_CODE",
+                    "EXCHANGE_RATE_TYPE",
+                    "TERMS_NAME",
+                    "DESCRIPTION",
+                    "SOURCE",
+                    "GROUP_ID",
+                    "STATUS",
+                    "PAYMENT_METHOD_CODE",
+                    "PAYMENT_METHOD_LOOKUP_CODE",
+                    "ACCTS_PAY_CODE_CONCATENATED",
+                    "CALC_TAX_DURING_IMPORT_FLAG",
+                    "ATTRIBUTE_CATEGORY",
+                    "DOC_CATEGORY_CODE",
+                    "OPERATING_UNIT",
                 ],
                 &[
-                    "INVOICE_ID", "VENDOR_ID", "VENDOR_SITE_ID", "INVOICE_AMOUNT",
-                    "EXCHANGE_RATE", "TERMS_ID", "ORG_ID", "REQUEST_ID",
+                    "INVOICE_ID",
+                    "VENDOR_ID",
+                    "VENDOR_SITE_ID",
+                    "INVOICE_AMOUNT",
+                    "EXCHANGE_RATE",
+                    "TERMS_ID",
+                    "ORG_ID",
+                    "REQUEST_ID",
                     "ACCTS_PAY_CODE_COMBINATION_ID",
                 ],
                 &["INVOICE_DATE", "EXCHANGE_DATE", "GL_DATE", "TERMS_DATE"],
@@ -589,12 +728,21 @@ pub fn table_spec(name: &str) -> Option<TableSpec> {
         "AP_INVOICE_LINES_INTERFACE" => {
             let mut c = cols(
                 &[
-                    "LINE_TYPE_LOOKUP_CODE", "DESCRIPTION", "DIST_CODE_CONCATENATED", "TAX_CODE",
+                    "LINE_TYPE_LOOKUP_CODE",
+                    "DESCRIPTION",
+                    "DIST_CODE_CONCATENATED",
+                    "TAX_CODE",
                     "ATTRIBUTE_CATEGORY",
                 ],
                 &[
-                    "INVOICE_ID", "INVOICE_LINE_ID", "LINE_NUMBER", "AMOUNT",
-                    "DIST_CODE_COMBINATION_ID", "ORG_ID", "QUANTITY_INVOICED", "UNIT_PRICE",
+                    "INVOICE_ID",
+                    "INVOICE_LINE_ID",
+                    "LINE_NUMBER",
+                    "AMOUNT",
+                    "DIST_CODE_COMBINATION_ID",
+                    "ORG_ID",
+                    "QUANTITY_INVOICED",
+                    "UNIT_PRICE",
                 ],
                 &["ACCOUNTING_DATE"],
             );
@@ -621,14 +769,20 @@ pub fn coerce_row(spec: &TableSpec, input: &Map<String, Value>) -> Result<Row, S
         }
         let key = k.to_ascii_uppercase();
         let Some((_, t)) = spec.columns.iter().find(|(c, _)| *c == key) else {
-            return Err(format!("ORA-00904: \"{key}\": invalid identifier ({})", spec.name));
+            return Err(format!(
+                "ORA-00904: \"{key}\": invalid identifier ({})",
+                spec.name
+            ));
         };
         let Some(val) = super::wire::scalar(v) else {
             continue;
         };
         match t {
             ColType::Number if Decimal::from_str(val.trim()).is_err() => {
-                return Err(format!("ORA-01722: invalid number in {}.{key}: {val:?}", spec.name));
+                return Err(format!(
+                    "ORA-01722: invalid number in {}.{key}: {val:?}",
+                    spec.name
+                ));
             }
             ColType::Date if parse_datetime(&val).is_none() => {
                 return Err(format!(
