@@ -222,7 +222,9 @@ fn handle(
     Ok((StatusCode::OK, axum::Json(out)).into_response())
 }
 
-fn parse_body(body: &[u8], root: &str) -> Result<(Vec<(String, JVal)>, Map<String, Value>), Fault> {
+type Header = Vec<(String, JVal)>;
+
+fn parse_body(body: &[u8], root: &str) -> Result<(Header, Map<String, Value>), Fault> {
     let v: JVal = serde_json::from_slice(body)
         .map_err(|e| Fault::exec(format!("Invalid JSON payload: {e}")))?;
     let JVal::Obj(top) = v else {
@@ -249,10 +251,10 @@ fn parse_body(body: &[u8], root: &str) -> Result<(Vec<(String, JVal)>, Map<Strin
             if let JVal::Obj(h) = v {
                 header = h;
             }
-        } else if k == "InputParameters" {
-            if let Value::Object(m) = v.to_value() {
-                params = m;
-            }
+        } else if k == "InputParameters"
+            && let Value::Object(m) = v.to_value()
+        {
+            params = m;
         }
     }
     Ok((header, params))
