@@ -495,6 +495,16 @@ async fn application_context_is_validated_like_isg() {
         .await;
     assert_eq!(st, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(fault_code(&v), "ISG_SERVICE_EXECUTION_ERROR");
+    // XML payloads: 415 until implemented.
+    let r = reqwest::Client::new()
+        .post(format!("{}/webservices/rest/xxmlc/get_open_periods/", sim.base_url()))
+        .basic_auth("GLUSER", Some("welcome1"))
+        .header("Content-Type", "application/xml")
+        .body("<GET_OPEN_PERIODS_Input/>")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     // Faults carry the full body.
     assert!(v["ISGServiceFault"]["Resolution"].is_string());
     assert_eq!(

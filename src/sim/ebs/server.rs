@@ -210,6 +210,18 @@ fn handle(
         )
         .at(alias, op_name));
     }
+    let xml = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.contains("xml"));
+    if xml && *method == Method::POST {
+        return Err(Fault::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "ISG_UNSUPPORTED_MEDIA_TYPE",
+            "The simulator accepts application/json payloads only",
+        )
+        .at(alias, op_name));
+    }
     let input_root = format!("{}_Input", op_name.to_ascii_uppercase());
     let (header, params) = if *method == Method::POST {
         parse_body(body, &input_root).map_err(|f| f.at(alias, op_name))?
