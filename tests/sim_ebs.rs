@@ -497,7 +497,10 @@ async fn application_context_is_validated_like_isg() {
     assert_eq!(fault_code(&v), "ISG_SERVICE_EXECUTION_ERROR");
     // XML payloads: 415 until implemented.
     let r = reqwest::Client::new()
-        .post(format!("{}/webservices/rest/xxmlc/get_open_periods/", sim.base_url()))
+        .post(format!(
+            "{}/webservices/rest/xxmlc/get_open_periods/",
+            sim.base_url()
+        ))
         .basic_auth("GLUSER", Some("welcome1"))
         .header("Content-Type", "application/xml")
         .body("<GET_OPEN_PERIODS_Input/>")
@@ -894,6 +897,50 @@ async fn gl_validation_failures_carry_real_codes_and_reject_the_group() {
 }
 
 #[tokio::test]
+async fn gl_import_ends_in_error_for_unknown_run_id_or_access_set() {
+    let sim = step_sim().await;
+    let api = Api::login(&sim, "GLUSER", "welcome1").await;
+    let id = submit_gl(&api, 123, "N").await;
+    let (_, run) = handoff(&api).await;
+    let (_, v) = api
+        .post(
+            "gljournal/SUBMIT_CP_GLLEZL/",
+            gl_hdr(),
+            json!({"ARGUMENT1": run.to_string(), "ARGUMENT2": "4242", "ARGUMENT3": "N"}),
+        )
+        .await;
+    let id2 = v["OutputParameters"]["REQUEST_ID"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    sim.run_until_idle();
+    for (i, text) in [(id, "interface run id 123"), (id2, "data access set")] {
+        let s = status(&api, &i).await;
+        assert_eq!(
+            (s["X_PHASE_CODE"].as_str(), s["X_STATUS_CODE"].as_str()),
+            (Some("C"), Some("E"))
+        );
+        assert!(s["X_MESSAGE"].as_str().unwrap().contains(text), "{s}");
+    }
+    let (_, v) = api
+        .post(
+            "xxmlc/get_request_status/",
+            gl_hdr(),
+            json!({"P_REQUEST_ID": "1"}),
+        )
+        .await;
+    assert_eq!(v["OutputParameters"]["X_RETURN_STATUS"], "E");
+    let (_, v) = api
+        .post(
+            "xxmlc/populate_interface_control/",
+            gl_hdr(),
+            json!({"P_USER_JE_SOURCE_NAME": "Nope"}),
+        )
+        .await;
+    assert_eq!(v["OutputParameters"]["X_RETURN_STATUS"], "E");
+}
+
+#[tokio::test]
 async fn gl_dynamic_insertion_off_and_cross_validation_reported_by_get_account() {
     let sim = step_sim().await;
     let api = Api::login(&sim, "GLUSER", "welcome1").await;
@@ -1009,8 +1056,12 @@ async fn stage_ar(api: &Api, rows: Vec<Value>) {
 }
 
 async fn submit_ar(api: &Api) -> String {
+    submit_ar_source(api, "1001", "AMAZON").await
+}
+
+async fn submit_ar_source(api: &Api, id: &str, name: &str) -> String {
     let mut p = serde_json::Map::new();
-    let args = ["1", "204", "1001", "AMAZON", "2026/10/20 00:00:00"];
+    let args = ["1", "204", id, name, "2026/10/20 00:00:00"];
     for i in 1..=27 {
         p.insert(
             format!("ARGUMENT{i}"),
@@ -1178,6 +1229,45 @@ async fn autoinvoice_happy_path_with_raxtrx_child() {
         errs[0]["MESSAGE_TEXT"],
         "Duplicate transaction flexfield: the transaction flexfield already exists"
     );
+}
+
+#[tokio::test]
+async fn autoinvoice_batch_source_must_be_imported_and_known() {
+    let sim = step_sim().await;
+    let api = Api::login(&sim, "ARUSER", "welcome1").await;
+    let mut r = ar_line("m-1", "A", "PRINCIPAL", "1.00", "Amazon Invoice");
+    r["BATCH_SOURCE_NAME"] = json!("MANUAL-OTHER");
+    stage_ar(&api, vec![r]).await;
+    let master = submit_ar_source(&api, "1010", "MANUAL-OTHER").await;
+    let unknown = submit_ar_source(&api, "7777", "NOPE").await;
+    sim.run_until_idle();
+    let (_, v) = api
+        .get(&format!(
+            "autoinvoice/RA_INTERFACE_ERRORS_ALL/?INTERFACE_LINE_ATTRIBUTE1=m-1&{}",
+            ar_q(204)
+        ))
+        .await;
+    assert_eq!(
+        items(&v, "RA_INTERFACE_ERRORS_ALL_REC")[0]["MESSAGE_TEXT"],
+        "Invalid batch source name"
+    );
+    let (_, v) = api
+        .post(
+            "xxmlc/get_request_status/",
+            ar_hdr(204),
+            json!({"P_REQUEST_ID": master}),
+        )
+        .await;
+    assert_eq!(v["OutputParameters"]["X_STATUS_CODE"], "C");
+    let (_, v) = api
+        .post(
+            "xxmlc/get_request_status/",
+            ar_hdr(204),
+            json!({"P_REQUEST_ID": unknown}),
+        )
+        .await;
+    assert_eq!(v["OutputParameters"]["X_STATUS_CODE"], "E");
+    assert!(items(&v, "X_CHILDREN").is_empty());
 }
 
 #[tokio::test]
@@ -1504,6 +1594,53 @@ async fn payables_import_processes_and_rejects_with_real_codes() {
         vec![("5.00", "01-000-6110-0000-000")],
     )
     .await;
+    let no_supplier = stage_ap(
+        &api,
+        {
+            let mut h = ap_header("F-9", "5.00");
+            h.as_object_mut().unwrap().remove("VENDOR_NUM");
+            h
+        },
+        vec![("5.00", "01-000-6110-0000-000")],
+    )
+    .await;
+    let bad_cur = stage_ap(
+        &api,
+        {
+            let mut h = ap_header("F-10", "5.00");
+            h["INVOICE_CURRENCY_CODE"] = json!("XXX");
+            h
+        },
+        vec![("5.00", "01-000-6110-0000-000")],
+    )
+    .await;
+    let precision = stage_ap(
+        &api,
+        ap_header("F-11", "5.001"),
+        vec![("5.001", "01-000-6110-0000-000")],
+    )
+    .await;
+    let no_lines = stage_ap(&api, ap_header("F-12", "5.00"), vec![]).await;
+    let dup_line = {
+        let (_, v) = api
+            .post(
+                "apinvoice/AP_INVOICES_INTERFACE/",
+                ap_hdr(204),
+                json!({"AP_INVOICES_INTERFACE_REC": [ap_header("F-13", "2.00")]}),
+            )
+            .await;
+        let id = items(&v, "X_IDS")[0].as_str().unwrap().to_string();
+        let line = json!({"INVOICE_ID": id, "LINE_NUMBER": "1", "LINE_TYPE_LOOKUP_CODE": "ITEM", "AMOUNT": "1.00", "DIST_CODE_CONCATENATED": "01-000-6110-0000-000"});
+        let (st, _) = api
+            .post(
+                "apinvoice/AP_INVOICE_LINES_INTERFACE/",
+                ap_hdr(204),
+                json!({"AP_INVOICE_LINES_INTERFACE_REC": [line.clone(), line]}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        id
+    };
     let id = submit_ap(&api).await;
     sim.run_until_idle();
     let (_, v) = api
@@ -1564,7 +1701,7 @@ async fn payables_import_processes_and_rejects_with_real_codes() {
             ap_q(204)
         ))
         .await;
-    assert_eq!(v["OutputParameters"]["X_ROW_COUNT"], "7");
+    assert_eq!(v["OutputParameters"]["X_ROW_COUNT"], "12");
     let (_, v) = api
         .get(&format!(
             "apinvoice/AP_INTERFACE_REJECTIONS/?GROUP_ID=G1&{}",
