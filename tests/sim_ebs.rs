@@ -1692,6 +1692,12 @@ async fn payables_import_processes_and_rejects_with_real_codes() {
     assert!(has(&bad_supplier, "INVALID SUPPLIER"));
     assert!(rj.iter().any(|r| r["INVOICE_ID"] == bad_acct.as_str()
         && r["PARENT_TABLE"] == "AP_INVOICE_LINES_INTERFACE"));
+    assert!(has(&no_supplier, "NO SUPPLIER"));
+    assert!(has(&bad_cur, "INVALID CURRENCY CODE"));
+    assert!(has(&precision, "AMOUNT EXCEEDS PRECISION"));
+    assert!(has(&precision, "LINE AMOUNT EXCEEDS PRECISION"));
+    assert!(has(&no_lines, "NO INVOICE LINES"));
+    assert!(has(&dup_line, "DUPLICATE LINE NUMBER"));
     let inv = api.sim_get("ap/invoices").await;
     assert_eq!(inv.as_array().unwrap().len(), 2);
     // Delete rejected headers with their lines and rejections.
