@@ -319,9 +319,12 @@ fn import_group(
             set(&mut w.gl_interface[i], "REQUEST_ID", req.request_id);
         }
     } else {
-        for i in idx_sorted.into_iter().rev() {
-            w.gl_interface.remove(i);
-        }
+        let gone: std::collections::HashSet<usize> = idx_sorted.into_iter().collect();
+        let mut i = 0;
+        w.gl_interface.retain(|_| {
+            i += 1;
+            !gone.contains(&(i - 1))
+        });
     }
     Ok(count)
 }

@@ -265,6 +265,45 @@ impl RunningEbsSim {
         let w = self.shared.world();
         serde_json::Value::Array(w.journals.iter().map(gl::journal_contract).collect())
     }
+    /// A GL user posts the journals of a group (status `P`); returns how many.
+    pub fn post_journals(&self, group_id: i64) -> usize {
+        let mut w = self.shared.world();
+        let mut n = 0;
+        for j in w
+            .journals
+            .iter_mut()
+            .filter(|j| j.group_id == Some(group_id))
+        {
+            if j.status != "P" {
+                j.status = "P".into();
+                n += 1;
+            }
+        }
+        n
+    }
+    /// Deletes the unposted journals of a group; returns how many.
+    pub fn delete_journals(&self, group_id: i64) -> usize {
+        let mut w = self.shared.world();
+        let before = w.journals.len();
+        w.journals
+            .retain(|j| !(j.group_id == Some(group_id) && j.status != "P"));
+        before - w.journals.len()
+    }
+    /// Sets a GL period's closing status (`O`, `F`, `C`, `N`) for a ledger.
+    pub fn set_period_status(&self, ledger_id: i64, period: &str, status: &str) -> bool {
+        self.shared
+            .world()
+            .set_period_status(ledger_id, period, status)
+    }
+    /// Phase/status of every concurrent request: (request id, program, phase, status).
+    pub fn requests(&self) -> Vec<(i64, String, char, char)> {
+        self.shared
+            .world()
+            .requests
+            .values()
+            .map(|r| (r.request_id, r.program.clone(), r.phase, r.status))
+            .collect()
+    }
     /// Stops the server and waits for it.
     pub async fn shutdown(mut self) {
         self.cancel.cancel();

@@ -17,10 +17,14 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+/// Largest accepted request body (a settlement can stage tens of thousands of rows).
+pub const MAX_BODY: usize = 64 * 1024 * 1024;
+
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/webservices/rest/{*path}", axum::routing::any(service))
         .merge(control::routes())
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(shared)
 }
 
