@@ -574,6 +574,14 @@ async fn gl_interface_staging_read_back_paging_and_column_errors() {
         (json!({"STATUS": "NEW"}), "ORA-01400"),
         (
             {
+                let mut r = gl_line(7002, "01-000-1190-0000-000", Some("1e3"), None);
+                r["ENTERED_DR"] = json!("1000000000000000");
+                r
+            },
+            "ORA-01438",
+        ),
+        (
+            {
                 let mut r = gl_line(1, "01-000-1190-0000-000", Some("x1"), None);
                 r["GROUP_ID"] = json!("7002");
                 r
@@ -828,6 +836,14 @@ async fn gl_validation_failures_carry_real_codes_and_reject_the_group() {
         r["CURRENCY_CODE"] = json!("EUR");
         r["USER_CURRENCY_CONVERSION_TYPE"] = json!("Corporate");
         r["CURRENCY_CONVERSION_DATE"] = json!("2024-01-01");
+        r
+    }));
+    cases.push(("EC13", good(0), {
+        let mut r = bad(0, "01-000-4010-0000-000");
+        r["CURRENCY_CODE"] = json!("EUR");
+        r["USER_CURRENCY_CONVERSION_TYPE"] = json!("User");
+        r["CURRENCY_CONVERSION_RATE"] = json!("999999999999");
+        r["ENTERED_CR"] = json!("999999999999");
         r
     }));
     cases.push(("EC12", good(0), {

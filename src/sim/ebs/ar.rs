@@ -367,7 +367,9 @@ fn check_line(
         col_dec(r, "QUANTITY"),
         col_dec(r, "UNIT_SELLING_PRICE"),
         amount,
-    ) && (q * p - a).abs() > Decimal::new(1, 2)
+    ) && q
+        .checked_mul(p)
+        .is_none_or(|qp| (qp - a).abs() > Decimal::new(1, 2))
     {
         err(MSG_AMOUNT, Some(&a.to_string()));
     }

@@ -27,6 +27,7 @@ fn describe(code: &str) -> &'static str {
             "There is no conversion rate for this currency, conversion type and conversion date"
         }
         "EC12" => "Entered and accounted amounts must be equal for ledger currency lines",
+        "EC13" => "Amount too large",
         "EU02" => "This journal entry is unbalanced and suspense posting is not allowed",
         "WU01" => "Warning: journal unbalanced; a suspense line was added",
         "WF02" => "Warning: suspense account used instead of the original account",
@@ -477,8 +478,23 @@ fn validate_row(
             }
         }
     };
-    p.acc_dr = given_acc_dr.or(p.entered_dr.map(|d| round2(d * rate)));
-    p.acc_cr = given_acc_cr.or(p.entered_cr.map(|d| round2(d * rate)));
+    let convert = |d: Option<Decimal>| -> Result<Option<Decimal>, ()> {
+        d.map(|d| {
+            d.checked_mul(rate)
+                .map(round2)
+                .filter(|a| a.abs() < Decimal::from(1_000_000_000_000_000i64))
+                .ok_or(())
+        })
+        .transpose()
+    };
+    match (convert(p.entered_dr), convert(p.entered_cr)) {
+        (Ok(dr), Ok(cr)) => {
+            p.acc_dr = given_acc_dr.or(dr);
+            p.acc_cr = given_acc_cr.or(cr);
+        }
+        _ => p.code = Some("EC13"),
+    }
+
     p
 }
 

@@ -778,12 +778,22 @@ pub fn coerce_row(spec: &TableSpec, input: &Map<String, Value>) -> Result<Row, S
             continue;
         };
         match t {
-            ColType::Number if Decimal::from_str(val.trim()).is_err() => {
-                return Err(format!(
-                    "ORA-01722: invalid number in {}.{key}: {val:?}",
-                    spec.name
-                ));
-            }
+            ColType::Number => match Decimal::from_str(val.trim()) {
+                Err(_) => {
+                    return Err(format!(
+                        "ORA-01722: invalid number in {}.{key}: {val:?}",
+                        spec.name
+                    ));
+                }
+                // Keeps every later sum and product inside Decimal's range.
+                Ok(d) if d.abs() >= Decimal::from(1_000_000_000_000_000i64) => {
+                    return Err(format!(
+                        "ORA-01438: value larger than specified precision allowed for {}.{key}",
+                        spec.name
+                    ));
+                }
+                Ok(_) => {}
+            },
             ColType::Date if parse_datetime(&val).is_none() => {
                 return Err(format!(
                     "ORA-01841: invalid date in {}.{key}: {val:?} (use YYYY-MM-DD)",
