@@ -2060,3 +2060,114 @@ async fn items_with_price_and_quantity_paged_and_updated_since() {
         ["ML-1003", "ML-1004"]
     );
 }
+
+#[tokio::test]
+async fn warn_on_rejects_ends_gl_import_in_warning() {
+    let sim = spawn(EbsSimConfig {
+        warn_on_rejects: true,
+        ..EbsSimConfig::step()
+    })
+    .await
+    .unwrap();
+    let api = Api::login(&sim, "GLUSER", "welcome1").await;
+    let (group, run) = handoff(&api).await;
+    stage_gl(
+        &api,
+        vec![
+            gl_line(group, "01-000-1190-0000-000", Some("1"), None),
+            gl_line(group, "01-000-5555-0000-000", None, Some("1")),
+        ],
+    )
+    .await;
+    let id = submit_gl(&api, run, "N").await;
+    sim.run_until_idle();
+    let s = status(&api, &id).await;
+    assert_eq!(
+        (s["X_STATUS_CODE"].as_str(), s["X_DEV_STATUS"].as_str()),
+        (Some("G"), Some("WARNING"))
+    );
+}
+
+#[tokio::test]
+async fn save_data_keeps_processed_rows() {
+    let sim = step_sim().await;
+    let api = Api::login(&sim, "GLUSER", "welcome1").await;
+    let (_, v) = api
+        .post(
+            "xxmlc/populate_interface_control/",
+            gl_hdr(),
+            json!({"P_USER_JE_SOURCE_NAME": "Amazon", "P_LEDGER_ID": "1", "P_GROUP_ID": "4242", "P_PROCESSED_DATA_ACTION": "SAVE_DATA"}),
+        )
+        .await;
+    assert_eq!(v["OutputParameters"]["X_GROUP_ID"], "4242");
+    let run: i64 = v["OutputParameters"]["X_INTERFACE_RUN_ID"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    stage_gl(
+        &api,
+        vec![
+            gl_line(4242, "01-000-1190-0000-000", Some("1"), None),
+            gl_line(4242, "01-000-4010-0000-000", None, Some("1")),
+        ],
+    )
+    .await;
+    submit_gl(&api, run, "N").await;
+    sim.run_until_idle();
+    assert!(
+        gl_rows(&api, 4242)
+            .await
+            .iter()
+            .all(|r| r["STATUS"] == "PROCESSED")
+    );
+    assert_eq!(sim.gl_journals().as_array().unwrap().len(), 1);
+}
+
+/// Kills the spawned simulator even when an assertion fails.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn cli_prints_listening_first_and_serves() {
+    use std::io::BufRead;
+    let mut child = KillOnDrop(
+        std::process::Command::new(env!("CARGO_BIN_EXE_ml-connector"))
+            .args([
+                "sim",
+                "ebs",
+                "--port",
+                "0",
+                "--step",
+                "--idle-timeout",
+                "2s",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    std::io::BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let v: Value = serde_json::from_str(&line).unwrap();
+    let addr = v["listening"].as_str().unwrap().to_string();
+    assert!(addr.starts_with("127.0.0.1:"));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let status = rt.block_on(async {
+        reqwest::Client::new()
+            .get(format!("http://{addr}/webservices/rest/login"))
+            .basic_auth("OPERATIONS", Some("welcome1"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(status, StatusCode::OK);
+}
