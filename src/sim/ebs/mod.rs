@@ -307,6 +307,8 @@ impl RunningEbsSim {
     /// Stops the server and waits for it.
     pub async fn shutdown(mut self) {
         self.cancel.cancel();
+        // Held calls would otherwise keep their connections (and the shutdown) open.
+        self.shared.release_held();
         if let Some(t) = self.task.take() {
             let _ = t.await;
         }
@@ -316,6 +318,7 @@ impl RunningEbsSim {
 impl Drop for RunningEbsSim {
     fn drop(&mut self) {
         self.cancel.cancel();
+        self.shared.release_held();
     }
 }
 
