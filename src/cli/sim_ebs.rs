@@ -68,6 +68,9 @@ pub struct SimEbsArgs {
     /// Imports with rejected rows end Warning (C/G) instead of Normal (C/C).
     #[arg(long)]
     pub warn_on_rejects: bool,
+    /// HTTP status for ISG_INVALID_ALIAS / ISG_INVALID_FUNCTION.
+    #[arg(long, default_value_t = 404)]
+    pub invalid_service_status: u16,
 }
 
 /// Parses `500ms`, `2s`, `30m`, `8h` or plain seconds.
@@ -126,6 +129,7 @@ pub fn run(args: SimEbsArgs) -> anyhow::Result<i32> {
         rng_seed: args.rng_seed,
         start_time: None,
         warn_on_rejects: args.warn_on_rejects,
+        invalid_service_status: args.invalid_service_status,
     };
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     rt.block_on(async move {

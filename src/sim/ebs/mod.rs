@@ -96,6 +96,8 @@ pub struct EbsSimConfig {
     pub start_time: Option<chrono::DateTime<chrono::Utc>>,
     /// Imports with rejected rows end C/G instead of C/C.
     pub warn_on_rejects: bool,
+    /// HTTP status of `ISG_INVALID_ALIAS` / `ISG_INVALID_FUNCTION` (unconfirmed in EBS; 404).
+    pub invalid_service_status: u16,
 }
 
 impl Default for EbsSimConfig {
@@ -115,6 +117,7 @@ impl Default for EbsSimConfig {
             rng_seed: 42,
             start_time: None,
             warn_on_rejects: false,
+            invalid_service_status: 404,
         }
     }
 }
@@ -154,6 +157,7 @@ pub(crate) struct Shared {
     pub absolute: chrono::Duration,
     pub scheduler: Scheduler,
     pub warn_on_rejects: bool,
+    pub invalid_status: axum::http::StatusCode,
     pub sem: Arc<Semaphore>,
     pub held: watch::Sender<usize>,
     pub release: watch::Sender<u64>,
@@ -346,6 +350,8 @@ pub async fn spawn(config: EbsSimConfig) -> Result<RunningEbsSim, SimError> {
         absolute: dur(config.absolute_timeout),
         scheduler: config.scheduler,
         warn_on_rejects: config.warn_on_rejects,
+        invalid_status: axum::http::StatusCode::from_u16(config.invalid_service_status)
+            .unwrap_or(axum::http::StatusCode::NOT_FOUND),
         sem: Arc::new(Semaphore::new(config.concurrency_limit)),
         held: watch::channel(0).0,
         release: watch::channel(0).0,

@@ -185,7 +185,7 @@ fn handle(
         AliasKey::Custom
     } else {
         return Err(Fault::new(
-            StatusCode::NOT_FOUND,
+            sh.invalid_status,
             "ISG_INVALID_ALIAS",
             format!("Service alias {alias} is not deployed"),
         )
@@ -200,7 +200,7 @@ fn handle(
         .find(|(n, _)| n.eq_ignore_ascii_case(op))
     else {
         return Err(Fault::new(
-            StatusCode::NOT_FOUND,
+            sh.invalid_status,
             "ISG_INVALID_FUNCTION",
             format!("{op} is not a deployed operation of {alias}"),
         )
@@ -208,7 +208,7 @@ fn handle(
     };
     if !verbs.contains(&method.as_str()) {
         return Err(Fault::new(
-            StatusCode::NOT_FOUND,
+            sh.invalid_status,
             "ISG_INVALID_FUNCTION",
             format!("HTTP {method} is not deployed for {alias}/{op_name}"),
         )
