@@ -798,9 +798,14 @@ async fn gl_validation_failures_carry_real_codes_and_reject_the_group() {
         good(0),
         gl_line(0, "01-000-4010-0000-000", None, Some("9.99")),
     ));
-    cases.push(("EM06", good(0), {
+    cases.push(("EM01", good(0), {
         let mut r = bad(0, "01-000-4010-0000-000");
         r["USER_JE_CATEGORY_NAME"] = json!("Nope");
+        r
+    }));
+    cases.push(("EM04", good(0), {
+        let mut r = bad(0, "01-000-4010-0000-000");
+        r["ACTUAL_FLAG"] = json!("X");
         r
     }));
     cases.push(("EM03", good(0), {

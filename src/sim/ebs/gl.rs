@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 fn describe(code: &str) -> &'static str {
     match code {
         "EM03" => "Invalid ledger id (or not in the data access set)",
-        "EM06" => "Invalid journal category",
+        "EM01" => "Invalid journal entry category",
+        "EM04" => "The value in ACTUAL_FLAG must be A (actuals), B (budgets) or E (encumbrances)",
         "EP01" => "This date is not in any open or future enterable period",
         "EP02" => "This ledger does not have any open or future enterable periods",
         "EC08" => "Invalid currency code",
@@ -360,9 +361,13 @@ fn validate_row(
         p.code = Some("EM03");
         return p;
     }
+    if !matches!(col(r, "ACTUAL_FLAG"), Some("A" | "B" | "E")) {
+        p.code = Some("EM04");
+        return p;
+    }
     let category = col(r, "USER_JE_CATEGORY_NAME").unwrap_or("");
     if !w.seed.gl.categories.iter().any(|c| c == category) {
-        p.code = Some("EM06");
+        p.code = Some("EM01");
         return p;
     }
     let date = col_date(r, "ACCOUNTING_DATE").unwrap_or_default();
