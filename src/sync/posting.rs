@@ -1277,6 +1277,7 @@ impl PostingEngine {
     }
 
     /// Approves the current proposals (see [`PostingEngine::approve_batches`]).
+    #[allow(clippy::result_large_err)] // SyncError's size is the sync layer's choice
     pub fn approve(
         &self,
         keys: &[BatchKey],
@@ -1287,6 +1288,7 @@ impl PostingEngine {
     }
 
     /// Withdraws approvals before staging (see [`PostingEngine::unapprove_batches`]).
+    #[allow(clippy::result_large_err)] // SyncError's size is the sync layer's choice
     pub fn unapprove(
         &self,
         keys: &[BatchKey],
