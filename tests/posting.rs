@@ -711,3 +711,53 @@ async fn a_kill_at_every_step_of_a_next_revision_neither_loses_nor_duplicates() 
     assert!(seen.contains(&CrashPoint::AfterDeleteRejected), "{seen:?}");
     assert!(seen.contains(&CrashPoint::AfterSubmit), "{seen:?}");
 }
+
+#[tokio::test]
+async fn foreign_currency_settlement_is_posted_with_the_deposit_on_clearing() {
+    let w = world().await;
+    let sid = "7001";
+    let keys = w.propose(sid, &[oct(FEES)]);
+    // Make it a EUR settlement of the DE marketplace, linked to its event group.
+    let store = w.store();
+    let mut s = store.settlement(sid).unwrap().unwrap();
+    s.summary.currency = Currency::new("EUR");
+    s.marketplace_id = "A1PA6795UKMFR9".into();
+    s.event_group_id = Some("EG-7001".into());
+    store.put_settlement(&s, None).unwrap();
+    store
+        .put_event_group(&ml_connector::store::EventGroupRecord {
+            group_id: "EG-7001".into(),
+            seller: "seller".into(),
+            settlement_id: Some(sid.into()),
+            fetched_at: Utc::now(),
+            data: json!({
+                "OriginalTotal": {"CurrencyCode": "EUR", "CurrencyAmount": 90.0},
+                "ConvertedTotal": {"CurrencyCode": "USD", "CurrencyAmount": 97.23}
+            }),
+        })
+        .unwrap();
+    let eur = LedgerRoute {
+        marketplace_id: "A1PA6795UKMFR9".into(),
+        fx: FxPolicy {
+            rounding_account: "01-000-7990-0000-000".into(),
+            ..FxPolicy::default()
+        },
+        ..route()
+    };
+    let engine = PostingEngine::new(store.clone(), w.client.clone(), vec![route(), eur], "tester")
+        .with_wait(WaitMode::Once);
+    engine.approve(&keys, "alice", Utc::now()).unwrap();
+    let out = settle(&w, &engine, &keys).await.expect("post");
+    assert_eq!(out[0].state, BatchState::Imported, "{out:?}");
+    let js = w.journals(sid);
+    assert_eq!(js.len(), 1);
+    assert_eq!(js[0]["currency"], "EUR");
+    let clearing: Decimal = js[0]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["account"] == CLEARING)
+        .map(|l| d(l["accounted_dr"].as_str().unwrap_or("0")))
+        .sum();
+    assert_eq!(clearing, d("97.23"));
+}
