@@ -744,8 +744,13 @@ async fn foreign_currency_settlement_is_posted_with_the_deposit_on_clearing() {
         },
         ..route()
     };
-    let engine = PostingEngine::new(store.clone(), w.client.clone(), vec![route(), eur], "tester")
-        .with_wait(WaitMode::Once);
+    let engine = PostingEngine::new(
+        store.clone(),
+        w.client.clone(),
+        vec![route(), eur],
+        "tester",
+    )
+    .with_wait(WaitMode::Once);
     engine.approve(&keys, "alice", Utc::now()).unwrap();
     let out = settle(&w, &engine, &keys).await.expect("post");
     assert_eq!(out[0].state, BatchState::Imported, "{out:?}");
@@ -760,4 +765,37 @@ async fn foreign_currency_settlement_is_posted_with_the_deposit_on_clearing() {
         .map(|l| d(l["accounted_dr"].as_str().unwrap_or("0")))
         .sum();
     assert_eq!(clearing, d("97.23"));
+}
+
+#[tokio::test]
+async fn many_settlements_in_parallel_each_exactly_once_within_the_client_limit() {
+    let w = world().await;
+    let mut keys = Vec::new();
+    for i in 0..6 {
+        keys.extend(w.propose(&format!("80{i:02}"), &[oct(FEES), sep(FEES)]));
+    }
+    approve(&w, &keys);
+    // Two engines (clones share the claim on batches) posting the same keys at once.
+    let engine = w.engine();
+    let other = engine.clone();
+    let sink = ProgressSink::noop();
+    let (a, b) = tokio::join!(
+        engine.post_batches(&keys, &sink),
+        other.post_batches(&keys, &sink)
+    );
+    a.expect("a");
+    b.expect("b");
+    let out = settle(&w, &engine, &keys).await.expect("post");
+    assert!(
+        out.iter().all(|o| o.state == BatchState::Imported),
+        "{out:?}"
+    );
+    for i in 0..6 {
+        assert_eq!(w.journals(&format!("80{i:02}")).len(), 2);
+    }
+    let stats = w.client.stats();
+    assert!(
+        stats.max_in_flight <= w.client.concurrency_limit(),
+        "{stats:?}"
+    );
 }

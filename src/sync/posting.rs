@@ -145,6 +145,22 @@ pub struct PostingEngine {
     pub(crate) actor: String,
     wait: WaitMode,
     crash: Option<CrashHook>,
+    /// Batches some task of this engine (or a clone) is working on: one at a time.
+    busy: Arc<std::sync::Mutex<std::collections::HashSet<BatchKey>>>,
+}
+
+/// Releases a batch claimed in [`PostingEngine::post_one`].
+struct Claim<'a> {
+    busy: &'a std::sync::Mutex<std::collections::HashSet<BatchKey>>,
+    key: BatchKey,
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut b) = self.busy.lock() {
+            b.remove(&self.key);
+        }
+    }
 }
 
 impl std::fmt::Debug for PostingEngine {
@@ -183,6 +199,7 @@ impl PostingEngine {
             actor: actor.into(),
             wait: WaitMode::Poll,
             crash: None,
+            busy: Arc::default(),
         }
     }
 
@@ -490,7 +507,8 @@ impl PostingEngine {
     ) -> Result<Vec<BatchOutcome>, PostingError> {
         // Settlement → its batches in period (accounting date) order.
         let mut groups: BTreeMap<String, Vec<(chrono::NaiveDate, BatchKey)>> = BTreeMap::new();
-        for key in keys {
+        let unique: std::collections::BTreeSet<&BatchKey> = keys.iter().collect();
+        for key in unique {
             let date = self
                 .store
                 .proposal(key)?
@@ -536,6 +554,20 @@ impl PostingEngine {
         key: &BatchKey,
         progress: Progress<'_>,
     ) -> Result<BatchOutcome, PostingError> {
+        let claimed = self
+            .busy
+            .lock()
+            .map(|mut b| b.insert(key.clone()))
+            .unwrap_or(false);
+        if !claimed {
+            let mut o = BatchOutcome::of(&self.load(key)?);
+            o.error = Some("another task is posting this batch right now".into());
+            return Ok(o);
+        }
+        let _claim = Claim {
+            busy: &self.busy,
+            key: key.clone(),
+        };
         match self.drive(key, progress).await {
             Ok(o) => Ok(o),
             Err(e @ (PostingError::Store(_) | PostingError::Aborted { .. })) => Err(e),
@@ -1248,6 +1280,7 @@ impl PostingEngine {
             actor: ctx.actor.clone(),
             wait: WaitMode::Poll,
             crash: None,
+            busy: Arc::default(),
         }
     }
 
