@@ -1296,7 +1296,10 @@ fn file_through_parser_both_thread_counts_agree() {
     let bad = SettlementFile::parse(&text, "UTF-8").unwrap();
     for parts in [1, 2, 3] {
         let err = propose_file(&bad, &engine, parts).unwrap_err().to_string();
-        assert!(err.contains("line 8") && err.contains("abc"), "{parts}: {err}");
+        assert!(
+            err.contains("line 8") && err.contains("abc"),
+            "{parts}: {err}"
+        );
     }
     // 2025-09-30 23:30 UTC is October 1 in Tokyo
     let tokyo = Engine::new(

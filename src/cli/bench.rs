@@ -370,7 +370,11 @@ impl Measure {
             mb_s(bytes, self.wall)
         );
         if let Some(rows) = rows {
-            let _ = write!(line, "  {:>9.0} rows/s", rows as f64 / self.wall.as_secs_f64());
+            let _ = write!(
+                line,
+                "  {:>9.0} rows/s",
+                rows as f64 / self.wall.as_secs_f64()
+            );
         }
         if let Some(cpu) = self.cpu {
             let _ = write!(line, "  cpu {cpu:>6.2} s");
@@ -451,7 +455,10 @@ fn settlement(args: &SettlementBenchArgs) -> Result<i32> {
         .clamp(1, 2);
     let n = args.repeat;
     let (parsed, m0) = best_of(n, || measure(|| parse_only(&path)))?;
-    println!("{}", m0.show("ml-connector parse only, 1 thread", size, Some(parsed)));
+    println!(
+        "{}",
+        m0.show("ml-connector parse only, 1 thread", size, Some(parsed))
+    );
     let (single, m1) = best_of(n, || measure(|| engine_run(&path, &mapping, 1)))?;
     let (proposal, m2) = best_of(n, || measure(|| engine_run(&path, &mapping, parts)))?;
     if single != proposal {
@@ -466,10 +473,17 @@ fn settlement(args: &SettlementBenchArgs) -> Result<i32> {
         );
     }
     let rows = proposal.rows;
-    println!("{}", m1.show("ml-connector parse+map+journal, 1 thread", size, Some(rows)));
+    println!(
+        "{}",
+        m1.show("ml-connector parse+map+journal, 1 thread", size, Some(rows))
+    );
     println!(
         "{}  ({} journals, clearing {}, balanced)",
-        m2.show(&format!("ml-connector parse+map+journal, {parts} threads"), size, Some(rows)),
+        m2.show(
+            &format!("ml-connector parse+map+journal, {parts} threads"),
+            size,
+            Some(rows)
+        ),
         proposal.journals.len(),
         format_amount(proposal.clearing_total(), 2)
     );
@@ -525,7 +539,10 @@ fn settlement(args: &SettlementBenchArgs) -> Result<i32> {
     if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
         println!(
             "load average {} on {} core(s)",
-            load.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+            load.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" "),
             std::thread::available_parallelism().map_or(1, |n| n.get())
         );
     }
