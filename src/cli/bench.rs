@@ -519,10 +519,10 @@ fn settlement(args: &SettlementBenchArgs) -> Result<i32> {
                     "speed-up over python: {:.1}x wall (best of 1 and {parts} threads)",
                     py.wall.as_secs_f64() / ours.wall.as_secs_f64()
                 );
-                if let (Some(a), Some(b)) = (py.cpu, m1.cpu) {
-                    if b > 0.0 {
-                        let _ = write!(line, ", {:.1}x CPU time (1 thread)", a / b);
-                    }
+                if let (Some(a), Some(b)) = (py.cpu, m1.cpu)
+                    && b > 0.0
+                {
+                    let _ = write!(line, ", {:.1}x CPU time (1 thread)", a / b);
                 }
                 println!("{line}");
             }
