@@ -1929,13 +1929,22 @@ fn download(state: &State, ctx: &Ctx, doc: &str, q: &Query, truncate: bool) -> R
     let len = document.bytes.len();
     let body = if truncate && len > 1 {
         let half = document.bytes.slice(..len / 2);
-        let stream = futures::stream::iter(vec![
-            Ok::<Bytes, std::io::Error>(half),
-            Err(std::io::Error::new(
-                std::io::ErrorKind::ConnectionAborted,
-                "simulated truncation",
-            )),
-        ]);
+        // Pause before failing so the head and the first half reach the client.
+        let stream = futures::stream::unfold(Some(half), |chunk| async move {
+            match chunk {
+                Some(c) => Some((Ok::<Bytes, std::io::Error>(c), None)),
+                None => {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    Some((
+                        Err(std::io::Error::new(
+                            std::io::ErrorKind::ConnectionAborted,
+                            "simulated truncation",
+                        )),
+                        None,
+                    ))
+                }
+            }
+        });
         Body::from_stream(stream)
     } else {
         Body::from(document.bytes.clone())

@@ -537,24 +537,29 @@ fn market_offset(seed: u64, m: usize) -> Duration {
     Duration::seconds(secs)
 }
 
-/// Latest closed-period end (strictly before `start`) such that the period
-/// `[end − 14 d, end)` contains a month end.
+/// A last closed-period end `E0` in `(start − 14 d, start)` such that the period
+/// `[E0 − 14 d, E0)` contains a month start (so it spans a month end).
 fn month_end_spanning_end(start: DateTime<Utc>, seed: u64, m: usize) -> DateTime<Utc> {
     let mut rng = rng_for(seed, "monthend", m as u64, 0);
-    let mut probe = start - Duration::hours(2);
-    loop {
+    let lo = start - Duration::days(PERIOD_DAYS) + Duration::hours(1);
+    let hi = start - Duration::hours(1);
+    let mut probe = hi;
+    for _ in 0..3 {
         let month_start = Utc
             .with_ymd_and_hms(probe.year(), probe.month(), 1, 0, 0, 0)
             .single()
             .unwrap_or(probe);
-        let latest = (month_start + Duration::days(12)).min(start - Duration::hours(1));
-        let earliest = month_start + Duration::hours(20);
-        if latest > earliest {
-            let span = (latest - earliest).num_seconds();
-            return earliest + Duration::seconds(rng.random_range(0..span.max(1)));
+        let a = (month_start + Duration::hours(1)).max(lo);
+        let b = (month_start + Duration::days(PERIOD_DAYS - 1)).min(hi);
+        if b > a {
+            let span = (b - a).num_seconds();
+            return a + Duration::seconds(rng.random_range(0..span.max(1)));
         }
         probe = month_start - Duration::days(1);
     }
+    // No month start within reach (e.g. start on 31 March): the period still ends
+    // just after a month start one cycle earlier.
+    hi
 }
 
 impl World {
