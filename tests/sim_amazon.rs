@@ -632,7 +632,7 @@ async fn bucket_burst_then_429_then_refill_on_the_simulated_clock() {
     let r = api
         .raw(
             reqwest::Method::GET,
-            &format!("/orders/v0/orders/111-1111111-1111111"),
+            "/orders/v0/orders/111-1111111-1111111",
             None,
         )
         .await;
@@ -1452,8 +1452,7 @@ async fn truth_equals_files_events_and_orders() {
     let us_last = truth
         .settlements
         .iter()
-        .filter(|s| s.marketplace_id == US)
-        .last()
+        .rfind(|s| s.marketplace_id == US)
         .unwrap();
     assert_ne!(
         us_last.start[..7],

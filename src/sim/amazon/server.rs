@@ -778,13 +778,13 @@ async fn dispatch(state: &Arc<State>, req: Request<hyper::body::Incoming>) -> Re
                 Err(e) => (e.status, error_body(e.code, &e.message, &e.details)),
             };
             let mut resp = base_response(&ctx, status, "application/json", Body::from(text));
-            if status.is_success()
+            // Amazon sends the limit on 2xx, 400 and 404 only.
+            if (status.is_success()
                 || status == StatusCode::BAD_REQUEST
-                || status == StatusCode::NOT_FOUND
+                || status == StatusCode::NOT_FOUND)
+                && let Ok(v) = rate.parse()
             {
-                if let Ok(v) = rate.parse() {
-                    resp.headers_mut().insert("x-amzn-RateLimit-Limit", v);
-                }
+                resp.headers_mut().insert("x-amzn-RateLimit-Limit", v);
             }
             if status == StatusCode::BAD_REQUEST
                 && let Ok(v) = "ValidationException".parse()
@@ -1387,7 +1387,7 @@ impl OpCall<'_> {
                 out.push((r.created, created_report_json(r, self.now)));
             }
         }
-        out.sort_by(|a, b| b.0.cmp(&a.0));
+        out.sort_by_key(|(created, _)| std::cmp::Reverse(*created));
         out.into_iter().map(|(_, v)| v).collect()
     }
 
