@@ -1539,6 +1539,24 @@ async fn gzip_documents() {
     let file = parse_v2(&decode(&headers, &plain));
     assert_eq!(file.total, s.total_amount);
     assert_eq!(file.row_sum, s.total_amount);
+    assert!(headers.get("content-encoding").is_none());
+    // enableContentEncodingUrlHeader=true: S3 labels the body, so HTTP clients inflate it.
+    let r = api
+        .get(&format!(
+            "/reports/2021-06-30/documents/{}?enableContentEncodingUrlHeader=true",
+            s.report_document_id
+        ))
+        .await;
+    let d = http()
+        .get(r.body["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(d.status(), 200);
+    let headers = d.headers().clone();
+    let inflated = d.bytes().await.unwrap();
+    assert_eq!(&inflated[..], &plain[..]);
+    assert_eq!(decode(&headers, &inflated), decode(&headers, &plain));
     sim.stop().await;
 }
 

@@ -391,6 +391,9 @@ fn issue_page_token(
     now: DateTime<Utc>,
     query: Vec<(String, String)>,
 ) -> String {
+    if inner.page_tokens.len() > 10_000 {
+        inner.page_tokens.retain(|_, t| t.expires >= now);
+    }
     let token = new_token(inner, 64);
     inner.page_tokens.insert(
         token.clone(),
@@ -903,6 +906,10 @@ fn token_endpoint(state: &State, ctx: &Ctx, content_type: &str, body: &[u8]) -> 
         }
     };
     let mut inner = lock(&state.inner);
+    if inner.tokens.len() > 10_000 {
+        let now = ctx.now;
+        inner.tokens.retain(|_, (exp, _)| *exp > now);
+    }
     let token = format!("Atza|{}", new_token(&mut inner, 120));
     inner.tokens.insert(
         token.clone(),
@@ -1639,7 +1646,10 @@ impl OpCall<'_> {
         } else {
             self.now
         };
-        let url = presign(self.state, region, &id, issued);
+        // Asked for, S3 serves a GZIP document with `Content-Encoding: gzip`.
+        let content_encoding = self.state.config.gzip
+            && self.query.get("enableContentEncodingUrlHeader") == Some("true");
+        let url = presign(self.state, region, &id, issued, content_encoding);
         let mut body = json!({"reportDocumentId": id, "url": url});
         if self.state.config.gzip {
             body["compressionAlgorithm"] = json!("GZIP");
@@ -1841,8 +1851,9 @@ fn amz_date(t: DateTime<Utc>) -> String {
     t.format("%Y%m%dT%H%M%SZ").to_string()
 }
 
-fn signature(state: &State, doc: &str, date: &str, expires: &str) -> String {
+fn signature(state: &State, doc: &str, date: &str, expires: &str, encoding: &str) -> String {
     let mut h = Sha256::new();
+    h.update(encoding.as_bytes());
     h.update(state.url_secret);
     h.update(doc.as_bytes());
     h.update(b"\n");
@@ -1852,13 +1863,25 @@ fn signature(state: &State, doc: &str, date: &str, expires: &str) -> String {
     hex::encode(h.finalize())
 }
 
-fn presign(state: &State, region: Region, doc: &str, issued: DateTime<Utc>) -> String {
+fn presign(
+    state: &State,
+    region: Region,
+    doc: &str,
+    issued: DateTime<Utc>,
+    content_encoding: bool,
+) -> String {
     let date = amz_date(issued);
     let expires = state.clock.real_seconds(URL_SECS).to_string();
-    let sig = signature(state, doc, &date, &expires);
+    let encoding = if content_encoding { "gzip" } else { "" };
+    let sig = signature(state, doc, &date, &expires, encoding);
+    let extra = if content_encoding {
+        "&response-content-encoding=gzip"
+    } else {
+        ""
+    };
     let encoded: String = url::form_urlencoded::byte_serialize(doc.as_bytes()).collect();
     format!(
-        "{base}/tortuga-prod-{r}/{encoded}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={date}&X-Amz-SignedHeaders=host&X-Amz-Expires={expires}&X-Amz-Credential=ASIASIMULATOR%2F{day}%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature={sig}",
+        "{base}/tortuga-prod-{r}/{encoded}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={date}&X-Amz-SignedHeaders=host&X-Amz-Expires={expires}&X-Amz-Credential=ASIASIMULATOR%2F{day}%2Fus-east-1%2Fs3%2Faws4_request{extra}&X-Amz-Signature={sig}",
         base = state.base_url(),
         r = region.code(),
         day = &date[..8],
@@ -1889,7 +1912,8 @@ fn download(state: &State, ctx: &Ctx, doc: &str, q: &Query, truncate: bool) -> R
             "",
         );
     };
-    if signature(state, &doc, date, expires) != sig {
+    let encoding = q.get("response-content-encoding").unwrap_or("");
+    if signature(state, &doc, date, expires, encoding) != sig {
         return xml_error(
             ctx,
             StatusCode::FORBIDDEN,
@@ -1963,7 +1987,12 @@ fn download(state: &State, ctx: &Ctx, doc: &str, q: &Query, truncate: bool) -> R
     {
         h.insert(header::ETAG, v);
     }
-    let _ = document.gzip;
+    if document.gzip && encoding == "gzip" {
+        h.insert(
+            header::CONTENT_ENCODING,
+            header::HeaderValue::from_static("gzip"),
+        );
+    }
     resp
 }
 
