@@ -1157,6 +1157,8 @@ struct ParsedFile {
     rows: usize,
     order_ids: BTreeSet<String>,
     descriptions: BTreeSet<String>,
+    /// Order/ItemPrice/Principal per order id.
+    principal: BTreeMap<String, Decimal>,
 }
 
 fn parse_v2(text: &str) -> ParsedFile {
@@ -1182,6 +1184,7 @@ fn parse_v2(text: &str) -> ParsedFile {
         rows: 0,
         order_ids: BTreeSet::new(),
         descriptions: BTreeSet::new(),
+        principal: BTreeMap::new(),
     };
     for line in lines.filter(|l| !l.trim().is_empty()) {
         let cells: Vec<&str> = line.split('\t').collect();
@@ -1202,6 +1205,14 @@ fn parse_v2(text: &str) -> ParsedFile {
         ));
         if !cells[col("order-id")].is_empty() {
             out.order_ids.insert(cells[col("order-id")].to_string());
+        }
+        if cells[col("transaction-type")] == "Order"
+            && cells[col("amount-type")] == "ItemPrice"
+            && description == "Principal"
+        {
+            *out.principal
+                .entry(cells[col("order-id")].to_string())
+                .or_default() += amount;
         }
     }
     out
@@ -1322,6 +1333,7 @@ async fn truth_equals_files_events_and_orders() {
         .collect();
     let mut all_descriptions = BTreeSet::new();
     let mut umlaut_sku = false;
+    let mut principal: BTreeMap<String, Decimal> = BTreeMap::new();
     for s in &truth.settlements {
         assert_eq!(s.report_status, "DONE");
         let (_, headers, bytes) = download(&mut api, &s.report_document_id).await;
@@ -1387,6 +1399,9 @@ async fn truth_equals_files_events_and_orders() {
             );
         }
         all_descriptions.extend(file.descriptions);
+        for (id, amount) in file.principal {
+            *principal.entry(id).or_default() += amount;
+        }
         // The financial event group: matched by period, currency, total (no settlement id).
         let mut sum = Decimal::ZERO;
         let mut next: Option<String> = None;
@@ -1492,14 +1507,54 @@ async fn truth_equals_files_events_and_orders() {
         us_last.end[..7],
         "US latest settlement spans a month end"
     );
-    // A few orders behind the rows, through the Orders API.
-    for o in truth.orders.iter().step_by(97).take(5) {
+    // The orders behind the rows, through the Orders API: shipped orders old enough to
+    // be fully settled sold exactly what their settlement rows say.
+    let first_start = truth
+        .settlements
+        .iter()
+        .map(|s| s.start.clone())
+        .min()
+        .unwrap();
+    let settled_before = sim.now() - chrono::Duration::days(21);
+    let mut checked = 0;
+    for o in truth.orders.iter().filter(|o| {
+        o.status == "Shipped"
+            && o.purchase_date > first_start
+            && DateTime::parse_from_rfc3339(&o.purchase_date).unwrap() < settled_before
+    }) {
+        if checked == 8 {
+            break;
+        }
         let r = api
             .get(&format!("/orders/v0/orders/{}", o.amazon_order_id))
             .await;
         assert_eq!(r.status, 200);
-        assert_eq!(r.body["payload"]["OrderStatus"], o.status.as_str());
+        assert_eq!(r.body["payload"]["OrderStatus"], "Shipped");
+        assert_eq!(
+            dec(&r.body["payload"]["OrderTotal"]["Amount"]),
+            o.order_total
+        );
+        let r = api
+            .get(&format!(
+                "/orders/v0/orders/{}/orderItems",
+                o.amazon_order_id
+            ))
+            .await;
+        let sold: Decimal = r.body["payload"]["OrderItems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| dec(&i["ItemPrice"]["Amount"]))
+            .sum();
+        assert_eq!(
+            principal.get(&o.amazon_order_id).copied(),
+            Some(sold),
+            "order {}",
+            o.amazon_order_id
+        );
+        checked += 1;
     }
+    assert_eq!(checked, 8);
     sim.stop().await;
 }
 
@@ -1752,4 +1807,50 @@ fn parsing_helpers() {
         }
     );
     assert!(Scenario::parse("negative").is_err());
+}
+
+#[test]
+fn cli_prints_listening_first_and_documents_every_flag() {
+    let exe = env!("CARGO_BIN_EXE_ml-connector");
+    let help = std::process::Command::new(exe)
+        .args(["sim", "amazon", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    for flag in [
+        "--port",
+        "--seed",
+        "--marketplaces",
+        "--history-days",
+        "--time-scale",
+        "--client-id",
+        "--client-secret",
+        "--refresh-token",
+        "--fault-rate",
+        "--faults",
+        "--gzip",
+        "--scenario",
+    ] {
+        assert!(help.contains(flag), "--help lacks {flag}");
+    }
+    assert!(help.contains("[default: US,CA,DE]") && help.contains("[default: 90]"));
+
+    let mut child = std::process::Command::new(exe)
+        .args(["sim", "amazon", "--port", "0", "--seed", "3"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let v: Value = serde_json::from_str(line.trim()).unwrap();
+    let addr = v["listening"].as_str().unwrap().to_string();
+    assert!(addr.starts_with("127.0.0.1:"));
+    let stats = std::net::TcpStream::connect(&addr).is_ok();
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(stats, "the printed address accepts connections");
 }
