@@ -2043,7 +2043,6 @@ pub fn truth(state: &State) -> Truth {
                 event_count: visible.len(),
             });
             if closed {
-                let text = render::settlement_file(world, market, period);
                 settlements.push(super::TruthSettlement {
                     settlement_id: period.settlement_id.clone(),
                     financial_event_group_id: period.group_id.clone(),
@@ -2060,7 +2059,7 @@ pub fn truth(state: &State) -> Truth {
                     report_status: settlement_status(period, now)
                         .unwrap_or("NOT_YET_CREATED")
                         .into(),
-                    row_count: text.lines().count().saturating_sub(2),
+                    row_count: render::row_count(market, period),
                 });
             }
         }
