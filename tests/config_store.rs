@@ -531,6 +531,20 @@ fn store_keeps_everything_and_verifies_clean() {
     let (meta, bytes) = store.raw_settlement("111").unwrap().unwrap();
     assert_eq!(meta.charset, "windows-1252");
     assert!(bytes.ends_with(b"\xff\xfe non-UTF-8 tail"));
+    // Amazon replacing a file keeps the old bytes too.
+    let newer = b"settlement-id\n111\tcorrected".to_vec();
+    let newer_meta = RawFileMeta::describe("111", "UTF-8", &newer, t(6, 0));
+    assert_eq!(
+        store.put_raw_settlement(&newer_meta, &newer, None).unwrap(),
+        RawPut::Changed {
+            previous_sha256: meta.sha256.clone()
+        }
+    );
+    let old = store.superseded_raw("111").unwrap();
+    assert_eq!(old.len(), 1);
+    assert_eq!(old[0].meta, meta);
+    store.put_raw_settlement(&meta, &bytes, None).unwrap();
+    assert_eq!(store.superseded_raw("111").unwrap().len(), 2);
     let key = BatchKey::new("111", "JUL-25");
     assert!(store.intent(&key).unwrap().is_some());
     assert_eq!(
@@ -1131,6 +1145,25 @@ fn cli_credentials_with_a_passphrase_and_a_wrong_one() {
     assert!(!said.contains("not-the-passphrase"), "{said}");
     assert_no_secret("wrong passphrase error", said.as_bytes());
 
+    // Piped on stdin, as a script would.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ml-connector"))
+        .args(["credentials", "check", "--config"])
+        .arg(&world.config)
+        .env_remove("ML_CONNECTOR_PASSPHRASE")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "{}", SECRETS[4]).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_no_secret("piped check", text(&out).as_bytes());
+
     // Unattended, with no passphrase anywhere: a clear instruction, not a hang.
     let out = world.run(&["credentials", "check"], None);
     assert!(!out.status.success());
@@ -1337,4 +1370,123 @@ fn a_v1_export_is_migrated_on_import() {
         problems,
         vec!["batch 999/JUL-25: settlement 999 does not exist".to_string()]
     );
+}
+
+#[test]
+fn syntax_errors_name_line_and_key() {
+    let err = load_str("user = \"a\"\n\nuser = \"b\"\n").unwrap_err();
+    assert_eq!(err.line(), Some(3));
+    assert!(
+        err.to_string().contains("duplicate key (at `user`)"),
+        "{err}"
+    );
+    let err = load_str("[schedule]\nevery = 15m\n").unwrap_err();
+    assert_eq!(err.line(), Some(2), "{err}");
+}
+
+#[test]
+fn store_is_shareable_and_links_event_groups() {
+    fn send_sync<S: Send + Sync>() {}
+    send_sync::<Store>();
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), "test").unwrap();
+    populate(&store);
+    store
+        .put_event_group(&EventGroupRecord {
+            group_id: "FEG-2".into(),
+            seller: "acme-na".into(),
+            settlement_id: None,
+            fetched_at: t(3, 9),
+            data: serde_json::json!({}),
+        })
+        .unwrap();
+    store.link_event_group("111", "FEG-2", None).unwrap();
+    assert_eq!(
+        store
+            .settlement("111")
+            .unwrap()
+            .unwrap()
+            .event_group_id
+            .as_deref(),
+        Some("FEG-2")
+    );
+    assert_eq!(
+        store
+            .event_group("FEG-2")
+            .unwrap()
+            .unwrap()
+            .settlement_id
+            .as_deref(),
+        Some("111")
+    );
+    assert!(store.link_event_group("nope", "FEG-2", None).is_err());
+
+    // Status is the worst batch.
+    assert_eq!(
+        store.settlement_status("111").unwrap(),
+        Some(BatchState::Approved)
+    );
+    let rejected = BatchRecord {
+        reason: Some("EU02: period closed".into()),
+        ..BatchRecord::new(
+            &BatchKey::new("111", "AUG-25"),
+            BatchState::Rejected,
+            t(5, 0),
+        )
+    };
+    store.create_batch(&rejected, None).unwrap();
+    assert!(
+        store.create_batch(&rejected, None).is_err(),
+        "a batch is created once"
+    );
+    assert_eq!(
+        store.settlement_status("111").unwrap(),
+        Some(BatchState::Rejected)
+    );
+    assert_eq!(store.settlement_status("222").unwrap(), None);
+    let proposal = store
+        .proposal(&BatchKey::new("111", "JUL-25"))
+        .unwrap()
+        .unwrap();
+    let approved = store
+        .batch(&BatchKey::new("111", "JUL-25"))
+        .unwrap()
+        .unwrap();
+    assert!(approved.approval_holds_for(&proposal));
+    let changed = Proposal {
+        proposal_hash: "cd".repeat(32),
+        ..proposal
+    };
+    assert!(!approved.approval_holds_for(&changed));
+}
+
+#[test]
+fn keys_that_would_collide_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), "test").unwrap();
+    let bad = BatchRecord::new(
+        &BatchKey::new("1\u{0}2", "JUL-25"),
+        BatchState::Proposed,
+        t(1, 0),
+    );
+    let err = store.create_batch(&bad, None).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::InvalidKey {
+                what: "settlement id",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let empty = BatchRecord::new(&BatchKey::new("1", ""), BatchState::Proposed, t(1, 0));
+    assert!(store.create_batch(&empty, None).is_err());
+    assert!(
+        store
+            .import_mapping("a\u{0}b", "x", "file", "jdoe", t(1, 0))
+            .is_err()
+    );
+    assert!(store.verify().unwrap().is_clean());
 }

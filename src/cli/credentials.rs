@@ -18,7 +18,8 @@ pub enum CredentialsCommand {
     /// JSON: {"sellers": {"NAME": {"client_id", "client_secret", "refresh_token"}},
     /// "ebs": {"username", "password"}}. Without --from-json a terminal is asked
     /// field by field; otherwise the JSON is read from stdin. The passphrase comes
-    /// from ML_CONNECTOR_PASSPHRASE or a prompt, unless `identity` is configured.
+    /// from ML_CONNECTOR_PASSPHRASE, a prompt, or the first line on stdin (with
+    /// --from-json FILE), unless `identity` is configured.
     Set {
         /// Read the credentials JSON from FILE (`-` for stdin).
         #[arg(long, value_name = "FILE")]
@@ -41,13 +42,22 @@ pub fn run(
     }
 }
 
-/// The passphrase or identity for this configuration, asking a person only when
-/// there is a terminal and nothing else is configured.
-pub fn unlock_for(config: &Config, confirm: bool) -> anyhow::Result<Unlock> {
+/// The passphrase or identity for this configuration: the identity file, else
+/// `ML_CONNECTOR_PASSPHRASE`, else a prompt on the terminal, else (when
+/// `stdin_free`) the first line piped on stdin.
+pub fn unlock_for(config: &Config, confirm: bool, stdin_free: bool) -> anyhow::Result<Unlock> {
     if let Some(unlock) = Unlock::without_prompt(config.identity_path().as_deref()) {
         return Ok(unlock);
     }
     if !std::io::stdin().is_terminal() {
+        if stdin_free {
+            let mut line = Zeroizing::new(String::new());
+            std::io::stdin().read_line(&mut line)?;
+            let passphrase = line.trim_end_matches(['\r', '\n']);
+            if !passphrase.is_empty() {
+                return Ok(Unlock::Passphrase(SecretString::from(passphrase)));
+            }
+        }
         return Err(credentials::CredentialsError::NoPassphrase.into());
     }
     let first = prompt_hidden("Passphrase for the credentials file: ")?;
@@ -64,6 +74,7 @@ pub fn unlock_for(config: &Config, confirm: bool) -> anyhow::Result<Unlock> {
 }
 
 fn set(config: &Config, from_json: Option<&Path>) -> anyhow::Result<i32> {
+    let stdin_free = from_json.is_some_and(|p| p != Path::new("-"));
     let json: Zeroizing<Vec<u8>> = match from_json {
         Some(path) if path == Path::new("-") => read_stdin()?,
         Some(path) => Zeroizing::new(
@@ -73,7 +84,7 @@ fn set(config: &Config, from_json: Option<&Path>) -> anyhow::Result<i32> {
         None => read_stdin()?,
     };
     let creds = Credentials::from_json(&json)?;
-    let unlock = unlock_for(config, true)?;
+    let unlock = unlock_for(config, true, stdin_free)?;
     if let Unlock::Identity(path) = &unlock
         && !path.exists()
     {
@@ -101,7 +112,7 @@ fn set(config: &Config, from_json: Option<&Path>) -> anyhow::Result<i32> {
 
 fn check(config: &Config) -> anyhow::Result<i32> {
     let path = config.credentials_path();
-    let unlock = unlock_for(config, false)?;
+    let unlock = unlock_for(config, false, true)?;
     let creds = credentials::load(&path, &unlock)?;
     println!("{}: decrypted", path.display());
     if !credentials::is_private(&path)? {

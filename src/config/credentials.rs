@@ -344,7 +344,8 @@ pub fn decrypt(
         reason,
     };
     let decryptor = age::Decryptor::new(bytes).map_err(|e| corrupt(e.to_string()))?;
-    let mut plaintext = Zeroizing::new(Vec::new());
+    // Ciphertext is longer than plaintext: no reallocation leaves copies behind.
+    let mut plaintext = Zeroizing::new(Vec::with_capacity(bytes.len()));
     let result = match unlock {
         Unlock::Passphrase(passphrase) => {
             if !decryptor.is_scrypt() {

@@ -50,7 +50,15 @@ pub(super) fn describe(text: &str, path: &Path, err: &toml::de::Error) -> Config
                 let section = section_name(doc.as_ref().map(|d| d.get_ref()), &located[..index]);
                 format!("invalid `{key}` in {section}: {message}")
             }
-            None => message,
+            None => {
+                // A syntax error: quote what is at the span so the key is named.
+                let snippet = text.get(span.clone()).unwrap_or("").trim();
+                if snippet.is_empty() || snippet.contains('\n') || snippet.len() > 60 {
+                    message.replace('\n', "; ")
+                } else {
+                    format!("{} (at `{snippet}`)", message.replace('\n', "; "))
+                }
+            }
         }
     };
     ConfigError::Invalid {

@@ -45,10 +45,11 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 const EXPORT_FORMAT: &str = "ml-connector-store";
 
 /// The trees of the current schema, in export order.
-const TREES: [&str; 13] = [
+const TREES: [&str; 14] = [
     "meta",
     "raw_meta",
     "raw_bytes",
+    "raw_superseded",
     "settlements",
     "event_groups",
     "orders",
@@ -66,6 +67,7 @@ enum T {
     Meta = 0,
     RawMeta,
     RawBytes,
+    RawSuperseded,
     Settlements,
     EventGroups,
     Orders,
@@ -132,6 +134,8 @@ pub enum StoreError {
     NotFound(String),
     #[error("the raw file for settlement {settlement_id} does not match its recorded hash")]
     HashMismatch { settlement_id: String },
+    #[error("{what} `{value}` cannot be stored: it must be non-empty and free of NUL characters")]
+    InvalidKey { what: &'static str, value: String },
     #[error("import needs an empty data directory; {} already holds data", dir.display())]
     ImportNotEmpty { dir: PathBuf },
     #[error("import line {line}: {reason}")]
@@ -168,6 +172,22 @@ impl From<TransactionError<StoreError>> for StoreError {
 
 fn json<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).expect("store records serialize")
+}
+
+/// Key parts are joined with NUL, so they must not contain one.
+fn check_part(what: &'static str, value: &str) -> Result<(), StoreError> {
+    if value.is_empty() || value.contains('\0') {
+        return Err(StoreError::InvalidKey {
+            what,
+            value: value.replace('\0', "\\0"),
+        });
+    }
+    Ok(())
+}
+
+fn check_batch_key(key: &BatchKey) -> Result<(), StoreError> {
+    check_part("settlement id", &key.settlement_id)?;
+    check_part("period", &key.period)
 }
 
 fn key_text(key: &[u8]) -> String {
@@ -467,6 +487,7 @@ impl Store {
         bytes: &[u8],
         audit: Option<NewAuditEntry>,
     ) -> Result<RawPut, StoreError> {
+        check_part("settlement id", &meta.settlement_id)?;
         if sha256_hex(bytes) != meta.sha256 || meta.len != bytes.len() as u64 {
             return Err(StoreError::HashMismatch {
                 settlement_id: meta.settlement_id.clone(),
@@ -487,15 +508,33 @@ impl Store {
             previous.clone(),
             format!("raw file of settlement {}", meta.settlement_id),
         );
-        self.commit(
-            &[expect],
-            &[
-                Op::Put(T::RawMeta, key.clone(), json(meta)),
-                Op::Put(T::RawBytes, key, bytes.to_vec()),
-            ],
-            audit.as_ref(),
-        )?;
+        let mut ops = Vec::with_capacity(3);
+        if let Some(previous) = previous {
+            // Nothing is lost: the replaced file is archived with its own hash.
+            let old_bytes = self.tree(T::RawBytes).get(&key)?.unwrap_or_default();
+            let mut old_key = key.clone();
+            old_key.push(0);
+            old_key.extend_from_slice(previous.sha256.as_bytes());
+            let superseded = SupersededRaw {
+                meta: previous,
+                superseded_at: meta.fetched_at,
+                bytes: base64::engine::general_purpose::STANDARD.encode(&old_bytes),
+            };
+            ops.push(Op::Put(T::RawSuperseded, old_key, json(&superseded)));
+        }
+        ops.push(Op::Put(T::RawMeta, key.clone(), json(meta)));
+        ops.push(Op::Put(T::RawBytes, key, bytes.to_vec()));
+        self.commit(&[expect], &ops, audit.as_ref())?;
         Ok(outcome)
+    }
+
+    /// Earlier files of a settlement that Amazon later replaced, oldest first.
+    pub fn superseded_raw(&self, settlement_id: &str) -> Result<Vec<SupersededRaw>, StoreError> {
+        let mut prefix = settlement_id.as_bytes().to_vec();
+        prefix.push(0);
+        let mut all: Vec<SupersededRaw> = self.all_json(T::RawSuperseded, &prefix)?;
+        all.sort_by_key(|s| s.superseded_at);
+        Ok(all)
     }
 
     pub fn raw_settlement_meta(
@@ -534,6 +573,7 @@ impl Store {
         record: &SettlementRecord,
         audit: Option<NewAuditEntry>,
     ) -> Result<(), StoreError> {
+        check_part("settlement id", &record.summary.settlement_id)?;
         let key = record.summary.settlement_id.as_bytes().to_vec();
         self.commit(
             &[],
@@ -549,6 +589,55 @@ impl Store {
 
     pub fn settlements(&self) -> Result<Vec<SettlementRecord>, StoreError> {
         self.all_json(T::Settlements, b"")
+    }
+
+    /// Links a settlement and its financial event group, both sides in one commit.
+    pub fn link_event_group(
+        &self,
+        settlement_id: &str,
+        group_id: &str,
+        audit: Option<NewAuditEntry>,
+    ) -> Result<(), StoreError> {
+        let settlement = self
+            .settlement(settlement_id)?
+            .ok_or_else(|| StoreError::NotFound(format!("settlement {settlement_id}")))?;
+        let group = self
+            .event_group(group_id)?
+            .ok_or_else(|| StoreError::NotFound(format!("event group {group_id}")))?;
+        let mut linked_settlement = settlement.clone();
+        linked_settlement.event_group_id = Some(group_id.into());
+        let mut linked_group = group.clone();
+        linked_group.settlement_id = Some(settlement_id.into());
+        self.commit(
+            &[
+                Expect::record(
+                    T::Settlements,
+                    settlement_id.as_bytes().to_vec(),
+                    Some(settlement),
+                    format!("settlement {settlement_id}"),
+                ),
+                Expect::record(
+                    T::EventGroups,
+                    group_id.as_bytes().to_vec(),
+                    Some(group),
+                    format!("event group {group_id}"),
+                ),
+            ],
+            &[
+                Op::Put(
+                    T::Settlements,
+                    settlement_id.as_bytes().to_vec(),
+                    json(&linked_settlement),
+                ),
+                Op::Put(
+                    T::EventGroups,
+                    group_id.as_bytes().to_vec(),
+                    json(&linked_group),
+                ),
+            ],
+            audit.as_ref(),
+        )?;
+        Ok(())
     }
 
     pub fn put_event_group(&self, record: &EventGroupRecord) -> Result<(), StoreError> {
@@ -689,6 +778,7 @@ impl Store {
         who: &str,
         when: DateTime<Utc>,
     ) -> Result<(MappingVersion, bool), StoreError> {
+        check_part("mapping name", name)?;
         let sha = sha256_hex(text.as_bytes());
         let latest = self.latest_mapping(name)?;
         if let Some(latest) = &latest
@@ -736,6 +826,7 @@ impl Store {
         proposal: &Proposal,
         audit: Option<NewAuditEntry>,
     ) -> Result<(), StoreError> {
+        check_batch_key(&proposal.batch)?;
         self.commit(
             &[],
             &[Op::Put(
@@ -770,6 +861,15 @@ impl Store {
         self.all_json(T::Batches, &BatchKey::settlement_prefix(settlement_id))
     }
 
+    /// A settlement's status: the worst state of its batches (`None` without batches).
+    pub fn settlement_status(&self, settlement_id: &str) -> Result<Option<BatchState>, StoreError> {
+        Ok(BatchState::worst(
+            self.batches_for(settlement_id)?
+                .into_iter()
+                .map(|b| b.state),
+        ))
+    }
+
     /// Batches whose EBS side may hold rows (staged, submitted) or with an
     /// outstanding intent: what a restart reconciles first.
     pub fn in_flight(&self) -> Result<Vec<BatchRecord>, StoreError> {
@@ -788,6 +888,7 @@ impl Store {
         audit: Option<NewAuditEntry>,
     ) -> Result<(), StoreError> {
         let key = record.key();
+        check_batch_key(&key)?;
         self.commit(
             &[Expect::absent(
                 T::Batches,
@@ -974,6 +1075,19 @@ impl Store {
                 problems.push(format!(
                     "raw bytes under key {} have no description",
                     key_text(&k)
+                ));
+            }
+        }
+
+        let superseded: Vec<(Vec<u8>, SupersededRaw)> = typed(self, T::RawSuperseded, problems);
+        for (_, old) in &superseded {
+            let ok = base64::engine::general_purpose::STANDARD
+                .decode(&old.bytes)
+                .is_ok_and(|b| sha256_hex(&b) == old.meta.sha256);
+            if !ok {
+                problems.push(format!(
+                    "superseded file {} of settlement {}: bytes do not match its sha256",
+                    old.meta.sha256, old.meta.settlement_id
                 ));
             }
         }

@@ -29,6 +29,16 @@ pub struct RawFileMeta {
     pub fetched_at: DateTime<Utc>,
 }
 
+/// A settlement file replaced by a different one for the same settlement, kept
+/// so the archive never loses bytes it once proved something with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupersededRaw {
+    pub meta: RawFileMeta,
+    pub superseded_at: DateTime<Utc>,
+    /// The bytes, base64.
+    pub bytes: String,
+}
+
 /// What happened when a raw file was stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RawPut {
