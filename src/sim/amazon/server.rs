@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use super::buckets::{self, Buckets, OpSpec};
 use super::clock::SimClock;
 use super::render::{self, iso, to_json_text};
-use super::world::{self, MARKETPLACES, MarketplaceInfo, Region, World};
+use super::world::{self, MarketplaceInfo, Region, World};
 use super::{AmazonSimConfig, Fault, SimError, Truth};
 
 /// Lifetime (simulated) of access tokens, presigned URLs and paging tokens.
@@ -2097,7 +2097,6 @@ pub fn truth(state: &State) -> Truth {
             region: m.info.region,
         })
         .collect();
-    let _ = MARKETPLACES;
     Truth {
         now: iso(now),
         marketplaces,

@@ -496,14 +496,7 @@ const PRODUCT_NAMES: &[&str] = &[
 ];
 
 fn make_catalog(seed: u64, info: &MarketplaceInfo) -> Vec<Product> {
-    let mut rng = rng_for(
-        seed,
-        "catalog",
-        info.code.len() as u64,
-        info.id.len() as u64,
-    );
-    let mut rng2 = rng_for(seed, info.code, 0, 0);
-    let _ = rng.random::<u64>();
+    let mut rng = rng_for(seed, info.code, 0, 0);
     PRODUCT_NAMES
         .iter()
         .enumerate()
@@ -514,10 +507,10 @@ fn make_catalog(seed: u64, info: &MarketplaceInfo) -> Vec<Product> {
             } else {
                 format!("SIM-{}-{:03}", info.code, i + 1)
             };
-            let asin = format!("B0{}", rand_str(&mut rng2, UPPER_NUM, 8));
-            let fnsku = format!("X00{}", rand_str(&mut rng2, UPPER_NUM, 7));
-            let price = money(rng2.random_range(899..=6999));
-            let fba_fee = money(rng2.random_range(322..=712));
+            let asin = format!("B0{}", rand_str(&mut rng, UPPER_NUM, 8));
+            let fnsku = format!("X00{}", rand_str(&mut rng, UPPER_NUM, 7));
+            let price = money(rng.random_range(899..=6999));
+            let fba_fee = money(rng.random_range(322..=712));
             Product {
                 sku,
                 asin,
