@@ -936,6 +936,10 @@ async fn orders_parameter_rules() {
             "page > 100",
         ),
         ("&CreatedAfter=yesterday", "bad date"),
+        (
+            "&LastUpdatedAfter=2026-11-26T11:59:00Z",
+            "after within 2 min of now",
+        ),
     ] {
         let r = api.get(&format!("{base}{query}")).await;
         assert_eq!(r.status, 400, "{why}");

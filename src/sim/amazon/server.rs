@@ -1054,6 +1054,13 @@ impl OpCall<'_> {
             }
         };
         let after = created_after.or(updated_after).unwrap_or(self.now);
+        if after > latest {
+            return Err(invalid(if by_created {
+                "CreatedAfter must be at least 2 minutes before the current time"
+            } else {
+                "LastUpdatedAfter must be at least 2 minutes before the current time"
+            }));
+        }
         let before_param = if by_created {
             created_before
         } else {
