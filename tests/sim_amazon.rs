@@ -1858,3 +1858,65 @@ fn cli_prints_listening_first_and_documents_every_flag() {
     let _ = child.wait();
     assert!(stats, "the printed address accepts connections");
 }
+
+/// The project's own SP-API client (a separate implementation) against the simulator:
+/// both regions' settlements arrive, parse and add up to the truth.
+#[tokio::test]
+async fn the_project_client_fetches_every_settlement() {
+    use ml_connector::amazon::reports::ReportsQuery;
+    use ml_connector::amazon::{LwaCredentials, SpApiClient};
+    let sim = spawn(config()).await;
+    let truth = sim.truth();
+    for (region, sim_region, ids) in [
+        (
+            ml_connector::amazon::Region::NorthAmerica,
+            amazon::Region::Na,
+            vec![US, CA],
+        ),
+        (
+            ml_connector::amazon::Region::Europe,
+            amazon::Region::Eu,
+            vec![DE],
+        ),
+    ] {
+        let credentials = LwaCredentials::new(
+            amazon::DEFAULT_CLIENT_ID,
+            amazon::DEFAULT_CLIENT_SECRET,
+            amazon::DEFAULT_REFRESH_TOKEN,
+        );
+        let client = SpApiClient::builder(credentials, region)
+            .base_url(sim.endpoint(sim_region))
+            .token_url(sim.token_url())
+            .build()
+            .unwrap();
+        let fetched = client
+            .fetch_settlements(ReportsQuery::settlements())
+            .await
+            .unwrap();
+        let expected: Vec<_> = truth
+            .settlements
+            .iter()
+            .filter(|s| ids.contains(&s.marketplace_id.as_str()))
+            .collect();
+        // getReports looks back 90 days at most: older settlements are not listed.
+        let oldest = sim.now() - chrono::Duration::days(90);
+        let listed = expected
+            .iter()
+            .filter(|s| {
+                DateTime::parse_from_rfc3339(&s.end).unwrap() + chrono::Duration::minutes(45)
+                    >= oldest
+            })
+            .count();
+        assert_eq!(fetched.len(), listed);
+        for f in &fetched {
+            assert!(f.total_matches());
+            let s = expected
+                .iter()
+                .find(|s| s.settlement_id == f.parsed.summary.settlement_id)
+                .expect("a settlement the simulator made");
+            assert_eq!(f.parsed.summary.total_amount, s.total_amount);
+            assert_eq!(f.downloads, 1);
+        }
+    }
+    sim.stop().await;
+}

@@ -85,7 +85,9 @@ struct Document {
 
 struct Inner {
     world: World,
-    buckets: Buckets,
+    /// One set per host: the all-marketplace root, `/na`, `/eu` (Amazon's regional
+    /// endpoints have separate usage plans).
+    buckets: HashMap<Option<Region>, Buckets>,
     tokens: HashMap<String, (DateTime<Utc>, bool)>,
     page_tokens: HashMap<String, PageToken>,
     reports: Vec<CreatedReport>,
@@ -135,7 +137,7 @@ impl State {
             clock: SimClock::new(config.start_time, config.time_scale),
             inner: Mutex::new(Inner {
                 world,
-                buckets: Buckets::default(),
+                buckets: HashMap::new(),
                 tokens: HashMap::new(),
                 page_tokens: HashMap::new(),
                 reports: Vec::new(),
@@ -744,7 +746,12 @@ async fn dispatch(state: &Arc<State>, req: Request<hyper::body::Incoming>) -> Re
             if let Err(msg) = check_token(&inner, token, ctx.now) {
                 return json_err(StatusCode::FORBIDDEN, "Unauthorized", msg);
             }
-            if !inner.buckets.take(spec, ctx.now) {
+            if !inner
+                .buckets
+                .entry(region)
+                .or_insert_with(Buckets::default)
+                .take(spec, ctx.now)
+            {
                 drop(inner);
                 lock(&state.stats)
                     .operations

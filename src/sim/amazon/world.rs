@@ -25,7 +25,7 @@ pub const REPORT_PROCESS_MIN: i64 = 4;
 pub const DEPOSIT_DELAY_DAYS: i64 = 2;
 
 /// A host region of SP-API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Region {
     Na,
