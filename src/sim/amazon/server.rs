@@ -746,12 +746,7 @@ async fn dispatch(state: &Arc<State>, req: Request<hyper::body::Incoming>) -> Re
             if let Err(msg) = check_token(&inner, token, ctx.now) {
                 return json_err(StatusCode::FORBIDDEN, "Unauthorized", msg);
             }
-            if !inner
-                .buckets
-                .entry(region)
-                .or_insert_with(Buckets::default)
-                .take(spec, ctx.now)
-            {
+            if !inner.buckets.entry(region).or_default().take(spec, ctx.now) {
                 drop(inner);
                 lock(&state.stats)
                     .operations
