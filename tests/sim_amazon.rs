@@ -1222,11 +1222,20 @@ fn parse_v2(text: &str) -> ParsedFile {
     out
 }
 
+/// A Finances `Currency` amount (Amazon's `CurrencyAmount`; `Amount` accepted for
+/// re-serialized copies).
+fn money(v: &Value) -> Decimal {
+    match v.get("CurrencyAmount") {
+        Some(a) => dec(a),
+        None => dec(&v["Amount"]),
+    }
+}
+
 fn events_sum(events: &Value) -> Decimal {
     let mut sum = Decimal::ZERO;
     let amounts = |list: &Value, key: &str| -> Decimal {
         list.as_array()
-            .map(|a| a.iter().map(|c| dec(&c[key]["CurrencyAmount"])).sum())
+            .map(|a| a.iter().map(|c| money(&c[key])).sum())
             .unwrap_or_default()
     };
     for (name, list) in events.as_object().unwrap() {
@@ -1255,11 +1264,9 @@ fn events_sum(events: &Value) -> Decimal {
                     }
                 }
                 "ServiceFeeEventList" => sum += amounts(&e["FeeList"], "FeeAmount"),
-                "ProductAdsPaymentEventList" => {
-                    sum += dec(&e["transactionValue"]["CurrencyAmount"])
-                }
-                "AdjustmentEventList" => sum += dec(&e["AdjustmentAmount"]["CurrencyAmount"]),
-                "DebtRecoveryEventList" => sum += dec(&e["RecoveryAmount"]["CurrencyAmount"]),
+                "ProductAdsPaymentEventList" => sum += money(&e["transactionValue"]),
+                "AdjustmentEventList" => sum += money(&e["AdjustmentAmount"]),
+                "DebtRecoveryEventList" => sum += money(&e["RecoveryAmount"]),
                 other => panic!("unexpected event list {other}"),
             }
         }
@@ -1917,6 +1924,33 @@ async fn the_project_client_fetches_every_settlement() {
             assert_eq!(f.parsed.summary.total_amount, s.total_amount);
             assert_eq!(f.downloads, 1);
         }
+        // Its Finances model keeps every event: the group sums to the settlement.
+        for s in expected.iter().rev().take(3) {
+            let events = client
+                .all_events_of_group(&s.financial_event_group_id)
+                .await
+                .unwrap();
+            let json = serde_json::to_value(&events).unwrap();
+            assert_eq!(events_sum(&json) + s.carried_balance, s.total_amount);
+        }
+        // Its Orders paging (filters repeated with NextToken) walks every order.
+        use futures::TryStreamExt;
+        let since = start_time() - chrono::Duration::days(30);
+        let mut query = ml_connector::amazon::orders::OrdersQuery::created_after(ids[0], since);
+        query.max_results_per_page = Some(25);
+        let pages: Vec<_> = client.orders(query, None).try_collect().await.unwrap();
+        let got: usize = pages.iter().map(|p| p.items.len()).sum();
+        let cutoff = sim.now() - chrono::Duration::minutes(2);
+        let want = truth
+            .orders
+            .iter()
+            .filter(|o| {
+                let t = DateTime::parse_from_rfc3339(&o.purchase_date).unwrap();
+                o.marketplace_id == ids[0] && t >= since && t < cutoff
+            })
+            .count();
+        assert_eq!(got, want);
+        assert!(pages.len() > 1);
     }
     sim.stop().await;
 }
