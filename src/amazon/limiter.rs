@@ -195,12 +195,19 @@ impl RateLimiter {
         }
     }
 
-    /// Applies a rate from `x-amzn-RateLimit-Limit`; nonsense values are ignored.
-    pub fn observe_rate(&self, op: Operation, rate: f64) {
-        if !(rate.is_finite() && rate > 0.0 && rate < 10_000.0) {
+    /// Applies a rate from `x-amzn-RateLimit-Limit`. The header counts requests per
+    /// *wall* second, so against a time-scaled server it is divided by the scale to get
+    /// the plan's rate. Nonsense values are ignored.
+    pub fn observe_rate(&self, op: Operation, wall_rate: f64) {
+        let rate = wall_rate / self.time_scale;
+        if !(rate.is_finite() && rate > 0.0 && wall_rate < 1_000_000.0) {
             return;
         }
-        self.with_bucket(op, |bucket, _| bucket.plan.rate = rate);
+        self.with_bucket(op, |bucket, _| {
+            if (bucket.plan.rate - rate).abs() > f64::EPSILON * rate.max(1.0) {
+                bucket.plan.rate = rate;
+            }
+        });
     }
 
     /// A 429: the server's bucket is empty, so ours must be too.
