@@ -3,6 +3,7 @@
 //! Each command family lives in its own file; this module only routes.
 
 pub mod bench;
+pub mod bench_amazon;
 pub mod mapping;
 pub mod settlement;
 pub mod sim_amazon;
