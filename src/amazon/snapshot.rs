@@ -123,7 +123,7 @@ impl SpApiClient {
                 created_until: spec.reports_created_until,
                 ..ReportsQuery::settlements()
             };
-            let mut fetched = self.fetch_settlements(query).await?;
+            let mut fetched = self.fetch_settlements(query, spec.concurrency).await?;
             fetched.sort_by(|a, b| a.report.report_id.cmp(&b.report.report_id));
             Ok::<_, Error>(fetched)
         };
