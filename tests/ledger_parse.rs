@@ -784,3 +784,212 @@ mod mutations {
         }
     }
 }
+
+/// A body above the parallel pre-scan threshold: both halves' evidence counts.
+#[test]
+fn large_file_prescan_merges_both_halves() {
+    let header = V2_HEADER.replace("\tposted-date-time", "\tposted-date-time-unused");
+    let mut text = format!("{header}\n{}\n", summary_line("0"));
+    let pad = "x".repeat(120);
+    let rows = 70_000;
+    let mut total = Decimal::ZERO;
+    for i in 0..rows {
+        // first half: Amazon.ca, dates that fit either order; second half: more
+        // Amazon.com rows and a 10/13/25 that only month-first can place
+        let (market, date) = if i < rows / 2 - 1_000 {
+            ("Amazon.ca", "10/03/25")
+        } else {
+            ("Amazon.com", "10/13/25")
+        };
+        let amount = format!("{}.{:02}", i % 50, i % 100);
+        total += dec(&amount);
+        text.push_str(&v2_line(&[
+            (0, "1"),
+            (6, "Order"),
+            (11, market),
+            (12, "ItemPrice"),
+            (13, "Principal"),
+            (14, &amount),
+            (16, date),
+            (21, &pad),
+        ]));
+        text.push('\n');
+    }
+    let text = text.replacen("\t0\tUSD", &format!("\t{total}\tUSD"), 1);
+    let text = text
+        .replace("2025-09-24 08:00:00 UTC", "2025-09-30 08:00:00 UTC")
+        .replace("2025-10-08 08:00:00 UTC", "2025-10-14 08:00:00 UTC");
+    assert!(text.len() > 9 << 20, "{}", text.len());
+    let file = SettlementFile::parse(&text, "UTF-8").unwrap();
+    assert_eq!(file.body_lines(), rows);
+    assert_eq!(file.dominant_marketplace(), Some("Amazon.com"));
+    assert_eq!(file.locale.day_order, Some(DayOrder::MonthFirst));
+    assert_eq!(file.locale.decimal_mark, DecimalMark::Point);
+    let sum: Decimal = file
+        .split_rows(4)
+        .into_iter()
+        .flatten()
+        .map(|r| r.unwrap().amount)
+        .sum();
+    assert_eq!(sum, file.summary.total_amount);
+}
+
+mod amounts {
+    use super::*;
+    use ml_connector::ledger::money::parse_amount;
+    use proptest::prelude::*;
+
+    /// Writes `value` the way a file with `mark` would, with or without grouping.
+    fn render(value: Decimal, mark: DecimalMark, group: bool, trailing_spaces: usize) -> String {
+        let plain = value.abs().to_string();
+        let (int, frac) = plain.split_once('.').unwrap_or((plain.as_str(), ""));
+        let (dec_mark, sep) = match mark {
+            DecimalMark::Point => ('.', ','),
+            DecimalMark::Comma => (',', '.'),
+        };
+        let mut grouped = String::new();
+        for (i, c) in int.chars().enumerate() {
+            if group && i > 0 && (int.len() - i) % 3 == 0 {
+                grouped.push(sep);
+            }
+            grouped.push(c);
+        }
+        let mut out = String::new();
+        if value.is_sign_negative() && !value.is_zero() {
+            out.push('-');
+        }
+        out.push_str(&grouped);
+        if !frac.is_empty() {
+            out.push(dec_mark);
+            out.push_str(frac);
+        }
+        out.push_str(&" ".repeat(trailing_spaces));
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn amounts_round_trip_in_both_locales(
+            units in -10_000_000_000i64..10_000_000_000,
+            scale in 0u32..4,
+            group in any::<bool>(),
+            comma in any::<bool>(),
+            spaces in 0usize..4,
+        ) {
+            let value = Decimal::new(units, scale);
+            let mark = if comma { DecimalMark::Comma } else { DecimalMark::Point };
+            let cell = render(value, mark, group, spaces);
+            prop_assert_eq!(parse_amount(&cell, mark).unwrap(), value, "{}", cell);
+            // the same digits keep their scale (`1.50` stays two places)
+            prop_assert_eq!(parse_amount(&cell, mark).unwrap().scale(), value.scale());
+        }
+
+        #[test]
+        fn parse_amount_never_panics(cell in "\\PC{0,40}", comma in any::<bool>()) {
+            let mark = if comma { DecimalMark::Comma } else { DecimalMark::Point };
+            let _ = parse_amount(&cell, mark);
+        }
+    }
+}
+
+#[test]
+fn short_dates_after_unambiguous_ones_follow_their_separator_convention() {
+    let row = |posted_date: &str, posted_date_time: &str| {
+        v2_line(&[
+            (0, "1"),
+            (6, "other-transaction"),
+            (12, "other-transaction"),
+            (13, "Storage Fee"),
+            (14, "-1.00"),
+            (16, posted_date),
+            (17, posted_date_time),
+        ])
+    };
+    let text = format!(
+        "{V2_HEADER}\n{}\n{}\n{}\n{}\n",
+        summary_line("-3.00"),
+        row("", "2025-10-01 00:00:00 UTC"),
+        row("03.10.2025", ""),
+        row("10/04/25", "")
+    );
+    let file = SettlementFile::parse(&text, "UTF-8").unwrap();
+    assert_eq!(file.locale.day_order, None);
+    let rows: Vec<_> = file.rows().map(Result::unwrap).collect();
+    assert_eq!(rows[1].posted, Some(day(2025, 10, 3)));
+    assert_eq!(rows[2].posted, Some(day(2025, 10, 4)));
+}
+
+#[test]
+fn rows_can_move_to_other_threads() {
+    fn send<T: Send>() {}
+    send::<ml_connector::ledger::parse::Rows<'static>>();
+    send::<SettlementFile<'static>>();
+}
+
+#[test]
+fn v1_errors_name_the_amount_column() {
+    let text = String::from_utf8(fixture("v1-de-33col.txt")).unwrap();
+    let bad = text.replacen("\t-185,18\t", "\t-18x,18\t", 1);
+    let file = SettlementFile::parse(&bad, "UTF-8").unwrap();
+    let results: Vec<_> = file.rows().collect();
+    let errors: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].line, Some(6));
+    assert_eq!(errors[0].column.as_deref(), Some("item-related-fee-amount"));
+    // the misc fee on the same line still comes through
+    assert!(
+        results
+            .iter()
+            .flatten()
+            .any(|r| r.line == 6 && r.amount == dec("-0.50"))
+    );
+    let bad = text.replacen("\t03.10.2025\t", "\t33.33.2025\t", 1);
+    let e = SettlementFile::parse(&bad, "UTF-8")
+        .unwrap()
+        .rows()
+        .find_map(Result::err)
+        .unwrap();
+    assert_eq!(
+        (e.line, e.column.as_deref()),
+        (Some(3), Some("posted-date"))
+    );
+}
+
+#[test]
+fn charset_edge_cases() {
+    let bytes = fixture("v2-ca-23col-crlf-bom.txt");
+    assert!(bytes.starts_with(b"\xef\xbb\xbf"));
+    // a BOM with a declared charset: still read as UTF-8, BOM dropped
+    let d = decode(&bytes, Some("windows-1252")).unwrap();
+    assert_eq!(d.charset, "UTF-8");
+    assert!(d.text.starts_with("settlement-id"));
+    // an unknown label falls back to sniffing
+    let d = decode(&bytes, Some("x-unknown")).unwrap();
+    assert_eq!(d.charset, "UTF-8");
+    // a declared UTF-8 that is not: located error
+    let mut bad = fixture("v2-us-24col.txt");
+    let third_line = bad
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .nth(1)
+        .unwrap()
+        .0;
+    bad[third_line + 3] = 0xff;
+    let e = decode(&bad, Some("UTF-8")).unwrap_err();
+    assert_eq!(e.line, Some(3));
+    assert_eq!(e.kind, ParseErrorKind::BadEncoding("UTF-8"));
+    assert_eq!(e.to_string(), "line 3: bytes that are not valid UTF-8");
+}
+
+#[test]
+fn split_rows_edge_cases() {
+    let text = format!("{V2_HEADER}\n{}\n", summary_line("0"));
+    let file = SettlementFile::parse(&text, "UTF-8").unwrap();
+    assert_eq!(file.body_lines(), 0);
+    let chunks = file.split_rows(0);
+    assert_eq!(chunks.len(), 1);
+    assert_eq!(chunks.into_iter().flatten().count(), 0);
+    assert_eq!(file.summary.total_amount, Decimal::ZERO);
+    assert_eq!(file.dominant_marketplace(), None);
+}

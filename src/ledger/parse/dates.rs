@@ -42,6 +42,25 @@ impl RawDate<'_> {
     }
 }
 
+/// Day orders for ambiguous dates by separator: the file's decided order for
+/// both, or, when the file needed no decision, each separator's convention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Orders {
+    /// `03.10.2025` (and `03-10-2025`)
+    pub dot: DayOrder,
+    /// `10/03/25`
+    pub slash: DayOrder,
+}
+
+impl Orders {
+    pub fn same(order: DayOrder) -> Self {
+        Orders {
+            dot: order,
+            slash: order,
+        }
+    }
+}
+
 /// Reads 1..=max ASCII digits at `*i`.
 #[inline]
 fn digits(b: &[u8], i: &mut usize, max: usize) -> Option<(u32, usize)> {
@@ -228,8 +247,13 @@ fn zone_abbreviation(z: &[u8]) -> Option<i32> {
 /// Parses a whole date cell (already trimmed, non-empty).
 ///
 /// A cell with a time becomes an instant (offset applied); a bare date stays a day.
-pub(crate) fn parse_date_cell(cell: &str, order: DayOrder) -> Option<PostedAt> {
+pub(crate) fn parse_date_cell(cell: &str, orders: Orders) -> Option<PostedAt> {
     let raw = split_date(cell.as_bytes())?;
+    let order = if raw.sep == b'/' {
+        orders.slash
+    } else {
+        orders.dot
+    };
     let date = raw.date(order)?;
     match parse_time(raw.rest).ok()? {
         None => Some(PostedAt::Day(date)),
@@ -245,7 +269,7 @@ pub(crate) fn parse_date_cell(cell: &str, order: DayOrder) -> Option<PostedAt> {
 
 /// Parses a summary-row date (start, end, deposit): a bare date means midnight UTC.
 pub(crate) fn parse_instant(cell: &str, order: DayOrder) -> Option<DateTime<Utc>> {
-    match parse_date_cell(cell, order)? {
+    match parse_date_cell(cell, Orders::same(order))? {
         PostedAt::Instant(t) => Some(t),
         PostedAt::Day(d) => Some(d.and_time(NaiveTime::MIN).and_utc()),
     }
@@ -275,13 +299,13 @@ mod tests {
             "2025-10-03T08:00:00.000Z",
         ] {
             assert_eq!(
-                parse_date_cell(cell, DayOrder::DayFirst),
+                parse_date_cell(cell, Orders::same(DayOrder::DayFirst)),
                 Some(want),
                 "{cell}"
             );
         }
         assert_eq!(
-            parse_date_cell("2025-10-03 08:00 UTC", DayOrder::DayFirst),
+            parse_date_cell("2025-10-03 08:00 UTC", Orders::same(DayOrder::DayFirst)),
             Some(want)
         );
     }
@@ -290,28 +314,28 @@ mod tests {
     fn short_forms_and_order() {
         let oct3 = PostedAt::Day(NaiveDate::from_ymd_opt(2025, 10, 3).unwrap());
         assert_eq!(
-            parse_date_cell("10/03/25", DayOrder::MonthFirst),
+            parse_date_cell("10/03/25", Orders::same(DayOrder::MonthFirst)),
             Some(oct3)
         );
         assert_eq!(
-            parse_date_cell("03.10.2025", DayOrder::DayFirst),
+            parse_date_cell("03.10.2025", Orders::same(DayOrder::DayFirst)),
             Some(oct3)
         );
         assert_eq!(
-            parse_date_cell("2025-10-03", DayOrder::MonthFirst),
+            parse_date_cell("2025-10-03", Orders::same(DayOrder::MonthFirst)),
             Some(oct3)
         );
         assert_eq!(
-            parse_date_cell("2025/10/03", DayOrder::MonthFirst),
+            parse_date_cell("2025/10/03", Orders::same(DayOrder::MonthFirst)),
             Some(oct3)
         );
         assert_eq!(
-            parse_date_cell("03/10/2025", DayOrder::DayFirst),
+            parse_date_cell("03/10/2025", Orders::same(DayOrder::DayFirst)),
             Some(oct3)
         );
         // year-first forms ignore the order
         assert_eq!(
-            parse_date_cell("2025-10-03", DayOrder::DayFirst),
+            parse_date_cell("2025-10-03", Orders::same(DayOrder::DayFirst)),
             Some(oct3)
         );
         let raw = split_date(b"10/03/25").unwrap();
@@ -337,7 +361,51 @@ mod tests {
             "2025-10-033",
             "2025-10-03T08:00:00.1234567890Z",
         ] {
-            assert_eq!(parse_date_cell(cell, DayOrder::MonthFirst), None, "{cell}");
+            assert_eq!(
+                parse_date_cell(cell, Orders::same(DayOrder::MonthFirst)),
+                None,
+                "{cell}"
+            );
+        }
+    }
+
+    mod properties {
+        use super::*;
+        use chrono::{Datelike, Timelike};
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn every_timestamp_form_round_trips(secs in 946_684_800i64..4_102_444_800) {
+                let t = DateTime::from_timestamp(secs, 0).unwrap();
+                let (y, m, d) = (t.year(), t.month(), t.day());
+                let (hh, mm, ss) = (t.hour(), t.minute(), t.second());
+                let forms = [
+                    format!("{y:04}-{m:02}-{d:02} {hh:02}:{mm:02}:{ss:02} UTC"),
+                    format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}+00:00"),
+                    format!("{d:02}.{m:02}.{y:04} {hh:02}:{mm:02}:{ss:02} UTC"),
+                    format!("{y:04}/{m:02}/{d:02} {hh:02}:{mm:02}:{ss:02} UTC"),
+                ];
+                for cell in forms {
+                    prop_assert_eq!(
+                        parse_date_cell(&cell, Orders::same(DayOrder::DayFirst)),
+                        Some(PostedAt::Instant(t)),
+                        "{}", cell
+                    );
+                }
+                let day = PostedAt::Day(t.date_naive());
+                let yy = y % 100;
+                prop_assert_eq!(parse_date_cell(&format!("{m:02}/{d:02}/{yy:02}"), Orders::same(DayOrder::MonthFirst)), Some(day));
+                prop_assert_eq!(parse_date_cell(&format!("{d:02}.{m:02}.{y:04}"), Orders::same(DayOrder::DayFirst)), Some(day));
+                prop_assert_eq!(parse_date_cell(&format!("{y:04}-{m:02}-{d:02}"), Orders::same(DayOrder::MonthFirst)), Some(day));
+                prop_assert_eq!(parse_date_cell(&format!("{y:04}/{m:02}/{d:02}"), Orders::same(DayOrder::DayFirst)), Some(day));
+            }
+
+            #[test]
+            fn date_cells_never_panic(cell in "[0-9./: TZUCtz+-]{0,30}") {
+                let _ = parse_date_cell(&cell, Orders::same(DayOrder::DayFirst));
+                let _ = parse_date_cell(&cell, Orders::same(DayOrder::MonthFirst));
+            }
         }
     }
 }

@@ -135,6 +135,21 @@ impl DayOrderVote {
         }
     }
 
+    /// Folds in the votes of another part of the same file (`self` comes first).
+    pub fn merge(&mut self, later: &DayOrderVote) {
+        if !self.seen && later.seen {
+            self.sep = later.sep;
+        }
+        self.seen |= later.seen;
+        self.day_first_fits &= later.day_first_fits;
+        self.month_first_fits &= later.month_first_fits;
+    }
+
+    /// Whether an ambiguous date was seen.
+    pub fn seen(&self) -> bool {
+        self.seen
+    }
+
     /// Whether further dates can still change the outcome.
     pub fn settled(&self) -> bool {
         !self.day_first_fits && !self.month_first_fits

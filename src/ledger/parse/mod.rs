@@ -27,7 +27,7 @@ use super::model::{
     DayOrder, FileLocale, PostedAt, RowRef, SettlementFormat, SettlementRow, SettlementSummary,
 };
 use super::money::{AmountError, Currency, DecimalMark, parse_amount};
-use layout::{Cells, Col, Layout, NCOLS, Split, split_line};
+use layout::{Cells, Col, Layout, NCOLS, Scanner, Split, split_line};
 
 /// Decoded file text and the character set it was read with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,12 +137,12 @@ pub enum ParseErrorKind {
 struct Ctx {
     layout: Layout,
     mark: DecimalMark,
-    /// The file's day order, or the convention when the file needed none.
-    order: DayOrder,
+    /// The file's day order, or each separator's convention when it needed none.
+    orders: dates::Orders,
 }
 
 /// A parsed settlement file borrowing its text: summary and locale up front, rows on demand.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SettlementFile<'a> {
     pub summary: SettlementSummary,
     pub locale: FileLocale,
@@ -153,6 +153,19 @@ pub struct SettlementFile<'a> {
     body_lines: usize,
     dominant: Option<&'a str>,
     ctx: Arc<Ctx>,
+}
+
+/// Not the body text: it can be hundreds of megabytes.
+impl fmt::Debug for SettlementFile<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SettlementFile")
+            .field("summary", &self.summary)
+            .field("locale", &self.locale)
+            .field("body_bytes", &self.body.len())
+            .field("body_lines", &self.body_lines)
+            .field("dominant_marketplace", &self.dominant)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The next physical line of `rest` (without `\n` or a trailing `\r`) and what follows.
@@ -263,7 +276,13 @@ impl<'a> SettlementFile<'a> {
         let total_amount = parse_amount(total_cell, mark)
             .map_err(|e| ParseError::amount(summary_line, Col::Total, e))?;
         let day_order = scan.day_order;
-        let order = day_order.unwrap_or_else(|| locale::conventional_order(b'/', &currency));
+        let orders = match day_order {
+            Some(order) => dates::Orders::same(order),
+            None => dates::Orders {
+                dot: locale::conventional_order(b'.', &currency),
+                slash: locale::conventional_order(b'/', &currency),
+            },
+        };
         Ok(SettlementFile {
             summary: SettlementSummary {
                 settlement_id: settlement_id.to_string(),
@@ -286,7 +305,7 @@ impl<'a> SettlementFile<'a> {
             ctx: Arc::new(Ctx {
                 layout,
                 mark,
-                order,
+                orders,
             }),
         })
     }
@@ -403,6 +422,21 @@ struct Prescan<'a> {
     dominant: Option<&'a str>,
 }
 
+/// Rightmost header position of the amount columns the pre-scan reads.
+fn amount_cols_pos(layout: &Layout) -> usize {
+    let cols: &[Col] = match layout.format {
+        SettlementFormat::V2 => &[Col::Amount],
+        SettlementFormat::V1 => layout::V1_AMOUNTS,
+    };
+    cols.iter()
+        .filter_map(|&c| layout.position[c as usize])
+        .max()
+        .unwrap_or(0)
+}
+
+/// Bodies larger than this are pre-scanned in two halves on two threads.
+const PARALLEL_PRESCAN_BYTES: usize = 8 << 20;
+
 fn prescan<'a>(
     body: &'a str,
     layout: &Layout,
@@ -412,7 +446,77 @@ fn prescan<'a>(
     end: DateTime<Utc>,
 ) -> Prescan<'a> {
     let zero_scale = currency.scale() == 0;
-    let mut mark = locale::mark_evidence(total_cell, zero_scale);
+    let slack = TimeDelta::days(1);
+    let vote = locale::DayOrderVote::new((start - slack).date_naive(), (end + slack).date_naive());
+    let total_mark = locale::mark_evidence(total_cell, zero_scale);
+    let parts = if body.len() > PARALLEL_PRESCAN_BYTES {
+        let half = body.len() / 2;
+        let cut =
+            memchr::memchr(b'\n', &body.as_bytes()[half..]).map_or(body.len(), |i| half + i + 1);
+        let (first, second) = body.split_at(cut);
+        std::thread::scope(|scope| {
+            let other =
+                scope.spawn(|| scan_part(second, layout, zero_scale, total_mark, vote.clone()));
+            let mine = scan_part(first, layout, zero_scale, total_mark, vote.clone());
+            match other.join() {
+                Ok(theirs) => vec![mine, theirs],
+                // scan_part does not panic; if it ever did, scan on this thread
+                Err(_) => vec![
+                    mine,
+                    scan_part(second, layout, zero_scale, total_mark, vote.clone()),
+                ],
+            }
+        })
+    } else {
+        vec![scan_part(
+            body,
+            layout,
+            zero_scale,
+            total_mark,
+            vote.clone(),
+        )]
+    };
+    let mut merged_vote = vote;
+    let mut markets: Vec<(&'a str, usize)> = Vec::new();
+    let mut body_lines = 0;
+    let mut mark = total_mark;
+    for part in parts {
+        body_lines += part.body_lines;
+        mark = mark.or(part.mark);
+        merged_vote.merge(&part.vote);
+        for (name, n) in part.markets {
+            match markets.iter_mut().find(|m| m.0 == name) {
+                Some(m) => m.1 += n,
+                None => markets.push((name, n)),
+            }
+        }
+    }
+    // max_by_key keeps the last maximum; reverse so ties go to the first seen
+    let dominant = markets.iter().rev().max_by_key(|m| m.1).map(|m| m.0);
+    Prescan {
+        body_lines,
+        mark,
+        day_order: merged_vote.decide(currency),
+        dominant,
+    }
+}
+
+/// What one part of the body shows.
+struct PartScan<'a> {
+    body_lines: usize,
+    mark: Option<DecimalMark>,
+    vote: locale::DayOrderVote,
+    /// Marketplace names with their row counts, in order of first appearance.
+    markets: Vec<(&'a str, usize)>,
+}
+
+fn scan_part<'a>(
+    body: &'a str,
+    layout: &Layout,
+    zero_scale: bool,
+    mut mark: Option<DecimalMark>,
+    mut vote: locale::DayOrderVote,
+) -> PartScan<'a> {
     let amount_cols: &[Col] = match layout.format {
         SettlementFormat::V2 => &[Col::Amount],
         SettlementFormat::V1 => layout::V1_AMOUNTS,
@@ -422,53 +526,50 @@ fn prescan<'a>(
         .filter(|&&c| layout.has(c))
         .map(|&c| c as usize)
         .collect();
-    let pos = |c: Col| layout.position[c as usize];
-    let market_stop = pos(Col::MarketplaceName).map_or(0, |p| p + 1);
-    let full_stop = [Col::PostedDate, Col::PostedDateTime, Col::MarketplaceName]
-        .iter()
-        .chain(layout::V1_AMOUNTS)
-        .chain(&[Col::Amount])
-        .filter_map(|&c| pos(c))
-        .max()
-        .map_or(0, |p| p + 1);
-    let slack = TimeDelta::days(1);
-    let mut vote =
-        locale::DayOrderVote::new((start - slack).date_naive(), (end + slack).date_naive());
+    let pos = |c: Col| layout.position[c as usize].unwrap_or(0);
+    let market_col = pos(Col::MarketplaceName);
+    let amount_col = amount_cols_pos(layout);
+    let date_col = pos(Col::PostedDate).max(pos(Col::PostedDateTime));
+    // Amazon writes a file's dates with one formatter: when the first date is
+    // unambiguous (ISO), no later one needs a vote.
+    let mut vote_live = true;
     let mut markets: Vec<(&'a str, usize)> = Vec::new();
     let mut last_market: usize = usize::MAX;
     let mut cells: Cells<'a> = [""; NCOLS];
     let mut body_lines = 0usize;
-    let mut rest = body;
-    while !rest.is_empty() {
-        let (line, after) = next_line(rest);
-        rest = after;
+    let mut scanner = Scanner::new(body);
+    while !scanner.is_empty() {
+        let mut last_col = market_col;
+        if mark.is_none() {
+            last_col = last_col.max(amount_col);
+        }
+        if vote_live {
+            last_col = last_col.max(date_col);
+        }
+        let line = scanner.split_next_until(&layout.slots, &mut cells, last_col);
         if is_blank(line) {
             continue;
         }
         body_lines += 1;
-        let stop = if mark.is_none() || !vote.settled() {
-            full_stop
-        } else {
-            market_stop
-        };
-        if stop == 0 {
-            continue;
-        }
-        split_line(line, &layout.slots, &mut cells, stop);
         if mark.is_none() {
             mark = amount_cols
                 .iter()
                 .find_map(|&c| locale::mark_evidence(cells[c], zero_scale));
         }
-        if !vote.settled() {
+        if vote_live {
             let dt = trim(cells[Col::PostedDateTime as usize]);
             let cell = if dt.is_empty() {
                 trim(cells[Col::PostedDate as usize])
             } else {
                 dt
             };
-            if let Some(raw) = dates::split_date(cell.as_bytes()) {
-                vote.add(&raw);
+            match dates::split_date(cell.as_bytes()) {
+                Some(raw) if raw.ambiguous => vote.add(&raw),
+                Some(_) if !vote.seen() => vote_live = false,
+                _ => {}
+            }
+            if vote.settled() {
+                vote_live = false;
             }
         }
         let market = trim(cells[Col::MarketplaceName as usize]);
@@ -488,23 +589,21 @@ fn prescan<'a>(
             }
         }
     }
-    // max_by_key keeps the last maximum; reverse so ties go to the first seen
-    let dominant = markets.iter().rev().max_by_key(|m| m.1).map(|m| m.0);
-    Prescan {
+    PartScan {
         body_lines,
         mark,
-        day_order: vote.decide(currency),
-        dominant,
+        vote,
+        markets,
     }
 }
 
 /// Body rows of a file (or of one chunk of it). `Iterator<Item = Result<RowRef, ParseError>>`.
 ///
 /// A bad line yields one error and iteration goes on with the next line.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Rows<'a> {
-    rest: &'a str,
-    /// Line number of the first line in `rest`.
+    scan: Scanner<'a>,
+    /// Line number of the next line `scan` yields.
     line: u32,
     ctx: Arc<Ctx>,
     cells: Cells<'a>,
@@ -517,10 +616,19 @@ pub struct Rows<'a> {
     v1_quantity: Option<i64>,
 }
 
+impl fmt::Debug for Rows<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rows")
+            .field("next_line", &self.line)
+            .field("remaining_bytes", &self.scan.remaining())
+            .finish_non_exhaustive()
+    }
+}
+
 impl<'a> Rows<'a> {
     fn new(rest: &'a str, line: u32, ctx: Arc<Ctx>) -> Self {
         Rows {
-            rest,
+            scan: Scanner::new(rest),
             line,
             ctx,
             cells: [""; NCOLS],
@@ -550,7 +658,7 @@ impl<'a> Rows<'a> {
         if cell == self.date_cache.0 {
             return Ok(self.date_cache.1);
         }
-        let value = dates::parse_date_cell(cell, self.ctx.order).ok_or_else(|| {
+        let value = dates::parse_date_cell(cell, self.ctx.orders).ok_or_else(|| {
             ParseError::in_column(line, col.name(), ParseErrorKind::BadDate(cell.to_string()))
         })?;
         self.date_cache = (cell, Some(value));
@@ -642,15 +750,15 @@ impl<'a> Iterator for Rows<'a> {
         if let Some(pending) = self.v1_pending() {
             return Some(pending);
         }
-        while !self.rest.is_empty() {
-            let (text, after) = next_line(self.rest);
-            self.rest = after;
+        while !self.scan.is_empty() {
+            let (text, split) = self
+                .scan
+                .split_next(&self.ctx.layout.slots, &mut self.cells);
             let line = self.line;
             self.line = self.line.saturating_add(1);
             if is_blank(text) {
                 continue;
             }
-            let split = split_line(text, &self.ctx.layout.slots, &mut self.cells, usize::MAX);
             if let Err(e) = check_width(split, &self.ctx.layout, line) {
                 return Some(Err(e));
             }
