@@ -33,6 +33,8 @@ pub struct BenchArgs {
 pub enum BenchCommand {
     /// Generate a V2 settlement file and time parse + map + journal on it.
     Settlement(SettlementBenchArgs),
+    /// Sync 2,000 orders, all event groups and the settlements from the Amazon simulator.
+    AmazonSync(super::bench_amazon::AmazonSyncArgs),
 }
 
 #[derive(Debug, Args)]
@@ -54,6 +56,7 @@ pub struct SettlementBenchArgs {
 pub fn run(args: BenchArgs) -> Result<i32> {
     match args.command {
         BenchCommand::Settlement(a) => settlement(&a),
+        BenchCommand::AmazonSync(a) => super::bench_amazon::run(a),
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod bench;
+pub mod bench_amazon;
 pub mod credentials;
 pub mod mapping;
 pub mod settlement;
