@@ -69,14 +69,22 @@ pub struct FixtureWorld {
     pub history_batches: Vec<BatchView>,
 }
 
-/// The default mapping without its `Storage Fee` rule: the Canadian settlement
-/// then has an unmapped fee, as a real first mapping often does.
+/// The default mapping with its `Storage Fee` rule split per marketplace
+/// (Amazon.com, Amazon.de) and none yet for Amazon.ca: the Canadian settlement
+/// then has an unmapped fee, as a real mapping often does.
 pub fn world_mapping() -> Mapping {
     let mut draft = MappingDraft::from_mapping(&Mapping::default_mapping(), Some(3));
-    draft
+    if let Some(i) = draft
         .rules
-        .retain(|r| r.amount_description.as_deref() != Some("Storage Fee"));
-    draft.to_mapping().expect("the default mapping minus a rule is valid")
+        .iter()
+        .position(|r| r.amount_description.as_deref() == Some("Storage Fee"))
+    {
+        let mut us = draft.rules[i].clone();
+        draft.rules[i].marketplace = Some("Amazon.de".into());
+        us.marketplace = Some("Amazon.com".into());
+        draft.rules.insert(i + 1, us);
+    }
+    draft.to_mapping().expect("the scoped default mapping is valid")
 }
 
 fn propose(m: &Mapping, rows: &[SettlementRow], view: &SettlementSummaryView, mp: &str) -> Proposal {
@@ -707,4 +715,47 @@ pub fn many_summaries(n: usize) -> Vec<SettlementSummaryView> {
         .collect();
     SettlementSummaryView::mark_gaps(&mut list);
     list
+}
+
+/// What the EBS simulator's chart says about an account (the accounts listed
+/// in `assets/mapping.toml`; 6160 is disabled in this world).
+pub fn account_check(account: &str) -> super::view::AccountCheck {
+    use super::view::AccountCheck;
+    const CHART: &[(&str, &str)] = &[
+        ("1190", "Amazon clearing"),
+        ("1195", "Amazon reserve held"),
+        ("2190", "Amazon card charges"),
+        ("2310", "Sales tax payable"),
+        ("2315", "Marketplace facilitator tax"),
+        ("4010", "Product sales"),
+        ("4020", "Shipping income"),
+        ("4030", "Gift wrap income"),
+        ("4050", "Promotions"),
+        ("4060", "Refunds"),
+        ("4070", "Chargebacks and A-to-z claims"),
+        ("4080", "FBA inventory reimbursements"),
+        ("6110", "Amazon selling fees"),
+        ("6120", "FBA fulfilment fees"),
+        ("6130", "FBA storage fees"),
+        ("6140", "Subscription fees"),
+        ("6150", "Advertising"),
+        ("9990", "Suspense"),
+        ("9991", "Settlement difference"),
+    ];
+    let natural = account.split('-').nth(2).unwrap_or("");
+    if natural == "6160" {
+        return AccountCheck::Invalid {
+            reason: "EF03 account disabled".into(),
+        };
+    }
+    match CHART.iter().find(|(n, _)| *n == natural) {
+        Some((_, d)) if account.starts_with("01-000-") && account.ends_with("-0000-000") => {
+            AccountCheck::Valid {
+                description: (*d).to_string(),
+            }
+        }
+        _ => AccountCheck::Invalid {
+            reason: "EF04 no such code combination".into(),
+        },
+    }
 }

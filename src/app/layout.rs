@@ -79,7 +79,8 @@ pub struct ReviewAreas {
 
 pub fn review(main: Rect, verdicts: u16) -> ReviewAreas {
     let cols = verdict_columns(main.width);
-    let header_h = (2 + 2 + verdicts.div_ceil(cols)).min(main.height);
+    // borders, the summary line, the verdict grid
+    let header_h = (3 + verdicts.div_ceil(cols)).min(main.height);
     let header = Rect {
         height: header_h,
         ..main
