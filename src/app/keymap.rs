@@ -268,13 +268,12 @@ pub fn lookup(context: Context, key: Key) -> Option<Action> {
 }
 
 /// The keys of an action in a context, as the help and hint lines print them.
-pub fn keys_for(context: Context, action: Action) -> String {
+pub fn keys_for(context: Context, action: Action) -> Vec<String> {
     BINDINGS
         .iter()
         .filter(|b| b.context == context && b.action == action)
         .flat_map(|b| b.keys.iter().map(|k| k.label()))
-        .collect::<Vec<_>>()
-        .join("/")
+        .collect()
 }
 
 #[cfg(test)]

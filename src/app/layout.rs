@@ -77,10 +77,19 @@ pub struct ReviewAreas {
     pub right: Rect,
 }
 
+/// Lines the verdicts take in the review header: a grid on wide terminals;
+/// on narrow ones one line of marks plus one line for the first problem.
+pub fn verdict_lines(width: u16, verdicts: u16) -> u16 {
+    if width >= WIDE {
+        verdicts.div_ceil(verdict_columns(width))
+    } else {
+        2
+    }
+}
+
 pub fn review(main: Rect, verdicts: u16) -> ReviewAreas {
-    let cols = verdict_columns(main.width);
-    // borders, the summary line, the verdict grid
-    let header_h = (3 + verdicts.div_ceil(cols)).min(main.height);
+    // borders, the summary line, the verdicts
+    let header_h = (3 + verdict_lines(main.width, verdicts)).min(main.height);
     let header = Rect {
         height: header_h,
         ..main

@@ -3,6 +3,8 @@
 //! Each command family lives in its own file; this module only routes.
 
 use clap::{Parser, Subcommand};
+
+pub mod bench_tui;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -23,7 +25,18 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Measure how fast things are.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Frame render time of the review screen on a 1,000,000-row settlement,
+    /// first frame with 100 settlements, peak memory.
+    Tui(bench_tui::BenchTuiArgs),
+}
 
 /// Runs the parsed command; returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
@@ -33,5 +46,6 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             Cli::command().print_help()?;
             Ok(0)
         }
+        Some(Command::Bench(BenchCommand::Tui(args))) => bench_tui::run(args),
     }
 }

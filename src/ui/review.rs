@@ -10,7 +10,7 @@ use super::theme::Theme;
 use super::widgets::{dr_cr, empty_note, money, pane, right, windowed_table};
 use crate::app::layout;
 use crate::app::state::{AppState, Drill, ReviewPane};
-use crate::app::view::SettlementDetail;
+use crate::app::view::{SettlementDetail, VerdictLevel};
 use crate::ledger::journal::LineKind;
 use crate::ledger::model::PostedAt;
 
@@ -58,6 +58,29 @@ fn header(f: &mut Frame, area: Rect, d: &SettlementDetail, s: &AppState, t: &The
     ])];
     if s.loading_detail.is_some() {
         lines[0].push_span(Span::styled(" (refreshing…)", t.dim()));
+    }
+    if area.width < layout::WIDE {
+        // one line of marks, then the first problem spelled out
+        let mut marks = Vec::new();
+        for verdict in &d.verdicts {
+            let (style, mark) = t.verdict(verdict.level);
+            marks.push(Span::styled(format!("{mark} {}  ", verdict.label), style));
+        }
+        lines.push(Line::from(marks));
+        let problem = d
+            .verdicts
+            .iter()
+            .find(|v| v.level == VerdictLevel::Fail)
+            .or_else(|| d.verdicts.iter().find(|v| v.level != VerdictLevel::Ok));
+        lines.push(match problem {
+            Some(v) => {
+                let (style, mark) = t.verdict(v.level);
+                Line::from(Span::styled(format!("{mark} {}: {}", v.label, v.detail), style))
+            }
+            None => Line::from(Span::styled("all checks pass", t.ok())),
+        });
+        f.render_widget(Paragraph::new(lines), inner);
+        return;
     }
     let cols = layout::verdict_columns(area.width) as usize;
     let width = (inner.width as usize / cols).max(1);

@@ -83,8 +83,7 @@ pub fn hints(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     };
     let mut spans = Vec::new();
     for (c, a, label) in list {
-        let keys = keys_for(*c, *a);
-        let first = keys.split('/').next().unwrap_or("").to_string();
+        let first = keys_for(*c, *a).into_iter().next().unwrap_or_default();
         spans.push(Span::styled(first, t.title()));
         spans.push(Span::raw(format!(" {label}  ")));
     }
