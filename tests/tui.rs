@@ -218,6 +218,19 @@ fn snapshot_review() {
         h.keys("jj");
         h.key(KeyCode::Enter);
     });
+    snap("review_ar_lines", |h| {
+        h.open(US);
+        let mut d = h.world.detail(US).unwrap();
+        d.ar_lines = Some(vec![ml_connector::app::view::ArLineView {
+            period: "2025-09".into(),
+            customer: "AMAZON-US".into(),
+            description: "Receipt for settlement 19870040121".into(),
+            amount: "4502.59".parse().unwrap(),
+        }]);
+        h.send(Msg::DetailLoaded(Box::new(d)));
+        h.key(KeyCode::Tab);
+        h.key(KeyCode::Char('G'));
+    });
     snap("review_journal_october", |h| {
         h.open(US);
         h.key(KeyCode::Tab);
@@ -742,4 +755,34 @@ fn a_million_rows_render_the_last_window() {
     let last = s.review.rows.selected;
     assert_eq!(last, 49_999, "the group holds a quarter of the rows");
     assert!(screen.contains("50000 rows"), "{screen}");
+}
+
+#[test]
+fn tiny_terminals_do_not_panic() {
+    for size in [(1, 1), (20, 5), (40, 10), (60, 12)] {
+        let mut h = Harness::new(size);
+        let _ = h.screen();
+        h.open(CA);
+        let _ = h.screen();
+        h.key(KeyCode::Enter);
+        h.key(KeyCode::Enter);
+        let _ = h.screen();
+        h.key(KeyCode::Char('a'));
+        let _ = h.screen();
+        h.key(KeyCode::Char('3'));
+        let _ = h.screen();
+        h.key(KeyCode::Char('4'));
+        h.key(KeyCode::Char('n'));
+        let _ = h.screen();
+        h.key(KeyCode::Esc);
+        h.key(KeyCode::Char('d'));
+        let _ = h.screen();
+        h.key(KeyCode::Esc);
+        h.key(KeyCode::Char('?'));
+        let _ = h.screen();
+        h.key(KeyCode::Esc);
+        h.key(KeyCode::Char('5'));
+        h.serve();
+        let _ = h.screen();
+    }
 }

@@ -277,7 +277,14 @@ fn journal_len(s: &AppState) -> usize {
     s.detail
         .as_ref()
         .and_then(|d| d.proposal.journals.get(s.review.period))
-        .map_or(0, |j| j.lines.len() + j.zero_net.len())
+        .map_or(0, |j| {
+            let ar = s
+                .detail
+                .as_ref()
+                .and_then(|d| d.ar_lines.as_ref())
+                .map_or(0, |a| a.iter().filter(|l| l.period == j.period).count());
+            j.lines.len() + j.zero_net.len() + ar
+        })
 }
 
 fn left_len(s: &AppState) -> usize {

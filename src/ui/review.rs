@@ -153,7 +153,9 @@ fn left(f: &mut Frame, area: Rect, d: &SettlementDetail, s: &AppState, t: &Theme
             );
         }
         Drill::Rows { group } => {
-            let g = &d.groups[*group];
+            let Some(g) = d.groups.get(*group) else {
+                return;
+            };
             let rows = d.group_rows(*group);
             let title = format!(
                 " {} / {} / {} · {} rows · {} ",
@@ -278,7 +280,8 @@ fn journal(f: &mut Frame, area: Rect, d: &SettlementDetail, s: &AppState, t: &Th
     ]);
     let block = pane(Line::from(title), focused, t).title_bottom(bottom);
     let zero = &j.zero_net;
-    let n = j.lines.len() + zero.len();
+    let ar = ar_lines(d, &j.period);
+    let n = j.lines.len() + zero.len() + ar.len();
     windowed_table(
         f,
         area,
@@ -320,6 +323,21 @@ fn journal(f: &mut Frame, area: Rect, d: &SettlementDetail, s: &AppState, t: &Th
                     LineKind::Suspense | LineKind::Difference => row.style(t.unmapped()),
                     _ => row,
                 }
+            // AR lines follow the zero-net groups (before them the index wraps and misses)
+            } else if let Some(a) = ar.get(i.wrapping_sub(j.lines.len() + zero.len())) {
+                let (debit, credit) = if a.amount.is_sign_negative() {
+                    (-a.amount, rust_decimal::Decimal::ZERO)
+                } else {
+                    (rust_decimal::Decimal::ZERO, a.amount)
+                };
+                Row::new(vec![
+                    Cell::from("R"),
+                    Cell::from(format!("AR {}", a.customer)),
+                    Cell::from(a.description.clone()),
+                    right(dr_cr(debit, scale)),
+                    right(dr_cr(credit, scale)),
+                    right(""),
+                ])
             } else {
                 let z = &zero[i - j.lines.len()];
                 Row::new(vec![
@@ -334,4 +352,13 @@ fn journal(f: &mut Frame, area: Rect, d: &SettlementDetail, s: &AppState, t: &Th
             }
         },
     );
+}
+
+/// The AR flow's lines of one period (empty when that flow is off).
+pub fn ar_lines<'d>(d: &'d SettlementDetail, period: &str) -> Vec<&'d crate::app::view::ArLineView> {
+    d.ar_lines
+        .iter()
+        .flatten()
+        .filter(|a| a.period == period)
+        .collect()
 }
