@@ -1174,3 +1174,378 @@ fn preview_json_is_stable() {
         insta::assert_snapshot!("preview_csv", report.to_csv());
     });
 }
+
+// ---------------------------------------------------------------- files and CLI
+
+use ml_connector::ledger::journal::propose_file;
+use ml_connector::ledger::parse::{SettlementFile, decode};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const V2_HEADER: &str = "settlement-id\tsettlement-start-date\tsettlement-end-date\tdeposit-date\ttotal-amount\tcurrency\ttransaction-type\torder-id\tmerchant-order-id\tadjustment-id\tshipment-id\tmarketplace-name\tamount-type\tamount-description\tamount\tfulfillment-id\tposted-date\tposted-date-time\torder-item-code\tmerchant-order-item-id\tmerchant-adjustment-item-id\tsku\tquantity-purchased\tpromotion-id";
+
+/// A V2 file: `rows` are (transaction type, amount type, description, amount, posted-date-time).
+fn v2_file(total: &str, rows: &[(&str, &str, &str, &str, &str)]) -> String {
+    let mut s = format!(
+        "{V2_HEADER}\n1001\t2025-09-24 08:00:00 UTC\t2025-10-08 08:00:00 UTC\t2025-10-10 08:00:00 UTC\t{total}\tUSD{}\n",
+        "\t".repeat(18)
+    );
+    for (tt, at, desc, amount, posted) in rows {
+        let (market, order) = if *tt == "other-transaction" {
+            ("", "")
+        } else {
+            ("Amazon.com", "111-0000001-0000001")
+        };
+        let date = posted.get(..10).unwrap_or("");
+        s.push_str(&format!(
+            "1001\t\t\t\t\t\t{tt}\t{order}\t{order}\t\t\t{market}\t{at}\t{desc}\t{amount}\tAFN\t{date}\t{posted}\t\t\t\tSKU1\t1\t\n"
+        ));
+    }
+    s
+}
+
+const GOOD_ROWS: &[(&str, &str, &str, &str, &str)] = &[
+    (
+        "Order",
+        "ItemPrice",
+        "Principal",
+        "100.00",
+        "2025-09-30 23:30:00 UTC",
+    ),
+    (
+        "Order",
+        "ItemPrice",
+        "Tax",
+        "8.00",
+        "2025-09-30 23:30:00 UTC",
+    ),
+    (
+        "Order",
+        "ItemWithheldTax",
+        "MarketplaceFacilitatorTax-Principal",
+        "-8.00",
+        "2025-09-30 23:30:00 UTC",
+    ),
+    (
+        "Order",
+        "ItemFees",
+        "Commission",
+        "-15.00",
+        "2025-09-30 23:30:00 UTC",
+    ),
+    (
+        "Order",
+        "ItemPrice",
+        "Principal",
+        "50.00",
+        "2025-10-03 10:00:00 UTC",
+    ),
+    (
+        "other-transaction",
+        "other-transaction",
+        "Subscription Fee",
+        "-39.99",
+        "2025-10-05 10:00:00 UTC",
+    ),
+];
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn cli(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ml-connector"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn file_through_parser_both_thread_counts_agree() {
+    let text = v2_file("95.01", GOOD_ROWS);
+    let decoded = decode(text.as_bytes(), None).unwrap();
+    let file = SettlementFile::parse(&decoded.text, decoded.charset).unwrap();
+    let m = Mapping::default_mapping();
+    let engine = Engine::new(
+        &m,
+        Engine::preview_calendar(&file.summary, chrono_tz::UTC),
+        chrono_tz::UTC,
+        &file.summary,
+        file.dominant_marketplace(),
+    );
+    let one = propose_file(&file, &engine, 1).unwrap();
+    let two = propose_file(&file, &engine, 2).unwrap();
+    let four = propose_file(&file, &engine, 4).unwrap();
+    assert_eq!(one, two);
+    assert_eq!(one, four);
+    assert_sound(&one);
+    assert!(one.postable && one.consistent, "{:?}", one.blockers);
+    assert_eq!(one.rows, 6);
+    assert_eq!(one.clearing_total(), dec("95.01"));
+    // 2025-09-30 23:30 UTC is October 1 in Tokyo
+    let tokyo = Engine::new(
+        &m,
+        Engine::preview_calendar(&file.summary, chrono_tz::Asia::Tokyo),
+        chrono_tz::Asia::Tokyo,
+        &file.summary,
+        None,
+    );
+    let p = propose_file(&file, &tokyo, 2).unwrap();
+    assert_eq!(p.journals.len(), 1);
+    assert_eq!(p.journals[0].period, "2025-10");
+}
+
+#[test]
+fn cli_preview_formats_and_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write(dir.path(), "good.txt", &v2_file("95.01", GOOD_ROWS));
+    let g = good.to_str().unwrap();
+
+    let (code, out, err) = cli(&["settlement", "preview", g, "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["settlement_id"], "1001");
+    assert_eq!(v["rows"], 6);
+    assert_eq!(v["rows_total"], "95.01");
+    assert_eq!(v["consistent"], true);
+    assert_eq!(v["journals"].as_array().unwrap().len(), 2);
+    assert_eq!(v["journals"][0]["accounting_date"], "2025-09-30");
+    assert_eq!(v["journals"][1]["accounting_date"], "2025-10-08");
+    for j in v["journals"].as_array().unwrap() {
+        assert_eq!(j["total_debit"], j["total_credit"]);
+    }
+
+    let (code, out, _) = cli(&["settlement", "preview", g]);
+    assert_eq!(code, 0);
+    assert!(out.contains("Verdict: BALANCED"), "{out}");
+    assert!(out.contains("Journal 2025-09  dated 2025-09-30"), "{out}");
+
+    let (code, out, _) = cli(&[
+        "settlement",
+        "preview",
+        g,
+        "--format",
+        "csv",
+        "--timezone",
+        "Asia/Tokyo",
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("settlement_id,period,accounting_date,account,label,debit,credit,rows,original_period,kind\n"));
+    assert!(
+        out.lines()
+            .skip(1)
+            .all(|l| l.starts_with("1001,2025-10,2025-10-08,")),
+        "{out}"
+    );
+
+    // unmapped rows, mapping without suspense: previewed, not postable, exit 2
+    let mapping = write(
+        dir.path(),
+        "m.toml",
+        "[accounts]\nclearing = \"01-000-1190-0000-000\"\n",
+    );
+    let (code, out, _) = cli(&[
+        "settlement",
+        "preview",
+        g,
+        "--mapping",
+        mapping.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("UNMAPPED: 6 row(s)") && out.contains("NOT postable"),
+        "{out}"
+    );
+
+    // inconsistent without a difference account: exit 2
+    let inconsistent = write(dir.path(), "inc.txt", &v2_file("96.00", GOOD_ROWS));
+    let nodiff = write(
+        dir.path(),
+        "nodiff.toml",
+        &ml_connector::ledger::mapping::DEFAULT_MAPPING
+            .lines()
+            .filter(|l| !l.starts_with("difference ="))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
+    let (code, out, _) = cli(&[
+        "settlement",
+        "preview",
+        inconsistent.to_str().unwrap(),
+        "--mapping",
+        nodiff.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("INCONSISTENT"), "{out}");
+    // with the default mapping (difference account): postable, exit 0
+    let (code, out, _) = cli(&["settlement", "preview", inconsistent.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("01-000-9991-0000-000"), "{out}");
+
+    // bad amount: file, line and column named, exit 1
+    let mut rows = GOOD_ROWS.to_vec();
+    rows[2].3 = "12x.00";
+    let bad = write(dir.path(), "bad.txt", &v2_file("95.01", &rows));
+    let (code, out, err) = cli(&["settlement", "preview", bad.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        err.contains("bad.txt") && err.contains("line 5") && err.contains("amount"),
+        "{err}"
+    );
+
+    let (code, _, err) = cli(&["settlement", "preview", g, "--timezone", "Mars/Olympus"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("Mars/Olympus"), "{err}");
+    let (code, _, err) = cli(&["settlement", "preview", "/nonexistent/file.txt"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("/nonexistent/file.txt"), "{err}");
+    let broken = write(
+        dir.path(),
+        "broken.toml",
+        "[accounts]\nclearing = \"01-000-1190-0000-000\"\nsuspence = \"x\"\n",
+    );
+    let (code, _, err) = cli(&[
+        "settlement",
+        "preview",
+        g,
+        "--mapping",
+        broken.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("broken.toml: line 3") && err.contains("suspence"),
+        "{err}"
+    );
+}
+
+#[test]
+fn cli_mapping_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write(dir.path(), "good.txt", &v2_file("95.01", GOOD_ROWS));
+    let default = write(
+        dir.path(),
+        "default.toml",
+        ml_connector::ledger::mapping::DEFAULT_MAPPING,
+    );
+    let (code, out, err) = cli(&["mapping", "check", default.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("ok"), "{out}");
+    let (code, out, _) = cli(&[
+        "mapping",
+        "check",
+        default.to_str().unwrap(),
+        "--settlement",
+        good.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("every row is covered"), "{out}");
+
+    let partial = write(
+        dir.path(),
+        "partial.toml",
+        "[accounts]\nclearing = \"01-000-1190-0000-000\"\n[[rules]]\namount_description = \"Principal\"\naccount = \"01-000-4010-0000-000\"\n",
+    );
+    let (code, out, _) = cli(&[
+        "mapping",
+        "check",
+        partial.to_str().unwrap(),
+        "--settlement",
+        good.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("no rule covers transaction_type `Order`, amount_type `ItemFees`, amount_description `Commission`, marketplace `Amazon.com` (1 row(s), -15.00 USD)"), "{out}");
+    // account-level rows show the settlement's marketplace
+    assert!(
+        out.contains("amount_description `Subscription Fee`, marketplace `Amazon.com`"),
+        "{out}"
+    );
+    assert!(out.contains("4 combination(s) not covered"), "{out}");
+
+    let bad = write(
+        dir.path(),
+        "bad.toml",
+        "[accounts]\nclearing = \"01-000-1190-0000-000\"\n\n[[rules]]\naccount = \"01-000-4010-0000-000\"\nlable = \"typo\"\n",
+    );
+    let (code, out, _) = cli(&["mapping", "check", bad.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("bad.toml: line 6") && out.contains("lable"),
+        "{out}"
+    );
+    let accounts = write(
+        dir.path(),
+        "accounts.toml",
+        "[accounts]\nclearing = \"1190\"\n\n[[rules]]\naccount = \"01-000-4010-0000-0000\"\n",
+    );
+    let (code, out, _) = cli(&["mapping", "check", accounts.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("line 2") && out.contains("line 5") && out.contains("2 problem(s)"),
+        "{out}"
+    );
+}
+
+/// The genuine V1 samples (read-only, never copied): the default mapping maps
+/// every row, sums equal totals, journals balance, clearing equals the total.
+#[test]
+fn genuine_v1_samples_map_fully() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let Some(dir) = ["../shared", "../../shared"]
+        .iter()
+        .map(|p| root.join(p).join("reference/sp-api/settlement-samples"))
+        .find(|p| p.is_dir())
+    else {
+        eprintln!("skipped: ../shared/reference/sp-api/settlement-samples not present");
+        return;
+    };
+    let m = Mapping::default_mapping();
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("txt") {
+            continue;
+        }
+        seen += 1;
+        let bytes = std::fs::read(&path).unwrap();
+        let decoded = decode(&bytes, None).unwrap();
+        let file = SettlementFile::parse(&decoded.text, decoded.charset).unwrap();
+        for tz in [chrono_tz::UTC, chrono_tz::America::Toronto] {
+            let engine = Engine::new(
+                &m,
+                Engine::preview_calendar(&file.summary, tz),
+                tz,
+                &file.summary,
+                file.dominant_marketplace(),
+            );
+            let p = propose_file(&file, &engine, 2).unwrap();
+            assert!(
+                p.unmapped.is_empty(),
+                "{}: unmapped {:#?}",
+                path.display(),
+                p.unmapped
+            );
+            assert!(
+                p.consistent && p.postable,
+                "{}: {:?}",
+                path.display(),
+                p.blockers
+            );
+            assert_sound(&p);
+            assert_eq!(
+                p.clearing_total(),
+                file.summary.total_amount,
+                "{}",
+                path.display()
+            );
+            assert_eq!(p.rows_total, file.summary.total_amount);
+        }
+    }
+    assert_eq!(seen, 4);
+}

@@ -2,9 +2,16 @@
 //!
 //! Each command family lives in its own file; this module only routes.
 
-use clap::{Parser, Subcommand};
-
+pub mod audit;
+pub mod bench;
 pub mod bench_tui;
+pub mod credentials;
+pub mod mapping;
+pub mod settlement;
+pub mod sim_amazon;
+pub mod store;
+
+use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -26,16 +33,31 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Measure how fast things are.
+    /// Settlement files: preview the GL journals they become.
+    Settlement(settlement::SettlementArgs),
+    /// Mapping files: check rules and accounts.
+    Mapping(mapping::MappingArgs),
+    /// Benchmarks (run on a release build).
+    Bench(bench::BenchArgs),
+    /// Run a simulator of an external system (for tests, demos, first steps).
+    Sim {
+        #[command(subcommand)]
+        command: SimCommand,
+    },
+    /// Write or check the encrypted credentials file.
     #[command(subcommand)]
-    Bench(BenchCommand),
+    Credentials(credentials::CredentialsCommand),
+    /// Verify, export or import the store.
+    #[command(subcommand)]
+    Store(store::StoreCommand),
+    /// Show the audit trail.
+    Audit(audit::AuditArgs),
 }
 
 #[derive(Debug, Subcommand)]
-pub enum BenchCommand {
-    /// Frame render time of the review screen on a 1,000,000-row settlement,
-    /// first frame with 100 settlements, peak memory.
-    Tui(bench_tui::BenchTuiArgs),
+pub enum SimCommand {
+    /// Amazon SP-API + Login with Amazon simulator; serves until killed.
+    Amazon(sim_amazon::SimAmazonArgs),
 }
 
 /// Runs the parsed command; returns the process exit code.
@@ -46,6 +68,20 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             Cli::command().print_help()?;
             Ok(0)
         }
-        Some(Command::Bench(BenchCommand::Tui(args))) => bench_tui::run(args),
+        Some(Command::Settlement(args)) => settlement::run(args),
+        Some(Command::Mapping(args)) => mapping::run(args),
+        Some(Command::Bench(args)) => bench::run(args),
+        Some(Command::Sim { command }) => match command {
+            SimCommand::Amazon(args) => sim_amazon::run(args),
+        },
+        Some(Command::Credentials(cmd)) => {
+            credentials::run(cmd, cli.config.as_deref(), cli.data_dir.as_deref())
+        }
+        Some(Command::Store(cmd)) => {
+            store::run(cmd, cli.config.as_deref(), cli.data_dir.as_deref())
+        }
+        Some(Command::Audit(args)) => {
+            audit::run(args, cli.config.as_deref(), cli.data_dir.as_deref())
+        }
     }
 }

@@ -27,11 +27,12 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::mapping::{Mapping, Matcher};
 use super::model::{RowRef, SettlementSummary};
 use super::money::Currency;
+use super::parse::{ParseError, SettlementFile};
 use super::periods::{Calendar, PeriodError, PeriodIndex, local_day};
 
 /// Label of the engine's net line on the clearing account.
@@ -233,9 +234,8 @@ impl<'m> Engine<'m> {
         Accumulator {
             engine: self,
             matcher: self.mapping.matcher(),
-            cells: HashMap::new(),
+            cells: Vec::new(),
             rows: 0,
-            rows_total: Decimal::ZERO,
         }
     }
 
@@ -276,14 +276,22 @@ struct Cell {
     rows: u64,
 }
 
+impl Cell {
+    #[inline]
+    fn add(&mut self, amount: Decimal, rows: u64) {
+        self.sum += amount;
+        self.rows += rows;
+    }
+}
+
 /// Sums rows by (period, combination); see the module docs.
 pub struct Accumulator<'e> {
     engine: &'e Engine<'e>,
     matcher: Matcher<'e>,
-    /// (original period, combination id) → sum
-    cells: HashMap<(u32, u32), Cell>,
+    /// per combination id: (original period, sum); a combination rarely spans
+    /// more than two or three periods, so a short vector beats a hash map
+    cells: Vec<Vec<(u32, Cell)>>,
     rows: u64,
-    rows_total: Decimal,
 }
 
 impl<'e> Accumulator<'e> {
@@ -316,12 +324,26 @@ impl<'e> Accumulator<'e> {
                 .map_err(row_err)?,
         };
         e.target_of(period, || "the row".into()).map_err(row_err)?;
-        let cell = self.cells.entry((period as u32, combo)).or_default();
-        cell.sum += row.amount;
-        cell.rows += 1;
+        self.cell(period as u32, combo).add(row.amount, 1);
         self.rows += 1;
-        self.rows_total += row.amount;
         Ok(())
+    }
+
+    #[inline]
+    fn cell(&mut self, period: u32, combo: u32) -> &mut Cell {
+        let combo = combo as usize;
+        if combo >= self.cells.len() {
+            self.cells.resize_with(combo + 1, Vec::new);
+        }
+        let periods = &mut self.cells[combo];
+        let i = match periods.iter().position(|(p, _)| *p == period) {
+            Some(i) => i,
+            None => {
+                periods.push((period, Cell::default()));
+                periods.len() - 1
+            }
+        };
+        &mut periods[i].1
     }
 
     /// Rows added so far.
@@ -335,13 +357,12 @@ impl<'e> Accumulator<'e> {
         for (combo, _) in other.matcher.combos() {
             ids.push(self.matcher.combo_id_of(combo));
         }
-        for ((period, combo), cell) in other.cells {
-            let c = self.cells.entry((period, ids[combo as usize])).or_default();
-            c.sum += cell.sum;
-            c.rows += cell.rows;
+        for (combo, periods) in other.cells.into_iter().enumerate() {
+            for (period, cell) in periods {
+                self.cell(period, ids[combo]).add(cell.sum, cell.rows);
+            }
         }
         self.rows += other.rows;
-        self.rows_total += other.rows_total;
     }
 
     /// Builds the journals.
@@ -368,7 +389,14 @@ impl<'e> Accumulator<'e> {
         let mut unmapped: BTreeMap<(String, String, String), (Decimal, u64)> = BTreeMap::new();
         let mut rows_per_target: BTreeMap<usize, u64> = BTreeMap::new();
 
-        for (&(period, combo), cell) in &self.cells {
+        let cells = self.cells.iter().enumerate().flat_map(|(combo, periods)| {
+            periods
+                .iter()
+                .map(move |(period, cell)| (combo as u32, *period, cell))
+        });
+        let mut rows_total = Decimal::ZERO;
+        for (combo, period, cell) in cells {
+            rows_total += cell.sum;
             let period = period as usize;
             // checked in `add`
             let target = e
@@ -415,7 +443,7 @@ impl<'e> Accumulator<'e> {
             }
         }
 
-        let difference = summary.total_amount - self.rows_total;
+        let difference = summary.total_amount - rows_total;
         let consistent = difference.is_zero();
         let mut blockers = Vec::new();
         if !consistent {
@@ -439,7 +467,7 @@ impl<'e> Accumulator<'e> {
                 None => blockers.push(format!(
                     "inconsistent: the rows sum to {} but the settlement total is {} (difference {}); \
                      set accounts.difference in the mapping to post the difference",
-                    self.rows_total, summary.total_amount, difference
+                    rows_total, summary.total_amount, difference
                 )),
             }
         }
@@ -549,13 +577,67 @@ impl<'e> Accumulator<'e> {
             journals,
             unmapped,
             rows: self.rows,
-            rows_total: self.rows_total,
+            rows_total,
             difference,
             consistent,
             postable: blockers.is_empty(),
             blockers,
         })
     }
+}
+
+/// Why a file could not be proposed: a bad row or a period problem.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ProposeError {
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+}
+
+/// Streams a parsed file's rows through the engine on `parts` threads (line-aligned
+/// chunks, one accumulator each, merged in file order). Rows are never collected.
+/// On bad rows, the error of the earliest chunk is returned.
+pub fn propose_file(
+    file: &SettlementFile<'_>,
+    engine: &Engine<'_>,
+    parts: usize,
+) -> Result<Proposal, ProposeError> {
+    fn run<'e, 'a>(
+        engine: &'e Engine<'e>,
+        rows: impl Iterator<Item = Result<RowRef<'a>, ParseError>>,
+    ) -> Result<Accumulator<'e>, ProposeError> {
+        let mut acc = engine.accumulator();
+        for row in rows {
+            acc.add(&row?)?;
+        }
+        Ok(acc)
+    }
+    let mut chunks = file.split_rows(parts.max(1));
+    if chunks.len() == 1 {
+        let rows = chunks.pop().expect("one chunk");
+        return Ok(run(engine, rows)?.finish()?);
+    }
+    let results: Vec<Result<Accumulator<'_>, ProposeError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|rows| s.spawn(move || run(engine, rows)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    let mut merged: Option<Accumulator<'_>> = None;
+    for r in results {
+        let acc = r?;
+        match merged.as_mut() {
+            Some(m) => m.merge(acc),
+            None => merged = Some(acc),
+        }
+    }
+    let acc = merged.unwrap_or_else(|| engine.accumulator());
+    Ok(acc.finish()?)
 }
 
 #[cfg(test)]

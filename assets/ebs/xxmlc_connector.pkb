@@ -1,0 +1,493 @@
+/* $Header: xxmlc_connector.pkb 120.0 2026/11/26 00:00:00 mlconnector noship $ */
+SET VERIFY OFF
+WHENEVER SQLERROR EXIT FAILURE ROLLBACK;
+
+CREATE OR REPLACE PACKAGE BODY XXMLC_INTEGRATION_PKG AS
+
+  -- Fills the journals of a set of header ids (with all their lines).
+  PROCEDURE load_journals(p_header_ids IN SYS.ODCINUMBERLIST, x_journals OUT journal_tbl) IS
+    i PLS_INTEGER := 0;
+    j PLS_INTEGER;
+  BEGIN
+    FOR h IN (
+      SELECT b.je_batch_id, b.name batch_name, b.status batch_status, b.group_id,
+             b.request_id, h.je_header_id, h.name journal_name, h.ledger_id,
+             h.period_name, h.currency_code, s.user_je_source_name,
+             c.user_je_category_name, h.status, h.external_reference,
+             h.running_total_dr, h.running_total_cr,
+             h.running_total_accounted_dr, h.running_total_accounted_cr
+        FROM gl_je_headers h
+        JOIN gl_je_batches b ON b.je_batch_id = h.je_batch_id
+        JOIN gl_je_sources s ON s.je_source_name = h.je_source
+        JOIN gl_je_categories c ON c.je_category_name = h.je_category
+       WHERE h.je_header_id IN (SELECT column_value FROM TABLE(p_header_ids))
+       ORDER BY h.je_header_id)
+    LOOP
+      i := i + 1;
+      x_journals(i).JE_BATCH_ID := h.je_batch_id;
+      x_journals(i).BATCH_NAME := h.batch_name;
+      x_journals(i).BATCH_STATUS := h.batch_status;
+      x_journals(i).JE_HEADER_ID := h.je_header_id;
+      x_journals(i).JOURNAL_NAME := h.journal_name;
+      x_journals(i).LEDGER_ID := h.ledger_id;
+      x_journals(i).PERIOD_NAME := h.period_name;
+      x_journals(i).CURRENCY_CODE := h.currency_code;
+      x_journals(i).USER_JE_SOURCE_NAME := h.user_je_source_name;
+      x_journals(i).USER_JE_CATEGORY_NAME := h.user_je_category_name;
+      x_journals(i).STATUS := h.status;
+      x_journals(i).GROUP_ID := h.group_id;
+      x_journals(i).REQUEST_ID := h.request_id;
+      x_journals(i).EXTERNAL_REFERENCE := h.external_reference;
+      x_journals(i).RUNNING_TOTAL_DR := h.running_total_dr;
+      x_journals(i).RUNNING_TOTAL_CR := h.running_total_cr;
+      x_journals(i).RUNNING_TOTAL_ACCOUNTED_DR := h.running_total_accounted_dr;
+      x_journals(i).RUNNING_TOTAL_ACCOUNTED_CR := h.running_total_accounted_cr;
+      j := 0;
+      FOR l IN (
+        SELECT l.je_line_num, l.code_combination_id, k.concatenated_segments,
+               l.entered_dr, l.entered_cr, l.accounted_dr, l.accounted_cr, l.description,
+               l.reference_1, l.reference_2, l.reference_3, l.reference_4, l.reference_5,
+               l.reference_6, l.reference_7, l.reference_8, l.reference_9, l.reference_10
+          FROM gl_je_lines l
+          JOIN gl_code_combinations_kfv k ON k.code_combination_id = l.code_combination_id
+         WHERE l.je_header_id = h.je_header_id
+         ORDER BY l.je_line_num)
+      LOOP
+        j := j + 1;
+        x_journals(i).LINES(j).JE_LINE_NUM := l.je_line_num;
+        x_journals(i).LINES(j).CODE_COMBINATION_ID := l.code_combination_id;
+        x_journals(i).LINES(j).ACCOUNT := l.concatenated_segments;
+        x_journals(i).LINES(j).ENTERED_DR := l.entered_dr;
+        x_journals(i).LINES(j).ENTERED_CR := l.entered_cr;
+        x_journals(i).LINES(j).ACCOUNTED_DR := l.accounted_dr;
+        x_journals(i).LINES(j).ACCOUNTED_CR := l.accounted_cr;
+        x_journals(i).LINES(j).DESCRIPTION := l.description;
+        x_journals(i).LINES(j).REFERENCE_1 := l.reference_1;
+        x_journals(i).LINES(j).REFERENCE_2 := l.reference_2;
+        x_journals(i).LINES(j).REFERENCE_3 := l.reference_3;
+        x_journals(i).LINES(j).REFERENCE_4 := l.reference_4;
+        x_journals(i).LINES(j).REFERENCE_5 := l.reference_5;
+        x_journals(i).LINES(j).REFERENCE_6 := l.reference_6;
+        x_journals(i).LINES(j).REFERENCE_7 := l.reference_7;
+        x_journals(i).LINES(j).REFERENCE_8 := l.reference_8;
+        x_journals(i).LINES(j).REFERENCE_9 := l.reference_9;
+        x_journals(i).LINES(j).REFERENCE_10 := l.reference_10;
+      END LOOP;
+    END LOOP;
+  END load_journals;
+
+  PROCEDURE populate_interface_control(
+    P_USER_JE_SOURCE_NAME    IN  VARCHAR2,
+    P_LEDGER_ID              IN  NUMBER,
+    P_GROUP_ID               IN  NUMBER   DEFAULT NULL,
+    P_PROCESSED_DATA_ACTION  IN  VARCHAR2 DEFAULT NULL,
+    X_GROUP_ID               OUT NUMBER,
+    X_INTERFACE_RUN_ID       OUT NUMBER,
+    X_RETURN_STATUS          OUT VARCHAR2,
+    X_MSG_DATA               OUT VARCHAR2) IS
+    l_group_id NUMBER := P_GROUP_ID;
+    l_run_id   NUMBER := NULL;
+    l_action   VARCHAR2(30);
+  BEGIN
+    IF NVL(P_PROCESSED_DATA_ACTION, 'DELETE_DATA') = 'SAVE_DATA' THEN
+      l_action := gl_journal_import_pkg.save_data;
+    ELSE
+      l_action := gl_journal_import_pkg.delete_data;
+    END IF;
+    gl_journal_import_pkg.populate_interface_control(
+      user_je_source_name   => P_USER_JE_SOURCE_NAME,
+      group_id              => l_group_id,
+      set_of_books_id       => P_LEDGER_ID,
+      interface_run_id      => l_run_id,
+      table_name            => NULL,
+      processed_data_action => l_action);
+    COMMIT;
+    X_GROUP_ID := l_group_id;
+    X_INTERFACE_RUN_ID := l_run_id;
+    X_RETURN_STATUS := 'S';
+  EXCEPTION
+    WHEN OTHERS THEN
+      ROLLBACK;
+      X_RETURN_STATUS := 'E';
+      X_MSG_DATA := SUBSTR(NVL(fnd_message.get, SQLERRM), 1, 2000);
+  END populate_interface_control;
+
+  PROCEDURE get_journals_by_group(
+    P_GROUP_ID       IN  NUMBER,
+    P_LEDGER_ID      IN  NUMBER DEFAULT NULL,
+    X_JOURNALS       OUT journal_tbl,
+    X_RETURN_STATUS  OUT VARCHAR2,
+    X_MSG_DATA       OUT VARCHAR2) IS
+    l_ids SYS.ODCINUMBERLIST;
+  BEGIN
+    SELECT h.je_header_id BULK COLLECT INTO l_ids
+      FROM gl_je_headers h
+      JOIN gl_je_batches b ON b.je_batch_id = h.je_batch_id
+     WHERE b.group_id = P_GROUP_ID
+       AND (P_LEDGER_ID IS NULL OR h.ledger_id = P_LEDGER_ID);
+    load_journals(l_ids, X_JOURNALS);
+    X_RETURN_STATUS := 'S';
+  EXCEPTION
+    WHEN OTHERS THEN
+      X_RETURN_STATUS := 'E';
+      X_MSG_DATA := SUBSTR(SQLERRM, 1, 2000);
+  END get_journals_by_group;
+
+  PROCEDURE get_journals_by_reference(
+    P_USER_JE_SOURCE_NAME IN  VARCHAR2 DEFAULT NULL,
+    P_LEDGER_ID           IN  NUMBER   DEFAULT NULL,
+    P_REFERENCE_1         IN  VARCHAR2 DEFAULT NULL,
+    P_REFERENCE_2         IN  VARCHAR2 DEFAULT NULL,
+    P_REFERENCE_3         IN  VARCHAR2 DEFAULT NULL,
+    P_REFERENCE_4         IN  VARCHAR2 DEFAULT NULL,
+    P_REFERENCE_5         IN  VARCHAR2 DEFAULT NULL,
+    X_JOURNALS            OUT journal_tbl,
+    X_RETURN_STATUS       OUT VARCHAR2,
+    X_MSG_DATA            OUT VARCHAR2) IS
+    l_ids SYS.ODCINUMBERLIST;
+  BEGIN
+    IF COALESCE(P_REFERENCE_1, P_REFERENCE_2, P_REFERENCE_3, P_REFERENCE_4, P_REFERENCE_5) IS NULL THEN
+      X_RETURN_STATUS := 'E';
+      X_MSG_DATA := 'At least one of P_REFERENCE_1..5 is required';
+      RETURN;
+    END IF;
+    SELECT DISTINCT h.je_header_id BULK COLLECT INTO l_ids
+      FROM gl_je_lines l
+      JOIN gl_je_headers h ON h.je_header_id = l.je_header_id
+      JOIN gl_je_sources s ON s.je_source_name = h.je_source
+     WHERE (P_REFERENCE_1 IS NULL OR l.reference_1 = P_REFERENCE_1)
+       AND (P_REFERENCE_2 IS NULL OR l.reference_2 = P_REFERENCE_2)
+       AND (P_REFERENCE_3 IS NULL OR l.reference_3 = P_REFERENCE_3)
+       AND (P_REFERENCE_4 IS NULL OR l.reference_4 = P_REFERENCE_4)
+       AND (P_REFERENCE_5 IS NULL OR l.reference_5 = P_REFERENCE_5)
+       AND (P_LEDGER_ID IS NULL OR h.ledger_id = P_LEDGER_ID)
+       AND (P_USER_JE_SOURCE_NAME IS NULL OR s.user_je_source_name = P_USER_JE_SOURCE_NAME);
+    load_journals(l_ids, X_JOURNALS);
+    X_RETURN_STATUS := 'S';
+  EXCEPTION
+    WHEN OTHERS THEN
+      X_RETURN_STATUS := 'E';
+      X_MSG_DATA := SUBSTR(SQLERRM, 1, 2000);
+  END get_journals_by_reference;
+
+  PROCEDURE get_transactions_by_request(
+    P_REQUEST_ID     IN  NUMBER,
+    X_TRANSACTIONS   OUT trx_tbl,
+    X_RETURN_STATUS  OUT VARCHAR2,
+    X_MSG_DATA       OUT VARCHAR2) IS
+    i PLS_INTEGER := 0;
+    j PLS_INTEGER;
+  BEGIN
+    FOR t IN (
+      SELECT t.customer_trx_id, t.trx_number, t.trx_date, gd.gl_date, tt.name type_name,
+             tt.type trx_class, ca.orig_system_reference bill_ref, t.invoice_currency_code,
+             t.org_id, t.request_id, bs.name batch_source_name, rt.name term_name,
+             (SELECT SUM(extended_amount) FROM ra_customer_trx_lines_all x
+               WHERE x.customer_trx_id = t.customer_trx_id) amount
+        FROM ra_customer_trx_all t
+        JOIN ra_cust_trx_types_all tt ON tt.cust_trx_type_id = t.cust_trx_type_id AND tt.org_id = t.org_id
+        JOIN ra_batch_sources_all bs ON bs.batch_source_id = t.batch_source_id AND bs.org_id = t.org_id
+        LEFT JOIN hz_cust_accounts ca ON ca.cust_account_id = t.bill_to_customer_id
+        LEFT JOIN ra_terms rt ON rt.term_id = t.term_id
+        LEFT JOIN ra_cust_trx_line_gl_dist_all gd
+               ON gd.customer_trx_id = t.customer_trx_id AND gd.account_class = 'REC' AND gd.latest_rec_flag = 'Y'
+       WHERE t.request_id = P_REQUEST_ID
+          OR t.request_id IN (SELECT request_id FROM fnd_concurrent_requests
+                               WHERE parent_request_id = P_REQUEST_ID)
+       ORDER BY t.customer_trx_id)
+    LOOP
+      i := i + 1;
+      X_TRANSACTIONS(i).CUSTOMER_TRX_ID := t.customer_trx_id;
+      X_TRANSACTIONS(i).TRX_NUMBER := t.trx_number;
+      X_TRANSACTIONS(i).TRX_DATE := t.trx_date;
+      X_TRANSACTIONS(i).GL_DATE := t.gl_date;
+      X_TRANSACTIONS(i).CUST_TRX_TYPE_NAME := t.type_name;
+      X_TRANSACTIONS(i).TRX_CLASS := t.trx_class;
+      X_TRANSACTIONS(i).BILL_TO_CUSTOMER_REF := t.bill_ref;
+      X_TRANSACTIONS(i).CURRENCY_CODE := t.invoice_currency_code;
+      X_TRANSACTIONS(i).ORG_ID := t.org_id;
+      X_TRANSACTIONS(i).REQUEST_ID := t.request_id;
+      X_TRANSACTIONS(i).BATCH_SOURCE_NAME := t.batch_source_name;
+      X_TRANSACTIONS(i).TERM_NAME := t.term_name;
+      X_TRANSACTIONS(i).AMOUNT := t.amount;
+      j := 0;
+      FOR l IN (SELECT * FROM ra_customer_trx_lines_all
+                 WHERE customer_trx_id = t.customer_trx_id ORDER BY line_number)
+      LOOP
+        j := j + 1;
+        X_TRANSACTIONS(i).LINES(j).CUSTOMER_TRX_LINE_ID := l.customer_trx_line_id;
+        X_TRANSACTIONS(i).LINES(j).LINE_NUMBER := l.line_number;
+        X_TRANSACTIONS(i).LINES(j).LINE_TYPE := l.line_type;
+        X_TRANSACTIONS(i).LINES(j).DESCRIPTION := l.description;
+        X_TRANSACTIONS(i).LINES(j).QUANTITY := NVL(l.quantity_invoiced, l.quantity_credited);
+        X_TRANSACTIONS(i).LINES(j).UNIT_SELLING_PRICE := l.unit_selling_price;
+        X_TRANSACTIONS(i).LINES(j).AMOUNT := l.extended_amount;
+        X_TRANSACTIONS(i).LINES(j).INTERFACE_LINE_CONTEXT := l.interface_line_context;
+        X_TRANSACTIONS(i).LINES(j).INTERFACE_LINE_ATTRIBUTE1 := l.interface_line_attribute1;
+        X_TRANSACTIONS(i).LINES(j).INTERFACE_LINE_ATTRIBUTE2 := l.interface_line_attribute2;
+        X_TRANSACTIONS(i).LINES(j).INTERFACE_LINE_ATTRIBUTE3 := l.interface_line_attribute3;
+        X_TRANSACTIONS(i).LINES(j).INTERFACE_LINE_ATTRIBUTE4 := l.interface_line_attribute4;
+        X_TRANSACTIONS(i).LINES(j).INTERFACE_LINE_ATTRIBUTE5 := l.interface_line_attribute5;
+        X_TRANSACTIONS(i).LINES(j).INTERFACE_LINE_ATTRIBUTE6 := l.interface_line_attribute6;
+        X_TRANSACTIONS(i).LINES(j).INTERFACE_LINE_ATTRIBUTE7 := l.interface_line_attribute7;
+        X_TRANSACTIONS(i).LINES(j).INTERFACE_LINE_ATTRIBUTE8 := l.interface_line_attribute8;
+        X_TRANSACTIONS(i).LINES(j).INTERFACE_LINE_ATTRIBUTE9 := l.interface_line_attribute9;
+        X_TRANSACTIONS(i).LINES(j).INTERFACE_LINE_ATTRIBUTE10 := l.interface_line_attribute10;
+        X_TRANSACTIONS(i).LINES(j).INTERFACE_LINE_ATTRIBUTE11 := l.interface_line_attribute11;
+        X_TRANSACTIONS(i).LINES(j).INTERFACE_LINE_ATTRIBUTE12 := l.interface_line_attribute12;
+        X_TRANSACTIONS(i).LINES(j).INTERFACE_LINE_ATTRIBUTE13 := l.interface_line_attribute13;
+        X_TRANSACTIONS(i).LINES(j).INTERFACE_LINE_ATTRIBUTE14 := l.interface_line_attribute14;
+        X_TRANSACTIONS(i).LINES(j).INTERFACE_LINE_ATTRIBUTE15 := l.interface_line_attribute15;
+      END LOOP;
+    END LOOP;
+    X_RETURN_STATUS := 'S';
+  EXCEPTION
+    WHEN OTHERS THEN
+      X_RETURN_STATUS := 'E';
+      X_MSG_DATA := SUBSTR(SQLERRM, 1, 2000);
+  END get_transactions_by_request;
+
+  PROCEDURE get_child_requests(
+    P_REQUEST_ID     IN  NUMBER,
+    X_REQUESTS       OUT request_tbl,
+    X_RETURN_STATUS  OUT VARCHAR2,
+    X_MSG_DATA       OUT VARCHAR2) IS
+    i PLS_INTEGER := 0;
+  BEGIN
+    FOR r IN (
+      SELECT r.request_id, p.concurrent_program_name, r.phase_code, r.status_code,
+             r.completion_text, r.parent_request_id,
+             DECODE(r.phase_code, 'P', 'PENDING', 'R', 'RUNNING', 'C', 'COMPLETE', 'I', 'INACTIVE') dev_phase,
+             DECODE(r.status_code, 'C', 'NORMAL', 'E', 'ERROR', 'G', 'WARNING', 'D', 'CANCELLED',
+                    'X', 'TERMINATED', 'Q', 'STANDBY', 'I', 'NORMAL', 'R', 'NORMAL', 'A', 'WAITING',
+                    'F', 'SCHEDULED', 'H', 'ON_HOLD', 'M', 'NO_MANAGER', 'W', 'PAUSED',
+                    'B', 'RESUMING', 'T', 'TERMINATING', 'S', 'SUSPENDED', 'U', 'DISABLED', r.status_code) dev_status
+        FROM fnd_concurrent_requests r
+        JOIN fnd_concurrent_programs p
+          ON p.concurrent_program_id = r.concurrent_program_id
+         AND p.application_id = r.program_application_id
+       WHERE r.parent_request_id = P_REQUEST_ID
+       ORDER BY r.request_id)
+    LOOP
+      i := i + 1;
+      X_REQUESTS(i).REQUEST_ID := r.request_id;
+      X_REQUESTS(i).PROGRAM := r.concurrent_program_name;
+      X_REQUESTS(i).PHASE_CODE := r.phase_code;
+      X_REQUESTS(i).STATUS_CODE := r.status_code;
+      X_REQUESTS(i).DEV_PHASE := r.dev_phase;
+      X_REQUESTS(i).DEV_STATUS := r.dev_status;
+      X_REQUESTS(i).COMPLETION_TEXT := r.completion_text;
+      X_REQUESTS(i).PARENT_REQUEST_ID := r.parent_request_id;
+    END LOOP;
+    X_RETURN_STATUS := 'S';
+  EXCEPTION
+    WHEN OTHERS THEN
+      X_RETURN_STATUS := 'E';
+      X_MSG_DATA := SUBSTR(SQLERRM, 1, 2000);
+  END get_child_requests;
+
+  PROCEDURE get_request_status(
+    P_REQUEST_ID              IN  NUMBER,
+    X_REQUEST_ID              OUT NUMBER,
+    X_PROGRAM                 OUT VARCHAR2,
+    X_PHASE_CODE              OUT VARCHAR2,
+    X_STATUS_CODE             OUT VARCHAR2,
+    X_PHASE                   OUT VARCHAR2,
+    X_STATUS                  OUT VARCHAR2,
+    X_DEV_PHASE               OUT VARCHAR2,
+    X_DEV_STATUS              OUT VARCHAR2,
+    X_MESSAGE                 OUT VARCHAR2,
+    X_PARENT_REQUEST_ID       OUT NUMBER,
+    X_REQUEST_DATE            OUT DATE,
+    X_ACTUAL_START_DATE       OUT DATE,
+    X_ACTUAL_COMPLETION_DATE  OUT DATE,
+    X_CHILDREN                OUT request_tbl,
+    X_RETURN_STATUS           OUT VARCHAR2,
+    X_MSG_DATA                OUT VARCHAR2) IS
+    l_id   NUMBER := P_REQUEST_ID;
+    l_ok   BOOLEAN;
+    l_msg  VARCHAR2(2000);
+  BEGIN
+    l_ok := fnd_concurrent.get_request_status(
+              request_id => l_id, application => NULL, program => NULL,
+              phase => X_PHASE, status => X_STATUS, dev_phase => X_DEV_PHASE,
+              dev_status => X_DEV_STATUS, message => X_MESSAGE);
+    IF NOT l_ok THEN
+      X_RETURN_STATUS := 'E';
+      X_MSG_DATA := 'Unknown request ' || P_REQUEST_ID;
+      RETURN;
+    END IF;
+    SELECT r.request_id, p.concurrent_program_name, r.phase_code, r.status_code,
+           r.parent_request_id, r.request_date, r.actual_start_date, r.actual_completion_date
+      INTO X_REQUEST_ID, X_PROGRAM, X_PHASE_CODE, X_STATUS_CODE,
+           X_PARENT_REQUEST_ID, X_REQUEST_DATE, X_ACTUAL_START_DATE, X_ACTUAL_COMPLETION_DATE
+      FROM fnd_concurrent_requests r
+      JOIN fnd_concurrent_programs p
+        ON p.concurrent_program_id = r.concurrent_program_id
+       AND p.application_id = r.program_application_id
+     WHERE r.request_id = P_REQUEST_ID;
+    get_child_requests(P_REQUEST_ID, X_CHILDREN, X_RETURN_STATUS, l_msg);
+    X_MSG_DATA := l_msg;
+  EXCEPTION
+    WHEN NO_DATA_FOUND THEN
+      X_RETURN_STATUS := 'E';
+      X_MSG_DATA := 'Unknown request ' || P_REQUEST_ID;
+    WHEN OTHERS THEN
+      X_RETURN_STATUS := 'E';
+      X_MSG_DATA := SUBSTR(SQLERRM, 1, 2000);
+  END get_request_status;
+
+  PROCEDURE get_account(
+    P_LEDGER_ID                    IN  NUMBER,
+    P_CONCATENATED_SEGMENTS        IN  VARCHAR2 DEFAULT NULL,
+    P_CODE_COMBINATION_ID          IN  NUMBER   DEFAULT NULL,
+    X_EXISTS                       OUT VARCHAR2,
+    X_CODE_COMBINATION_ID          OUT NUMBER,
+    X_CONCATENATED_SEGMENTS        OUT VARCHAR2,
+    X_ENABLED_FLAG                 OUT VARCHAR2,
+    X_DETAIL_POSTING_ALLOWED_FLAG  OUT VARCHAR2,
+    X_START_DATE_ACTIVE            OUT DATE,
+    X_END_DATE_ACTIVE              OUT DATE,
+    X_VALID                        OUT VARCHAR2,
+    X_VALIDATION_MESSAGE           OUT VARCHAR2,
+    X_RETURN_STATUS                OUT VARCHAR2,
+    X_MSG_DATA                     OUT VARCHAR2) IS
+    l_coa NUMBER;
+  BEGIN
+    SELECT chart_of_accounts_id INTO l_coa FROM gl_ledgers WHERE ledger_id = P_LEDGER_ID;
+    BEGIN
+      SELECT code_combination_id, concatenated_segments, enabled_flag,
+             detail_posting_allowed_flag, start_date_active, end_date_active
+        INTO X_CODE_COMBINATION_ID, X_CONCATENATED_SEGMENTS, X_ENABLED_FLAG,
+             X_DETAIL_POSTING_ALLOWED_FLAG, X_START_DATE_ACTIVE, X_END_DATE_ACTIVE
+        FROM gl_code_combinations_kfv
+       WHERE chart_of_accounts_id = l_coa
+         AND ((P_CODE_COMBINATION_ID IS NOT NULL AND code_combination_id = P_CODE_COMBINATION_ID)
+           OR (P_CODE_COMBINATION_ID IS NULL AND concatenated_segments = P_CONCATENATED_SEGMENTS))
+         AND summary_flag = 'N';
+      X_EXISTS := 'Y';
+    EXCEPTION
+      WHEN NO_DATA_FOUND THEN
+        X_EXISTS := 'N';
+        X_VALID := 'N';
+        X_VALIDATION_MESSAGE := 'No such account combination (dynamic insertion is not attempted)';
+        X_RETURN_STATUS := 'S';
+        RETURN;
+    END;
+    IF X_ENABLED_FLAG <> 'Y' THEN
+      X_VALID := 'N'; X_VALIDATION_MESSAGE := 'Account is disabled';
+    ELSIF X_DETAIL_POSTING_ALLOWED_FLAG <> 'Y' THEN
+      X_VALID := 'N'; X_VALIDATION_MESSAGE := 'Detail posting not allowed';
+    ELSIF TRUNC(SYSDATE) NOT BETWEEN NVL(X_START_DATE_ACTIVE, TRUNC(SYSDATE))
+                                 AND NVL(X_END_DATE_ACTIVE, TRUNC(SYSDATE)) THEN
+      X_VALID := 'N'; X_VALIDATION_MESSAGE := 'Account is not active today';
+    ELSE
+      X_VALID := 'Y';
+    END IF;
+    X_RETURN_STATUS := 'S';
+  EXCEPTION
+    WHEN NO_DATA_FOUND THEN
+      X_RETURN_STATUS := 'E';
+      X_MSG_DATA := 'Unknown ledger ' || P_LEDGER_ID;
+    WHEN OTHERS THEN
+      X_RETURN_STATUS := 'E';
+      X_MSG_DATA := SUBSTR(SQLERRM, 1, 2000);
+  END get_account;
+
+  PROCEDURE get_open_periods(
+    P_LEDGER_ID      IN  NUMBER,
+    P_APPLICATION    IN  VARCHAR2 DEFAULT 'SQLGL',
+    X_PERIODS        OUT period_tbl,
+    X_RETURN_STATUS  OUT VARCHAR2,
+    X_MSG_DATA       OUT VARCHAR2) IS
+    i PLS_INTEGER := 0;
+  BEGIN
+    FOR p IN (
+      SELECT ps.period_name, ps.start_date, ps.end_date, ps.closing_status,
+             ps.period_year, ps.period_num
+        FROM gl_period_statuses ps
+        JOIN fnd_application a ON a.application_id = ps.application_id
+       WHERE ps.ledger_id = P_LEDGER_ID
+         AND a.application_short_name = NVL(P_APPLICATION, 'SQLGL')
+         AND ps.closing_status IN ('O', 'F')
+         AND ps.adjustment_period_flag = 'N'
+       ORDER BY ps.start_date)
+    LOOP
+      i := i + 1;
+      X_PERIODS(i).PERIOD_NAME := p.period_name;
+      X_PERIODS(i).START_DATE := p.start_date;
+      X_PERIODS(i).END_DATE := p.end_date;
+      X_PERIODS(i).CLOSING_STATUS := p.closing_status;
+      X_PERIODS(i).PERIOD_YEAR := p.period_year;
+      X_PERIODS(i).PERIOD_NUM := p.period_num;
+    END LOOP;
+    X_RETURN_STATUS := 'S';
+  EXCEPTION
+    WHEN OTHERS THEN
+      X_RETURN_STATUS := 'E';
+      X_MSG_DATA := SUBSTR(SQLERRM, 1, 2000);
+  END get_open_periods;
+
+  PROCEDURE get_items(
+    P_ORGANIZATION_ID IN  NUMBER,
+    P_PRICE_LIST      IN  VARCHAR2 DEFAULT 'AMAZON US',
+    P_UPDATED_SINCE   IN  DATE     DEFAULT NULL,
+    P_OFFSET          IN  NUMBER   DEFAULT 0,
+    P_LIMIT           IN  NUMBER   DEFAULT 100,
+    X_ITEMS           OUT item_tbl,
+    X_TOTAL_COUNT     OUT NUMBER,
+    X_HAS_MORE        OUT VARCHAR2,
+    X_RETURN_STATUS   OUT VARCHAR2,
+    X_MSG_DATA        OUT VARCHAR2) IS
+    l_limit NUMBER := LEAST(NVL(P_LIMIT, 100), 1000);
+    i PLS_INTEGER := 0;
+  BEGIN
+    SELECT COUNT(*) INTO X_TOTAL_COUNT
+      FROM mtl_system_items_b
+     WHERE organization_id = P_ORGANIZATION_ID
+       AND (P_UPDATED_SINCE IS NULL OR last_update_date >= P_UPDATED_SINCE);
+    FOR it IN (
+      SELECT msi.inventory_item_id, msi.organization_id, msi.segment1, msi.description,
+             msi.primary_uom_code, msi.inventory_item_status_code, msi.last_update_date,
+             qh.name price_list, qh.currency_code,
+             (SELECT MAX(ql.operand) FROM qp_list_lines ql
+                JOIN qp_pricing_attributes pa ON pa.list_line_id = ql.list_line_id
+               WHERE ql.list_header_id = qh.list_header_id
+                 AND pa.product_attribute_context = 'ITEM'
+                 AND pa.product_attr_value = TO_CHAR(msi.inventory_item_id)) list_price,
+             (SELECT NVL(SUM(moq.primary_transaction_quantity), 0)
+                FROM mtl_onhand_quantities_detail moq
+               WHERE moq.inventory_item_id = msi.inventory_item_id
+                 AND moq.organization_id = msi.organization_id) on_hand
+        FROM mtl_system_items_b msi
+        LEFT JOIN qp_list_headers qh ON qh.name = P_PRICE_LIST
+       WHERE msi.organization_id = P_ORGANIZATION_ID
+         AND (P_UPDATED_SINCE IS NULL OR msi.last_update_date >= P_UPDATED_SINCE)
+       ORDER BY msi.segment1
+      OFFSET NVL(P_OFFSET, 0) ROWS FETCH NEXT l_limit ROWS ONLY)
+    LOOP
+      i := i + 1;
+      X_ITEMS(i).INVENTORY_ITEM_ID := it.inventory_item_id;
+      X_ITEMS(i).ORGANIZATION_ID := it.organization_id;
+      X_ITEMS(i).SEGMENT1 := it.segment1;
+      X_ITEMS(i).DESCRIPTION := it.description;
+      X_ITEMS(i).PRIMARY_UOM_CODE := it.primary_uom_code;
+      X_ITEMS(i).INVENTORY_ITEM_STATUS_CODE := it.inventory_item_status_code;
+      X_ITEMS(i).PRICE_LIST := it.price_list;
+      X_ITEMS(i).LIST_PRICE := it.list_price;
+      X_ITEMS(i).CURRENCY_CODE := it.currency_code;
+      X_ITEMS(i).AVAILABLE_QUANTITY := it.on_hand;
+      X_ITEMS(i).LAST_UPDATE_DATE := it.last_update_date;
+    END LOOP;
+    X_HAS_MORE := CASE WHEN NVL(P_OFFSET, 0) + i < X_TOTAL_COUNT THEN 'Y' ELSE 'N' END;
+    X_RETURN_STATUS := 'S';
+  EXCEPTION
+    WHEN OTHERS THEN
+      X_RETURN_STATUS := 'E';
+      X_MSG_DATA := SUBSTR(SQLERRM, 1, 2000);
+  END get_items;
+
+END XXMLC_INTEGRATION_PKG;
+/
+COMMIT;
+EXIT;
