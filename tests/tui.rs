@@ -2,9 +2,7 @@
 //! 80x24 and 160x48 (TestBackend), and accountant workflows driven key by key
 //! through `update` with the messages the sync layer would send.
 
-use crossterm::event::{
-    KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
-};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use ml_connector::app::fixtures::{self, FixtureWorld};
 use ml_connector::app::state::{ConfirmAction, Dialog, Drill, Screen};
 use ml_connector::app::view::{BatchKey, BatchView, SettlementDetail};
@@ -336,7 +334,10 @@ fn approve_all(h: &mut Harness, id: &str) {
     assert_eq!(batches.len(), periods.len());
     for a in batches.clone() {
         let mut b = batch(h, id, &a.key.period);
-        assert_eq!(a.proposal_hash, b.proposal_hash, "approval names the proposal shown");
+        assert_eq!(
+            a.proposal_hash, b.proposal_hash,
+            "approval names the proposal shown"
+        );
         b.state = BatchState::Approved;
         b.approved_by = Some("alice".into());
         h.send(Msg::BatchUpdated(b));
@@ -365,7 +366,11 @@ fn review_approve_post_imported() {
     let mut h = Harness::new((160, 48));
     h.open(US);
     let detail: SettlementDetail = (**h.state.detail.as_ref().unwrap()).clone();
-    assert_eq!(detail.proposal.journals.len(), 2, "US settlement spans month-end");
+    assert_eq!(
+        detail.proposal.journals.len(),
+        2,
+        "US settlement spans month-end"
+    );
 
     // approve both periods: the confirmation says exactly what
     h.key(KeyCode::Char(' '));
@@ -451,7 +456,14 @@ fn review_approve_post_imported() {
     h.keys(US);
     h.key(KeyCode::Enter);
     let screen = h.screen();
-    for want in ["900100", "900101", "881200", "881201", "Completed/Normal", "imported"] {
+    for want in [
+        "900100",
+        "900101",
+        "881200",
+        "881201",
+        "Completed/Normal",
+        "imported",
+    ] {
         assert!(screen.contains(want), "{want} missing:\n{screen}");
     }
 }
@@ -466,7 +478,10 @@ fn unmapped_blocks_approval_until_mapping_edited_then_approve() {
     h.key(KeyCode::Char('a'));
     assert!(h.state.dialog.is_none(), "needs_mapping cannot be approved");
     let (_, msg) = h.state.status.message.clone().unwrap();
-    assert!(msg.contains("needs_mapping") && msg.contains("mapping"), "{msg}");
+    assert!(
+        msg.contains("needs_mapping") && msg.contains("mapping"),
+        "{msg}"
+    );
 
     // the rule editor is prefilled from the unmapped group; the account is checked as typed
     h.key(KeyCode::Char('4'));
@@ -513,7 +528,10 @@ fn unmapped_blocks_approval_until_mapping_edited_then_approve() {
         "{:?}",
         m.diff
     );
-    assert!(m.diff.iter().all(|c| c.settlement_id == CA), "only CA changes");
+    assert!(
+        m.diff.iter().all(|c| c.settlement_id == CA),
+        "only CA changes"
+    );
 
     // save as a new version: CA is proposed again, then approvable
     h.key(KeyCode::Char('w'));
@@ -540,7 +558,13 @@ fn rejected_batch_codes_fix_and_repost() {
     h.keys("rejected");
     h.key(KeyCode::Enter);
     let screen = h.screen();
-    for want in ["EF04", "EF03", "01-000-6160-0000-000", "305-1182734-9912201", "880042"] {
+    for want in [
+        "EF04",
+        "EF03",
+        "01-000-6160-0000-000",
+        "305-1182734-9912201",
+        "880042",
+    ] {
         assert!(screen.contains(want), "{want} missing:\n{screen}");
     }
     // posting it as is is refused
@@ -606,7 +630,9 @@ fn rejected_batch_codes_fix_and_repost() {
     h.key(KeyCode::Char('a'));
     h.key(KeyCode::Enter);
     let cmds = h.serve();
-    assert!(matches!(&cmds[..], [Effect::Approve { batches, .. }] if batches[0].key == BatchKey::new(DE, "2025-10")));
+    assert!(
+        matches!(&cmds[..], [Effect::Approve { batches, .. }] if batches[0].key == BatchKey::new(DE, "2025-10"))
+    );
     let mut b = batch(&h, DE, "2025-10");
     b.state = BatchState::Approved;
     h.send(Msg::BatchUpdated(b));
@@ -614,8 +640,14 @@ fn rejected_batch_codes_fix_and_repost() {
     let Some(Dialog::Confirm(c)) = &h.state.dialog else {
         panic!()
     };
-    assert!(c.facts.iter().any(|(l, v)| l == "Revision" && v == "2025-10 rev 2"));
-    assert!(matches!(&c.action, ConfirmAction::Post(k) if k == &vec![BatchKey::new(DE, "2025-10")]));
+    assert!(
+        c.facts
+            .iter()
+            .any(|(l, v)| l == "Revision" && v == "2025-10 rev 2")
+    );
+    assert!(
+        matches!(&c.action, ConfirmAction::Post(k) if k == &vec![BatchKey::new(DE, "2025-10")])
+    );
     h.key(KeyCode::Char('y'));
     let cmds = h.serve();
     assert!(matches!(&cmds[..], [Effect::Post { .. }]));
@@ -633,7 +665,10 @@ fn drill_down_and_back() {
     assert!(matches!(h.state.review.drill, Drill::Order { .. }));
     if let Drill::Order { order_id, rows, .. } = &h.state.review.drill {
         let d = h.state.detail.as_ref().unwrap();
-        assert!(rows.iter().all(|i| &d.rows[*i as usize].order_id == order_id));
+        assert!(
+            rows.iter()
+                .all(|i| &d.rows[*i as usize].order_id == order_id)
+        );
         assert!(rows.len() > 1);
     }
     h.key(KeyCode::Esc);
@@ -657,7 +692,11 @@ fn groups_cover_every_row_once() {
             let r = &d.rows[*i as usize];
             assert_eq!(
                 (&r.transaction_type, &r.amount_type, &r.amount_description),
-                (&group.transaction_type, &group.amount_type, &group.amount_description)
+                (
+                    &group.transaction_type,
+                    &group.amount_type,
+                    &group.amount_description
+                )
             );
             assert!(!seen[*i as usize]);
             seen[*i as usize] = true;
@@ -726,7 +765,13 @@ fn no_color_renders_without_colors() {
     // and with colours on, unmapped rows do carry colour
     h.state.no_color = false;
     t.draw(|f| ml_connector::ui::render(f, &h.state)).unwrap();
-    assert!(t.backend().buffer().content().iter().any(|c| c.bg == Color::Yellow));
+    assert!(
+        t.backend()
+            .buffer()
+            .content()
+            .iter()
+            .any(|c| c.bg == Color::Yellow)
+    );
 }
 
 #[test]
@@ -749,8 +794,14 @@ fn a_million_rows_render_the_last_window() {
     s.loading_detail = Some(d.summary.settlement_id.clone());
     update(&mut s, Msg::DetailLoaded(Box::new(d)));
     s.screen = Screen::Review;
-    update(&mut s, Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
-    update(&mut s, Msg::Key(KeyEvent::new(KeyCode::Char('G'), KeyModifiers::NONE)));
+    update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+    );
+    update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Char('G'), KeyModifiers::NONE)),
+    );
     let screen = render(&s);
     let last = s.review.rows.selected;
     assert_eq!(last, 49_999, "the group holds a quarter of the rows");

@@ -84,10 +84,17 @@ pub fn world_mapping() -> Mapping {
         us.marketplace = Some("Amazon.com".into());
         draft.rules.insert(i + 1, us);
     }
-    draft.to_mapping().expect("the scoped default mapping is valid")
+    draft
+        .to_mapping()
+        .expect("the scoped default mapping is valid")
 }
 
-fn propose(m: &Mapping, rows: &[SettlementRow], view: &SettlementSummaryView, mp: &str) -> Proposal {
+fn propose(
+    m: &Mapping,
+    rows: &[SettlementRow],
+    view: &SettlementSummaryView,
+    mp: &str,
+) -> Proposal {
     let summary = crate::ledger::model::SettlementSummary {
         settlement_id: view.settlement_id.clone(),
         format: crate::ledger::model::SettlementFormat::V2,
@@ -114,10 +121,7 @@ pub fn batches_of(p: &Proposal, target: &PostTarget) -> Vec<BatchView> {
         BatchState::Proposed
     };
     let reason = match state {
-        BatchState::NeedsMapping => Some(format!(
-            "{} unmapped row group(s)",
-            p.unmapped.len()
-        )),
+        BatchState::NeedsMapping => Some(format!("{} unmapped row group(s)", p.unmapped.len())),
         BatchState::Inconsistent => Some(format!("rows differ from total by {}", p.difference)),
         _ => None,
     };
@@ -278,13 +282,67 @@ impl FixtureWorld {
         let mut history = Vec::new();
         let mut history_batches = Vec::new();
         let hist = [
-            ("19870040021", "Acme Kitchen US", "Amazon.com", (9, 10), (9, 24), "9120.77", "USD", BatchState::Posted),
-            ("19870039921", "Acme Kitchen US", "Amazon.com", (8, 27), (9, 10), "8874.10", "USD", BatchState::Posted),
+            (
+                "19870040021",
+                "Acme Kitchen US",
+                "Amazon.com",
+                (9, 10),
+                (9, 24),
+                "9120.77",
+                "USD",
+                BatchState::Posted,
+            ),
+            (
+                "19870039921",
+                "Acme Kitchen US",
+                "Amazon.com",
+                (8, 27),
+                (9, 10),
+                "8874.10",
+                "USD",
+                BatchState::Posted,
+            ),
             // a hole: nothing pulled for 2025-08-13 .. 2025-08-27
-            ("19870039721", "Acme Kitchen US", "Amazon.com", (7, 30), (8, 13), "7702.35", "USD", BatchState::Archived),
-            ("30481150821", "Acme Kitchen EU", "Amazon.de", (9, 10), (9, 24), "-212.40", "EUR", BatchState::Imported),
-            ("30481150721", "Acme Kitchen EU", "Amazon.de", (8, 27), (9, 10), "212.40", "EUR", BatchState::Posted),
-            ("24713379921", "Acme Kitchen US", "Amazon.ca", (9, 11), (9, 25), "1180.05", "CAD", BatchState::Submitted),
+            (
+                "19870039721",
+                "Acme Kitchen US",
+                "Amazon.com",
+                (7, 30),
+                (8, 13),
+                "7702.35",
+                "USD",
+                BatchState::Archived,
+            ),
+            (
+                "30481150821",
+                "Acme Kitchen EU",
+                "Amazon.de",
+                (9, 10),
+                (9, 24),
+                "-212.40",
+                "EUR",
+                BatchState::Imported,
+            ),
+            (
+                "30481150721",
+                "Acme Kitchen EU",
+                "Amazon.de",
+                (8, 27),
+                (9, 10),
+                "212.40",
+                "EUR",
+                BatchState::Posted,
+            ),
+            (
+                "24713379921",
+                "Acme Kitchen US",
+                "Amazon.ca",
+                (9, 11),
+                (9, 25),
+                "1180.05",
+                "CAD",
+                BatchState::Submitted,
+            ),
         ];
         for (id, seller, mp, (sm, sd), (em, ed), total, cur, state) in hist {
             let currency = Currency::new(cur);
@@ -319,7 +377,12 @@ impl FixtureWorld {
                 group_id: submitted.then(|| format!("87{}", &id[id.len() - 4..])),
                 request_id: submitted.then(|| format!("76{}", &id[id.len() - 5..])),
                 phase: submitted.then(|| {
-                    if state == BatchState::Submitted { "Running" } else { "Completed" }.into()
+                    if state == BatchState::Submitted {
+                        "Running"
+                    } else {
+                        "Completed"
+                    }
+                    .into()
                 }),
                 status: submitted.then(|| "Normal".into()),
                 line_count: 14,
@@ -361,7 +424,11 @@ impl FixtureWorld {
             .map(|s| s.view.clone())
             .chain(self.history.iter().cloned())
             .collect();
-        list.sort_by(|a, b| b.end.cmp(&a.end).then(a.settlement_id.cmp(&b.settlement_id)));
+        list.sort_by(|a, b| {
+            b.end
+                .cmp(&a.end)
+                .then(a.settlement_id.cmp(&b.settlement_id))
+        });
         SettlementSummaryView::mark_gaps(&mut list);
         list
     }
@@ -594,7 +661,7 @@ impl FixtureWorld {
                 }
             }
         }
-        out.sort_by(|a, b| a.at.cmp(&b.at));
+        out.sort_by_key(|e| e.at);
         out
     }
 }
@@ -624,7 +691,11 @@ pub fn generated_settlement_text(rows: usize) -> String {
         let amount = Decimal::new(cents, 2);
         total += amount;
         let d = start + chrono::Days::new((order % 28) as u64);
-        let order_id = format!("113-{:07}-{:07}", order % 10_000_000, (order * 7919) % 10_000_000);
+        let order_id = format!(
+            "113-{:07}-{:07}",
+            order % 10_000_000,
+            (order * 7919) % 10_000_000
+        );
         body.push_str(&format!(
             "9000000001\t\t\t\t\t\tOrder\t{order_id}\t{order_id}\t\tS{order:08}\tAmazon.com\t{at_}\t{desc}\t{amount}\tAFN\t{d}\t{d} 12:00:00 UTC\t{:014}\t\t\tSKU-{:05}\t1\t\n",
             order,
@@ -641,7 +712,8 @@ pub fn generated_settlement_text(rows: usize) -> String {
 /// would on `LoadDetail`.
 pub fn generated_detail(text: &str) -> SettlementDetail {
     let decoded = decode(text.as_bytes(), Some("UTF-8")).expect("generated text decodes");
-    let file = SettlementFile::parse(&decoded.text, decoded.charset).expect("generated file parses");
+    let file =
+        SettlementFile::parse(&decoded.text, decoded.charset).expect("generated file parses");
     let mapping = Mapping::default_mapping();
     let summary = file.summary.clone();
     let cal = Engine::preview_calendar(&summary, chrono_tz::UTC);

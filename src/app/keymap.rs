@@ -182,12 +182,7 @@ pub struct Binding {
     pub help: &'static str,
 }
 
-const fn b(
-    context: Context,
-    keys: &'static [Key],
-    action: Action,
-    help: &'static str,
-) -> Binding {
+const fn b(context: Context, keys: &'static [Key], action: Action, help: &'static str) -> Binding {
     Binding {
         context,
         keys,
@@ -201,13 +196,38 @@ use Key as K;
 
 /// Every binding. Order is the help screen's order.
 pub const BINDINGS: &[Binding] = &[
-    b(C::Global, &[K::Char('q'), K::Ctrl('c')], Action::Quit, "quit"),
-    b(C::Global, &[K::Char('?')], Action::Help, "help: every binding"),
+    b(
+        C::Global,
+        &[K::Char('q'), K::Ctrl('c')],
+        Action::Quit,
+        "quit",
+    ),
+    b(
+        C::Global,
+        &[K::Char('?')],
+        Action::Help,
+        "help: every binding",
+    ),
     b(C::Global, &[K::Char('r')], Action::SyncNow, "sync now"),
     b(C::Global, &[K::Char('k'), K::Up], Action::Up, "move up"),
-    b(C::Global, &[K::Char('j'), K::Down], Action::Down, "move down"),
-    b(C::Global, &[K::Ctrl('u'), K::PageUp], Action::PageUp, "page up"),
-    b(C::Global, &[K::Ctrl('d'), K::PageDown], Action::PageDown, "page down"),
+    b(
+        C::Global,
+        &[K::Char('j'), K::Down],
+        Action::Down,
+        "move down",
+    ),
+    b(
+        C::Global,
+        &[K::Ctrl('u'), K::PageUp],
+        Action::PageUp,
+        "page up",
+    ),
+    b(
+        C::Global,
+        &[K::Ctrl('d'), K::PageDown],
+        Action::PageDown,
+        "page down",
+    ),
     b(C::Global, &[K::Char('g'), K::Home], Action::Top, "first"),
     b(C::Global, &[K::Char('G'), K::End], Action::Bottom, "last"),
     b(C::Global, &[K::Tab], Action::NextPane, "next pane"),
@@ -215,38 +235,158 @@ pub const BINDINGS: &[Binding] = &[
     b(C::Global, &[K::Enter], Action::Enter, "open / drill in"),
     b(C::Global, &[K::Esc], Action::Back, "back"),
     b(C::Global, &[K::Char('/')], Action::Search, "search"),
-    b(C::Global, &[K::Char('1')], Action::GoSettlements, "settlements"),
-    b(C::Global, &[K::Char('2')], Action::GoReview, "review of the selected settlement"),
-    b(C::Global, &[K::Char('3')], Action::GoBatches, "EBS import status"),
-    b(C::Global, &[K::Char('4')], Action::GoMapping, "mapping editor"),
+    b(
+        C::Global,
+        &[K::Char('1')],
+        Action::GoSettlements,
+        "settlements",
+    ),
+    b(
+        C::Global,
+        &[K::Char('2')],
+        Action::GoReview,
+        "review of the selected settlement",
+    ),
+    b(
+        C::Global,
+        &[K::Char('3')],
+        Action::GoBatches,
+        "EBS import status",
+    ),
+    b(
+        C::Global,
+        &[K::Char('4')],
+        Action::GoMapping,
+        "mapping editor",
+    ),
     b(C::Global, &[K::Char('5')], Action::GoAudit, "audit trail"),
-    b(C::Settlements, &[K::Char('f')], Action::CycleFilter, "filter by status"),
-    b(C::Review, &[K::Char('h'), K::Left, K::Char('[')], Action::PrevPeriod, "previous period"),
-    b(C::Review, &[K::Char('l'), K::Right, K::Char(']')], Action::NextPeriod, "next period"),
-    b(C::Review, &[K::Char(' ')], Action::ToggleSelect, "select period journal"),
-    b(C::Review, &[K::Char('a')], Action::Approve, "approve selected (or current) period"),
+    b(
+        C::Settlements,
+        &[K::Char('f')],
+        Action::CycleFilter,
+        "filter by status",
+    ),
+    b(
+        C::Review,
+        &[K::Char('h'), K::Left, K::Char('[')],
+        Action::PrevPeriod,
+        "previous period",
+    ),
+    b(
+        C::Review,
+        &[K::Char('l'), K::Right, K::Char(']')],
+        Action::NextPeriod,
+        "next period",
+    ),
+    b(
+        C::Review,
+        &[K::Char(' ')],
+        Action::ToggleSelect,
+        "select period journal",
+    ),
+    b(
+        C::Review,
+        &[K::Char('a')],
+        Action::Approve,
+        "approve selected (or current) period",
+    ),
     b(C::Review, &[K::Char('u')], Action::Unapprove, "unapprove"),
-    b(C::Review, &[K::Char('p')], Action::Post, "post approved to EBS"),
-    b(C::Batches, &[K::Char(' ')], Action::ToggleSelect, "select batch"),
-    b(C::Batches, &[K::Char('a')], Action::Approve, "approve (again, after a fix)"),
+    b(
+        C::Review,
+        &[K::Char('p')],
+        Action::Post,
+        "post approved to EBS",
+    ),
+    b(
+        C::Batches,
+        &[K::Char(' ')],
+        Action::ToggleSelect,
+        "select batch",
+    ),
+    b(
+        C::Batches,
+        &[K::Char('a')],
+        Action::Approve,
+        "approve (again, after a fix)",
+    ),
     b(C::Batches, &[K::Char('u')], Action::Unapprove, "unapprove"),
-    b(C::Batches, &[K::Char('p')], Action::Post, "post approved to EBS"),
+    b(
+        C::Batches,
+        &[K::Char('p')],
+        Action::Post,
+        "post approved to EBS",
+    ),
     b(C::Mapping, &[K::Char('n')], Action::AddRule, "add rule"),
-    b(C::Mapping, &[K::Char('e')], Action::EditRule, "edit rule (also enter)"),
-    b(C::Mapping, &[K::Char('d'), K::Delete], Action::DeleteRule, "delete rule"),
-    b(C::Mapping, &[K::Char('w')], Action::SaveMapping, "save as new mapping version"),
-    b(C::Mapping, &[K::Char('x')], Action::DiscardDraft, "discard draft changes"),
+    b(
+        C::Mapping,
+        &[K::Char('e')],
+        Action::EditRule,
+        "edit rule (also enter)",
+    ),
+    b(
+        C::Mapping,
+        &[K::Char('d'), K::Delete],
+        Action::DeleteRule,
+        "delete rule",
+    ),
+    b(
+        C::Mapping,
+        &[K::Char('w')],
+        Action::SaveMapping,
+        "save as new mapping version",
+    ),
+    b(
+        C::Mapping,
+        &[K::Char('x')],
+        Action::DiscardDraft,
+        "discard draft changes",
+    ),
     b(C::Confirm, &[K::Char('y')], Action::Confirm, "confirm"),
-    b(C::Confirm, &[K::Char('n'), K::Esc], Action::Cancel, "cancel"),
-    b(C::RuleEditor, &[K::Tab, K::Down], Action::NextField, "next field"),
-    b(C::RuleEditor, &[K::BackTab, K::Up], Action::PrevField, "previous field"),
-    b(C::RuleEditor, &[K::Ctrl('p')], Action::ToggleAp, "toggle paid through Payables"),
-    b(C::RuleEditor, &[K::Enter, K::Ctrl('s')], Action::SaveRule, "keep rule in draft"),
+    b(
+        C::Confirm,
+        &[K::Char('n'), K::Esc],
+        Action::Cancel,
+        "cancel",
+    ),
+    b(
+        C::RuleEditor,
+        &[K::Tab, K::Down],
+        Action::NextField,
+        "next field",
+    ),
+    b(
+        C::RuleEditor,
+        &[K::BackTab, K::Up],
+        Action::PrevField,
+        "previous field",
+    ),
+    b(
+        C::RuleEditor,
+        &[K::Ctrl('p')],
+        Action::ToggleAp,
+        "toggle paid through Payables",
+    ),
+    b(
+        C::RuleEditor,
+        &[K::Enter, K::Ctrl('s')],
+        Action::SaveRule,
+        "keep rule in draft",
+    ),
     b(C::RuleEditor, &[K::Esc], Action::Cancel, "cancel"),
     b(C::Search, &[K::Enter], Action::AcceptSearch, "keep filter"),
     b(C::Search, &[K::Esc], Action::CancelSearch, "clear filter"),
-    b(C::Help, &[K::Char('?'), K::Esc, K::Char('q')], Action::Cancel, "close help"),
-    b(C::Help, &[K::Char('j'), K::Down], Action::Down, "scroll down"),
+    b(
+        C::Help,
+        &[K::Char('?'), K::Esc, K::Char('q')],
+        Action::Cancel,
+        "close help",
+    ),
+    b(
+        C::Help,
+        &[K::Char('j'), K::Down],
+        Action::Down,
+        "scroll down",
+    ),
     b(C::Help, &[K::Char('k'), K::Up], Action::Up, "scroll up"),
 ];
 
@@ -297,8 +437,14 @@ mod tests {
     #[test]
     fn screens_fall_back_to_global_but_dialogs_do_not() {
         assert_eq!(lookup(Context::Review, Key::Char('q')), Some(Action::Quit));
-        assert_eq!(lookup(Context::Review, Key::Char('a')), Some(Action::Approve));
+        assert_eq!(
+            lookup(Context::Review, Key::Char('a')),
+            Some(Action::Approve)
+        );
         assert_eq!(lookup(Context::Confirm, Key::Char('q')), None);
-        assert_eq!(lookup(Context::Confirm, Key::Char('y')), Some(Action::Confirm));
+        assert_eq!(
+            lookup(Context::Confirm, Key::Char('y')),
+            Some(Action::Confirm)
+        );
     }
 }

@@ -19,7 +19,10 @@ pub fn frame(area: Rect) -> FrameAreas {
     let h = area.height;
     let main_h = h.saturating_sub(3);
     FrameAreas {
-        tabs: Rect { height: 1.min(h), ..area },
+        tabs: Rect {
+            height: 1.min(h),
+            ..area
+        },
         main: Rect {
             y: area.y + 1.min(h),
             height: main_h,
@@ -99,7 +102,7 @@ pub fn review(main: Rect, verdicts: u16) -> ReviewAreas {
         height: main.height - header_h,
         ..main
     };
-    let (left, right) = two_panes(rest, if main.width >= WIDE { 50 } else { 50 });
+    let (left, right) = two_panes(rest, 50);
     ReviewAreas {
         header,
         left,

@@ -8,6 +8,8 @@ use super::view::{
     SettlementSummaryView,
 };
 
+// a batch view is a few hundred bytes; messages move once through a channel
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Msg {
     // ---- terminal
@@ -32,11 +34,18 @@ pub enum Msg {
         waiting_on_rate_limit: Option<String>,
     },
     /// A sync round ended.
-    SyncFinished { at: DateTime<Utc>, ok: bool, summary: String },
+    SyncFinished {
+        at: DateTime<Utc>,
+        ok: bool,
+        summary: String,
+    },
     /// The current mapping version.
     MappingLoaded(MappingDraft),
     /// EBS's answer about one account typed in the editor.
-    MappingValidated { account: String, result: AccountCheck },
+    MappingValidated {
+        account: String,
+        result: AccountCheck,
+    },
     /// How the proposals change under the draft whose content hash is `mapping_hash`.
     ProposalDiff {
         mapping_hash: String,
@@ -46,7 +55,9 @@ pub enum Msg {
         newly_unmapped: Vec<String>,
     },
     /// The draft was stored as mapping version `version`.
-    MappingSaved { version: u32 },
+    MappingSaved {
+        version: u32,
+    },
     AuditLoaded {
         settlement_id: Option<String>,
         entries: Vec<AuditEntryView>,

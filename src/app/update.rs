@@ -67,7 +67,10 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Effect> {
                 set_message(
                     s,
                     MessageLevel::Error,
-                    format!("{} rejected by EBS: {n} line error(s) (3: import status)", b.key),
+                    format!(
+                        "{} rejected by EBS: {n} line error(s) (3: import status)",
+                        b.key
+                    ),
                 );
             }
             upsert_batch(s, b, true);
@@ -485,9 +488,7 @@ fn act(s: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         }
         Action::GoSettlements => go(s, Screen::Settlements),
         Action::GoReview => match s.selected_settlement().map(|x| x.settlement_id.clone()) {
-            Some(id) if s.detail.is_none() && s.loading_detail.is_none() => {
-                open_review(s, id, fx)
-            }
+            Some(id) if s.detail.is_none() && s.loading_detail.is_none() => open_review(s, id, fx),
             _ if s.detail.is_some() || s.loading_detail.is_some() => go(s, Screen::Review),
             _ => set_message(s, MessageLevel::Info, "no settlement selected".into()),
         },
@@ -691,10 +692,7 @@ fn target_batches(s: &AppState) -> Vec<BatchView> {
             } else {
                 s.review.selected.iter().cloned().collect()
             };
-            periods
-                .iter()
-                .filter_map(|p| d.batch(p).cloned())
-                .collect()
+            periods.iter().filter_map(|p| d.batch(p).cloned()).collect()
         }
         Screen::Batches => {
             if s.batches.selected.is_empty() {
@@ -774,7 +772,10 @@ fn propose_confirm(s: &mut AppState, intent: Intent) {
             "Operating unit".into(),
             unique(&eligible, |b| b.operating_unit.as_str()),
         ),
-        ("Periods".into(), unique(&eligible, |b| b.key.period.as_str())),
+        (
+            "Periods".into(),
+            unique(&eligible, |b| b.key.period.as_str()),
+        ),
         (
             "Journals".into(),
             format!(
@@ -927,7 +928,10 @@ fn add_rule(s: &mut AppState) {
     let mut rule = MappingRuleView::default();
     if let Some(d) = &s.detail {
         let picked = match s.review.drill {
-            Drill::Groups => d.groups.get(s.review.groups.selected).filter(|g| g.unmapped),
+            Drill::Groups => d
+                .groups
+                .get(s.review.groups.selected)
+                .filter(|g| g.unmapped),
             _ => None,
         }
         .or_else(|| d.groups.iter().find(|g| g.unmapped));
@@ -981,7 +985,11 @@ fn delete_rule(s: &mut AppState) {
 
 fn save_mapping(s: &mut AppState) {
     if !s.mapping.dirty() {
-        set_message(s, MessageLevel::Info, "the mapping has no unsaved changes".into());
+        set_message(
+            s,
+            MessageLevel::Info,
+            "the mapping has no unsaved changes".into(),
+        );
         return;
     }
     if !s.mapping.problems.is_empty() {

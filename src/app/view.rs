@@ -558,10 +558,16 @@ impl MappingDraft {
 /// What EBS says about an account typed in the mapping editor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccountCheck {
-    Valid { description: String },
-    Invalid { reason: String },
+    Valid {
+        description: String,
+    },
+    Invalid {
+        reason: String,
+    },
     /// EBS could not be asked (offline, rate limited …).
-    Unknown { reason: String },
+    Unknown {
+        reason: String,
+    },
 }
 
 /// How one journal line's net (credit minus debit) changes under a new mapping.

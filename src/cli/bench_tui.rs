@@ -1,9 +1,9 @@
 //! `ml-connector bench tui`: how fast the workstation draws.
 //!
 //! Loads a generated settlement (1,000,000 rows by default) into the review
-//! screen and scrolls it on a 160x48 TestBackend, reporting frame time (update
-//! + draw) p50/p99; the time to the first frame with 100 settlements; and the
-//! peak resident memory (VmHWM).
+//! screen and scrolls it on a 160x48 TestBackend, reporting frame time
+//! (update and draw) p50/p99; the time to the first frame with 100
+//! settlements; and the peak resident memory (VmHWM).
 
 use anyhow::Context as _;
 use clap::Args;

@@ -10,7 +10,10 @@ use crate::app::state::AppState;
 
 pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     let title = match &s.audit.settlement_id {
-        Some(id) => format!(" Audit trail · settlement {id} ({}) ", s.audit.entries.len()),
+        Some(id) => format!(
+            " Audit trail · settlement {id} ({}) ",
+            s.audit.entries.len()
+        ),
         None => format!(" Audit trail · everything ({}) ", s.audit.entries.len()),
     };
     windowed_table(

@@ -25,7 +25,16 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     if !s.search.query.is_empty() {
         title.push(Span::raw(format!("· /{} ", s.search.query)));
     }
-    let mut header = vec!["", "settlement", "period", "state", "rev", "group", "request", "phase/status"];
+    let mut header = vec![
+        "",
+        "settlement",
+        "period",
+        "state",
+        "rev",
+        "group",
+        "request",
+        "phase/status",
+    ];
     let mut widths = vec![
         Constraint::Length(1),
         Constraint::Length(12),

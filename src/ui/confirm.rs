@@ -12,7 +12,12 @@ use crate::app::state::Confirm;
 
 pub fn render(f: &mut Frame, area: Rect, c: &Confirm, t: &Theme) {
     let mut lines: Vec<Line> = Vec::new();
-    let label_w = c.facts.iter().map(|(l, _)| l.chars().count()).max().unwrap_or(0);
+    let label_w = c
+        .facts
+        .iter()
+        .map(|(l, _)| l.chars().count())
+        .max()
+        .unwrap_or(0);
     for (label, value) in &c.facts {
         lines.push(Line::from(vec![
             Span::styled(format!("{label:>label_w$}  "), t.dim()),
@@ -52,7 +57,9 @@ pub fn render(f: &mut Frame, area: Rect, c: &Confirm, t: &Theme) {
     f.render_widget(Clear, r);
     let block = pane(Span::styled(format!(" {} ", c.title), t.title()), true, t);
     f.render_widget(
-        Paragraph::new(lines).block(block).wrap(Wrap { trim: false }),
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
         r,
     );
 }

@@ -21,7 +21,10 @@ pub fn lines(t: &Theme) -> Vec<Line<'static>> {
         if !out.is_empty() {
             out.push(Line::from(""));
         }
-        out.push(Line::from(Span::styled(ctx.title().to_string(), t.header())));
+        out.push(Line::from(Span::styled(
+            ctx.title().to_string(),
+            t.header(),
+        )));
         for b in bs {
             let keys = b
                 .keys
@@ -48,5 +51,10 @@ pub fn render(f: &mut Frame, area: Rect, scroll: u16, t: &Theme) {
         true,
         t,
     );
-    f.render_widget(Paragraph::new(all).block(block).scroll((scroll.min(max), 0)), r);
+    f.render_widget(
+        Paragraph::new(all)
+            .block(block)
+            .scroll((scroll.min(max), 0)),
+        r,
+    );
 }

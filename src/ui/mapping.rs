@@ -33,14 +33,24 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         title.push(Span::styled(" draft modified ", t.warn()));
     }
     if !m.problems.is_empty() {
-        title.push(Span::styled(format!(" {} ", m.problems.join("; ")), t.error()));
+        title.push(Span::styled(
+            format!(" {} ", m.problems.join("; ")),
+            t.error(),
+        ));
     }
     let focused = m.pane == MappingPane::Rules;
     windowed_table(
         f,
         left,
         pane(Line::from(title), focused, t),
-        vec!["#", "type", "amount type", "description", "account", "label"],
+        vec![
+            "#",
+            "type",
+            "amount type",
+            "description",
+            "account",
+            "label",
+        ],
         vec![
             Constraint::Length(3),
             Constraint::Percentage(14),
@@ -96,7 +106,14 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         f,
         right_area,
         pane(Line::from(title), focused, t).title_bottom(Line::from(bottom)),
-        vec!["settlement", "period", "account", "before", "after", "change"],
+        vec![
+            "settlement",
+            "period",
+            "account",
+            "before",
+            "after",
+            "change",
+        ],
         vec![
             Constraint::Length(11),
             Constraint::Length(7),

@@ -75,7 +75,10 @@ fn header(f: &mut Frame, area: Rect, d: &SettlementDetail, s: &AppState, t: &The
         lines.push(match problem {
             Some(v) => {
                 let (style, mark) = t.verdict(v.level);
-                Line::from(Span::styled(format!("{mark} {}: {}", v.label, v.detail), style))
+                Line::from(Span::styled(
+                    format!("{mark} {}: {}", v.label, v.detail),
+                    style,
+                ))
             }
             None => Line::from(Span::styled("all checks pass", t.ok())),
         });
@@ -148,7 +151,11 @@ fn left(f: &mut Frame, area: Rect, d: &SettlementDetail, s: &AppState, t: &Theme
                         right(g.rows.to_string()),
                         right(money(g.total, scale)),
                     ]);
-                    if g.unmapped { row.style(t.unmapped()) } else { row }
+                    if g.unmapped {
+                        row.style(t.unmapped())
+                    } else {
+                        row
+                    }
                 },
             );
         }
@@ -355,7 +362,10 @@ fn journal(f: &mut Frame, area: Rect, d: &SettlementDetail, s: &AppState, t: &Th
 }
 
 /// The AR flow's lines of one period (empty when that flow is off).
-pub fn ar_lines<'d>(d: &'d SettlementDetail, period: &str) -> Vec<&'d crate::app::view::ArLineView> {
+pub fn ar_lines<'d>(
+    d: &'d SettlementDetail,
+    period: &str,
+) -> Vec<&'d crate::app::view::ArLineView> {
     d.ar_lines
         .iter()
         .flatten()

@@ -40,12 +40,7 @@ pub fn render(f: &mut Frame, area: Rect, ed: &RuleEditor, s: &AppState, t: &Them
             Span::styled(format!("{name:>16}: "), style),
             Rect::new(inner.x, y, label_w, 1),
         );
-        let field = Rect::new(
-            inner.x + label_w,
-            y,
-            inner.width.saturating_sub(label_w),
-            1,
-        );
+        let field = Rect::new(inner.x + label_w, y, inner.width.saturating_sub(label_w), 1);
         f.render_widget(&ed.fields[i], field);
         y += 1;
         if i == ACCOUNT_FIELD {

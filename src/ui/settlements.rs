@@ -12,7 +12,11 @@ use crate::app::state::AppState;
 pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     let wide = area.width >= 110;
     let mut title = vec![Span::styled(
-        format!(" Settlements ({}/{}) ", s.visible.len(), s.settlements.len()),
+        format!(
+            " Settlements ({}/{}) ",
+            s.visible.len(),
+            s.settlements.len()
+        ),
         t.title(),
     )];
     title.push(Span::raw(format!("· filter: {} ", s.filter.label())));
@@ -24,7 +28,15 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         title.push(Span::styled(format!("· {gaps} gap(s) ⚠ "), t.warn()));
     }
     let block = pane(Line::from(title), true, t);
-    let mut header = vec!["", "settlement", "marketplace", "period", "total", "cur", "status"];
+    let mut header = vec![
+        "",
+        "settlement",
+        "marketplace",
+        "period",
+        "total",
+        "cur",
+        "status",
+    ];
     let mut widths = vec![
         Constraint::Length(1),
         Constraint::Length(12),

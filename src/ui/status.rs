@@ -79,7 +79,11 @@ pub fn hints(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
             (Context::Global, Action::Help, "help"),
             (Context::Global, Action::Quit, "quit"),
         ],
-        Context::Confirm | Context::RuleEditor | Context::Help | Context::Search | Context::Global => &[],
+        Context::Confirm
+        | Context::RuleEditor
+        | Context::Help
+        | Context::Search
+        | Context::Global => &[],
     };
     let mut spans = Vec::new();
     for (c, a, label) in list {
@@ -100,7 +104,10 @@ pub fn status_bar(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
                 t.title(),
             ));
             if let Some(rl) = &p.waiting_on_rate_limit {
-                spans.push(Span::styled(format!(" · waiting on rate limit {rl}"), t.warn()));
+                spans.push(Span::styled(
+                    format!(" · waiting on rate limit {rl}"),
+                    t.warn(),
+                ));
             }
         }
         None => spans.push(Span::styled("idle", t.dim())),

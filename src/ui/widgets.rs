@@ -11,9 +11,11 @@ use crate::ledger::money::format_amount;
 use rust_decimal::Decimal;
 
 pub fn pane<'a>(title: impl Into<Line<'a>>, focused: bool, t: &Theme) -> Block<'a> {
-    Block::bordered()
-        .title(title)
-        .border_style(if focused { t.focus_border() } else { t.border() })
+    Block::bordered().title(title).border_style(if focused {
+        t.focus_border()
+    } else {
+        t.border()
+    })
 }
 
 pub fn right<'a>(s: impl Into<String>) -> Cell<'a> {
