@@ -35,6 +35,9 @@ pub enum BenchCommand {
     Settlement(SettlementBenchArgs),
     /// Sync 2,000 orders, all event groups and the settlements from the Amazon simulator.
     AmazonSync(super::bench_amazon::AmazonSyncArgs),
+    /// Frame time of the review screen on a 1,000,000-row settlement, first
+    /// frame with 100 settlements, peak memory.
+    Tui(super::bench_tui::BenchTuiArgs),
 }
 
 #[derive(Debug, Args)]
@@ -57,6 +60,7 @@ pub fn run(args: BenchArgs) -> Result<i32> {
     match args.command {
         BenchCommand::Settlement(a) => settlement(&a),
         BenchCommand::AmazonSync(a) => super::bench_amazon::run(a),
+        BenchCommand::Tui(a) => super::bench_tui::run(a),
     }
 }
 
