@@ -679,7 +679,18 @@ fn txn_rows(world: &World, market: &Market, t: usize, out: &mut Vec<Row>) {
     }
 }
 
-/// The settlement's Flat File V2 text (before character encoding) and its row sum.
+/// Body rows of the settlement file, counted without rendering it.
+pub fn row_count(market: &Market, period: &Period) -> usize {
+    let per_txn = |t: &usize| match &market.txns[*t].kind {
+        TxnKind::Shipment { items, .. } | TxnKind::Adjustment { items, .. } => {
+            items.iter().map(|l| l.comps.len()).sum()
+        }
+        _ => 1,
+    };
+    usize::from(!period.payable.is_zero()) + period.txns.iter().map(per_txn).sum::<usize>()
+}
+
+/// The settlement's Flat File V2 text (before character encoding).
 pub fn settlement_file(world: &World, market: &Market, period: &Period) -> String {
     let eu = market.info.eu_locale;
     let mut rows = Vec::new();
