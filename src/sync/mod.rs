@@ -7,4 +7,5 @@ pub mod messages;
 
 pub use messages::{Collected, ProgressSink, SyncError, SyncMsg};
 pub mod context;
+pub mod propose;
 pub mod pull;
