@@ -9,3 +9,7 @@ pub use messages::{Collected, ProgressSink, SyncError, SyncMsg};
 pub mod context;
 pub mod propose;
 pub mod pull;
+
+pub mod convert;
+pub mod posting;
+pub mod reconcile;
