@@ -13,3 +13,4 @@ pub mod pull;
 pub mod convert;
 pub mod posting;
 pub mod reconcile;
+pub mod headless;
