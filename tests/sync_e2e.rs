@@ -94,7 +94,12 @@ fn check_outcomes(world: &DemoWorld, report: &RunReport) -> (usize, usize, usize
             .iter()
             .find(|r| r.settlement_id == t.settlement_id)
             .unwrap_or_else(|| panic!("settlement {} missing from the report", t.settlement_id));
-        assert!(!rep.batches.is_empty(), "{} has no batches", t.settlement_id);
+        assert!(
+            !rep.batches.is_empty(),
+            "{} has no batches; errors: {:?}",
+            t.settlement_id,
+            report.errors
+        );
         assert_eq!(rep.total, t.total_amount, "{} total", t.settlement_id);
         // Journals in EBS for this settlement, per period.
         let mut per_period: BTreeMap<String, usize> = BTreeMap::new();
@@ -116,7 +121,12 @@ fn check_outcomes(world: &DemoWorld, report: &RunReport) -> (usize, usize, usize
         }
         if t.marketplace_id == world::CA {
             for b in &rep.batches {
-                assert_eq!(b.state, BatchState::Rejected, "CA {} {b:?}", t.settlement_id);
+                assert_eq!(
+                    b.state,
+                    BatchState::Rejected,
+                    "CA {} {b:?}",
+                    t.settlement_id
+                );
                 assert!(b.reason.is_some(), "rejected without a reason: {b:?}");
             }
             assert!(per_period.is_empty(), "a rejected CA journal was created");
@@ -210,7 +220,11 @@ async fn headless_once_with_faults_gives_every_settlement_its_designed_outcome()
     };
     let pulls_before = audit_pulls(&ctx.store);
     let again = headless_once(&ctx).await;
-    assert_eq!(audit_pulls(&ctx.store), pulls_before, "a settlement was pulled twice");
+    assert_eq!(
+        audit_pulls(&ctx.store),
+        pulls_before,
+        "a settlement was pulled twice"
+    );
     assert_eq!(world.ebs.gl_journals(), journals_before);
     check_outcomes(&world, &again);
     assert!(ctx.store.verify().unwrap().is_clean());

@@ -211,7 +211,9 @@ async fn auto_post_blocker(
         .event_group(group_id)?
         .and_then(|g| serde_json::from_value(g.data).ok());
     let Some(group) = group else {
-        return Ok(Some(format!("event group {group_id} is not readable in the store")));
+        return Ok(Some(format!(
+            "event group {group_id} is not readable in the store"
+        )));
     };
     if group.end.is_none() {
         return Ok(Some(format!("event group {group_id} is still open")));
@@ -220,14 +222,16 @@ async fn auto_post_blocker(
     if group_total != Some(rec.summary.total_amount) {
         return Ok(Some(format!(
             "event group {group_id} total {} differs from the settlement total {}",
-            group_total.map(|t| t.to_string()).unwrap_or_else(|| "(none)".into()),
+            group_total
+                .map(|t| t.to_string())
+                .unwrap_or_else(|| "(none)".into()),
             rec.summary.total_amount
         )));
     }
     let route = ctx.routing(&rec.marketplace_id)?;
     let ebs = ctx.ebs_for_ledger(route.ledger_id)?;
     let ledger = route.ledger_id.to_string();
-    let open = ebs.open_periods(&ledger).await?;
+    let open = super::context::ebs_read(|| ebs.open_periods(&ledger)).await?;
     for b in batches {
         let proposal = ctx
             .store
@@ -248,7 +252,7 @@ async fn auto_post_blocker(
             )));
         }
         for line in &journal.lines {
-            let info = ebs.account(&ledger, &line.account).await?;
+            let info = super::context::ebs_read(|| ebs.account(&ledger, &line.account)).await?;
             if let Some(problem) = info.problem_at(journal.accounting_date) {
                 return Ok(Some(format!(
                     "period {}: account {} cannot take the line: {problem}",

@@ -11,6 +11,6 @@ pub mod propose;
 pub mod pull;
 
 pub mod convert;
+pub mod headless;
 pub mod posting;
 pub mod reconcile;
-pub mod headless;

@@ -156,7 +156,8 @@ async fn calendar_for(
         return Ok(Engine::preview_calendar(&record.summary, tz));
     };
     if !cache.contains_key(&ledger_id) {
-        let open = ebs.open_periods(&ledger_id.to_string()).await?;
+        let ledger = ledger_id.to_string();
+        let open = super::context::ebs_read(|| ebs.open_periods(&ledger)).await?;
         cache.insert(ledger_id, open);
     }
     let from = local_day(tz, record.summary.start)
