@@ -201,3 +201,22 @@ pub fn contexts_for(config: &Config, route: &RoutingConfig) -> Result<Contexts, 
         ap: header(EbsModule::Ap).map(|header| OuContext { header }),
     })
 }
+
+/// Retries a safe EBS read a few times on transient failures (a login answered
+/// 500 is not retried by the client itself; a read is always safe to repeat).
+pub async fn ebs_read<T, F, Fut>(mut f: F) -> Result<T, crate::ebs::EbsError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, crate::ebs::EbsError>>,
+{
+    let mut attempt = 0u32;
+    loop {
+        match f().await {
+            Err(e) if e.is_transient() && attempt < 5 => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+            }
+            other => return other,
+        }
+    }
+}

@@ -7,8 +7,10 @@ pub mod messages;
 
 pub use messages::{Collected, ProgressSink, SyncError, SyncMsg};
 pub mod context;
+pub mod propose;
 pub mod pull;
 
 pub mod convert;
+pub mod headless;
 pub mod posting;
 pub mod reconcile;
