@@ -799,3 +799,48 @@ async fn many_settlements_in_parallel_each_exactly_once_within_the_client_limit(
         "{stats:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_mode_follows_the_import_to_its_end_in_one_call() {
+    let w = world().await;
+    let keys = w.propose("9001", &[oct(FEES)]);
+    approve(&w, &keys);
+    let engine = PostingEngine::new(w.store().clone(), w.client.clone(), vec![route()], "t")
+        .with_wait(WaitMode::Poll);
+    let task = {
+        let keys = keys.clone();
+        tokio::spawn(async move { engine.post_batches(&keys, &ProgressSink::noop()).await })
+    };
+    // The step scheduler moves requests only when told: step until the call returns.
+    let mut spins = 0u64;
+    while !task.is_finished() {
+        w.sim.run_until_idle();
+        tokio::task::yield_now().await;
+        spins += 1;
+        assert!(spins < 10_000_000, "post never finished");
+    }
+    let out = task.await.expect("join").expect("post");
+    assert_eq!(out[0].state, BatchState::Imported, "{out:?}");
+    assert_eq!(w.journals("9001").len(), 1);
+}
+
+#[tokio::test]
+async fn a_cancelled_engine_posts_nothing_more() {
+    let w = world().await;
+    let keys = w.propose("9002", &[oct(FEES), sep(FEES)]);
+    approve(&w, &keys);
+    let cancel = tokio_util::sync::CancellationToken::new();
+    cancel.cancel();
+    let out = w
+        .engine()
+        .with_cancel(cancel)
+        .post_batches(&keys, &ProgressSink::noop())
+        .await
+        .expect("post");
+    assert!(out.is_empty(), "{out:?}");
+    assert!(
+        keys.iter()
+            .all(|k| w.state(k).state == BatchState::Approved)
+    );
+    assert_eq!(w.interface_rows("9002", &oct(FEES)).await, 0);
+}

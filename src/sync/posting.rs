@@ -145,6 +145,7 @@ pub struct PostingEngine {
     pub(crate) actor: String,
     wait: WaitMode,
     crash: Option<CrashHook>,
+    cancel: Option<tokio_util::sync::CancellationToken>,
     /// Batches some task of this engine (or a clone) is working on: one at a time.
     busy: Arc<std::sync::Mutex<std::collections::HashSet<BatchKey>>>,
 }
@@ -199,6 +200,7 @@ impl PostingEngine {
             actor: actor.into(),
             wait: WaitMode::Poll,
             crash: None,
+            cancel: None,
             busy: Arc::default(),
         }
     }
@@ -214,6 +216,12 @@ impl PostingEngine {
         self.clients
             .get(&batch.ledger_id)
             .ok_or_else(|| PostingError::NoLedgerClient(batch.ledger_id.clone()))
+    }
+
+    /// Stops posting between batches once `cancel` fires (SIGINT/SIGTERM, UI quit).
+    pub fn with_cancel(mut self, cancel: tokio_util::sync::CancellationToken) -> Self {
+        self.cancel = Some(cancel);
+        self
     }
 
     pub fn with_wait(mut self, wait: WaitMode) -> Self {
@@ -532,6 +540,11 @@ impl PostingEngine {
                 batches.sort();
                 let mut out = Vec::new();
                 for (_, key) in batches {
+                    // A stop request ends the run between batches (a safe point: every
+                    // batch is at rest in the store and in EBS).
+                    if self.cancel.as_ref().is_some_and(|c| c.is_cancelled()) {
+                        break;
+                    }
                     out.push(self.post_one(&key, progress).await?);
                 }
                 Ok(out)
@@ -1280,6 +1293,7 @@ impl PostingEngine {
             actor: ctx.actor.clone(),
             wait: WaitMode::Poll,
             crash: None,
+            cancel: None,
             busy: Arc::default(),
         }
     }
