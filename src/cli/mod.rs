@@ -4,10 +4,12 @@
 
 pub mod audit;
 pub mod bench;
+pub mod bench_amazon;
 pub mod credentials;
 pub mod mapping;
 pub mod settlement;
 pub mod sim_amazon;
+pub mod sim_ebs;
 pub mod store;
 
 use clap::{Parser, Subcommand};
@@ -57,6 +59,8 @@ pub enum Command {
 pub enum SimCommand {
     /// Amazon SP-API + Login with Amazon simulator; serves until killed.
     Amazon(sim_amazon::SimAmazonArgs),
+    /// Oracle E-Business Suite R12.2 behind ISG REST; serves until killed.
+    Ebs(sim_ebs::SimEbsArgs),
 }
 
 /// Runs the parsed command; returns the process exit code.
@@ -72,6 +76,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Bench(args)) => bench::run(args),
         Some(Command::Sim { command }) => match command {
             SimCommand::Amazon(args) => sim_amazon::run(args),
+            SimCommand::Ebs(args) => sim_ebs::run(args),
         },
         Some(Command::Credentials(cmd)) => {
             credentials::run(cmd, cli.config.as_deref(), cli.data_dir.as_deref())

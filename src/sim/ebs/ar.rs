@@ -242,10 +242,12 @@ pub fn run_raxtrx(w: &mut World, req: &Request) -> (char, String) {
         .iter()
         .filter_map(|&i| col_i64(&w.ra_lines[i], "INTERFACE_LINE_ID"))
         .collect();
-    purge.sort_unstable();
-    for i in purge.into_iter().rev() {
-        w.ra_lines.remove(i);
-    }
+    let gone: std::collections::HashSet<usize> = purge.into_iter().collect();
+    let mut n = 0;
+    w.ra_lines.retain(|_| {
+        n += 1;
+        !gone.contains(&(n - 1))
+    });
     w.ra_dists.retain(|d| {
         let by_key = flex_key(d, "INTERFACE_LINE_CONTEXT", "INTERFACE_LINE_ATTRIBUTE")
             .is_some_and(|k| purged_keys.contains(&k));
@@ -365,7 +367,9 @@ fn check_line(
         col_dec(r, "QUANTITY"),
         col_dec(r, "UNIT_SELLING_PRICE"),
         amount,
-    ) && (q * p - a).abs() > Decimal::new(1, 2)
+    ) && q
+        .checked_mul(p)
+        .is_none_or(|qp| (qp - a).abs() > Decimal::new(1, 2))
     {
         err(MSG_AMOUNT, Some(&a.to_string()));
     }

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 fn describe(code: &str) -> &'static str {
     match code {
         "EM03" => "Invalid ledger id (or not in the data access set)",
-        "EM06" => "Invalid journal category",
+        "EM01" => "Invalid journal entry category",
+        "EM04" => "The value in ACTUAL_FLAG must be A (actuals), B (budgets) or E (encumbrances)",
         "EP01" => "This date is not in any open or future enterable period",
         "EP02" => "This ledger does not have any open or future enterable periods",
         "EC08" => "Invalid currency code",
@@ -27,6 +28,7 @@ fn describe(code: &str) -> &'static str {
             "There is no conversion rate for this currency, conversion type and conversion date"
         }
         "EC12" => "Entered and accounted amounts must be equal for ledger currency lines",
+        "EC13" => "Amount too large",
         "EU02" => "This journal entry is unbalanced and suspense posting is not allowed",
         "WU01" => "Warning: journal unbalanced; a suspense line was added",
         "WF02" => "Warning: suspense account used instead of the original account",
@@ -168,9 +170,11 @@ fn import_group(
             .collect();
         journals.entry(key).or_default().push(k);
     }
-    // Balance per journal (entered and accounted).
+    // Balance per journal (entered and accounted); a group already rejected by row errors
+    // is not checked further.
     let mut suspense_lines: Vec<(Vec<String>, Decimal, Decimal)> = Vec::new();
-    for (key, members) in &journals {
+    let row_errors = prepared.iter().any(|p| p.code.is_some());
+    for (key, members) in journals.iter().filter(|_| !row_errors) {
         let sum = |f: fn(&Prepared) -> Option<Decimal>| -> Decimal {
             members.iter().filter_map(|&m| f(&prepared[m])).sum()
         };
@@ -317,9 +321,12 @@ fn import_group(
             set(&mut w.gl_interface[i], "REQUEST_ID", req.request_id);
         }
     } else {
-        for i in idx_sorted.into_iter().rev() {
-            w.gl_interface.remove(i);
-        }
+        let gone: std::collections::HashSet<usize> = idx_sorted.into_iter().collect();
+        let mut i = 0;
+        w.gl_interface.retain(|_| {
+            i += 1;
+            !gone.contains(&(i - 1))
+        });
     }
     Ok(count)
 }
@@ -354,9 +361,13 @@ fn validate_row(
         p.code = Some("EM03");
         return p;
     }
+    if !matches!(col(r, "ACTUAL_FLAG"), Some("A" | "B" | "E")) {
+        p.code = Some("EM04");
+        return p;
+    }
     let category = col(r, "USER_JE_CATEGORY_NAME").unwrap_or("");
     if !w.seed.gl.categories.iter().any(|c| c == category) {
-        p.code = Some("EM06");
+        p.code = Some("EM01");
         return p;
     }
     let date = col_date(r, "ACCOUNTING_DATE").unwrap_or_default();
@@ -472,8 +483,23 @@ fn validate_row(
             }
         }
     };
-    p.acc_dr = given_acc_dr.or(p.entered_dr.map(|d| round2(d * rate)));
-    p.acc_cr = given_acc_cr.or(p.entered_cr.map(|d| round2(d * rate)));
+    let convert = |d: Option<Decimal>| -> Result<Option<Decimal>, ()> {
+        d.map(|d| {
+            d.checked_mul(rate)
+                .map(round2)
+                .filter(|a| a.abs() < Decimal::from(1_000_000_000_000_000i64))
+                .ok_or(())
+        })
+        .transpose()
+    };
+    match (convert(p.entered_dr), convert(p.entered_cr)) {
+        (Ok(dr), Ok(cr)) => {
+            p.acc_dr = given_acc_dr.or(dr);
+            p.acc_cr = given_acc_cr.or(cr);
+        }
+        _ => p.code = Some("EC13"),
+    }
+
     p
 }
 

@@ -96,6 +96,8 @@ pub struct EbsSimConfig {
     pub start_time: Option<chrono::DateTime<chrono::Utc>>,
     /// Imports with rejected rows end C/G instead of C/C.
     pub warn_on_rejects: bool,
+    /// HTTP status of `ISG_INVALID_ALIAS` / `ISG_INVALID_FUNCTION` (unconfirmed in EBS; 404).
+    pub invalid_service_status: u16,
 }
 
 impl Default for EbsSimConfig {
@@ -115,6 +117,7 @@ impl Default for EbsSimConfig {
             rng_seed: 42,
             start_time: None,
             warn_on_rejects: false,
+            invalid_service_status: 404,
         }
     }
 }
@@ -154,6 +157,7 @@ pub(crate) struct Shared {
     pub absolute: chrono::Duration,
     pub scheduler: Scheduler,
     pub warn_on_rejects: bool,
+    pub invalid_status: axum::http::StatusCode,
     pub sem: Arc<Semaphore>,
     pub held: watch::Sender<usize>,
     pub release: watch::Sender<u64>,
@@ -265,9 +269,50 @@ impl RunningEbsSim {
         let w = self.shared.world();
         serde_json::Value::Array(w.journals.iter().map(gl::journal_contract).collect())
     }
+    /// A GL user posts the journals of a group (status `P`); returns how many.
+    pub fn post_journals(&self, group_id: i64) -> usize {
+        let mut w = self.shared.world();
+        let mut n = 0;
+        for j in w
+            .journals
+            .iter_mut()
+            .filter(|j| j.group_id == Some(group_id))
+        {
+            if j.status != "P" {
+                j.status = "P".into();
+                n += 1;
+            }
+        }
+        n
+    }
+    /// Deletes the unposted journals of a group; returns how many.
+    pub fn delete_journals(&self, group_id: i64) -> usize {
+        let mut w = self.shared.world();
+        let before = w.journals.len();
+        w.journals
+            .retain(|j| !(j.group_id == Some(group_id) && j.status != "P"));
+        before - w.journals.len()
+    }
+    /// Sets a GL period's closing status (`O`, `F`, `C`, `N`) for a ledger.
+    pub fn set_period_status(&self, ledger_id: i64, period: &str, status: &str) -> bool {
+        self.shared
+            .world()
+            .set_period_status(ledger_id, period, status)
+    }
+    /// Phase/status of every concurrent request: (request id, program, phase, status).
+    pub fn requests(&self) -> Vec<(i64, String, char, char)> {
+        self.shared
+            .world()
+            .requests
+            .values()
+            .map(|r| (r.request_id, r.program.clone(), r.phase, r.status))
+            .collect()
+    }
     /// Stops the server and waits for it.
     pub async fn shutdown(mut self) {
         self.cancel.cancel();
+        // Held calls would otherwise keep their connections (and the shutdown) open.
+        self.shared.release_held();
         if let Some(t) = self.task.take() {
             let _ = t.await;
         }
@@ -277,6 +322,7 @@ impl RunningEbsSim {
 impl Drop for RunningEbsSim {
     fn drop(&mut self) {
         self.cancel.cancel();
+        self.shared.release_held();
     }
 }
 
@@ -304,6 +350,8 @@ pub async fn spawn(config: EbsSimConfig) -> Result<RunningEbsSim, SimError> {
         absolute: dur(config.absolute_timeout),
         scheduler: config.scheduler,
         warn_on_rejects: config.warn_on_rejects,
+        invalid_status: axum::http::StatusCode::from_u16(config.invalid_service_status)
+            .unwrap_or(axum::http::StatusCode::NOT_FOUND),
         sem: Arc::new(Semaphore::new(config.concurrency_limit)),
         held: watch::channel(0).0,
         release: watch::channel(0).0,

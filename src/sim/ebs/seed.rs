@@ -391,4 +391,19 @@ mod tests {
         assert_eq!(p.iter().find(|x| x.name == "FEB-27").unwrap().status, "F");
         assert_eq!(s.accounts.len(), 26);
     }
+
+    #[test]
+    fn bad_seeds_are_explained() {
+        let bad_event =
+            format!("{DEFAULT_SEED}\n[[world_events]]\non = \"time\"\naction = \"close_period\"\n");
+        let e = Seed::parse(&bad_event).unwrap_err().to_string();
+        assert!(e.contains("world event"), "{e}");
+        let bad_user = DEFAULT_SEED.replace(
+            "responsibilities = [\"GENERAL_LEDGER_SUPER_USER\"]",
+            "responsibilities = [\"NOPE\"]",
+        );
+        let e = Seed::parse(&bad_user).unwrap_err().to_string();
+        assert!(e.contains("unknown responsibility NOPE"), "{e}");
+        assert!(Seed::parse("ebs_version = 1").is_err());
+    }
 }

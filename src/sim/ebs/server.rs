@@ -17,10 +17,14 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+/// Largest accepted request body (a settlement can stage tens of thousands of rows).
+pub const MAX_BODY: usize = 64 * 1024 * 1024;
+
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/webservices/rest/{*path}", axum::routing::any(service))
         .merge(control::routes())
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(shared)
 }
 
@@ -181,7 +185,7 @@ fn handle(
         AliasKey::Custom
     } else {
         return Err(Fault::new(
-            StatusCode::NOT_FOUND,
+            sh.invalid_status,
             "ISG_INVALID_ALIAS",
             format!("Service alias {alias} is not deployed"),
         )
@@ -196,7 +200,7 @@ fn handle(
         .find(|(n, _)| n.eq_ignore_ascii_case(op))
     else {
         return Err(Fault::new(
-            StatusCode::NOT_FOUND,
+            sh.invalid_status,
             "ISG_INVALID_FUNCTION",
             format!("{op} is not a deployed operation of {alias}"),
         )
@@ -204,9 +208,21 @@ fn handle(
     };
     if !verbs.contains(&method.as_str()) {
         return Err(Fault::new(
-            StatusCode::NOT_FOUND,
+            sh.invalid_status,
             "ISG_INVALID_FUNCTION",
             format!("HTTP {method} is not deployed for {alias}/{op_name}"),
+        )
+        .at(alias, op_name));
+    }
+    let xml = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.contains("xml"));
+    if xml && *method == Method::POST {
+        return Err(Fault::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "ISG_UNSUPPORTED_MEDIA_TYPE",
+            "The simulator accepts application/json payloads only",
         )
         .at(alias, op_name));
     }
@@ -222,7 +238,9 @@ fn handle(
     Ok((StatusCode::OK, axum::Json(out)).into_response())
 }
 
-fn parse_body(body: &[u8], root: &str) -> Result<(Vec<(String, JVal)>, Map<String, Value>), Fault> {
+type Header = Vec<(String, JVal)>;
+
+fn parse_body(body: &[u8], root: &str) -> Result<(Header, Map<String, Value>), Fault> {
     let v: JVal = serde_json::from_slice(body)
         .map_err(|e| Fault::exec(format!("Invalid JSON payload: {e}")))?;
     let JVal::Obj(top) = v else {
@@ -249,10 +267,10 @@ fn parse_body(body: &[u8], root: &str) -> Result<(Vec<(String, JVal)>, Map<Strin
             if let JVal::Obj(h) = v {
                 header = h;
             }
-        } else if k == "InputParameters" {
-            if let Value::Object(m) = v.to_value() {
-                params = m;
-            }
+        } else if k == "InputParameters"
+            && let Value::Object(m) = v.to_value()
+        {
+            params = m;
         }
     }
     Ok((header, params))

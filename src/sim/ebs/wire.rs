@@ -9,7 +9,10 @@ use std::fmt;
 
 /// An ISG fault: HTTP status plus the `ISGServiceFault` body of reference §1.9.
 #[derive(Debug, Clone)]
-pub struct Fault {
+pub struct Fault(Box<FaultData>);
+
+#[derive(Debug, Clone)]
+pub struct FaultData {
     pub status: StatusCode,
     pub code: String,
     pub message: String,
@@ -35,14 +38,14 @@ impl Fault {
             }
             _ => "Please check the request and the server log",
         };
-        Fault {
+        Fault(Box::new(FaultData {
             status,
             code: code.to_string(),
             message: message.into(),
             resolution: resolution.to_string(),
             service: String::new(),
             operation: String::new(),
-        }
+        }))
     }
 
     pub fn auth() -> Fault {
@@ -62,26 +65,31 @@ impl Fault {
     }
 
     pub fn at(mut self, service: &str, operation: &str) -> Fault {
-        self.service = service.to_string();
-        self.operation = operation.to_string();
+        self.0.service = service.to_string();
+        self.0.operation = operation.to_string();
         self
+    }
+
+    pub fn data(&self) -> &FaultData {
+        &self.0
     }
 }
 
 impl IntoResponse for Fault {
     fn into_response(self) -> Response {
+        let f = *self.0;
         let body = json!({"ISGServiceFault": {
-            "Code": self.code,
-            "Message": self.message,
-            "Resolution": self.resolution,
+            "Code": f.code,
+            "Message": f.message,
+            "Resolution": f.resolution,
             "ServiceDetails": {
-                "ServiceName": self.service,
-                "OperationName": self.operation,
+                "ServiceName": f.service,
+                "OperationName": f.operation,
                 "InstanceId": "0",
             }
         }});
-        let mut resp = (self.status, axum::Json(body)).into_response();
-        if self.status == StatusCode::UNAUTHORIZED {
+        let mut resp = (f.status, axum::Json(body)).into_response();
+        if f.status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
                 axum::http::HeaderValue::from_static("Basic realm=\"EBS\""),

@@ -446,7 +446,7 @@ pub enum ColType {
 
 pub struct TableSpec {
     pub name: &'static str,
-    pub columns: Vec<(String, ColType)>,
+    pub columns: HashMap<String, ColType>,
     pub not_null: &'static [&'static str],
 }
 
@@ -545,7 +545,7 @@ pub fn table_spec(name: &str) -> Option<TableSpec> {
             push_range(&mut c, "ATTRIBUTE", 1, 20, Text);
             TableSpec {
                 name: "GL_INTERFACE",
-                columns: c,
+                columns: c.into_iter().collect(),
                 not_null: &[
                     "STATUS",
                     "ACCOUNTING_DATE",
@@ -643,7 +643,7 @@ pub fn table_spec(name: &str) -> Option<TableSpec> {
             push_range(&mut c, "ATTRIBUTE", 1, 15, Text);
             TableSpec {
                 name: "RA_INTERFACE_LINES_ALL",
-                columns: c,
+                columns: c.into_iter().collect(),
                 not_null: &["BATCH_SOURCE_NAME", "LINE_TYPE", "CURRENCY_CODE"],
             }
         }
@@ -675,7 +675,7 @@ pub fn table_spec(name: &str) -> Option<TableSpec> {
             push_range(&mut c, "ATTRIBUTE", 1, 15, Text);
             TableSpec {
                 name: "RA_INTERFACE_DISTRIBUTIONS_ALL",
-                columns: c,
+                columns: c.into_iter().collect(),
                 not_null: &["ACCOUNT_CLASS"],
             }
         }
@@ -721,7 +721,7 @@ pub fn table_spec(name: &str) -> Option<TableSpec> {
             push_range(&mut c, "ATTRIBUTE", 1, 15, Text);
             TableSpec {
                 name: "AP_INVOICES_INTERFACE",
-                columns: c,
+                columns: c.into_iter().collect(),
                 not_null: &["INVOICE_ID"],
             }
         }
@@ -751,7 +751,7 @@ pub fn table_spec(name: &str) -> Option<TableSpec> {
             push_range(&mut c, "ATTRIBUTE", 1, 15, Text);
             TableSpec {
                 name: "AP_INVOICE_LINES_INTERFACE",
-                columns: c,
+                columns: c.into_iter().collect(),
                 not_null: &["INVOICE_ID", "INVOICE_LINE_ID"],
             }
         }
@@ -768,7 +768,7 @@ pub fn coerce_row(spec: &TableSpec, input: &Map<String, Value>) -> Result<Row, S
             continue;
         }
         let key = k.to_ascii_uppercase();
-        let Some((_, t)) = spec.columns.iter().find(|(c, _)| *c == key) else {
+        let Some(t) = spec.columns.get(&key) else {
             return Err(format!(
                 "ORA-00904: \"{key}\": invalid identifier ({})",
                 spec.name
@@ -778,12 +778,22 @@ pub fn coerce_row(spec: &TableSpec, input: &Map<String, Value>) -> Result<Row, S
             continue;
         };
         match t {
-            ColType::Number if Decimal::from_str(val.trim()).is_err() => {
-                return Err(format!(
-                    "ORA-01722: invalid number in {}.{key}: {val:?}",
-                    spec.name
-                ));
-            }
+            ColType::Number => match Decimal::from_str(val.trim()) {
+                Err(_) => {
+                    return Err(format!(
+                        "ORA-01722: invalid number in {}.{key}: {val:?}",
+                        spec.name
+                    ));
+                }
+                // Keeps every later sum and product inside Decimal's range.
+                Ok(d) if d.abs() >= Decimal::from(1_000_000_000_000_000i64) => {
+                    return Err(format!(
+                        "ORA-01438: value larger than specified precision allowed for {}.{key}",
+                        spec.name
+                    ));
+                }
+                Ok(_) => {}
+            },
             ColType::Date if parse_datetime(&val).is_none() => {
                 return Err(format!(
                     "ORA-01841: invalid date in {}.{key}: {val:?} (use YYYY-MM-DD)",
