@@ -1897,7 +1897,7 @@ async fn the_project_client_fetches_every_settlement() {
             .build()
             .unwrap();
         let fetched = client
-            .fetch_settlements(ReportsQuery::settlements())
+            .fetch_settlements(ReportsQuery::settlements(), 2)
             .await
             .unwrap();
         let expected: Vec<_> = truth
@@ -1927,7 +1927,7 @@ async fn the_project_client_fetches_every_settlement() {
         // Its Finances model keeps every event: the group sums to the settlement.
         for s in expected.iter().rev().take(3) {
             let events = client
-                .all_events_of_group(&s.financial_event_group_id)
+                .all_events_of_group(&s.financial_event_group_id, 100)
                 .await
                 .unwrap();
             let json = serde_json::to_value(&events).unwrap();
