@@ -753,3 +753,31 @@ pub fn settlement_file(world: &World, market: &Market, period: &Period) -> Strin
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn locale_amounts() {
+        assert_eq!(fmt_amount(d("1234567.5"), true), "1.234.567,50");
+        assert_eq!(fmt_amount(d("-1234.56"), true), "-1.234,56");
+        assert_eq!(fmt_amount(d("-999.99"), true), "-999,99");
+        assert_eq!(fmt_amount(d("0"), true), "0,00");
+        assert_eq!(fmt_amount(d("-1234.5"), false), "-1234.50");
+        assert_eq!(fmt_amount(d("-0.00"), false), "0.00");
+    }
+
+    #[test]
+    fn finance_numbers_are_written_from_the_decimal() {
+        let v = json!({"a": num(d("-0.5")), "b": [num(d("12345678901234567.89"))], "c": "x\u{1}"});
+        assert_eq!(
+            to_json_text(&v),
+            r#"{"a":-0.50,"b":[12345678901234567.89],"c":"x\u0001"}"#
+        );
+    }
+}
