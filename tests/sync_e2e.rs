@@ -280,3 +280,100 @@ async fn restart_resumes_from_cursors_and_pulls_nothing_twice() {
     assert_ne!(stats_after, serde_json::Value::Null);
     world.stop().await;
 }
+
+/// The real binary: `demo --sims-only` in one process, `--headless --once --report json` in another.
+#[test]
+fn binary_headless_once_against_demo_sims_only() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let bin = env!("CARGO_BIN_EXE_ml-connector");
+    let world_dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let mut demo = Command::new(bin)
+        .args(["demo", "--sims-only", "--time-scale", "60", "--data-dir"])
+        .arg(world_dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("demo starts");
+    let mut line = String::new();
+    std::io::BufReader::new(demo.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let announce: serde_json::Value = serde_json::from_str(&line).expect("one JSON line");
+    assert!(
+        announce["amazon"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:")
+    );
+    assert!(
+        announce["ebs"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:")
+    );
+    let config = announce["config"].as_str().unwrap().to_string();
+    let passphrase = announce["passphrase"].as_str().unwrap().to_string();
+    assert!(Path::new(&config).exists());
+    assert!(
+        !world_dir.path().join("store").exists(),
+        "the demo dir holds no store"
+    );
+
+    let out = Command::new(bin)
+        .args(["--headless", "--once", "--report", "json", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(data.path())
+        .env("ML_CONNECTOR_PASSPHRASE", &passphrase)
+        .output()
+        .expect("headless runs");
+    let _ = demo.kill();
+    let _ = demo.wait();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(exit::WAITING), "stderr: {stderr}");
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    let settlements = report["settlements"].as_array().unwrap();
+    assert!(settlements.len() >= 6, "{report}");
+    assert!(
+        report["counts"]["imported"].as_u64().unwrap() >= 3,
+        "{report}"
+    );
+    assert!(
+        report["counts"]["rejected"].as_u64().unwrap() >= 1,
+        "{report}"
+    );
+    assert_eq!(
+        report["counts"]["needs_mapping"].as_u64(),
+        Some(1),
+        "{report}"
+    );
+    for s in settlements {
+        for b in s["batches"].as_array().unwrap() {
+            let state = b["state"].as_str().unwrap();
+            if matches!(state, "rejected" | "needs_mapping") {
+                assert!(b["reason"].is_string(), "{s}");
+            }
+        }
+    }
+    for l in stderr.lines() {
+        serde_json::from_str::<serde_json::Value>(l)
+            .unwrap_or_else(|e| panic!("log line is not JSON ({e}): {l}"));
+    }
+    // No secret in the logs, the report or the data directory.
+    let mut secrets = vec![
+        passphrase,
+        ml_connector::sim::amazon::DEFAULT_CLIENT_SECRET.to_string(),
+        ml_connector::sim::amazon::DEFAULT_REFRESH_TOKEN.to_string(),
+        "welcome1".to_string(),
+    ];
+    secrets.dedup();
+    for s in &secrets {
+        assert!(!stdout.contains(s.as_str()), "report leaks a secret");
+        assert!(!stderr.contains(s.as_str()), "logs leak a secret");
+    }
+    let leaks = grep_secrets(data.path(), &secrets, &[]);
+    assert!(leaks.is_empty(), "{leaks:?}");
+}
