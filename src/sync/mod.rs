@@ -14,3 +14,4 @@ pub mod convert;
 pub mod headless;
 pub mod posting;
 pub mod reconcile;
+pub mod scheduler;
