@@ -844,3 +844,27 @@ async fn a_cancelled_engine_posts_nothing_more() {
     );
     assert_eq!(w.interface_rows("9002", &oct(FEES)).await, 0);
 }
+
+#[tokio::test]
+async fn an_unrouted_marketplace_waits_with_the_reason_recorded() {
+    let w = world().await;
+    let keys = w.propose("9003", &[oct(FEES)]);
+    let store = w.store();
+    let mut s = store.settlement("9003").unwrap().unwrap();
+    s.marketplace_id = "A2EUQ1WTGCTBG2".into();
+    store.put_settlement(&s, None).unwrap();
+    approve(&w, &keys);
+    let out = w
+        .engine()
+        .post_batches(&keys, &ProgressSink::noop())
+        .await
+        .expect("post");
+    assert_eq!(out[0].state, BatchState::Approved);
+    assert!(out[0].error.as_deref().unwrap().contains("[[routing]]"));
+    let rec = w.state(&keys[0]);
+    assert!(
+        rec.reason.as_deref().unwrap().contains("A2EUQ1WTGCTBG2"),
+        "{rec:?}"
+    );
+    assert_eq!(w.interface_rows("9003", &oct(FEES)).await, 0);
+}

@@ -591,6 +591,27 @@ impl PostingEngine {
                     step: "error",
                     detail: e.to_string(),
                 });
+                // What a person must fix (routing, FX, a bad proposal) is recorded on the
+                // batch; EBS trouble is only reported (the next run retries).
+                let rec = if matches!(e, PostingError::Ebs(_)) {
+                    rec
+                } else {
+                    let why = format!("cannot post: {e}");
+                    let mut after = rec.clone();
+                    if rec.reason.as_deref() != Some(why.as_str()) {
+                        after.reason = Some(why.clone());
+                        after.updated_at = now();
+                        self.store.transition(
+                            &rec,
+                            &after,
+                            Some(
+                                self.audit(AuditAction::Outcome, &rec)
+                                    .details(json!({"waiting": why})),
+                            ),
+                        )?;
+                    }
+                    after
+                };
                 let mut o = BatchOutcome::of(&rec);
                 o.error = Some(e.to_string());
                 Ok(o)
