@@ -455,12 +455,32 @@ impl PostingEngine {
             FxInputs::default()
         };
         let batches = convert::gl_batches(&settlement.summary, &journals, route, &fx)?;
-        batches
+        let mut batch = batches
             .into_iter()
             .zip(&proposals)
             .find(|(_, p)| &p.batch == key)
             .map(|(b, _)| b)
-            .ok_or_else(|| PostingError::NoProposal(key.clone()))
+            .ok_or_else(|| PostingError::NoProposal(key.clone()))?;
+        batch.reversed_revisions = self.reversed_revisions(key)?;
+        Ok(batch)
+    }
+
+    /// Revisions of the batch reversed in EBS (audit `reversal` entries naming
+    /// `details.revision`): they no longer block a later revision.
+    pub(crate) fn reversed_revisions(&self, key: &BatchKey) -> Result<Vec<u32>, PostingError> {
+        let mut out: Vec<u32> = self
+            .store
+            .audit_entries(Some(&key.settlement_id))?
+            .iter()
+            .filter(|e| {
+                e.action == AuditAction::Reversal && e.period.as_deref() == Some(&key.period)
+            })
+            .filter_map(|e| e.details.get("revision").and_then(Value::as_u64))
+            .filter_map(|r| u32::try_from(r).ok())
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
     }
 
     /// The batch staged for this revision, as recorded in its `staging` audit entry.
@@ -1454,5 +1474,33 @@ mod tests {
         }
         .into();
         assert!(matches!(e, SyncError::Cancelled));
+    }
+
+    #[test]
+    fn reversal_entries_list_the_reversed_revisions() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(Store::open(dir.path(), "test").expect("store"));
+        let client = EbsClient::new(crate::ebs::EbsConfig::new(
+            "http://127.0.0.1:1",
+            crate::ebs::Credentials {
+                user: "U".into(),
+                password: secrecy::SecretString::from("p".to_string()),
+            },
+            crate::ebs::Contexts::vision("1000", "1", "204"),
+        ))
+        .expect("client");
+        let engine = PostingEngine::new(store.clone(), Arc::new(client), vec![], "t");
+        let key = BatchKey::new("1", "OCT-26");
+        let entry = |period: &str, rev: u32| {
+            NewAuditEntry::new(Utc::now(), "t", AuditAction::Reversal)
+                .settlement("1")
+                .period(period)
+                .details(json!({"revision": rev}))
+        };
+        assert!(engine.reversed_revisions(&key).unwrap().is_empty());
+        store.append_audit(entry("OCT-26", 2)).unwrap();
+        store.append_audit(entry("OCT-26", 1)).unwrap();
+        store.append_audit(entry("NOV-26", 3)).unwrap();
+        assert_eq!(engine.reversed_revisions(&key).unwrap(), [1, 2]);
     }
 }
