@@ -756,7 +756,9 @@ impl EbsClient {
     }
 
     /// Runs all remaining steps from wherever EBS and `last` say, calling `persist` with each
-    /// record before the next EBS call. Returns the final record (Confirmed).
+    /// record before the next EBS call (map a store failure to [`EbsError::Persist`]). Returns
+    /// the final record: Confirmed (see its outcome), or the last record when the journals
+    /// have vanished from EBS.
     pub async fn post_gl_batch<F>(
         &self,
         batch: &GlBatch,
