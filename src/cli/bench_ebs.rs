@@ -177,7 +177,11 @@ async fn bench(args: EbsPostArgs) -> Result<i32> {
         let rec = r?;
         match rec.outcome.as_ref().map(|o| o.status) {
             Some(GlStatus::Imported) => imported += 1,
-            other => bail!("journal {}/{} ended {other:?}", rec.settlement_id, rec.period_name),
+            other => bail!(
+                "journal {}/{} ended {other:?}",
+                rec.settlement_id,
+                rec.period_name
+            ),
         }
     }
     let in_ebs: usize = sim
@@ -194,7 +198,10 @@ async fn bench(args: EbsPostArgs) -> Result<i32> {
     println!("journals imported   {imported} / {}", batches.len());
     println!("lines in EBS        {in_ebs} / {total_lines}");
     println!("elapsed             {secs:.2} s");
-    println!("throughput          {:.0} lines/s", total_lines as f64 / secs);
+    println!(
+        "throughput          {:.0} lines/s",
+        total_lines as f64 / secs
+    );
     println!(
         "requests            {} ({:.1} per journal), retries {}, re-logins {}",
         stats.requests,

@@ -2,6 +2,16 @@
 //!
 //! Each command family lives in its own file; this module only routes.
 
+pub mod audit;
+pub mod bench;
+pub mod bench_ebs;
+pub mod credentials;
+pub mod mapping;
+pub mod settlement;
+pub mod sim_amazon;
+pub mod sim_ebs;
+pub mod store;
+
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -23,7 +33,35 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Settlement files: preview the GL journals they become.
+    Settlement(settlement::SettlementArgs),
+    /// Mapping files: check rules and accounts.
+    Mapping(mapping::MappingArgs),
+    /// Benchmarks (run on a release build).
+    Bench(bench::BenchArgs),
+    /// Run a simulator of an external system (for tests, demos, first steps).
+    Sim {
+        #[command(subcommand)]
+        command: SimCommand,
+    },
+    /// Write or check the encrypted credentials file.
+    #[command(subcommand)]
+    Credentials(credentials::CredentialsCommand),
+    /// Verify, export or import the store.
+    #[command(subcommand)]
+    Store(store::StoreCommand),
+    /// Show the audit trail.
+    Audit(audit::AuditArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SimCommand {
+    /// Amazon SP-API + Login with Amazon simulator; serves until killed.
+    Amazon(sim_amazon::SimAmazonArgs),
+    /// Oracle E-Business Suite R12.2 behind ISG REST; serves until killed.
+    Ebs(sim_ebs::SimEbsArgs),
+}
 
 /// Runs the parsed command; returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
@@ -32,6 +70,22 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             use clap::CommandFactory;
             Cli::command().print_help()?;
             Ok(0)
+        }
+        Some(Command::Settlement(args)) => settlement::run(args),
+        Some(Command::Mapping(args)) => mapping::run(args),
+        Some(Command::Bench(args)) => bench::run(args),
+        Some(Command::Sim { command }) => match command {
+            SimCommand::Amazon(args) => sim_amazon::run(args),
+            SimCommand::Ebs(args) => sim_ebs::run(args),
+        },
+        Some(Command::Credentials(cmd)) => {
+            credentials::run(cmd, cli.config.as_deref(), cli.data_dir.as_deref())
+        }
+        Some(Command::Store(cmd)) => {
+            store::run(cmd, cli.config.as_deref(), cli.data_dir.as_deref())
+        }
+        Some(Command::Audit(args)) => {
+            audit::run(args, cli.config.as_deref(), cli.data_dir.as_deref())
         }
     }
 }

@@ -3,6 +3,11 @@
 //! No IO, no async, no clock: callers pass bytes, calendars and "now" in.
 
 pub mod fx;
+pub mod journal;
+pub mod mapping;
 pub mod model;
 pub mod money;
+pub mod parse;
+pub mod periods;
+pub mod preview;
 pub mod state;

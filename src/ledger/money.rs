@@ -93,14 +93,18 @@ pub enum AmountError {
 /// and the other mark as a thousands separator (`1,234.56` / `1.234,56`). The
 /// thousands separator must group by three so `1,5` in a point file is an error,
 /// not 15.
+///
+/// Hot path of settlement parsing: digits accumulate straight into the 96-bit
+/// mantissa, no intermediate string and no allocation unless the cell is bad.
 pub fn parse_amount(cell: &str, mark: DecimalMark) -> Result<Decimal, AmountError> {
-    let trimmed = cell.trim();
+    let trimmed = trim_ascii(cell);
     if trimmed.is_empty() {
         return Err(AmountError::Empty);
     }
     let bad = || AmountError::NotANumber(trimmed.to_string());
+    let overflow = || AmountError::Overflow(trimmed.to_string());
     let (negative_paren, body) = match trimmed.strip_prefix('(').and_then(|s| s.strip_suffix(')')) {
-        Some(inner) => (true, inner.trim()),
+        Some(inner) => (true, trim_ascii(inner)),
         None => (false, trimmed),
     };
     let (negative_sign, digits) = match body.as_bytes().first() {
@@ -115,20 +119,26 @@ pub fn parse_amount(cell: &str, mark: DecimalMark) -> Result<Decimal, AmountErro
         DecimalMark::Point => (b'.', b','),
         DecimalMark::Comma => (b',', b'.'),
     };
-    // Fast path: the common case has no thousands separator at all.
-    let mut buf = [0u8; 64];
-    let mut len = 0usize;
+    const MAX_MANTISSA: u128 = (1u128 << 96) - 1;
+    let mut mantissa: u128 = 0;
+    let mut scale: u32 = 0;
+    let mut any_digit = false;
     let mut seen_decimal = false;
     let mut digits_since_group: Option<usize> = None;
     let mut integer_digits = 0usize;
     for &b in digits.as_bytes() {
-        if len >= buf.len() - 1 {
-            return Err(AmountError::Overflow(trimmed.to_string()));
-        }
         if b.is_ascii_digit() {
-            buf[len] = b;
-            len += 1;
-            if !seen_decimal {
+            any_digit = true;
+            mantissa = mantissa * 10 + u128::from(b - b'0');
+            if mantissa > MAX_MANTISSA {
+                return Err(overflow());
+            }
+            if seen_decimal {
+                scale += 1;
+                if scale > Decimal::MAX_SCALE {
+                    return Err(overflow());
+                }
+            } else {
                 integer_digits += 1;
                 if let Some(n) = digits_since_group.as_mut() {
                     *n += 1;
@@ -139,8 +149,6 @@ pub fn parse_amount(cell: &str, mark: DecimalMark) -> Result<Decimal, AmountErro
                 return Err(bad());
             }
             seen_decimal = true;
-            buf[len] = b'.';
-            len += 1;
         } else if b == thousands && !seen_decimal {
             if integer_digits == 0 || digits_since_group.is_some_and(|n| n != 3) {
                 return Err(bad());
@@ -153,24 +161,35 @@ pub fn parse_amount(cell: &str, mark: DecimalMark) -> Result<Decimal, AmountErro
             return Err(bad());
         }
     }
-    if digits_since_group.is_some_and(|n| n != 3) {
+    if digits_since_group.is_some_and(|n| n != 3) || !any_digit {
         return Err(bad());
     }
-    if len == 0 || buf[..len] == *b"." {
-        return Err(bad());
+    // mantissa <= 2^96 - 1 was checked digit by digit, so the casts keep every bit.
+    let lo = (mantissa & 0xFFFF_FFFF) as u32;
+    let mid = ((mantissa >> 32) & 0xFFFF_FFFF) as u32;
+    let hi = (mantissa >> 64) as u32;
+    Ok(Decimal::from_parts(
+        lo,
+        mid,
+        hi,
+        negative_paren || negative_sign,
+        scale,
+    ))
+}
+
+/// Trims ASCII whitespace (spaces, tabs, CR) without Unicode tables.
+fn trim_ascii(s: &str) -> &str {
+    let b = s.as_bytes();
+    let mut start = 0;
+    let mut end = b.len();
+    while start < end && b[start].is_ascii_whitespace() {
+        start += 1;
     }
-    // `buf` only holds ASCII digits and at most one '.'.
-    let text = std::str::from_utf8(&buf[..len]).map_err(|_| bad())?;
-    let mut value = Decimal::from_str_exact(text).map_err(|e| match e {
-        rust_decimal::Error::ExceedsMaximumPossibleValue
-        | rust_decimal::Error::LessThanMinimumPossibleValue
-        | rust_decimal::Error::Underflow => AmountError::Overflow(trimmed.to_string()),
-        _ => bad(),
-    })?;
-    if negative_paren || negative_sign {
-        value.set_sign_negative(true);
+    while end > start && b[end - 1].is_ascii_whitespace() {
+        end -= 1;
     }
-    Ok(value)
+    // Only ASCII bytes were skipped, so both ends are char boundaries.
+    &s[start..end]
 }
 
 #[cfg(test)]
@@ -201,6 +220,25 @@ mod tests {
         assert!(parse_amount("abc", p).is_err());
         assert!(parse_amount("1.2.3", p).is_err());
         assert_eq!(parse_amount("", p), Err(AmountError::Empty));
+        assert_eq!(parse_amount(".5", p).unwrap(), dec!("0.5"));
+        assert_eq!(parse_amount("-0.00", p).unwrap(), dec!("0.00"));
+        assert_eq!(parse_amount("1.005", p).unwrap().scale(), 3);
+        assert!(parse_amount(".", p).is_err());
+        assert!(parse_amount("-", p).is_err());
+        assert!(parse_amount("()", p).is_err());
+        assert!(parse_amount("-(1.00)", p).is_err());
+        assert_eq!(
+            parse_amount("79228162514264337593543950335", p).unwrap(),
+            Decimal::MAX
+        );
+        assert!(matches!(
+            parse_amount("79228162514264337593543950336", p),
+            Err(AmountError::Overflow(_))
+        ));
+        assert!(matches!(
+            parse_amount("0.00000000000000000000000000001", p),
+            Err(AmountError::Overflow(_))
+        ));
     }
 
     #[test]

@@ -1,0 +1,735 @@
+//! Mapping rules: which GL account and label each settlement row goes to.
+//!
+//! The accountant owns a TOML file (see `assets/mapping.toml` and the README's
+//! "Mapping file" section). This module parses and validates it, and compiles it
+//! into a [`Matcher`] that maps a million rows at the cost of one hash lookup each:
+//! the best rule is chosen once per distinct (transaction type, amount type,
+//! description, marketplace) combination and cached.
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
+use toml::Spanned;
+
+/// The default mapping shipped with the tool (`assets/mapping.toml`).
+pub const DEFAULT_MAPPING: &str = include_str!("../../assets/mapping.toml");
+
+/// The shape of a valid GL account string: digit segments of fixed lengths
+/// separated by `-` (EBS accounting flexfield segments).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountFormat {
+    pub segment_lengths: Vec<usize>,
+}
+
+impl Default for AccountFormat {
+    /// Five segments, `01-000-4010-0000-000`.
+    fn default() -> Self {
+        AccountFormat {
+            segment_lengths: vec![2, 3, 4, 4, 3],
+        }
+    }
+}
+
+impl AccountFormat {
+    /// An example account of this shape, for error messages.
+    pub fn example(&self) -> String {
+        self.segment_lengths
+            .iter()
+            .map(|n| "0".repeat(*n))
+            .collect::<Vec<_>>()
+            .join("-")
+    }
+
+    /// Checks one account string; the error says what is wrong.
+    pub fn validate(&self, account: &str) -> Result<(), String> {
+        let segments: Vec<&str> = account.split('-').collect();
+        if segments.len() != self.segment_lengths.len() {
+            return Err(format!(
+                "account `{account}` has {} segment(s), expected {} like `{}`",
+                segments.len(),
+                self.segment_lengths.len(),
+                self.example()
+            ));
+        }
+        for (i, (segment, len)) in segments.iter().zip(&self.segment_lengths).enumerate() {
+            if segment.len() != *len || !segment.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(format!(
+                    "account `{account}`: segment {} `{segment}` must be {len} digit(s), like `{}`",
+                    i + 1,
+                    self.example()
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One problem found in a mapping file, located by line and column (1-based).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappingProblem {
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for MappingProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => write!(f, "line {l}, column {c}: {}", self.message),
+            (Some(l), None) => write!(f, "line {l}: {}", self.message),
+            _ => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Every problem found in a mapping file (TOML syntax and unknown fields stop at
+/// the first; account problems are all collected).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct MappingError {
+    pub problems: Vec<MappingProblem>,
+}
+
+impl fmt::Display for MappingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{p}")?;
+        }
+        Ok(())
+    }
+}
+
+/// One mapping rule. Match fields are stored as written; `None` means "any"
+/// (absent in the file or `"*"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pub transaction_type: Option<String>,
+    pub amount_type: Option<String>,
+    pub amount_description: Option<String>,
+    pub marketplace: Option<String>,
+    pub account: String,
+    pub label: String,
+    /// An Amazon fee paid through Payables (used by the AP flow).
+    pub ap: bool,
+    /// 1-based line of the `[[rules]]` header in the mapping file.
+    pub line: usize,
+}
+
+impl Rule {
+    /// How specific the rule is: the number of match fields set.
+    pub fn specificity(&self) -> usize {
+        [
+            &self.transaction_type,
+            &self.amount_type,
+            &self.amount_description,
+            &self.marketplace,
+        ]
+        .iter()
+        .filter(|f| f.is_some())
+        .count()
+    }
+
+    fn matches(&self, key: &ComboRef<'_>) -> bool {
+        fn field(rule: &Option<String>, value: &str) -> bool {
+            rule.as_deref().is_none_or(|r| eq_ci(r, value))
+        }
+        field(&self.transaction_type, key.transaction_type)
+            && field(&self.amount_type, key.amount_type)
+            && field(&self.amount_description, key.amount_description)
+            && field(&self.marketplace, key.marketplace)
+    }
+}
+
+/// A parsed, validated mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapping {
+    /// Takes the net of each journal (deposit in transit).
+    pub clearing: String,
+    /// Unmapped rows land here when set.
+    pub suspense: Option<String>,
+    /// The unexplained rest of an inconsistent file goes here when set.
+    pub difference: Option<String>,
+    pub rules: Vec<Rule>,
+    hash: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMapping {
+    accounts: Spanned<RawAccounts>,
+    #[serde(default)]
+    rules: Vec<Spanned<RawRule>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAccounts {
+    clearing: Spanned<String>,
+    suspense: Option<Spanned<String>>,
+    difference: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    transaction_type: Option<String>,
+    amount_type: Option<String>,
+    amount_description: Option<String>,
+    marketplace: Option<String>,
+    account: Spanned<String>,
+    label: Option<String>,
+    #[serde(default)]
+    ap: bool,
+}
+
+/// 1-based (line, column) of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text.as_bytes()[..offset];
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |p| p + 1);
+    let column = text[line_start..offset].chars().count() + 1;
+    (line, column)
+}
+
+fn wildcard(field: Option<String>) -> Option<String> {
+    field.filter(|f| f.trim() != "*")
+}
+
+impl Mapping {
+    /// Parses with the default account shape.
+    pub fn parse(text: &str) -> Result<Mapping, MappingError> {
+        Mapping::parse_with(text, &AccountFormat::default())
+    }
+
+    /// Parses a mapping file: unknown fields and malformed accounts are errors
+    /// naming the line and column.
+    pub fn parse_with(text: &str, format: &AccountFormat) -> Result<Mapping, MappingError> {
+        let raw: RawMapping = toml::from_str(text).map_err(|e| {
+            let (line, column) = match e.span() {
+                Some(span) => {
+                    let (l, c) = line_col(text, span.start);
+                    (Some(l), Some(c))
+                }
+                None => (None, None),
+            };
+            MappingError {
+                problems: vec![MappingProblem {
+                    line,
+                    column,
+                    message: e.message().trim().to_string(),
+                }],
+            }
+        })?;
+        let mut problems = Vec::new();
+        let mut check = |account: &Spanned<String>, what: &str| {
+            if let Err(message) = format.validate(account.get_ref()) {
+                let (line, column) = line_col(text, account.span().start);
+                problems.push(MappingProblem {
+                    line: Some(line),
+                    column: Some(column),
+                    message: format!("{what}: {message}"),
+                });
+            }
+        };
+        let accounts = raw.accounts.into_inner();
+        check(&accounts.clearing, "accounts.clearing");
+        if let Some(s) = &accounts.suspense {
+            check(s, "accounts.suspense");
+        }
+        if let Some(d) = &accounts.difference {
+            check(d, "accounts.difference");
+        }
+        let mut rules = Vec::with_capacity(raw.rules.len());
+        for (i, spanned) in raw.rules.into_iter().enumerate() {
+            let (line, _) = line_col(text, spanned.span().start);
+            let rule = spanned.into_inner();
+            check(&rule.account, &format!("rule {} account", i + 1));
+            let account = rule.account.into_inner();
+            rules.push(Rule {
+                transaction_type: wildcard(rule.transaction_type),
+                amount_type: wildcard(rule.amount_type),
+                amount_description: wildcard(rule.amount_description),
+                marketplace: wildcard(rule.marketplace),
+                label: rule.label.unwrap_or_else(|| account.clone()),
+                account,
+                ap: rule.ap,
+                line,
+            });
+        }
+        if !problems.is_empty() {
+            return Err(MappingError { problems });
+        }
+        let mut mapping = Mapping {
+            clearing: accounts.clearing.into_inner(),
+            suspense: accounts.suspense.map(Spanned::into_inner),
+            difference: accounts.difference.map(Spanned::into_inner),
+            rules,
+            hash: String::new(),
+        };
+        mapping.hash = mapping.compute_hash();
+        Ok(mapping)
+    }
+
+    /// The shipped default mapping.
+    pub fn default_mapping() -> Mapping {
+        Mapping::parse(DEFAULT_MAPPING).expect("the bundled assets/mapping.toml is valid")
+    }
+
+    /// Stable SHA-256 (hex) of what the mapping means, not how it is written:
+    /// comments, whitespace and key order do not change it; any account, label,
+    /// match field or rule order change does.
+    pub fn content_hash(&self) -> &str {
+        &self.hash
+    }
+
+    fn compute_hash(&self) -> String {
+        let mut h = Sha256::new();
+        let mut put = |s: Option<&str>| match s {
+            // length-prefixed so field boundaries cannot shift
+            Some(s) => {
+                h.update([1u8]);
+                h.update((s.len() as u64).to_le_bytes());
+                h.update(s.as_bytes());
+            }
+            None => h.update([0u8]),
+        };
+        put(Some("ml-connector mapping v1"));
+        put(Some(&self.clearing));
+        put(self.suspense.as_deref());
+        put(self.difference.as_deref());
+        for r in &self.rules {
+            put(r.transaction_type.as_deref());
+            put(r.amount_type.as_deref());
+            put(r.amount_description.as_deref());
+            put(r.marketplace.as_deref());
+            put(Some(&r.account));
+            put(Some(&r.label));
+            put(Some(if r.ap { "ap" } else { "" }));
+        }
+        hex::encode(h.finalize())
+    }
+
+    /// The index of the best rule for a combination: the matching rule with the
+    /// most fields set, ties to the first in the file.
+    pub fn best_rule(
+        &self,
+        transaction_type: &str,
+        amount_type: &str,
+        amount_description: &str,
+        marketplace: &str,
+    ) -> Option<usize> {
+        let key = ComboRef {
+            transaction_type,
+            amount_type,
+            amount_description,
+            marketplace,
+        };
+        let mut best: Option<(usize, usize)> = None;
+        for (i, rule) in self.rules.iter().enumerate() {
+            if rule.matches(&key) {
+                let s = rule.specificity();
+                if best.is_none_or(|(_, bs)| s > bs) {
+                    best = Some((i, s));
+                }
+            }
+        }
+        best.map(|(i, _)| i)
+    }
+
+    /// A fresh matcher (with an empty cache) over this mapping.
+    pub fn matcher(&self) -> Matcher<'_> {
+        Matcher::new(self)
+    }
+}
+
+/// Case-insensitive equality without allocating (ASCII fast path).
+pub fn eq_ci(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        return a.eq_ignore_ascii_case(b);
+    }
+    a.chars()
+        .flat_map(char::to_lowercase)
+        .eq(b.chars().flat_map(char::to_lowercase))
+}
+
+#[derive(Clone, Copy)]
+struct ComboRef<'s> {
+    transaction_type: &'s str,
+    amount_type: &'s str,
+    amount_description: &'s str,
+    marketplace: &'s str,
+}
+
+/// A distinct (transaction type, amount type, description, marketplace)
+/// combination seen by a [`Matcher`], as first written in the file.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Combo {
+    pub transaction_type: String,
+    pub amount_type: String,
+    pub amount_description: String,
+    /// The effective marketplace (the row's, else the settlement's).
+    pub marketplace: String,
+}
+
+impl Combo {
+    fn as_ref(&self) -> ComboRef<'_> {
+        ComboRef {
+            transaction_type: &self.transaction_type,
+            amount_type: &self.amount_type,
+            amount_description: &self.amount_description,
+            marketplace: &self.marketplace,
+        }
+    }
+
+    fn eq_ref(&self, k: &ComboRef<'_>) -> bool {
+        (self.transaction_type == k.transaction_type
+            && self.amount_type == k.amount_type
+            && self.amount_description == k.amount_description
+            && self.marketplace == k.marketplace)
+            || (eq_ci(&self.transaction_type, k.transaction_type)
+                && eq_ci(&self.amount_type, k.amount_type)
+                && eq_ci(&self.amount_description, k.amount_description)
+                && eq_ci(&self.marketplace, k.marketplace))
+    }
+}
+
+/// FNV-1a over the lowercased text of the four fields.
+fn combo_hash(k: &ComboRef<'_>) -> u64 {
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for field in [
+        k.transaction_type,
+        k.amount_type,
+        k.amount_description,
+        k.marketplace,
+    ] {
+        if field.is_ascii() {
+            for b in field.bytes() {
+                h = (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(PRIME);
+            }
+        } else {
+            for c in field.chars().flat_map(char::to_lowercase) {
+                h = (h ^ u64::from(u32::from(c))).wrapping_mul(PRIME);
+            }
+        }
+        // field separator, not a valid char value
+        h = (h ^ 0x1_0000_0000).wrapping_mul(PRIME);
+    }
+    h
+}
+
+/// The hash is already mixed; the map uses it as is.
+#[derive(Default)]
+struct IdentityHasher(u64);
+
+impl Hasher for IdentityHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type IdentityMap<V> = HashMap<u64, V, BuildHasherDefault<IdentityHasher>>;
+
+/// Maps rows to rules with a per-combination cache. One per thread; combination
+/// ids are local to the matcher that issued them.
+pub struct Matcher<'m> {
+    mapping: &'m Mapping,
+    /// combination hash → first combination id with that hash
+    index: IdentityMap<u32>,
+    combos: Vec<Combo>,
+    rules: Vec<Option<usize>>,
+    /// next combination id with the same hash (collision chain)
+    next: Vec<Option<u32>>,
+}
+
+impl<'m> Matcher<'m> {
+    pub fn new(mapping: &'m Mapping) -> Self {
+        Matcher {
+            mapping,
+            index: IdentityMap::default(),
+            combos: Vec::new(),
+            rules: Vec::new(),
+            next: Vec::new(),
+        }
+    }
+
+    pub fn mapping(&self) -> &'m Mapping {
+        self.mapping
+    }
+
+    /// The combination id of these fields (case-insensitive), creating it on
+    /// first sight. Allocates only for a new combination.
+    pub fn combo_id(
+        &mut self,
+        transaction_type: &str,
+        amount_type: &str,
+        amount_description: &str,
+        marketplace: &str,
+    ) -> u32 {
+        let key = ComboRef {
+            transaction_type,
+            amount_type,
+            amount_description,
+            marketplace,
+        };
+        let h = combo_hash(&key);
+        let mut cursor = self.index.get(&h).copied();
+        let mut last = None;
+        while let Some(id) = cursor {
+            if self.combos[id as usize].eq_ref(&key) {
+                return id;
+            }
+            last = Some(id);
+            cursor = self.next[id as usize];
+        }
+        let id = u32::try_from(self.combos.len()).expect("fewer than 4 billion combinations");
+        let rule = self.mapping.best_rule(
+            transaction_type,
+            amount_type,
+            amount_description,
+            marketplace,
+        );
+        self.combos.push(Combo {
+            transaction_type: transaction_type.to_string(),
+            amount_type: amount_type.to_string(),
+            amount_description: amount_description.to_string(),
+            marketplace: marketplace.to_string(),
+        });
+        self.rules.push(rule);
+        self.next.push(None);
+        match last {
+            Some(prev) => self.next[prev as usize] = Some(id),
+            None => {
+                self.index.insert(h, id);
+            }
+        }
+        id
+    }
+
+    /// The rule chosen for these fields, if any.
+    pub fn rule_for(
+        &mut self,
+        transaction_type: &str,
+        amount_type: &str,
+        amount_description: &str,
+        marketplace: &str,
+    ) -> Option<usize> {
+        let id = self.combo_id(
+            transaction_type,
+            amount_type,
+            amount_description,
+            marketplace,
+        );
+        self.rules[id as usize]
+    }
+
+    /// The id of a combination issued by another matcher over the same mapping.
+    pub fn combo_id_of(&mut self, combo: &Combo) -> u32 {
+        let k = combo.as_ref();
+        self.combo_id(
+            k.transaction_type,
+            k.amount_type,
+            k.amount_description,
+            k.marketplace,
+        )
+    }
+
+    pub fn combo(&self, id: u32) -> &Combo {
+        &self.combos[id as usize]
+    }
+
+    pub fn rule_of(&self, id: u32) -> Option<usize> {
+        self.rules[id as usize]
+    }
+
+    /// Every combination seen so far with its rule, in first-seen order.
+    pub fn combos(&self) -> impl Iterator<Item = (&Combo, Option<usize>)> {
+        self.combos.iter().zip(self.rules.iter().copied())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "[accounts]\nclearing = \"01-000-1190-0000-000\"\n";
+
+    fn mapping(rules: &str) -> Mapping {
+        Mapping::parse(&format!("{BASE}{rules}")).unwrap()
+    }
+
+    #[test]
+    fn no_rules_is_valid() {
+        let m = mapping("");
+        assert!(m.rules.is_empty());
+        assert_eq!(m.suspense, None);
+        assert_eq!(m.best_rule("Order", "ItemPrice", "Principal", ""), None);
+    }
+
+    #[test]
+    fn most_fields_wins_and_ties_go_to_first() {
+        let m = mapping(
+            r#"
+[[rules]]
+transaction_type = "Order"
+account = "01-000-4000-0000-000"
+label = "any order"
+[[rules]]
+transaction_type = "Order"
+amount_type = "ItemPrice"
+account = "01-000-4001-0000-000"
+label = "order item price A"
+[[rules]]
+amount_type = "ItemPrice"
+transaction_type = "order"
+account = "01-000-4002-0000-000"
+label = "order item price B (tie, later)"
+[[rules]]
+transaction_type = "Order"
+amount_type = "*"
+amount_description = "Principal"
+marketplace = "*"
+account = "01-000-4003-0000-000"
+"#,
+        );
+        assert_eq!(m.rules[3].specificity(), 2);
+        assert_eq!(m.rules[3].label, "01-000-4003-0000-000");
+        // two fields each: rule 1 and 3 match; rule 1 is first
+        assert_eq!(m.best_rule("Order", "ItemPrice", "Principal", ""), Some(1));
+        assert_eq!(m.best_rule("ORDER", "itemprice", "Tax", ""), Some(1));
+        assert_eq!(m.best_rule("Order", "ItemFees", "Principal", ""), Some(3));
+        assert_eq!(m.best_rule("Order", "ItemFees", "Commission", ""), Some(0));
+        assert_eq!(m.best_rule("Refund", "ItemPrice", "Principal", ""), None);
+        // exact per field, not prefix
+        assert_eq!(m.best_rule("Orders", "ItemPrice", "Principal", ""), None);
+    }
+
+    #[test]
+    fn marketplace_field() {
+        let m = mapping(
+            r#"
+[[rules]]
+amount_description = "Principal"
+account = "01-000-4010-0000-000"
+[[rules]]
+amount_description = "Principal"
+marketplace = "Amazon.fr"
+account = "01-000-4012-0000-000"
+"#,
+        );
+        assert_eq!(
+            m.best_rule("Order", "ItemPrice", "Principal", "amazon.FR"),
+            Some(1)
+        );
+        assert_eq!(
+            m.best_rule("Order", "ItemPrice", "Principal", "Amazon.de"),
+            Some(0)
+        );
+        assert_eq!(m.best_rule("Order", "ItemPrice", "Principal", ""), Some(0));
+    }
+
+    #[test]
+    fn unknown_field_names_field_and_line() {
+        let text = format!(
+            "{BASE}\n[[rules]]\ntransaction_type = \"Order\"\nacount = \"01-000-4010-0000-000\"\n"
+        );
+        let err = Mapping::parse(&text).unwrap_err();
+        let p = &err.problems[0];
+        assert!(p.message.contains("acount"), "{p}");
+        assert_eq!(p.line, Some(6), "{p}");
+        let err = Mapping::parse(&format!("{BASE}suspence = \"x\"\n")).unwrap_err();
+        assert!(err.to_string().contains("suspence"), "{err}");
+        assert_eq!(err.problems[0].line, Some(3));
+    }
+
+    #[test]
+    fn syntax_error_and_missing_clearing_are_located() {
+        let err = Mapping::parse("[accounts]\nclearing = \n").unwrap_err();
+        assert_eq!(err.problems[0].line, Some(2), "{err}");
+        let err = Mapping::parse("[accounts]\nsuspense = \"01-000-9990-0000-000\"\n").unwrap_err();
+        assert!(err.to_string().contains("clearing"), "{err}");
+        let err = Mapping::parse("").unwrap_err();
+        assert!(err.to_string().contains("accounts"), "{err}");
+    }
+
+    #[test]
+    fn malformed_accounts_all_reported_with_lines() {
+        let text = "[accounts]\nclearing = \"01-000-1190-0000\"\nsuspense = \"01-000-9990-0000-000\"\n\n[[rules]]\naccount = \"01-000-40x0-0000-000\"\n";
+        let err = Mapping::parse(text).unwrap_err();
+        assert_eq!(err.problems.len(), 2, "{err}");
+        assert_eq!(err.problems[0].line, Some(2));
+        assert!(err.problems[0].message.contains("4 segment(s)"), "{err}");
+        assert_eq!(err.problems[1].line, Some(6));
+        assert!(err.problems[1].message.contains("segment 3"), "{err}");
+        // the shape is a parameter
+        let three = AccountFormat {
+            segment_lengths: vec![2, 3, 4, 4],
+        };
+        Mapping::parse_with(
+            "[accounts]\nclearing = \"01-000-1190-0000\"\n[[rules]]\naccount = \"01-000-4010-0000\"\n",
+            &three,
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn hash_ignores_comments_but_not_meaning() {
+        let a = mapping("[[rules]]\naccount = \"01-000-4010-0000-000\"\nlabel = \"x\"\n");
+        let b = Mapping::parse(&format!(
+            "# comment\n{BASE}\n\n[[rules]] # again\nlabel = \"x\"\naccount = \"01-000-4010-0000-000\"\n"
+        ))
+        .unwrap();
+        let c = mapping("[[rules]]\naccount = \"01-000-4010-0000-000\"\nlabel = \"y\"\n");
+        assert_eq!(a.content_hash(), b.content_hash());
+        assert_ne!(a.content_hash(), c.content_hash());
+        assert_eq!(a.content_hash().len(), 64);
+    }
+
+    #[test]
+    fn matcher_caches_case_insensitively() {
+        let m = mapping(
+            "[[rules]]\ntransaction_type = \"Order\"\naccount = \"01-000-4010-0000-000\"\nap = true\n",
+        );
+        assert!(m.rules[0].ap);
+        let mut mt = m.matcher();
+        let a = mt.combo_id("Order", "ItemPrice", "Principal", "Amazon.com");
+        let b = mt.combo_id("ORDER", "itemprice", "principal", "amazon.com");
+        let c = mt.combo_id("Refund", "ItemPrice", "Principal", "Amazon.com");
+        let d = mt.combo_id("Ordér", "ItemPrice", "Principal", "Amazon.com");
+        let e = mt.combo_id("ORDÉR", "ItemPrice", "Principal", "Amazon.com");
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(d, e);
+        assert_eq!(mt.rule_of(a), Some(0));
+        assert_eq!(mt.rule_of(c), None);
+        assert_eq!(mt.combo(a).transaction_type, "Order");
+        // fields do not bleed into each other
+        let f = mt.combo_id("OrderItem", "Price", "Principal", "Amazon.com");
+        assert_ne!(a, f);
+        assert_eq!(mt.combos().count(), 4);
+    }
+
+    #[test]
+    fn default_mapping_parses() {
+        let m = Mapping::default_mapping();
+        assert_eq!(m.clearing, "01-000-1190-0000-000");
+        assert_eq!(m.suspense.as_deref(), Some("01-000-9990-0000-000"));
+        assert_eq!(m.difference.as_deref(), Some("01-000-9991-0000-000"));
+    }
+}
