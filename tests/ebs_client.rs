@@ -1132,3 +1132,102 @@ mod sim {
         assert_eq!(c.ap_delete_rejected("777").await.expect("delete"), 1);
     }
 }
+
+/// The PL/SQL package spec declares, with Integration Repository annotations, every custom
+/// service and parameter the client calls (so an administrator deploys what is used).
+#[test]
+fn plsql_spec_declares_every_custom_service_the_client_calls() {
+    let spec = include_str!("../assets/ebs/xxmlc_connector.pks");
+    let body = include_str!("../assets/ebs/xxmlc_connector.pkb");
+    assert!(
+        spec.starts_with("/* $Header: "),
+        "irep_parser needs the $Header line"
+    );
+    assert!(spec.contains("CREATE OR REPLACE PACKAGE XXMLC_INTEGRATION_PKG"));
+    assert!(body.contains("CREATE OR REPLACE PACKAGE BODY XXMLC_INTEGRATION_PKG"));
+    let calls: [(&str, &[&str]); 8] = [
+        (
+            "populate_interface_control",
+            &[
+                "P_USER_JE_SOURCE_NAME",
+                "P_LEDGER_ID",
+                "P_GROUP_ID",
+                "P_PROCESSED_DATA_ACTION",
+                "X_GROUP_ID",
+                "X_INTERFACE_RUN_ID",
+            ],
+        ),
+        (
+            "get_journals_by_group",
+            &["P_GROUP_ID", "P_LEDGER_ID", "X_JOURNALS"],
+        ),
+        (
+            "get_journals_by_reference",
+            &[
+                "P_USER_JE_SOURCE_NAME",
+                "P_LEDGER_ID",
+                "P_REFERENCE_1",
+                "P_REFERENCE_2",
+                "P_REFERENCE_4",
+                "X_JOURNALS",
+            ],
+        ),
+        (
+            "get_transactions_by_request",
+            &["P_REQUEST_ID", "X_TRANSACTIONS"],
+        ),
+        (
+            "get_request_status",
+            &[
+                "P_REQUEST_ID",
+                "X_PHASE_CODE",
+                "X_STATUS_CODE",
+                "X_MESSAGE",
+                "X_CHILDREN",
+            ],
+        ),
+        ("get_child_requests", &["P_REQUEST_ID", "X_REQUESTS"]),
+        (
+            "get_account",
+            &[
+                "P_LEDGER_ID",
+                "P_CONCATENATED_SEGMENTS",
+                "X_EXISTS",
+                "X_ENABLED_FLAG",
+                "X_DETAIL_POSTING_ALLOWED_FLAG",
+                "X_START_DATE_ACTIVE",
+                "X_END_DATE_ACTIVE",
+            ],
+        ),
+        (
+            "get_open_periods",
+            &["P_LEDGER_ID", "P_APPLICATION", "X_PERIODS"],
+        ),
+    ];
+    for (method, params) in calls {
+        let decl = format!("PROCEDURE {method}(");
+        let at = spec
+            .find(&decl)
+            .unwrap_or_else(|| panic!("{method} not declared"));
+        let annotation_start = spec[..at].rfind("/*#").expect("annotation");
+        let annotation = &spec[annotation_start..at];
+        assert!(
+            annotation.contains("@rep:scope public"),
+            "{method}: not public"
+        );
+        assert!(
+            annotation.contains("@rep:displayname"),
+            "{method}: no display name"
+        );
+        let end = at + spec[at..].find(");").expect("end of declaration");
+        let signature = &spec[at..end];
+        for p in params {
+            assert!(signature.contains(p), "{method} lacks {p}");
+            assert!(
+                annotation.contains(&format!("@param {p}")),
+                "{method}: {p} undocumented"
+            );
+        }
+        assert!(body.contains(&decl), "{method} has no body");
+    }
+}
