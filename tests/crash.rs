@@ -24,7 +24,9 @@ async fn sigkill_at_thirty_instants_loses_and_duplicates_nothing() {
     let bin = env!("CARGO_BIN_EXE_ml-connector");
     let dir = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
-    let world = DemoWorld::start(options(dir.path(), true)).await.unwrap();
+    let mut opts = options(dir.path(), true);
+    opts.history_days = 56; // more settlements: more work to interrupt
+    let world = DemoWorld::start(opts).await.unwrap();
     let run = || {
         Command::new(bin)
             .args(["--headless", "--once", "--config"])
@@ -40,8 +42,12 @@ async fn sigkill_at_thirty_instants_loses_and_duplicates_nothing() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(SEED);
     let (mut killed, mut finished) = (0, 0);
     let started = Instant::now();
-    for _ in 0..KILLS {
-        let at = Duration::from_millis(rng.random_range(150..4000));
+    // Until 30 kills have landed in a running process (bounded).
+    for _ in 0..KILLS * 4 {
+        if killed == KILLS {
+            break;
+        }
+        let at = Duration::from_millis(rng.random_range(20..2500));
         let mut child = run();
         let deadline = Instant::now() + at;
         let mut exited = false;
@@ -60,6 +66,7 @@ async fn sigkill_at_thirty_instants_loses_and_duplicates_nothing() {
             killed += 1;
         }
     }
+    assert_eq!(killed, KILLS, "only {killed} kills landed");
     let status = run().wait().unwrap();
     assert_eq!(
         status.code(),
