@@ -22,8 +22,12 @@
 //! approval lapses (back to `proposed`) only when the proposal it approved changed. A rejected
 //! (or vanished) batch approved again is posted as the next revision; the rejected interface
 //! rows of earlier revisions are deleted before the new revision is staged. The batches of one
-//! settlement go in period order (by accounting date); settlements run in parallel up to the
-//! EBS client's concurrency limit.
+//! settlement go in period order (by accounting date), each on its own (a blocked or rejected
+//! period does not hold back the next); settlements run in parallel up to the EBS client's
+//! concurrency limit; a cancelled engine stops between batches. What a person must fix
+//! (routing, FX, a bad proposal) is recorded as the batch's reason; EBS trouble is reported and
+//! retried next run. Revisions reversed in EBS (audit `reversal` entries) do not block a later
+//! revision.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
