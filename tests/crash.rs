@@ -59,6 +59,7 @@ async fn sigkill_at_thirty_instants_loses_and_duplicates_nothing() {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         if exited {
+            child.wait().unwrap();
             finished += 1;
         } else {
             child.kill().unwrap(); // SIGKILL on Unix

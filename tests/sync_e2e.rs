@@ -199,3 +199,92 @@ fn binary_headless_once_against_demo_sims_only() {
     let leaks = grep_secrets(data.path(), &secrets, &[]);
     assert!(leaks.is_empty(), "{leaks:?}");
 }
+
+/// Mapping versions: a new version re-proposes what is not staged; an approval survives
+/// a version that does not change its proposal and lapses with one that does; fixing the
+/// unmapped fee turns `needs_mapping` into `proposed`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_mapping_versions_repropose_and_approvals_lapse_only_on_change() {
+    use ml_connector::ledger::state::BatchState;
+    use ml_connector::sync::posting::PostingEngine;
+    use ml_connector::sync::propose::propose_pending;
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let mut opts = options(dir.path(), false);
+    opts.auto_post = false;
+    let world = DemoWorld::start(opts).await.unwrap();
+    let ctx = context(&world, data.path());
+    let report = headless_once(&ctx).await;
+    assert_eq!(report.exit_code, exit::WAITING);
+    assert_eq!(
+        report.counts["imported"], 0,
+        "auto_post = never posts nothing"
+    );
+    let us = report
+        .settlements
+        .iter()
+        .find(|s| {
+            s.marketplace == ml_connector::sim::world::US && s.status == Some(BatchState::Proposed)
+        })
+        .expect("a proposed US settlement");
+    assert!(
+        us.batches[0]
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("auto_post"),
+        "{us:?}"
+    );
+    let key = ml_connector::store::BatchKey::new(&us.settlement_id, &us.batches[0].period);
+    let engine = PostingEngine::from_context(&ctx);
+    engine
+        .approve(std::slice::from_ref(&key), "jdoe", chrono::Utc::now())
+        .unwrap();
+    let version = |ctx: &ml_connector::sync::context::SyncContext| {
+        ctx.store
+            .latest_mapping("mapping.toml")
+            .unwrap()
+            .unwrap()
+            .version
+    };
+    let v1 = version(&ctx);
+
+    // A comment only: a new version, the same proposal: the approval holds.
+    let path = dir.path().join("mapping.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("{text}\n# reviewed\n")).unwrap();
+    let sink = ProgressSink::noop();
+    propose_pending(&ctx, &sink, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(version(&ctx), v1 + 1);
+    let b = ctx.store.batch(&key).unwrap().unwrap();
+    assert_eq!(b.state, BatchState::Approved);
+    assert_eq!(
+        ctx.store.proposal(&key).unwrap().unwrap().mapping.version,
+        v1 + 1,
+        "re-proposed with the new version"
+    );
+
+    // A changed label: the proposal changes, the approval lapses.
+    let changed = text.replace("Amazon product sales", "Amazon product sales (net)")
+        + "\n[[rules]]\ntransaction_type = \"Order\"\namount_type = \"ItemFees\"\namount_description = \"NewFeeType2026\"\naccount = \"01-000-6160-0000-000\"\nlabel = \"New Amazon fee\"\n";
+    std::fs::write(&path, changed).unwrap();
+    let s = propose_pending(&ctx, &sink, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert!(s.lapsed.contains(&key), "{s:?}");
+    let b = ctx.store.batch(&key).unwrap().unwrap();
+    assert_eq!(b.state, BatchState::Proposed);
+    assert!(b.approval.is_none());
+    // The DE settlement that needed a mapping is proposed now.
+    let de_waiting: Vec<_> = ctx
+        .store
+        .batches()
+        .unwrap()
+        .into_iter()
+        .filter(|b| b.state == BatchState::NeedsMapping)
+        .collect();
+    assert!(de_waiting.is_empty(), "{de_waiting:?}");
+    world.stop().await;
+}

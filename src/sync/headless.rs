@@ -281,13 +281,13 @@ pub async fn run_once(
         errors.push(format!("{scope}: {e}"));
     };
     // 1. Whatever a previous run left in flight is settled with EBS first.
-    if let Some(engine) = engine {
-        if let Err(e) = engine.reconcile_in_flight(sink).await {
-            if e.is_configuration() {
-                return Err(e);
-            }
-            fail("reconcile", &e, &mut errors);
+    if let Some(engine) = engine
+        && let Err(e) = engine.reconcile_in_flight(sink).await
+    {
+        if e.is_configuration() {
+            return Err(e);
         }
+        fail("reconcile", &e, &mut errors);
     }
     // 2. Pull every seller.
     for seller in &ctx.sellers {
@@ -314,13 +314,14 @@ pub async fn run_once(
         }
     }
     // 4. Post what auto_post allows.
-    if !interrupted && !cancel.is_cancelled() {
-        if let Err(e) = auto_post(ctx, engine, sink).await {
-            if e.is_configuration() {
-                return Err(e);
-            }
-            fail("post", &e, &mut errors);
+    if !interrupted
+        && !cancel.is_cancelled()
+        && let Err(e) = auto_post(ctx, engine, sink).await
+    {
+        if e.is_configuration() {
+            return Err(e);
         }
+        fail("post", &e, &mut errors);
     }
     interrupted |= cancel.is_cancelled();
     let report = report(ctx, started_at, errors, interrupted)?;

@@ -155,10 +155,9 @@ async fn calendar_for(
     let Some(ebs) = ctx.ebs.get(&ledger_id) else {
         return Ok(Engine::preview_calendar(&record.summary, tz));
     };
-    if !cache.contains_key(&ledger_id) {
+    if let std::collections::btree_map::Entry::Vacant(slot) = cache.entry(ledger_id) {
         let ledger = ledger_id.to_string();
-        let open = super::context::ebs_read(|| ebs.open_periods(&ledger)).await?;
-        cache.insert(ledger_id, open);
+        slot.insert(super::context::ebs_read(|| ebs.open_periods(&ledger)).await?);
     }
     let from = local_day(tz, record.summary.start)
         .checked_sub_months(Months::new(1))
