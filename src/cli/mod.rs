@@ -15,6 +15,7 @@ pub mod settlement;
 pub mod sim_amazon;
 pub mod sim_ebs;
 pub mod store;
+pub mod tui;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -87,11 +88,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             cli.once,
             cli.report,
         ),
-        None => {
-            use clap::CommandFactory;
-            Cli::command().print_help()?;
-            Ok(0)
-        }
+        None => tui::run(cli.config.as_deref(), cli.data_dir.as_deref()),
         Some(Command::Settlement(args)) => settlement::run(args),
         Some(Command::Mapping(args)) => mapping::run(args),
         Some(Command::Bench(args)) => bench::run(args),

@@ -831,7 +831,7 @@ async fn forward(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<SyncMsg>) {
         let mut progress = None;
         let mut keys: BTreeSet<BatchKey> = BTreeSet::new();
         let mut out = Vec::new();
-        let mut finished = false;
+        let mut finished = None;
         for m in burst {
             match m {
                 SyncMsg::Progress {
@@ -893,13 +893,12 @@ async fn forward(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<SyncMsg>) {
                 SyncMsg::SettlementPulled { .. } => {}
                 SyncMsg::RunFinished { at, ok, summary } => {
                     last = None;
-                    finished = true;
-                    out.push(Msg::SyncFinished { at, ok, summary });
+                    finished = Some(Msg::SyncFinished { at, ok, summary });
                 }
             }
         }
         if let Some(p) = progress
-            && !finished
+            && finished.is_none()
         {
             inner.say(p).await;
         }
@@ -910,13 +909,18 @@ async fn forward(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<SyncMsg>) {
         for m in out {
             inner.say(m).await;
         }
-        if finished {
+        // the round's data first, then "synced": what the status bar says is on screen
+        if let Some(done) = finished {
             if let Ok(all) = inner.blocking(|i| i.all_batches()).await {
                 remember(&inner, &all);
                 inner.say(Msg::BatchesLoaded(all.clone())).await;
+                refresh_views(&inner).await;
+                inner.say(done).await;
                 refresh_requests(&inner, all).await;
+            } else {
+                refresh_views(&inner).await;
+                inner.say(done).await;
             }
-            refresh_views(&inner).await;
         }
     }
 }
