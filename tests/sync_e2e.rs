@@ -83,6 +83,16 @@ async fn restart_resumes_from_cursors_and_pulls_nothing_twice() {
                 .settlements_downloaded;
         }
         assert!(ctx.store.cursor("reports:demo-na").unwrap().is_some());
+        let groups = ctx.store.event_groups().unwrap();
+        let with_events = groups
+            .iter()
+            .filter(|g| g.data.get(ml_connector::sync::pull::EVENTS_KEY).is_some())
+            .count();
+        assert!(
+            with_events >= 6,
+            "closed groups keep their events: {with_events}"
+        );
+        assert!(ctx.store.orders_count() > 0, "orders pulled");
         n
     };
     assert!(first >= 6, "first pull downloaded {first}");
