@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod bench;
 pub mod credentials;
+pub mod doctor;
 pub mod mapping;
 pub mod settlement;
 pub mod sim_amazon;
@@ -52,6 +53,8 @@ pub enum Command {
     Store(store::StoreCommand),
     /// Show the audit trail.
     Audit(audit::AuditArgs),
+    /// Check the configuration against Amazon and EBS: does it fit?
+    Doctor(doctor::DoctorArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -86,5 +89,6 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Audit(args)) => {
             audit::run(args, cli.config.as_deref(), cli.data_dir.as_deref())
         }
+        Some(Command::Doctor(args)) => doctor::run(args, cli.config.as_deref()),
     }
 }
