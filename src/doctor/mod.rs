@@ -20,8 +20,7 @@ use chrono::NaiveDate;
 
 use crate::amazon::{self, LwaCredentials, Operation, RateLimiter, SpApiClient};
 use crate::config::{
-    Config, Credentials, EbsContext, EbsModule, PostingProfile, Region, RoutingConfig,
-    SellerConfig,
+    Config, Credentials, EbsContext, EbsModule, PostingProfile, Region, RoutingConfig, SellerConfig,
 };
 use crate::ebs::checks::{AccountInfo, AccountProblem};
 use crate::ebs::{self, Contexts, EbsClient, EbsError, GlContext, Module, OuContext, RestHeader};
@@ -205,7 +204,9 @@ pub fn sp_api_client(
     credentials: &Credentials,
     http_timeout: Duration,
 ) -> Result<SpApiClient, String> {
-    let secrets = credentials.seller(seller.name.as_str()).map_err(|e| e.to_string())?;
+    let secrets = credentials
+        .seller(seller.name.as_str())
+        .map_err(|e| e.to_string())?;
     let lwa = LwaCredentials {
         client_id: secrets.client_id.clone(),
         client_secret: secrets.client_secret.clone(),
@@ -418,9 +419,9 @@ fn ebs_hint(e: &EbsError, key: &str) -> String {
         "ISG_SERVICE_AUTH_FAILURE" => format!(
             "check `responsibility` in [{key}]: it must exist, be assigned to the EBS user and be granted this service"
         ),
-        "ISG_INVALID_RESPAPPLICATION" => format!(
-            "set `application` in [{key}] to the responsibility's application short name"
-        ),
+        "ISG_INVALID_RESPAPPLICATION" => {
+            format!("set `application` in [{key}] to the responsibility's application short name")
+        }
         "ISG_INVALID_SECURITYGROUP" => "check [ebs] security_group".into(),
         "ISG_INVALID_NLSLANGUAGE" => "check [ebs] nls_language".into(),
         "ISG_INVALID_ORG_ID" => format!(
@@ -725,12 +726,9 @@ async fn check_accounts(
 ) {
     for (ledger, accounts) in accounts_by_ledger(config, mappings) {
         let ledger_text = ledger.to_string();
-        let reads = futures::future::join_all(
-            accounts
-                .keys()
-                .map(|a| client.account(&ledger_text, a)),
-        )
-        .await;
+        let reads =
+            futures::future::join_all(accounts.keys().map(|a| client.account(&ledger_text, a)))
+                .await;
         let mut good = 0usize;
         for ((account, uses), read) in accounts.iter().zip(reads) {
             let area = format!("ledger {ledger} account {account}");
@@ -745,11 +743,17 @@ async fn check_accounts(
             }
         }
         if good > 0 {
+            let rest = accounts.len() - good;
             report.ok(
                 format!("ledger {ledger} accounts"),
                 format!(
-                    "{good} of {} account(s) exist, are enabled, allow detail posting and are not end-dated",
-                    accounts.len()
+                    "{good} of {} account(s) exist, are enabled, allow detail posting and are not end-dated{}",
+                    accounts.len(),
+                    if rest > 0 {
+                        format!(" ({rest} listed above)")
+                    } else {
+                        String::new()
+                    }
                 ),
             );
         }
@@ -776,9 +780,9 @@ fn judge_account(info: &AccountInfo, as_of: NaiveDate) -> Verdict {
             )),
             None => Verdict::Good,
         },
-        Some(p @ AccountProblem::NotYetActive(_)) => Verdict::Warn(format!(
-            "{p} [EF01]: lines dated earlier will be rejected"
-        )),
+        Some(p @ AccountProblem::NotYetActive(_)) => {
+            Verdict::Warn(format!("{p} [EF01]: lines dated earlier will be rejected"))
+        }
         Some(p) => {
             let what = match p {
                 AccountProblem::NotFound => "create the combination in EBS or correct the mapping",
@@ -873,7 +877,10 @@ async fn check_wadl(config: &Config, opts: &Options, report: &mut Report) {
             return;
         }
     };
-    let http = match reqwest::Client::builder().timeout(opts.http_timeout).build() {
+    let http = match reqwest::Client::builder()
+        .timeout(opts.http_timeout)
+        .build()
+    {
         Ok(h) => h,
         Err(e) => {
             report.fail("ebs services", format!("HTTP client: {e}"));
@@ -1011,7 +1018,10 @@ mod tests {
             end: Some(d(2026, 12, 31)),
             ..good.clone()
         };
-        assert!(matches!(judge_account(&ending, d(2026, 6, 1)), Verdict::Warn(_)));
+        assert!(matches!(
+            judge_account(&ending, d(2026, 6, 1)),
+            Verdict::Warn(_)
+        ));
         match judge_account(&ending, d(2027, 1, 1)) {
             Verdict::Fail(t) => assert!(t.contains("end-dated") && t.contains("EF01"), "{t}"),
             _ => panic!("end-dated account must fail"),
