@@ -1289,6 +1289,18 @@ fn file_through_parser_both_thread_counts_agree() {
     assert!(one.postable && one.consistent, "{:?}", one.blockers);
     assert_eq!(one.rows, 6);
     assert_eq!(one.clearing_total(), dec("95.01"));
+    // a bad row in the last chunk is reported with its line, whatever the thread count
+    let mut rows = GOOD_ROWS.to_vec();
+    rows[5].3 = "abc";
+    let text = v2_file("95.01", &rows);
+    let bad = SettlementFile::parse(&text, "UTF-8").unwrap();
+    for parts in [1, 2, 3] {
+        let err = propose_file(&bad, &engine, parts).unwrap_err().to_string();
+        assert!(
+            err.contains("line 8") && err.contains("abc"),
+            "{parts}: {err}"
+        );
+    }
     // 2025-09-30 23:30 UTC is October 1 in Tokyo
     let tokyo = Engine::new(
         &m,

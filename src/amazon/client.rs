@@ -338,6 +338,9 @@ impl SpApiClient {
         let mut failures = 0u32;
         let mut reauthorised = false;
         loop {
+            // Token first: a slow exchange between the limiter slot and the send would
+            // let later calls overtake this one at the server.
+            self.inner.lwa.access_token().await?;
             self.inner.limiter.acquire(op).await;
             let token = self.inner.lwa.access_token().await?;
             let amz_date = self.now().format("%Y%m%dT%H%M%SZ").to_string();

@@ -217,10 +217,18 @@ impl SpApiClient {
     }
 
     /// Convenience: every event of a group in one value.
-    pub async fn all_events_of_group(&self, group_id: &str) -> Result<FinancialEvents, Error> {
+    pub async fn all_events_of_group(
+        &self,
+        group_id: &str,
+        page_size: u32,
+    ) -> Result<FinancialEvents, Error> {
         use futures::TryStreamExt;
         let mut all = FinancialEvents::default();
-        let mut pages = self.financial_events_by_group(group_id, EventsQuery::default(), None);
+        let query = EventsQuery {
+            max_results_per_page: Some(page_size),
+            ..EventsQuery::default()
+        };
+        let mut pages = self.financial_events_by_group(group_id, query, None);
         while let Some(page) = pages.try_next().await? {
             all.extend(page.events);
         }

@@ -123,7 +123,15 @@ pub struct RateLimiter {
     buckets: Mutex<HashMap<Operation, Bucket>>,
     /// Server seconds per wall second (1 against Amazon; N against a simulator at N×).
     time_scale: f64,
+    /// Extra wall time added to every paced wait. A call reaches the server one network
+    /// latency after its slot; if an earlier call took longer to arrive than this one, the
+    /// server would see them closer than the rate allows. The margin absorbs that jitter.
+    /// It shifts the paced schedule once; it does not accumulate.
+    margin: Duration,
 }
+
+/// Default for [`RateLimiter::with_margin`].
+pub const DEFAULT_MARGIN: Duration = Duration::from_millis(25);
 
 impl Default for RateLimiter {
     fn default() -> Self {
@@ -145,7 +153,14 @@ impl RateLimiter {
             } else {
                 1.0
             },
+            margin: DEFAULT_MARGIN,
         }
+    }
+
+    /// Sets the jitter margin added to paced waits (wall time).
+    pub fn with_margin(mut self, margin: Duration) -> Self {
+        self.margin = margin;
+        self
     }
 
     /// The process-wide limiter for a seller in a region: every client built for the
@@ -187,20 +202,27 @@ impl RateLimiter {
         })
     }
 
-    /// Waits until a call to `op` fits in the bucket.
+    /// Waits until a call to `op` fits in the bucket (plus the jitter margin when paced).
     pub async fn acquire(&self, op: Operation) {
         let wait = self.reserve(op);
         if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
+            tokio::time::sleep(wait + self.margin).await;
         }
     }
 
-    /// Applies a rate from `x-amzn-RateLimit-Limit`; nonsense values are ignored.
-    pub fn observe_rate(&self, op: Operation, rate: f64) {
-        if !(rate.is_finite() && rate > 0.0 && rate < 10_000.0) {
+    /// Applies a rate from `x-amzn-RateLimit-Limit`. The header counts requests per
+    /// *wall* second, so against a time-scaled server it is divided by the scale to get
+    /// the plan's rate. Nonsense values are ignored.
+    pub fn observe_rate(&self, op: Operation, wall_rate: f64) {
+        let rate = wall_rate / self.time_scale;
+        if !(rate.is_finite() && rate > 0.0 && wall_rate < 1_000_000.0) {
             return;
         }
-        self.with_bucket(op, |bucket, _| bucket.plan.rate = rate);
+        self.with_bucket(op, |bucket, _| {
+            if (bucket.plan.rate - rate).abs() > f64::EPSILON * rate.max(1.0) {
+                bucket.plan.rate = rate;
+            }
+        });
     }
 
     /// A 429: the server's bucket is empty, so ours must be too.

@@ -210,10 +210,13 @@ impl Lwa {
                                         "token response is not the documented JSON: {e}"
                                     ),
                                 })?;
-                            let lifetime = parsed.expires_in.unwrap_or(3600).max(0);
+                            // `expires_in` counts wall seconds; "now" is server time.
+                            let lifetime =
+                                parsed.expires_in.unwrap_or(3600).max(0) as f64 * self.time_scale;
                             return Ok(CachedToken {
                                 token: SecretString::from(parsed.access_token),
-                                expires_at: self.clock.now() + Duration::seconds(lifetime),
+                                expires_at: self.clock.now()
+                                    + Duration::milliseconds((lifetime * 1000.0) as i64),
                             });
                         }
                         Ok(body) => {

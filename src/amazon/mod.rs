@@ -17,6 +17,7 @@ pub mod region;
 pub mod reports;
 pub mod retry;
 pub mod sellers;
+pub mod snapshot;
 
 pub use client::{ClientStats, OperationStats, SpApiClient, SpApiClientBuilder};
 pub use clock::{Clock, ManualClock, ServerClock, SystemClock};

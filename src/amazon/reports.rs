@@ -401,19 +401,23 @@ impl SpApiClient {
         }
     }
 
-    /// Every settlement report of `query` (paged), each downloaded and parsed in turn.
+    /// Every `DONE` settlement report of `query` (paged), downloaded and parsed,
+    /// `concurrency` at a time, in listing order.
     pub async fn fetch_settlements(
         &self,
         query: ReportsQuery,
+        concurrency: usize,
     ) -> Result<Vec<FetchedSettlement>, Error> {
         use futures::TryStreamExt;
         let pages: Vec<Page<Report>> = self.reports(query, None).try_collect().await?;
-        let mut out = Vec::new();
-        for report in pages.into_iter().flat_map(|p| p.items) {
-            if report.processing_status == super::models::reports::ProcessingStatus::Done {
-                out.push(self.fetch_settlement(&report).await?);
-            }
-        }
-        Ok(out)
+        let done: Vec<Report> = pages
+            .into_iter()
+            .flat_map(|p| p.items)
+            .filter(|r| r.processing_status == super::models::reports::ProcessingStatus::Done)
+            .collect();
+        futures::stream::iter(done.iter().map(|report| self.fetch_settlement(report)))
+            .buffered(concurrency.max(1))
+            .try_collect()
+            .await
     }
 }

@@ -33,6 +33,11 @@ pub struct BenchArgs {
 pub enum BenchCommand {
     /// Generate a V2 settlement file and time parse + map + journal on it.
     Settlement(SettlementBenchArgs),
+    /// Sync 2,000 orders, all event groups and the settlements from the Amazon simulator.
+    AmazonSync(super::bench_amazon::AmazonSyncArgs),
+    /// Frame time of the review screen on a 1,000,000-row settlement, first
+    /// frame with 100 settlements, peak memory.
+    Tui(super::bench_tui::BenchTuiArgs),
 }
 
 #[derive(Debug, Args)]
@@ -46,11 +51,16 @@ pub struct SettlementBenchArgs {
     /// Skip the Python comparison.
     #[arg(long)]
     pub no_python: bool,
+    /// Runs of each measurement; the best is reported.
+    #[arg(long, default_value_t = 3)]
+    pub repeat: usize,
 }
 
 pub fn run(args: BenchArgs) -> Result<i32> {
     match args.command {
         BenchCommand::Settlement(a) => settlement(&a),
+        BenchCommand::AmazonSync(a) => super::bench_amazon::run(a),
+        BenchCommand::Tui(a) => super::bench_tui::run(a),
     }
 }
 
@@ -291,8 +301,7 @@ fn write_file(path: &Path, rows: usize) -> Result<u64> {
 }
 
 /// Parse + map + journal of a file with `parts` threads.
-fn engine_run(path: &Path, mapping: &Mapping, parts: usize) -> Result<(Proposal, Duration)> {
-    let t = Instant::now();
+fn engine_run(path: &Path, mapping: &Mapping, parts: usize) -> Result<Proposal> {
     let proposal = with_settlement_text(path, None, |text, charset| {
         let file = SettlementFile::parse(text, charset)
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
@@ -306,7 +315,22 @@ fn engine_run(path: &Path, mapping: &Mapping, parts: usize) -> Result<(Proposal,
         );
         propose_file(&file, &engine, parts).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
     })?;
-    Ok((proposal, t.elapsed()))
+    Ok(proposal)
+}
+
+/// Read + decode + parse only (rows iterated, nothing mapped), one thread.
+fn parse_only(path: &Path) -> Result<u64> {
+    let n = with_settlement_text(path, None, |text, charset| {
+        let file = SettlementFile::parse(text, charset)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let mut n = 0u64;
+        for row in file.rows() {
+            row.map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            n += 1;
+        }
+        Ok(n)
+    })?;
+    Ok(n)
 }
 
 /// Peak resident memory (Linux `VmHWM`), in bytes.
@@ -317,12 +341,74 @@ fn peak_rss() -> Option<u64> {
     Some(kb * 1024)
 }
 
-fn timed(cmd: &mut Command) -> Result<(Duration, String)> {
+/// CPU seconds (user + system) of this process and of its waited-for children,
+/// from `/proc/self/stat` (Linux; clock ticks of 1/100 s).
+fn cpu_times() -> Option<(f64, f64)> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let after = stat.rsplit_once(") ")?.1;
+    let f: Vec<u64> = after
+        .split_whitespace()
+        .skip(11)
+        .take(4)
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    if f.len() < 4 {
+        return None;
+    }
+    Some(((f[0] + f[1]) as f64 / 100.0, (f[2] + f[3]) as f64 / 100.0))
+}
+
+/// Wall and CPU time of one run (best of several).
+#[derive(Debug, Clone, Copy)]
+struct Measure {
+    wall: Duration,
+    cpu: Option<f64>,
+}
+
+impl Measure {
+    fn best(self, other: Measure) -> Measure {
+        if other.wall < self.wall { other } else { self }
+    }
+
+    fn show(&self, what: &str, bytes: u64, rows: Option<u64>) -> String {
+        let mut line = format!(
+            "{what:<42}: {:>7.3} s wall  {:>7.1} MB/s",
+            self.wall.as_secs_f64(),
+            mb_s(bytes, self.wall)
+        );
+        if let Some(rows) = rows {
+            let _ = write!(
+                line,
+                "  {:>9.0} rows/s",
+                rows as f64 / self.wall.as_secs_f64()
+            );
+        }
+        if let Some(cpu) = self.cpu {
+            let _ = write!(line, "  cpu {cpu:>6.2} s");
+        }
+        line
+    }
+}
+
+/// Runs `f` and measures it (CPU time of this process, threads included).
+fn measure<T>(f: impl FnOnce() -> Result<T>) -> Result<(T, Measure)> {
+    let before = cpu_times();
+    let t = Instant::now();
+    let value = f()?;
+    let wall = t.elapsed();
+    let cpu = before.zip(cpu_times()).map(|(b, a)| a.0 - b.0);
+    Ok((value, Measure { wall, cpu }))
+}
+
+/// Runs a command to completion and measures it (the child's CPU time).
+fn timed(cmd: &mut Command) -> Result<(String, Measure)> {
+    let before = cpu_times();
     let t = Instant::now();
     let out = cmd
         .output()
         .with_context(|| format!("cannot run {cmd:?}"))?;
-    let elapsed = t.elapsed();
+    let wall = t.elapsed();
+    let cpu = before.zip(cpu_times()).map(|(b, a)| a.1 - b.1);
     let stdout = String::from_utf8_lossy(&out.stdout).trim().to_string();
     if !out.status.success() {
         bail!(
@@ -331,11 +417,24 @@ fn timed(cmd: &mut Command) -> Result<(Duration, String)> {
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    Ok((elapsed, stdout))
+    Ok((stdout, Measure { wall, cpu }))
 }
 
 fn mb_s(bytes: u64, d: Duration) -> f64 {
     bytes as f64 / 1e6 / d.as_secs_f64()
+}
+
+/// Best of `n` runs.
+fn best_of<T>(n: usize, mut f: impl FnMut() -> Result<(T, Measure)>) -> Result<(T, Measure)> {
+    let (mut value, mut m) = f()?;
+    for _ in 1..n.max(1) {
+        let (v, m2) = f()?;
+        if m2.wall < m.wall {
+            value = v;
+        }
+        m = m.best(m2);
+    }
+    Ok((value, m))
 }
 
 fn settlement(args: &SettlementBenchArgs) -> Result<i32> {
@@ -350,18 +449,25 @@ fn settlement(args: &SettlementBenchArgs) -> Result<i32> {
     let t = Instant::now();
     let size = write_file(&path, args.rows)?;
     println!(
-        "generated {} ({} rows, {:.1} MB) in {:.2} s",
+        "generated {} ({} rows, {:.1} MB) in {:.2} s; best of {} runs each",
         path.display(),
         args.rows,
         size as f64 / 1e6,
-        t.elapsed().as_secs_f64()
+        t.elapsed().as_secs_f64(),
+        args.repeat
     );
     let mapping = Mapping::default_mapping();
     let parts = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .clamp(1, 2);
-    let (single, d1) = engine_run(&path, &mapping, 1)?;
-    let (proposal, d2) = engine_run(&path, &mapping, parts)?;
+    let n = args.repeat;
+    let (parsed, m0) = best_of(n, || measure(|| parse_only(&path)))?;
+    println!(
+        "{}",
+        m0.show("ml-connector parse only, 1 thread", size, Some(parsed))
+    );
+    let (single, m1) = best_of(n, || measure(|| engine_run(&path, &mapping, 1)))?;
+    let (proposal, m2) = best_of(n, || measure(|| engine_run(&path, &mapping, parts)))?;
     if single != proposal {
         bail!("the {parts}-thread proposal differs from the single-thread one");
     }
@@ -375,26 +481,22 @@ fn settlement(args: &SettlementBenchArgs) -> Result<i32> {
     }
     let rows = proposal.rows;
     println!(
-        "ml-connector parse+map+journal, 1 thread : {:>7.3} s  {:>7.1} MB/s  {:>10.0} rows/s",
-        d1.as_secs_f64(),
-        mb_s(size, d1),
-        rows as f64 / d1.as_secs_f64()
+        "{}",
+        m1.show("ml-connector parse+map+journal, 1 thread", size, Some(rows))
     );
     println!(
-        "ml-connector parse+map+journal, {parts} threads: {:>7.3} s  {:>7.1} MB/s  {:>10.0} rows/s  ({} journals, clearing {}, balanced)",
-        d2.as_secs_f64(),
-        mb_s(size, d2),
-        rows as f64 / d2.as_secs_f64(),
+        "{}  ({} journals, clearing {}, balanced)",
+        m2.show(
+            &format!("ml-connector parse+map+journal, {parts} threads"),
+            size,
+            Some(rows)
+        ),
         proposal.journals.len(),
         format_amount(proposal.clearing_total(), 2)
     );
-    let best = d1.min(d2);
-    match timed(Command::new("wc").arg("-l").arg(&path)) {
-        Ok((d, out)) => println!(
-            "wc -l                                    : {:>7.3} s  {:>7.1} MB/s  ({out})",
-            d.as_secs_f64(),
-            mb_s(size, d)
-        ),
+    let ours = m1.best(m2);
+    match best_of(n, || timed(Command::new("wc").arg("-l").arg(&path))) {
+        Ok((out, m)) => println!("{}  ({out})", m.show("wc -l", size, None)),
         Err(e) => println!("wc -l: not run: {e:#}"),
     }
     if !args.no_python {
@@ -406,13 +508,11 @@ fn settlement(args: &SettlementBenchArgs) -> Result<i32> {
             std::fs::write(&p, PYTHON_SCRIPT)?;
             p
         };
-        match timed(Command::new("python3").arg(&script).arg(&path)) {
-            Ok((d, out)) => {
+        match best_of(n, || timed(Command::new("python3").arg(&script).arg(&path))) {
+            Ok((out, py)) => {
                 println!(
-                    "python3 {} : {:>7.3} s  {:>7.1} MB/s  ({out})",
-                    script.display(),
-                    d.as_secs_f64(),
-                    mb_s(size, d)
+                    "{}  ({out})",
+                    py.show(&format!("python3 {}", script.display()), size, Some(rows))
                 );
                 let expect = format!(
                     "rows {rows} groups {} rows_total {}",
@@ -422,10 +522,16 @@ fn settlement(args: &SettlementBenchArgs) -> Result<i32> {
                 if !out.starts_with(&expect) {
                     bail!("python disagrees: got `{out}`, expected `{expect} …`");
                 }
-                println!(
-                    "speed-up over python: {:.1}x (best of 1 and {parts} threads)",
-                    d.as_secs_f64() / best.as_secs_f64()
+                let mut line = format!(
+                    "speed-up over python: {:.1}x wall (best of 1 and {parts} threads)",
+                    py.wall.as_secs_f64() / ours.wall.as_secs_f64()
                 );
+                if let (Some(a), Some(b)) = (py.cpu, m1.cpu)
+                    && b > 0.0
+                {
+                    let _ = write!(line, ", {:.1}x CPU time (1 thread)", a / b);
+                }
+                println!("{line}");
             }
             Err(e) => println!("python3: not run: {e:#}"),
         }
@@ -435,6 +541,16 @@ fn settlement(args: &SettlementBenchArgs) -> Result<i32> {
             "peak RSS {:.1} MB = {:.2}x the file size",
             peak as f64 / 1e6,
             peak as f64 / size as f64
+        );
+    }
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        println!(
+            "load average {} on {} core(s)",
+            load.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" "),
+            std::thread::available_parallelism().map_or(1, |n| n.get())
         );
     }
     Ok(0)

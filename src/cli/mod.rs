@@ -4,6 +4,8 @@
 
 pub mod audit;
 pub mod bench;
+pub mod bench_amazon;
+pub mod bench_tui;
 pub mod credentials;
 pub mod doctor;
 pub mod mapping;

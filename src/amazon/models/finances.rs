@@ -483,6 +483,237 @@ pub struct LoanServicingEvent {
     pub source_business_event_type: Option<String>,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayWithAmazonEvent {
+    #[serde(rename = "SellerOrderId", default)]
+    pub seller_order_id: Option<String>,
+    #[serde(rename = "TransactionPostedDate", default)]
+    pub posted_date: Option<AmazonTime>,
+    #[serde(rename = "BusinessObjectType", default)]
+    pub business_object_type: Option<String>,
+    #[serde(rename = "SalesChannel", default)]
+    pub sales_channel: Option<String>,
+    #[serde(rename = "Charge", default)]
+    pub charge: Option<ChargeComponent>,
+    #[serde(rename = "FeeList", default)]
+    pub fees: Vec<FeeComponent>,
+    #[serde(rename = "PaymentAmountType", default)]
+    pub payment_amount_type: Option<String>,
+    #[serde(rename = "AmountDescription", default)]
+    pub amount_description: Option<String>,
+    #[serde(rename = "FulfillmentChannel", default)]
+    pub fulfillment_channel: Option<String>,
+    #[serde(rename = "StoreName", default)]
+    pub store_name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceProviderCreditEvent {
+    #[serde(rename = "ProviderTransactionType", default)]
+    pub provider_transaction_type: Option<String>,
+    #[serde(rename = "SellerOrderId", default)]
+    pub seller_order_id: Option<String>,
+    #[serde(rename = "MarketplaceId", default)]
+    pub marketplace_id: Option<String>,
+    #[serde(rename = "MarketplaceCountryCode", default)]
+    pub marketplace_country_code: Option<String>,
+    #[serde(rename = "SellerId", default)]
+    pub seller_id: Option<String>,
+    #[serde(rename = "SellerStoreName", default)]
+    pub seller_store_name: Option<String>,
+    #[serde(rename = "ProviderId", default)]
+    pub provider_id: Option<String>,
+    #[serde(rename = "ProviderStoreName", default)]
+    pub provider_store_name: Option<String>,
+    #[serde(rename = "TransactionAmount", default)]
+    pub amount: Option<Money>,
+    #[serde(rename = "TransactionCreationDate", default)]
+    pub created: Option<AmazonTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RentalTransactionEvent {
+    #[serde(rename = "AmazonOrderId", default)]
+    pub amazon_order_id: Option<String>,
+    #[serde(rename = "RentalEventType", default)]
+    pub rental_event_type: Option<String>,
+    #[serde(
+        rename = "ExtensionLength",
+        default,
+        deserialize_with = "lenient_opt_i64"
+    )]
+    pub extension_length: Option<i64>,
+    #[serde(rename = "PostedDate", default)]
+    pub posted_date: Option<AmazonTime>,
+    #[serde(rename = "RentalChargeList", default)]
+    pub charges: Vec<ChargeComponent>,
+    #[serde(rename = "RentalFeeList", default)]
+    pub fees: Vec<FeeComponent>,
+    #[serde(rename = "MarketplaceName", default)]
+    pub marketplace_name: Option<String>,
+    #[serde(rename = "RentalInitialValue", default)]
+    pub initial_value: Option<Money>,
+    #[serde(rename = "RentalReimbursement", default)]
+    pub reimbursement: Option<Money>,
+    #[serde(rename = "RentalTaxWithheldList", default)]
+    pub tax_withheld: Vec<TaxWithheldComponent>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkComminglingTransactionEvent {
+    #[serde(rename = "TransactionType", default)]
+    pub transaction_type: Option<String>,
+    #[serde(rename = "PostedDate", default)]
+    pub posted_date: Option<AmazonTime>,
+    #[serde(rename = "NetCoTransactionID", default)]
+    pub net_co_transaction_id: Option<String>,
+    #[serde(rename = "SwapReason", default)]
+    pub swap_reason: Option<String>,
+    #[serde(rename = "ASIN", default)]
+    pub asin: Option<String>,
+    #[serde(rename = "MarketplaceId", default)]
+    pub marketplace_id: Option<String>,
+    #[serde(rename = "TaxExclusiveAmount", default)]
+    pub tax_exclusive_amount: Option<Money>,
+    #[serde(rename = "TaxAmount", default)]
+    pub tax_amount: Option<Money>,
+}
+
+/// Used for both affordability expenses and their reversals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AffordabilityExpenseEvent {
+    #[serde(rename = "AmazonOrderId", default)]
+    pub amazon_order_id: Option<String>,
+    #[serde(rename = "PostedDate", default)]
+    pub posted_date: Option<AmazonTime>,
+    #[serde(rename = "MarketplaceId", default)]
+    pub marketplace_id: Option<String>,
+    #[serde(rename = "TransactionType", default)]
+    pub transaction_type: Option<String>,
+    #[serde(rename = "BaseExpense", default)]
+    pub base_expense: Option<Money>,
+    #[serde(rename = "TaxTypeCGST", default)]
+    pub tax_cgst: Option<Money>,
+    #[serde(rename = "TaxTypeSGST", default)]
+    pub tax_sgst: Option<Money>,
+    #[serde(rename = "TaxTypeIGST", default)]
+    pub tax_igst: Option<Money>,
+    #[serde(rename = "TotalExpense", default)]
+    pub total_expense: Option<Money>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SellerReviewEnrollmentPaymentEvent {
+    #[serde(rename = "PostedDate", default)]
+    pub posted_date: Option<AmazonTime>,
+    #[serde(rename = "EnrollmentId", default)]
+    pub enrollment_id: Option<String>,
+    #[serde(rename = "ParentASIN", default)]
+    pub parent_asin: Option<String>,
+    #[serde(rename = "FeeComponent", default)]
+    pub fee: Option<FeeComponent>,
+    #[serde(rename = "ChargeComponent", default)]
+    pub charge: Option<ChargeComponent>,
+    #[serde(rename = "TotalAmount", default)]
+    pub total_amount: Option<Money>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EbtRefundReimbursementOnlyEvent {
+    #[serde(rename = "OrderId", default)]
+    pub order_id: Option<String>,
+    #[serde(rename = "PostedDate", default)]
+    pub posted_date: Option<AmazonTime>,
+    #[serde(rename = "Amount", default)]
+    pub amount: Option<Money>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChargeRefundTransaction {
+    #[serde(rename = "ChargeAmount", default)]
+    pub amount: Option<Money>,
+    #[serde(rename = "ChargeType", default)]
+    pub charge_type: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChargeRefundEvent {
+    #[serde(rename = "PostedDate", default)]
+    pub posted_date: Option<AmazonTime>,
+    #[serde(rename = "ReasonCode", default)]
+    pub reason_code: Option<String>,
+    #[serde(rename = "ReasonCodeDescription", default)]
+    pub reason_code_description: Option<String>,
+    #[serde(rename = "ChargeRefundTransactions", default)]
+    pub transactions: Vec<ChargeRefundTransaction>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemovalShipmentItemAdjustment {
+    #[serde(rename = "RemovalShipmentItemId", default)]
+    pub removal_shipment_item_id: Option<String>,
+    #[serde(rename = "TaxCollectionModel", default)]
+    pub tax_collection_model: Option<String>,
+    #[serde(rename = "FulfillmentNetworkSKU", default)]
+    pub fulfillment_network_sku: Option<String>,
+    #[serde(
+        rename = "AdjustedQuantity",
+        default,
+        deserialize_with = "lenient_opt_i64"
+    )]
+    pub adjusted_quantity: Option<i64>,
+    #[serde(rename = "RevenueAdjustment", default)]
+    pub revenue_adjustment: Option<Money>,
+    #[serde(rename = "TaxAmountAdjustment", default)]
+    pub tax_amount_adjustment: Option<Money>,
+    #[serde(rename = "TaxWithheldAdjustment", default)]
+    pub tax_withheld_adjustment: Option<Money>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemovalShipmentAdjustmentEvent {
+    #[serde(rename = "PostedDate", default)]
+    pub posted_date: Option<AmazonTime>,
+    #[serde(rename = "AdjustmentEventId", default)]
+    pub adjustment_event_id: Option<String>,
+    #[serde(rename = "MerchantOrderId", default)]
+    pub merchant_order_id: Option<String>,
+    #[serde(rename = "OrderId", default)]
+    pub order_id: Option<String>,
+    #[serde(rename = "TransactionType", default)]
+    pub transaction_type: Option<String>,
+    #[serde(rename = "RemovalShipmentItemAdjustmentList", default)]
+    pub items: Vec<RemovalShipmentItemAdjustment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TdsReimbursementEvent {
+    #[serde(rename = "PostedDate", default)]
+    pub posted_date: Option<AmazonTime>,
+    #[serde(rename = "TDSOrderId", default)]
+    pub tds_order_id: Option<String>,
+    #[serde(rename = "ReimbursedAmount", default)]
+    pub reimbursed_amount: Option<Money>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedAdhocDisbursementEvent {
+    #[serde(rename = "FundsTransfersType", default)]
+    pub funds_transfers_type: Option<String>,
+    #[serde(rename = "TransferId", default)]
+    pub transfer_id: Option<String>,
+    #[serde(rename = "DisbursementId", default)]
+    pub disbursement_id: Option<String>,
+    #[serde(rename = "PaymentDisbursementType", default)]
+    pub payment_disbursement_type: Option<String>,
+    #[serde(rename = "Status", default)]
+    pub status: Option<String>,
+    #[serde(rename = "TransferAmount", default)]
+    pub transfer_amount: Option<Money>,
+    #[serde(rename = "PostedDate", default)]
+    pub posted_date: Option<AmazonTime>,
+}
+
 /// A list kept verbatim: unknown to this client, or not in the shape we expected.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RawEventList {
@@ -578,72 +809,88 @@ event_lists! {
     capacity_reservation_billing: TransactionAmountEvent = "CapacityReservationBillingEventList",
     imaging_services_fee: FeeListEvent = "ImagingServicesFeeEventList",
     trial_shipment: FeeListEvent = "TrialShipmentEventList",
+    pay_with_amazon: PayWithAmazonEvent = "PayWithAmazonEventList",
+    service_provider_credit: ServiceProviderCreditEvent = "ServiceProviderCreditEventList",
+    rental_transaction: RentalTransactionEvent = "RentalTransactionEventList",
+    network_commingling_transaction: NetworkComminglingTransactionEvent = "NetworkComminglingTransactionEventList",
+    affordability_expense: AffordabilityExpenseEvent = "AffordabilityExpenseEventList",
+    affordability_expense_reversal: AffordabilityExpenseEvent = "AffordabilityExpenseReversalEventList",
+    seller_review_enrollment_payment: SellerReviewEnrollmentPaymentEvent = "SellerReviewEnrollmentPaymentEventList",
+    ebt_refund_reimbursement_only: EbtRefundReimbursementOnlyEvent = "EBTRefundReimbursementOnlyEventList",
+    charge_refund: ChargeRefundEvent = "ChargeRefundEventList",
+    removal_shipment_adjustment: RemovalShipmentAdjustmentEvent = "RemovalShipmentAdjustmentEventList",
+    tds_reimbursement: TdsReimbursementEvent = "TDSReimbursementEventList",
+    failed_adhoc_disbursement: FailedAdhocDisbursementEvent = "FailedAdhocDisbursementEventList",
 }
 
 impl FinancialEvents {
     /// The latest posted date among the typed events: a resume cursor for
     /// `listFinancialEvents` (`PostedAfter`) when a next token has expired.
     pub fn latest_posted_date(&self) -> Option<DateTime<Utc>> {
-        let dates = self
-            .shipment
-            .iter()
-            .chain(&self.shipment_settle)
-            .chain(&self.refund)
-            .chain(&self.guarantee_claim)
-            .chain(&self.chargeback)
-            .filter_map(|e| e.posted_date.as_ref())
-            .chain(
-                self.adjustment
-                    .iter()
-                    .filter_map(|e| e.posted_date.as_ref()),
-            )
-            .chain(
-                self.service_fee
-                    .iter()
-                    .filter_map(|e| e.posted_date.as_ref()),
-            )
-            .chain(
-                self.retrocharge
-                    .iter()
-                    .filter_map(|e| e.posted_date.as_ref()),
-            )
-            .chain(
-                self.product_ads_payment
-                    .iter()
-                    .filter_map(|e| e.posted_date.as_ref()),
-            )
-            .chain(
-                self.seller_deal_payment
-                    .iter()
-                    .filter_map(|e| e.posted_date.as_ref()),
-            )
-            .chain(
-                self.coupon_payment
-                    .iter()
-                    .filter_map(|e| e.posted_date.as_ref()),
-            )
-            .chain(
-                self.safet_reimbursement
-                    .iter()
-                    .filter_map(|e| e.posted_date.as_ref()),
-            )
-            .chain(
-                self.fba_liquidation
-                    .iter()
-                    .filter_map(|e| e.posted_date.as_ref()),
-            )
-            .chain(
-                self.removal_shipment
-                    .iter()
-                    .filter_map(|e| e.posted_date.as_ref()),
-            )
-            .chain(
-                self.tax_withholding
-                    .iter()
-                    .filter_map(|e| e.posted_date.as_ref()),
-            )
-            .filter_map(AmazonTime::at);
-        dates.max()
+        fn dates<'a, T>(
+            list: &'a [T],
+            f: impl Fn(&'a T) -> Option<&'a AmazonTime> + 'a,
+        ) -> impl Iterator<Item = DateTime<Utc>> + 'a {
+            list.iter()
+                .filter_map(move |e| f(e).and_then(AmazonTime::at))
+        }
+        let shipment_like = [
+            &self.shipment,
+            &self.shipment_settle,
+            &self.refund,
+            &self.guarantee_claim,
+            &self.chargeback,
+        ];
+        shipment_like
+            .into_iter()
+            .flat_map(|list| dates(list, |e| e.posted_date.as_ref()))
+            .chain(dates(&self.adjustment, |e| e.posted_date.as_ref()))
+            .chain(dates(&self.service_fee, |e| e.posted_date.as_ref()))
+            .chain(dates(&self.retrocharge, |e| e.posted_date.as_ref()))
+            .chain(dates(&self.product_ads_payment, |e| e.posted_date.as_ref()))
+            .chain(dates(&self.seller_deal_payment, |e| e.posted_date.as_ref()))
+            .chain(dates(&self.coupon_payment, |e| e.posted_date.as_ref()))
+            .chain(dates(&self.safet_reimbursement, |e| e.posted_date.as_ref()))
+            .chain(dates(&self.fba_liquidation, |e| e.posted_date.as_ref()))
+            .chain(dates(&self.removal_shipment, |e| e.posted_date.as_ref()))
+            .chain(dates(&self.removal_shipment_adjustment, |e| {
+                e.posted_date.as_ref()
+            }))
+            .chain(dates(&self.tax_withholding, |e| e.posted_date.as_ref()))
+            .chain(dates(&self.adhoc_disbursement, |e| e.posted_date.as_ref()))
+            .chain(dates(&self.failed_adhoc_disbursement, |e| {
+                e.posted_date.as_ref()
+            }))
+            .chain(dates(&self.value_added_service_charge, |e| {
+                e.posted_date.as_ref()
+            }))
+            .chain(dates(&self.capacity_reservation_billing, |e| {
+                e.posted_date.as_ref()
+            }))
+            .chain(dates(&self.imaging_services_fee, |e| {
+                e.posted_date.as_ref()
+            }))
+            .chain(dates(&self.trial_shipment, |e| e.posted_date.as_ref()))
+            .chain(dates(&self.pay_with_amazon, |e| e.posted_date.as_ref()))
+            .chain(dates(&self.rental_transaction, |e| e.posted_date.as_ref()))
+            .chain(dates(&self.network_commingling_transaction, |e| {
+                e.posted_date.as_ref()
+            }))
+            .chain(dates(&self.affordability_expense, |e| {
+                e.posted_date.as_ref()
+            }))
+            .chain(dates(&self.affordability_expense_reversal, |e| {
+                e.posted_date.as_ref()
+            }))
+            .chain(dates(&self.seller_review_enrollment_payment, |e| {
+                e.posted_date.as_ref()
+            }))
+            .chain(dates(&self.ebt_refund_reimbursement_only, |e| {
+                e.posted_date.as_ref()
+            }))
+            .chain(dates(&self.charge_refund, |e| e.posted_date.as_ref()))
+            .chain(dates(&self.tds_reimbursement, |e| e.posted_date.as_ref()))
+            .max()
     }
 }
 

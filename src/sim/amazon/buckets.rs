@@ -132,3 +132,25 @@ impl Buckets {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn scaled_rate_header_and_refill() {
+        let get_orders = spec("getOrders").unwrap();
+        assert_eq!(rate_header(get_orders, 1.0), "0.0167");
+        assert_eq!(rate_header(get_orders, 10.0), "0.167");
+        assert_eq!(rate_header(get_orders, 0.0), "0.0167");
+        let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let mut b = Buckets::default();
+        for _ in 0..20 {
+            assert!(b.take(get_orders, t0));
+        }
+        assert!(!b.take(get_orders, t0));
+        assert!(b.take(get_orders, t0 + chrono::Duration::seconds(60)));
+        assert!(!b.take(get_orders, t0 + chrono::Duration::seconds(60)));
+    }
+}

@@ -679,7 +679,18 @@ fn txn_rows(world: &World, market: &Market, t: usize, out: &mut Vec<Row>) {
     }
 }
 
-/// The settlement's Flat File V2 text (before character encoding) and its row sum.
+/// Body rows of the settlement file, counted without rendering it.
+pub fn row_count(market: &Market, period: &Period) -> usize {
+    let per_txn = |t: &usize| match &market.txns[*t].kind {
+        TxnKind::Shipment { items, .. } | TxnKind::Adjustment { items, .. } => {
+            items.iter().map(|l| l.comps.len()).sum()
+        }
+        _ => 1,
+    };
+    usize::from(!period.payable.is_zero()) + period.txns.iter().map(per_txn).sum::<usize>()
+}
+
+/// The settlement's Flat File V2 text (before character encoding).
 pub fn settlement_file(world: &World, market: &Market, period: &Period) -> String {
     let eu = market.info.eu_locale;
     let mut rows = Vec::new();
@@ -741,4 +752,32 @@ pub fn settlement_file(world: &World, market: &Market, period: &Period) -> Strin
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn locale_amounts() {
+        assert_eq!(fmt_amount(d("1234567.5"), true), "1.234.567,50");
+        assert_eq!(fmt_amount(d("-1234.56"), true), "-1.234,56");
+        assert_eq!(fmt_amount(d("-999.99"), true), "-999,99");
+        assert_eq!(fmt_amount(d("0"), true), "0,00");
+        assert_eq!(fmt_amount(d("-1234.5"), false), "-1234.50");
+        assert_eq!(fmt_amount(d("-0.00"), false), "0.00");
+    }
+
+    #[test]
+    fn finance_numbers_are_written_from_the_decimal() {
+        let v = json!({"a": num(d("-0.5")), "b": [num(d("12345678901234567.89"))], "c": "x\u{1}"});
+        assert_eq!(
+            to_json_text(&v),
+            r#"{"a":-0.50,"b":[12345678901234567.89],"c":"x\u0001"}"#
+        );
+    }
 }

@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use super::buckets::{self, Buckets, OpSpec};
 use super::clock::SimClock;
 use super::render::{self, iso, to_json_text};
-use super::world::{self, MARKETPLACES, MarketplaceInfo, Region, World};
+use super::world::{self, MarketplaceInfo, Region, World};
 use super::{AmazonSimConfig, Fault, SimError, Truth};
 
 /// Lifetime (simulated) of access tokens, presigned URLs and paging tokens.
@@ -85,7 +85,9 @@ struct Document {
 
 struct Inner {
     world: World,
-    buckets: Buckets,
+    /// One set per host: the all-marketplace root, `/na`, `/eu` (Amazon's regional
+    /// endpoints have separate usage plans).
+    buckets: HashMap<Option<Region>, Buckets>,
     tokens: HashMap<String, (DateTime<Utc>, bool)>,
     page_tokens: HashMap<String, PageToken>,
     reports: Vec<CreatedReport>,
@@ -135,7 +137,7 @@ impl State {
             clock: SimClock::new(config.start_time, config.time_scale),
             inner: Mutex::new(Inner {
                 world,
-                buckets: Buckets::default(),
+                buckets: HashMap::new(),
                 tokens: HashMap::new(),
                 page_tokens: HashMap::new(),
                 reports: Vec::new(),
@@ -391,6 +393,9 @@ fn issue_page_token(
     now: DateTime<Utc>,
     query: Vec<(String, String)>,
 ) -> String {
+    if inner.page_tokens.len() > 10_000 {
+        inner.page_tokens.retain(|_, t| t.expires >= now);
+    }
     let token = new_token(inner, 64);
     inner.page_tokens.insert(
         token.clone(),
@@ -741,7 +746,7 @@ async fn dispatch(state: &Arc<State>, req: Request<hyper::body::Incoming>) -> Re
             if let Err(msg) = check_token(&inner, token, ctx.now) {
                 return json_err(StatusCode::FORBIDDEN, "Unauthorized", msg);
             }
-            if !inner.buckets.take(spec, ctx.now) {
+            if !inner.buckets.entry(region).or_default().take(spec, ctx.now) {
                 drop(inner);
                 lock(&state.stats)
                     .operations
@@ -778,13 +783,13 @@ async fn dispatch(state: &Arc<State>, req: Request<hyper::body::Incoming>) -> Re
                 Err(e) => (e.status, error_body(e.code, &e.message, &e.details)),
             };
             let mut resp = base_response(&ctx, status, "application/json", Body::from(text));
-            if status.is_success()
+            // Amazon sends the limit on 2xx, 400 and 404 only.
+            if (status.is_success()
                 || status == StatusCode::BAD_REQUEST
-                || status == StatusCode::NOT_FOUND
+                || status == StatusCode::NOT_FOUND)
+                && let Ok(v) = rate.parse()
             {
-                if let Ok(v) = rate.parse() {
-                    resp.headers_mut().insert("x-amzn-RateLimit-Limit", v);
-                }
+                resp.headers_mut().insert("x-amzn-RateLimit-Limit", v);
             }
             if status == StatusCode::BAD_REQUEST
                 && let Ok(v) = "ValidationException".parse()
@@ -903,6 +908,10 @@ fn token_endpoint(state: &State, ctx: &Ctx, content_type: &str, body: &[u8]) -> 
         }
     };
     let mut inner = lock(&state.inner);
+    if inner.tokens.len() > 10_000 {
+        let now = ctx.now;
+        inner.tokens.retain(|_, (exp, _)| *exp > now);
+    }
     let token = format!("Atza|{}", new_token(&mut inner, 120));
     inner.tokens.insert(
         token.clone(),
@@ -1047,6 +1056,13 @@ impl OpCall<'_> {
             }
         };
         let after = created_after.or(updated_after).unwrap_or(self.now);
+        if after > latest {
+            return Err(invalid(if by_created {
+                "CreatedAfter must be at least 2 minutes before the current time"
+            } else {
+                "LastUpdatedAfter must be at least 2 minutes before the current time"
+            }));
+        }
         let before_param = if by_created {
             created_before
         } else {
@@ -1387,7 +1403,7 @@ impl OpCall<'_> {
                 out.push((r.created, created_report_json(r, self.now)));
             }
         }
-        out.sort_by(|a, b| b.0.cmp(&a.0));
+        out.sort_by_key(|(created, _)| std::cmp::Reverse(*created));
         out.into_iter().map(|(_, v)| v).collect()
     }
 
@@ -1639,7 +1655,10 @@ impl OpCall<'_> {
         } else {
             self.now
         };
-        let url = presign(self.state, region, &id, issued);
+        // Asked for, S3 serves a GZIP document with `Content-Encoding: gzip`.
+        let content_encoding = self.state.config.gzip
+            && self.query.get("enableContentEncodingUrlHeader") == Some("true");
+        let url = presign(self.state, region, &id, issued, content_encoding);
         let mut body = json!({"reportDocumentId": id, "url": url});
         if self.state.config.gzip {
             body["compressionAlgorithm"] = json!("GZIP");
@@ -1841,8 +1860,9 @@ fn amz_date(t: DateTime<Utc>) -> String {
     t.format("%Y%m%dT%H%M%SZ").to_string()
 }
 
-fn signature(state: &State, doc: &str, date: &str, expires: &str) -> String {
+fn signature(state: &State, doc: &str, date: &str, expires: &str, encoding: &str) -> String {
     let mut h = Sha256::new();
+    h.update(encoding.as_bytes());
     h.update(state.url_secret);
     h.update(doc.as_bytes());
     h.update(b"\n");
@@ -1852,13 +1872,25 @@ fn signature(state: &State, doc: &str, date: &str, expires: &str) -> String {
     hex::encode(h.finalize())
 }
 
-fn presign(state: &State, region: Region, doc: &str, issued: DateTime<Utc>) -> String {
+fn presign(
+    state: &State,
+    region: Region,
+    doc: &str,
+    issued: DateTime<Utc>,
+    content_encoding: bool,
+) -> String {
     let date = amz_date(issued);
     let expires = state.clock.real_seconds(URL_SECS).to_string();
-    let sig = signature(state, doc, &date, &expires);
+    let encoding = if content_encoding { "gzip" } else { "" };
+    let sig = signature(state, doc, &date, &expires, encoding);
+    let extra = if content_encoding {
+        "&response-content-encoding=gzip"
+    } else {
+        ""
+    };
     let encoded: String = url::form_urlencoded::byte_serialize(doc.as_bytes()).collect();
     format!(
-        "{base}/tortuga-prod-{r}/{encoded}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={date}&X-Amz-SignedHeaders=host&X-Amz-Expires={expires}&X-Amz-Credential=ASIASIMULATOR%2F{day}%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature={sig}",
+        "{base}/tortuga-prod-{r}/{encoded}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={date}&X-Amz-SignedHeaders=host&X-Amz-Expires={expires}&X-Amz-Credential=ASIASIMULATOR%2F{day}%2Fus-east-1%2Fs3%2Faws4_request{extra}&X-Amz-Signature={sig}",
         base = state.base_url(),
         r = region.code(),
         day = &date[..8],
@@ -1889,7 +1921,8 @@ fn download(state: &State, ctx: &Ctx, doc: &str, q: &Query, truncate: bool) -> R
             "",
         );
     };
-    if signature(state, &doc, date, expires) != sig {
+    let encoding = q.get("response-content-encoding").unwrap_or("");
+    if signature(state, &doc, date, expires, encoding) != sig {
         return xml_error(
             ctx,
             StatusCode::FORBIDDEN,
@@ -1929,13 +1962,22 @@ fn download(state: &State, ctx: &Ctx, doc: &str, q: &Query, truncate: bool) -> R
     let len = document.bytes.len();
     let body = if truncate && len > 1 {
         let half = document.bytes.slice(..len / 2);
-        let stream = futures::stream::iter(vec![
-            Ok::<Bytes, std::io::Error>(half),
-            Err(std::io::Error::new(
-                std::io::ErrorKind::ConnectionAborted,
-                "simulated truncation",
-            )),
-        ]);
+        // Pause before failing so the head and the first half reach the client.
+        let stream = futures::stream::unfold(Some(half), |chunk| async move {
+            match chunk {
+                Some(c) => Some((Ok::<Bytes, std::io::Error>(c), None)),
+                None => {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    Some((
+                        Err(std::io::Error::new(
+                            std::io::ErrorKind::ConnectionAborted,
+                            "simulated truncation",
+                        )),
+                        None,
+                    ))
+                }
+            }
+        });
         Body::from_stream(stream)
     } else {
         Body::from(document.bytes.clone())
@@ -1954,7 +1996,12 @@ fn download(state: &State, ctx: &Ctx, doc: &str, q: &Query, truncate: bool) -> R
     {
         h.insert(header::ETAG, v);
     }
-    let _ = document.gzip;
+    if document.gzip && encoding == "gzip" {
+        h.insert(
+            header::CONTENT_ENCODING,
+            header::HeaderValue::from_static("gzip"),
+        );
+    }
     resp
 }
 
@@ -2005,7 +2052,6 @@ pub fn truth(state: &State) -> Truth {
                 event_count: visible.len(),
             });
             if closed {
-                let text = render::settlement_file(world, market, period);
                 settlements.push(super::TruthSettlement {
                     settlement_id: period.settlement_id.clone(),
                     financial_event_group_id: period.group_id.clone(),
@@ -2022,7 +2068,7 @@ pub fn truth(state: &State) -> Truth {
                     report_status: settlement_status(period, now)
                         .unwrap_or("NOT_YET_CREATED")
                         .into(),
-                    row_count: text.lines().count().saturating_sub(2),
+                    row_count: render::row_count(market, period),
                 });
             }
         }
@@ -2060,7 +2106,6 @@ pub fn truth(state: &State) -> Truth {
             region: m.info.region,
         })
         .collect();
-    let _ = MARKETPLACES;
     Truth {
         now: iso(now),
         marketplaces,

@@ -25,7 +25,7 @@ pub const REPORT_PROCESS_MIN: i64 = 4;
 pub const DEPOSIT_DELAY_DAYS: i64 = 2;
 
 /// A host region of SP-API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Region {
     Na,
@@ -496,14 +496,7 @@ const PRODUCT_NAMES: &[&str] = &[
 ];
 
 fn make_catalog(seed: u64, info: &MarketplaceInfo) -> Vec<Product> {
-    let mut rng = rng_for(
-        seed,
-        "catalog",
-        info.code.len() as u64,
-        info.id.len() as u64,
-    );
-    let mut rng2 = rng_for(seed, info.code, 0, 0);
-    let _ = rng.random::<u64>();
+    let mut rng = rng_for(seed, info.code, 0, 0);
     PRODUCT_NAMES
         .iter()
         .enumerate()
@@ -514,10 +507,10 @@ fn make_catalog(seed: u64, info: &MarketplaceInfo) -> Vec<Product> {
             } else {
                 format!("SIM-{}-{:03}", info.code, i + 1)
             };
-            let asin = format!("B0{}", rand_str(&mut rng2, UPPER_NUM, 8));
-            let fnsku = format!("X00{}", rand_str(&mut rng2, UPPER_NUM, 7));
-            let price = money(rng2.random_range(899..=6999));
-            let fba_fee = money(rng2.random_range(322..=712));
+            let asin = format!("B0{}", rand_str(&mut rng, UPPER_NUM, 8));
+            let fnsku = format!("X00{}", rand_str(&mut rng, UPPER_NUM, 7));
+            let price = money(rng.random_range(899..=6999));
+            let fba_fee = money(rng.random_range(322..=712));
             Product {
                 sku,
                 asin,
@@ -537,24 +530,29 @@ fn market_offset(seed: u64, m: usize) -> Duration {
     Duration::seconds(secs)
 }
 
-/// Latest closed-period end (strictly before `start`) such that the period
-/// `[end − 14 d, end)` contains a month end.
+/// A last closed-period end `E0` in `(start − 14 d, start)` such that the period
+/// `[E0 − 14 d, E0)` contains a month start (so it spans a month end).
 fn month_end_spanning_end(start: DateTime<Utc>, seed: u64, m: usize) -> DateTime<Utc> {
     let mut rng = rng_for(seed, "monthend", m as u64, 0);
-    let mut probe = start - Duration::hours(2);
-    loop {
+    let lo = start - Duration::days(PERIOD_DAYS) + Duration::hours(1);
+    let hi = start - Duration::hours(1);
+    let mut probe = hi;
+    for _ in 0..3 {
         let month_start = Utc
             .with_ymd_and_hms(probe.year(), probe.month(), 1, 0, 0, 0)
             .single()
             .unwrap_or(probe);
-        let latest = (month_start + Duration::days(12)).min(start - Duration::hours(1));
-        let earliest = month_start + Duration::hours(20);
-        if latest > earliest {
-            let span = (latest - earliest).num_seconds();
-            return earliest + Duration::seconds(rng.random_range(0..span.max(1)));
+        let a = (month_start + Duration::hours(1)).max(lo);
+        let b = (month_start + Duration::days(PERIOD_DAYS - 1)).min(hi);
+        if b > a {
+            let span = (b - a).num_seconds();
+            return a + Duration::seconds(rng.random_range(0..span.max(1)));
         }
         probe = month_start - Duration::days(1);
     }
+    // No month start within reach (e.g. start on 31 March): the period still ends
+    // just after a month start one cycle earlier.
+    hi
 }
 
 impl World {

@@ -1,0 +1,644 @@
+//! View models: what the screens show, fed by messages from the sync layer.
+//!
+//! They are deliberately independent of the store and the clients so the UI can
+//! be built, tested and benchmarked alone; the sync layer translates its records
+//! into these. Everything expensive (grouping a million rows) happens once in a
+//! constructor, never per frame.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, HashMap};
+
+use crate::ledger::journal::Proposal;
+use crate::ledger::mapping::{Mapping, MappingError};
+use crate::ledger::model::SettlementRow;
+use crate::ledger::money::{Currency, format_amount};
+use crate::ledger::state::BatchState;
+
+/// One journal batch: a settlement × an accounting period.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BatchKey {
+    pub settlement_id: String,
+    pub period: String,
+}
+
+impl BatchKey {
+    pub fn new(settlement_id: impl Into<String>, period: impl Into<String>) -> BatchKey {
+        BatchKey {
+            settlement_id: settlement_id.into(),
+            period: period.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for BatchKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.settlement_id, self.period)
+    }
+}
+
+/// A row of the settlements list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettlementSummaryView {
+    pub settlement_id: String,
+    pub seller: String,
+    pub marketplace: String,
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub deposit_date: Option<NaiveDate>,
+    pub total: Decimal,
+    pub currency: Currency,
+    /// The worst state of its batches.
+    pub status: BatchState,
+    /// The previous settlement of this seller and marketplace ends before this one starts.
+    pub gap_before: bool,
+    pub batches: u32,
+    pub rows: u64,
+}
+
+impl SettlementSummaryView {
+    /// Sets `gap_before` on every settlement whose chain (seller, marketplace)
+    /// has a hole of more than a day before it. Amazon settlements of one
+    /// marketplace follow each other without gaps.
+    pub fn mark_gaps(list: &mut [SettlementSummaryView]) {
+        let mut chains: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+        for (i, s) in list.iter().enumerate() {
+            chains
+                .entry((s.seller.as_str(), s.marketplace.as_str()))
+                .or_default()
+                .push(i);
+        }
+        let mut gaps = vec![false; list.len()];
+        for idx in chains.values_mut() {
+            idx.sort_by_key(|&i| list[i].start);
+            for w in idx.windows(2) {
+                let (prev, next) = (&list[w[0]], &list[w[1]]);
+                gaps[w[1]] = (next.start - prev.end).num_days() > 1;
+            }
+        }
+        for (s, gap) in list.iter_mut().zip(gaps) {
+            s.gap_before = gap;
+        }
+    }
+
+    /// Lower-cased text the `/` search looks in.
+    pub fn matches(&self, needle_lower: &str) -> bool {
+        if needle_lower.is_empty() {
+            return true;
+        }
+        [
+            self.settlement_id.as_str(),
+            self.seller.as_str(),
+            self.marketplace.as_str(),
+            self.status.as_str(),
+            self.currency.code(),
+        ]
+        .iter()
+        .any(|f| f.to_lowercase().contains(needle_lower))
+    }
+}
+
+/// Where a settlement's journals go in EBS.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PostTarget {
+    pub ledger: String,
+    pub operating_unit: String,
+}
+
+/// One EBS interface line error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineErrorView {
+    /// The connector's stable key of the journal line (its GL_INTERFACE reference).
+    pub line_key: String,
+    pub account: String,
+    /// The EBS status code (`EF04`, `EP01`, …).
+    pub ebs_code: String,
+    pub message: String,
+    /// Settlement id, order ids, … behind the line.
+    pub amazon_ids: Vec<String>,
+}
+
+/// One journal batch as EBS and the connector see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchView {
+    pub key: BatchKey,
+    pub state: BatchState,
+    pub revision: u32,
+    pub ledger: String,
+    pub operating_unit: String,
+    pub currency: Currency,
+    /// GL_INTERFACE GROUP_ID once staged.
+    pub group_id: Option<String>,
+    /// Journal Import concurrent request id once submitted.
+    pub request_id: Option<String>,
+    /// Concurrent request phase and status as EBS reports them.
+    pub phase: Option<String>,
+    pub status: Option<String>,
+    pub line_count: u32,
+    pub total_debit: Decimal,
+    pub total_credit: Decimal,
+    /// Hash of the proposal an approval applies to.
+    pub proposal_hash: Option<String>,
+    pub approved_by: Option<String>,
+    /// Why the batch waits (needs mapping, inconsistent, …).
+    pub reason: Option<String>,
+    pub line_errors: Vec<LineErrorView>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl BatchView {
+    pub fn matches(&self, needle_lower: &str) -> bool {
+        needle_lower.is_empty()
+            || [
+                self.key.settlement_id.as_str(),
+                self.key.period.as_str(),
+                self.state.as_str(),
+                self.group_id.as_deref().unwrap_or(""),
+                self.request_id.as_deref().unwrap_or(""),
+            ]
+            .iter()
+            .any(|f| f.to_lowercase().contains(needle_lower))
+    }
+}
+
+/// Rows sharing (transaction type, amount type, description).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowGroup {
+    pub transaction_type: String,
+    pub amount_type: String,
+    pub amount_description: String,
+    pub total: Decimal,
+    pub rows: u64,
+    /// Start of this group's rows in [`SettlementDetail::row_order`].
+    pub first: usize,
+    /// No mapping rule matched these rows.
+    pub unmapped: bool,
+}
+
+/// The AR flow's lines (shown when that flow is on).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArLineView {
+    pub period: String,
+    pub customer: String,
+    pub description: String,
+    pub amount: Decimal,
+}
+
+/// The settlement's link to its financial event group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventGroupLink {
+    pub group_id: String,
+    pub total: Decimal,
+}
+
+/// Checks made against EBS (accounts, periods) by the sync layer.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ExternalChecks {
+    /// `None` until EBS was asked.
+    pub invalid_accounts: Option<Vec<String>>,
+    /// `None` until EBS was asked; otherwise the problems (closed periods, …).
+    pub period_problems: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerdictLevel {
+    Ok,
+    Warn,
+    Fail,
+    /// Not known yet (EBS not asked, no event group yet).
+    Pending,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub label: &'static str,
+    pub level: VerdictLevel,
+    pub detail: String,
+}
+
+/// Everything the review screen needs for one settlement, precomputed once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettlementDetail {
+    pub summary: SettlementSummaryView,
+    pub target: PostTarget,
+    pub rows: Vec<SettlementRow>,
+    /// Row indexes ordered by group, then file line: a group's rows are the
+    /// window `row_order[g.first .. g.first + g.rows]`.
+    pub row_order: Vec<u32>,
+    pub groups: Vec<RowGroup>,
+    pub proposal: Proposal,
+    /// One per journal period, in period order.
+    pub batches: Vec<BatchView>,
+    pub ar_lines: Option<Vec<ArLineView>>,
+    pub event_group: Option<EventGroupLink>,
+    pub checks: ExternalChecks,
+    pub verdicts: Vec<Verdict>,
+}
+
+fn amount(a: Decimal, c: &Currency) -> String {
+    format_amount(a, c.scale())
+}
+
+impl SettlementDetail {
+    /// Groups the rows (one pass plus a counting sort) and computes the verdicts.
+    pub fn new(
+        summary: SettlementSummaryView,
+        target: PostTarget,
+        rows: Vec<SettlementRow>,
+        proposal: Proposal,
+        batches: Vec<BatchView>,
+        event_group: Option<EventGroupLink>,
+        checks: ExternalChecks,
+    ) -> SettlementDetail {
+        let mut ids: HashMap<(&str, &str, &str), u32> = HashMap::new();
+        let mut keys: Vec<(&str, &str, &str)> = Vec::new();
+        let mut sums: Vec<(Decimal, u64)> = Vec::new();
+        let mut group_of = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let key = (
+                r.transaction_type.as_str(),
+                r.amount_type.as_str(),
+                r.amount_description.as_str(),
+            );
+            let id = *ids.entry(key).or_insert_with(|| {
+                keys.push(key);
+                sums.push((Decimal::ZERO, 0));
+                (keys.len() - 1) as u32
+            });
+            let s = &mut sums[id as usize];
+            s.0 += r.amount;
+            s.1 += 1;
+            group_of.push(id);
+        }
+        // display order: by names
+        let mut order: Vec<u32> = (0..keys.len() as u32).collect();
+        order.sort_by(|a, b| keys[*a as usize].cmp(&keys[*b as usize]));
+        let mut rank = vec![0u32; keys.len()];
+        for (pos, id) in order.iter().enumerate() {
+            rank[*id as usize] = pos as u32;
+        }
+        let mut groups = Vec::with_capacity(keys.len());
+        let mut first = 0usize;
+        let mut starts = vec![0usize; keys.len()];
+        for id in &order {
+            let (tt, at, desc) = keys[*id as usize];
+            let (total, n) = sums[*id as usize];
+            starts[rank[*id as usize] as usize] = first;
+            let unmapped = proposal.unmapped.iter().any(|u| {
+                u.transaction_type == tt && u.amount_type == at && u.amount_description == desc
+            });
+            groups.push(RowGroup {
+                transaction_type: tt.to_string(),
+                amount_type: at.to_string(),
+                amount_description: desc.to_string(),
+                total,
+                rows: n,
+                first,
+                unmapped,
+            });
+            first += n as usize;
+        }
+        let mut next = starts;
+        let mut row_order = vec![0u32; rows.len()];
+        for (i, id) in group_of.iter().enumerate() {
+            let g = rank[*id as usize] as usize;
+            row_order[next[g]] = i as u32;
+            next[g] += 1;
+        }
+        drop(ids);
+        drop(keys);
+        let mut detail = SettlementDetail {
+            summary,
+            target,
+            rows,
+            row_order,
+            groups,
+            proposal,
+            batches,
+            ar_lines: None,
+            event_group,
+            checks,
+            verdicts: Vec::new(),
+        };
+        detail.verdicts = detail.compute_verdicts();
+        detail
+    }
+
+    /// The rows of group `g` (indexes into `rows`).
+    pub fn group_rows(&self, g: usize) -> &[u32] {
+        match self.groups.get(g) {
+            Some(group) => &self.row_order[group.first..group.first + group.rows as usize],
+            None => &[],
+        }
+    }
+
+    /// Every row of one order, in file order (one scan, on demand).
+    pub fn order_rows(&self, order_id: &str) -> Vec<u32> {
+        if order_id.is_empty() {
+            return Vec::new();
+        }
+        self.rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.order_id == order_id)
+            .map(|(i, _)| i as u32)
+            .collect()
+    }
+
+    pub fn batch(&self, period: &str) -> Option<&BatchView> {
+        self.batches.iter().find(|b| b.key.period == period)
+    }
+
+    /// Recomputes the verdicts (after checks or the event group changed).
+    pub fn compute_verdicts(&self) -> Vec<Verdict> {
+        let c = &self.summary.currency;
+        let p = &self.proposal;
+        let mut v = Vec::with_capacity(5);
+        v.push(if p.consistent {
+            Verdict {
+                label: "rows vs total",
+                level: VerdictLevel::Ok,
+                detail: format!("{} rows sum to {}", p.rows, amount(p.rows_total, c)),
+            }
+        } else {
+            Verdict {
+                label: "rows vs total",
+                level: VerdictLevel::Fail,
+                detail: format!(
+                    "rows {} ≠ total {} (difference {})",
+                    amount(p.rows_total, c),
+                    amount(p.total_amount, c),
+                    amount(p.difference, c)
+                ),
+            }
+        });
+        let unbalanced: Vec<&str> = p
+            .journals
+            .iter()
+            .filter(|j| !j.is_balanced())
+            .map(|j| j.period.as_str())
+            .collect();
+        v.push(if unbalanced.is_empty() {
+            Verdict {
+                label: "journal balance",
+                level: VerdictLevel::Ok,
+                detail: format!(
+                    "{} journal(s) balance; clearing {}",
+                    p.journals.len(),
+                    amount(p.clearing_total(), c)
+                ),
+            }
+        } else {
+            Verdict {
+                label: "journal balance",
+                level: VerdictLevel::Fail,
+                detail: format!("unbalanced: {}", unbalanced.join(", ")),
+            }
+        });
+        v.push(match &self.event_group {
+            None => Verdict {
+                label: "event group",
+                level: VerdictLevel::Pending,
+                detail: "no financial event group linked yet".into(),
+            },
+            Some(g) if g.total == p.total_amount => Verdict {
+                label: "event group",
+                level: VerdictLevel::Ok,
+                detail: format!("{} total {}", g.group_id, amount(g.total, c)),
+            },
+            Some(g) => Verdict {
+                label: "event group",
+                level: VerdictLevel::Fail,
+                detail: format!(
+                    "{} total {} ≠ settlement {}",
+                    g.group_id,
+                    amount(g.total, c),
+                    amount(p.total_amount, c)
+                ),
+            },
+        });
+        let unmapped_rows: u64 = p.unmapped.iter().map(|u| u.rows).sum();
+        v.push(match (&self.checks.invalid_accounts, unmapped_rows) {
+            (_, n) if n > 0 => Verdict {
+                label: "accounts",
+                level: VerdictLevel::Fail,
+                detail: format!("{n} unmapped row(s) in {} group(s)", p.unmapped.len()),
+            },
+            (None, _) => Verdict {
+                label: "accounts",
+                level: VerdictLevel::Pending,
+                detail: "all rows mapped; not yet checked against EBS".into(),
+            },
+            (Some(bad), _) if bad.is_empty() => Verdict {
+                label: "accounts",
+                level: VerdictLevel::Ok,
+                detail: "all rows mapped; accounts valid in EBS".into(),
+            },
+            (Some(bad), _) => Verdict {
+                label: "accounts",
+                level: VerdictLevel::Fail,
+                detail: format!("invalid in EBS: {}", bad.join(", ")),
+            },
+        });
+        v.push(match &self.checks.period_problems {
+            None => Verdict {
+                label: "periods",
+                level: VerdictLevel::Pending,
+                detail: "not yet checked against EBS".into(),
+            },
+            Some(problems) if problems.is_empty() => Verdict {
+                label: "periods",
+                level: VerdictLevel::Ok,
+                detail: format!(
+                    "{} open",
+                    p.journals
+                        .iter()
+                        .map(|j| j.period.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            },
+            Some(problems) => Verdict {
+                label: "periods",
+                level: VerdictLevel::Fail,
+                detail: problems.join("; "),
+            },
+        });
+        v
+    }
+}
+
+/// One rule of a mapping draft, as the editor shows it (`None` = any).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MappingRuleView {
+    pub transaction_type: Option<String>,
+    pub amount_type: Option<String>,
+    pub amount_description: Option<String>,
+    pub marketplace: Option<String>,
+    pub account: String,
+    pub label: String,
+    pub ap: bool,
+}
+
+/// A mapping being edited: what `SaveMapping` stores as a new version.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MappingDraft {
+    /// The stored version this draft started from.
+    pub version: Option<u32>,
+    pub clearing: String,
+    pub suspense: Option<String>,
+    pub difference: Option<String>,
+    pub rules: Vec<MappingRuleView>,
+}
+
+fn toml_str(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+impl MappingDraft {
+    pub fn from_mapping(m: &Mapping, version: Option<u32>) -> MappingDraft {
+        MappingDraft {
+            version,
+            clearing: m.clearing.clone(),
+            suspense: m.suspense.clone(),
+            difference: m.difference.clone(),
+            rules: m
+                .rules
+                .iter()
+                .map(|r| MappingRuleView {
+                    transaction_type: r.transaction_type.clone(),
+                    amount_type: r.amount_type.clone(),
+                    amount_description: r.amount_description.clone(),
+                    marketplace: r.marketplace.clone(),
+                    account: r.account.clone(),
+                    label: r.label.clone(),
+                    ap: r.ap,
+                })
+                .collect(),
+        }
+    }
+
+    /// The draft as a mapping file (the format of `assets/mapping.toml`).
+    pub fn to_toml(&self) -> String {
+        let mut out = String::from("[accounts]\n");
+        out += &format!("clearing = {}\n", toml_str(&self.clearing));
+        if let Some(s) = &self.suspense {
+            out += &format!("suspense = {}\n", toml_str(s));
+        }
+        if let Some(d) = &self.difference {
+            out += &format!("difference = {}\n", toml_str(d));
+        }
+        for r in &self.rules {
+            out += "\n[[rules]]\n";
+            for (name, value) in [
+                ("transaction_type", &r.transaction_type),
+                ("amount_type", &r.amount_type),
+                ("amount_description", &r.amount_description),
+                ("marketplace", &r.marketplace),
+            ] {
+                if let Some(v) = value {
+                    out += &format!("{name} = {}\n", toml_str(v));
+                }
+            }
+            out += &format!("account = {}\n", toml_str(&r.account));
+            out += &format!("label = {}\n", toml_str(&r.label));
+            if r.ap {
+                out += "ap = true\n";
+            }
+        }
+        out
+    }
+
+    /// Parses the draft as a mapping (validating every account's shape).
+    pub fn to_mapping(&self) -> Result<Mapping, MappingError> {
+        Mapping::parse(&self.to_toml())
+    }
+}
+
+/// What EBS says about an account typed in the mapping editor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountCheck {
+    Valid {
+        description: String,
+    },
+    Invalid {
+        reason: String,
+    },
+    /// EBS could not be asked (offline, rate limited …).
+    Unknown {
+        reason: String,
+    },
+}
+
+/// How one journal line's net (credit minus debit) changes under a new mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProposalChange {
+    pub settlement_id: String,
+    pub period: String,
+    pub account: String,
+    pub label: String,
+    pub currency: Currency,
+    pub before: Decimal,
+    pub after: Decimal,
+}
+
+impl ProposalChange {
+    pub fn delta(&self) -> Decimal {
+        self.after - self.before
+    }
+}
+
+/// The lines whose net differs between two proposals of one settlement
+/// (lines present in only one count as zero in the other).
+pub fn diff_proposals(before: &Proposal, after: &Proposal) -> Vec<ProposalChange> {
+    type Key = (String, String, String);
+    fn nets(p: &Proposal) -> BTreeMap<Key, Decimal> {
+        let mut m = BTreeMap::new();
+        for j in &p.journals {
+            for l in &j.lines {
+                *m.entry((j.period.clone(), l.account.clone(), l.label.clone()))
+                    .or_insert(Decimal::ZERO) += l.credit - l.debit;
+            }
+        }
+        m
+    }
+    let (b, a) = (nets(before), nets(after));
+    let mut keys: Vec<&Key> = b.keys().chain(a.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter_map(|k| {
+            let x = b.get(k).copied().unwrap_or_default();
+            let y = a.get(k).copied().unwrap_or_default();
+            (x != y).then(|| ProposalChange {
+                settlement_id: after.settlement_id.clone(),
+                period: k.0.clone(),
+                account: k.1.clone(),
+                label: k.2.clone(),
+                currency: after.currency.clone(),
+                before: x,
+                after: y,
+            })
+        })
+        .collect()
+}
+
+/// One entry of a settlement's audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntryView {
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub period: Option<String>,
+    pub detail: String,
+}
+
+/// What the sync layer is doing right now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncProgressView {
+    pub what: String,
+    pub done: u64,
+    pub total: Option<u64>,
+    /// The rate limit being waited on (an SP-API operation name).
+    pub waiting_on_rate_limit: Option<String>,
+}

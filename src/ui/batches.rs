@@ -1,0 +1,147 @@
+//! EBS import status: per batch the GROUP_ID, request id, phase and status as
+//! EBS reports them, and the selected batch's line errors with their EBS codes.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Row};
+
+use super::theme::Theme;
+use super::widgets::{empty_note, money, pane, right, windowed_table};
+use crate::app::layout;
+use crate::app::state::{AppState, BatchPane};
+
+pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
+    let (top, bottom) = layout::batches(area);
+    let wide = area.width >= 110;
+    let b = &s.batches;
+    let mut title = vec![Span::styled(
+        format!(" Journal batches ({}) ", b.visible.len()),
+        t.title(),
+    )];
+    if !b.selected.is_empty() {
+        title.push(Span::raw(format!("· {} selected ", b.selected.len())));
+    }
+    if !s.search.query.is_empty() {
+        title.push(Span::raw(format!("· /{} ", s.search.query)));
+    }
+    let mut header = vec![
+        "",
+        "settlement",
+        "period",
+        "state",
+        "rev",
+        "group",
+        "request",
+        "phase/status",
+    ];
+    let mut widths = vec![
+        Constraint::Length(1),
+        Constraint::Length(12),
+        Constraint::Length(7),
+        Constraint::Length(13),
+        Constraint::Length(3),
+        Constraint::Length(7),
+        Constraint::Length(8),
+        Constraint::Min(12),
+    ];
+    if wide {
+        header.extend(["lines", "debit", "ledger"]);
+        widths.extend([
+            Constraint::Length(5),
+            Constraint::Length(12),
+            Constraint::Length(18),
+        ]);
+    }
+    windowed_table(
+        f,
+        top,
+        pane(Line::from(title), b.pane == BatchPane::List, t),
+        header,
+        widths,
+        b.visible.len(),
+        &b.cursor,
+        b.pane == BatchPane::List,
+        t,
+        |i| {
+            let x = &b.all[b.visible[i]];
+            let dash = || "—".to_string();
+            let phase = match (&x.phase, &x.status) {
+                (Some(p), Some(st)) => format!("{p}/{st}"),
+                (Some(p), None) => p.clone(),
+                _ => dash(),
+            };
+            let mut cells = vec![
+                Cell::from(if b.selected.contains(&x.key) { "x" } else { "" }),
+                Cell::from(x.key.settlement_id.clone()),
+                Cell::from(x.key.period.clone()),
+                Cell::from(Span::styled(x.state.as_str(), t.state(x.state))),
+                right(x.revision.to_string()),
+                Cell::from(x.group_id.clone().unwrap_or_else(dash)),
+                Cell::from(x.request_id.clone().unwrap_or_else(dash)),
+                Cell::from(phase),
+            ];
+            if wide {
+                cells.push(right(x.line_count.to_string()));
+                cells.push(right(money(x.total_debit, x.currency.scale())));
+                cells.push(Cell::from(x.ledger.clone()));
+            }
+            Row::new(cells)
+        },
+    );
+    if b.all.is_empty() {
+        empty_note(f, top, "No journal batches yet.", t);
+    }
+    let sel = s.selected_batch();
+    let errors = sel.map_or(&[][..], |x| &x.line_errors[..]);
+    let title = match sel {
+        Some(x) => {
+            let mut spans = vec![Span::styled(format!(" {} ", x.key), t.title())];
+            if !errors.is_empty() {
+                spans.push(Span::styled(
+                    format!("{} line error(s) ", errors.len()),
+                    t.error(),
+                ));
+            }
+            if let Some(r) = &x.reason {
+                spans.push(Span::raw(format!("· {r} ")));
+            }
+            if let Some(who) = &x.approved_by {
+                spans.push(Span::styled(format!("· approved by {who} "), t.dim()));
+            }
+            Line::from(spans)
+        }
+        None => Line::from(" Line errors "),
+    };
+    let focused = b.pane == BatchPane::Errors;
+    windowed_table(
+        f,
+        bottom,
+        pane(title, focused, t),
+        vec!["code", "account", "message", "line", "amazon ids"],
+        vec![
+            Constraint::Length(4),
+            Constraint::Length(20),
+            Constraint::Percentage(35),
+            Constraint::Length(26),
+            Constraint::Min(10),
+        ],
+        errors.len(),
+        &b.errors,
+        focused,
+        t,
+        |i| {
+            let e = &errors[i];
+            Row::new(vec![
+                Cell::from(Span::styled(e.ebs_code.clone(), t.error())),
+                Cell::from(e.account.clone()),
+                Cell::from(e.message.clone()),
+                Cell::from(e.line_key.clone()),
+                Cell::from(e.amazon_ids.join(", ")),
+            ])
+        },
+    );
+    if sel.is_some() && errors.is_empty() {
+        empty_note(f, bottom, "EBS reported no line errors for this batch.", t);
+    }
+}

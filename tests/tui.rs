@@ -1,0 +1,839 @@
+//! The workstation without a terminal: snapshots of every screen and dialog at
+//! 80x24 and 160x48 (TestBackend), and accountant workflows driven key by key
+//! through `update` with the messages the sync layer would send.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use ml_connector::app::fixtures::{self, FixtureWorld};
+use ml_connector::app::state::{ConfirmAction, Dialog, Drill, Screen};
+use ml_connector::app::view::{BatchKey, BatchView, SettlementDetail};
+use ml_connector::app::{AppState, Effect, Msg, update};
+use ml_connector::ledger::state::BatchState;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
+
+/// The app, the fixture world, and every effect the app asked for.
+struct Harness {
+    world: FixtureWorld,
+    state: AppState,
+    effects: Vec<Effect>,
+}
+
+impl Harness {
+    fn new(size: (u16, u16)) -> Harness {
+        let world = FixtureWorld::new();
+        let mut h = Harness {
+            state: AppState::new("alice", size),
+            effects: Vec::new(),
+            world,
+        };
+        for m in h.world.initial_messages() {
+            h.send(m);
+        }
+        h
+    }
+
+    fn send(&mut self, msg: Msg) {
+        let fx = update(&mut self.state, msg);
+        self.effects.extend(fx);
+    }
+
+    fn key(&mut self, code: KeyCode) {
+        self.send(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    }
+
+    fn ctrl(&mut self, c: char) {
+        self.send(Msg::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::CONTROL,
+        )));
+    }
+
+    /// Types every character of `keys` (as plain key presses).
+    fn keys(&mut self, keys: &str) {
+        for c in keys.chars() {
+            self.key(KeyCode::Char(c));
+        }
+    }
+
+    fn take_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.effects)
+    }
+
+    /// Answers the data requests among the pending effects as sync would (from
+    /// the fixture world); returns the commands (approve, post, …) left over.
+    fn serve(&mut self) -> Vec<Effect> {
+        let mut commands = Vec::new();
+        loop {
+            let fx = self.take_effects();
+            if fx.is_empty() {
+                return commands;
+            }
+            for e in fx {
+                let replies = match &e {
+                    Effect::LoadSettlements => vec![Msg::SettlementsLoaded(self.world.summaries())],
+                    Effect::LoadBatches => vec![Msg::BatchesLoaded(self.world.all_batches())],
+                    Effect::LoadMapping => vec![Msg::MappingLoaded(self.world.mapping_draft())],
+                    Effect::LoadDetail(id) => match self.world.detail(id) {
+                        Some(d) => vec![Msg::DetailLoaded(Box::new(d))],
+                        None => vec![Msg::Error(format!("settlement {id} has no rows stored"))],
+                    },
+                    Effect::LoadAudit(id) => vec![Msg::AuditLoaded {
+                        settlement_id: id.clone(),
+                        entries: self.world.audit(id.as_deref()),
+                    }],
+                    Effect::ValidateAccount(a) => vec![Msg::MappingValidated {
+                        account: a.clone(),
+                        result: fixtures::account_check(a),
+                    }],
+                    Effect::PreviewMapping(d) => vec![self.world.preview(d)],
+                    Effect::SaveMapping { draft, .. } => {
+                        let mut out = self.world.save_mapping(draft);
+                        if let Some(d) = &self.state.detail {
+                            let id = d.summary.settlement_id.clone();
+                            if let Some(d) = self.world.detail(&id) {
+                                out.push(Msg::DetailLoaded(Box::new(d)));
+                            }
+                        }
+                        out
+                    }
+                    _ => {
+                        commands.push(e.clone());
+                        vec![]
+                    }
+                };
+                for m in replies {
+                    self.send(m);
+                }
+            }
+        }
+    }
+
+    fn screen(&mut self) -> String {
+        render(&self.state)
+    }
+
+    /// Opens the review of one settlement via search in the list.
+    fn open(&mut self, id: &str) {
+        self.key(KeyCode::Char('1'));
+        self.key(KeyCode::Char('/'));
+        self.keys(id);
+        self.key(KeyCode::Enter);
+        self.key(KeyCode::Enter);
+        self.serve();
+        assert_eq!(self.state.screen, Screen::Review);
+        assert_eq!(
+            self.state.detail.as_ref().unwrap().summary.settlement_id,
+            id
+        );
+    }
+}
+
+fn render(s: &AppState) -> String {
+    let mut t = Terminal::new(TestBackend::new(s.size.0, s.size.1)).unwrap();
+    t.draw(|f| ml_connector::ui::render(f, s)).unwrap();
+    t.backend().to_string()
+}
+
+/// Snapshots the state built by `build` at both sizes.
+fn snap(name: &str, build: impl Fn(&mut Harness)) {
+    for size in SIZES {
+        let mut h = Harness::new(size);
+        build(&mut h);
+        let screen = h.screen();
+        insta::with_settings!({
+            snapshot_path => concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"),
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!(format!("{name}_{}x{}", size.0, size.1), screen);
+        });
+    }
+}
+
+const US: &str = "19870040121";
+const DE: &str = "30481150921";
+const CA: &str = "24713380021";
+
+fn batch(h: &Harness, id: &str, period: &str) -> BatchView {
+    h.state
+        .batches
+        .all
+        .iter()
+        .find(|b| b.key == BatchKey::new(id, period))
+        .cloned()
+        .unwrap_or_else(|| panic!("batch {id}/{period}"))
+}
+
+fn status_of(h: &Harness, id: &str) -> BatchState {
+    h.state
+        .settlements
+        .iter()
+        .find(|s| s.settlement_id == id)
+        .unwrap()
+        .status
+}
+
+// ------------------------------------------------------------------ snapshots
+
+#[test]
+fn snapshot_settlements() {
+    snap("settlements", |_| {});
+    snap("settlements_syncing", |h| {
+        h.send(Msg::SyncProgress {
+            what: "pulling settlement reports".into(),
+            done: 3,
+            total: Some(10),
+            waiting_on_rate_limit: Some("getReports".into()),
+        });
+    });
+    snap("settlements_search_filter", |h| {
+        h.key(KeyCode::Char('f'));
+        h.key(KeyCode::Char('/'));
+        h.keys("amazon.de");
+    });
+}
+
+#[test]
+fn snapshot_review() {
+    snap("review_loading", |h| {
+        h.key(KeyCode::Enter);
+    });
+    snap("review_us", |h| h.open(US));
+    snap("review_ca_unmapped", |h| h.open(CA));
+    snap("review_rows", |h| {
+        h.open(US);
+        h.keys("jjj");
+        h.key(KeyCode::Enter);
+        h.keys("jj");
+    });
+    snap("review_order", |h| {
+        h.open(US);
+        h.keys("jjj");
+        h.key(KeyCode::Enter);
+        h.keys("jj");
+        h.key(KeyCode::Enter);
+    });
+    snap("review_ar_lines", |h| {
+        h.open(US);
+        let mut d = h.world.detail(US).unwrap();
+        d.ar_lines = Some(vec![ml_connector::app::view::ArLineView {
+            period: "2025-09".into(),
+            customer: "AMAZON-US".into(),
+            description: "Receipt for settlement 19870040121".into(),
+            amount: "4502.59".parse().unwrap(),
+        }]);
+        h.send(Msg::DetailLoaded(Box::new(d)));
+        h.key(KeyCode::Tab);
+        h.key(KeyCode::Char('G'));
+    });
+    snap("review_journal_october", |h| {
+        h.open(US);
+        h.key(KeyCode::Tab);
+        h.key(KeyCode::Char('l'));
+        h.key(KeyCode::Char(' '));
+        h.keys("jj");
+    });
+}
+
+#[test]
+fn snapshot_dialogs() {
+    snap("confirm_approve", |h| {
+        h.open(US);
+        h.key(KeyCode::Char(' '));
+        h.key(KeyCode::Char('l'));
+        h.key(KeyCode::Char(' '));
+        h.key(KeyCode::Char('a'));
+    });
+    snap("confirm_post", |h| {
+        h.open(US);
+        approve_all(h, US);
+        h.key(KeyCode::Char('p'));
+    });
+    snap("help", |h| h.key(KeyCode::Char('?')));
+    snap("help_scrolled", |h| {
+        h.key(KeyCode::Char('?'));
+        h.keys("jjjjjjjjjjjjjjjjjjjj");
+    });
+}
+
+#[test]
+fn snapshot_batches_audit_mapping() {
+    snap("batches_rejected", |h| {
+        h.key(KeyCode::Char('3'));
+        h.key(KeyCode::Char('/'));
+        h.keys("rejected");
+        h.key(KeyCode::Enter);
+    });
+    snap("batches_all", |h| h.key(KeyCode::Char('3')));
+    snap("audit", |h| {
+        h.open(DE);
+        h.key(KeyCode::Char('5'));
+        h.serve();
+    });
+    snap("mapping", |h| h.key(KeyCode::Char('4')));
+    snap("rule_editor", |h| {
+        h.open(CA);
+        h.key(KeyCode::Char('4'));
+        h.key(KeyCode::Char('n'));
+        for _ in 0..4 {
+            h.key(KeyCode::Tab);
+        }
+        h.keys("01-000-6130-0000-000");
+        h.serve();
+    });
+    snap("rule_editor_bad_account", |h| {
+        h.key(KeyCode::Char('4'));
+        h.key(KeyCode::Char('n'));
+        for _ in 0..4 {
+            h.key(KeyCode::Tab);
+        }
+        h.keys("01-000-61");
+    });
+    snap("mapping_diff", |h| {
+        h.open(CA);
+        add_storage_rule(h);
+    });
+    snap("confirm_save_mapping", |h| {
+        h.open(CA);
+        add_storage_rule(h);
+        h.key(KeyCode::Char('w'));
+    });
+}
+
+// ------------------------------------------------------------------ workflows
+
+/// Selects every period of the open settlement and approves them.
+fn approve_all(h: &mut Harness, id: &str) {
+    let periods: Vec<String> = h
+        .state
+        .detail
+        .as_ref()
+        .unwrap()
+        .proposal
+        .journals
+        .iter()
+        .map(|j| j.period.clone())
+        .collect();
+    h.key(KeyCode::Char('g'));
+    for (i, _) in periods.iter().enumerate() {
+        if i > 0 {
+            h.key(KeyCode::Char('l'));
+        }
+        h.key(KeyCode::Char(' '));
+    }
+    h.key(KeyCode::Char('a'));
+    h.key(KeyCode::Char('y'));
+    let cmds = h.serve();
+    let Some(Effect::Approve { batches, actor }) = cmds.first() else {
+        panic!("expected an approval, got {cmds:?}");
+    };
+    assert_eq!(actor, "alice");
+    assert_eq!(batches.len(), periods.len());
+    for a in batches.clone() {
+        let mut b = batch(h, id, &a.key.period);
+        assert_eq!(
+            a.proposal_hash, b.proposal_hash,
+            "approval names the proposal shown"
+        );
+        b.state = BatchState::Approved;
+        b.approved_by = Some("alice".into());
+        h.send(Msg::BatchUpdated(b));
+    }
+}
+
+fn add_storage_rule(h: &mut Harness) {
+    h.key(KeyCode::Char('4'));
+    h.key(KeyCode::Char('n'));
+    for _ in 0..3 {
+        h.key(KeyCode::Tab);
+    }
+    // scoped to Amazon.ca: without it the rule would outrank the US and DE ones
+    h.keys("Amazon.ca");
+    h.key(KeyCode::Tab);
+    h.keys("01-000-6130-0000-000");
+    h.key(KeyCode::Tab);
+    h.keys("FBA storage fees (CA)");
+    h.ctrl('p');
+    h.key(KeyCode::Enter);
+    h.serve();
+}
+
+#[test]
+fn review_approve_post_imported() {
+    let mut h = Harness::new((160, 48));
+    h.open(US);
+    let detail: SettlementDetail = (**h.state.detail.as_ref().unwrap()).clone();
+    assert_eq!(
+        detail.proposal.journals.len(),
+        2,
+        "US settlement spans month-end"
+    );
+
+    // approve both periods: the confirmation says exactly what
+    h.key(KeyCode::Char(' '));
+    h.key(KeyCode::Char('l'));
+    h.key(KeyCode::Char(' '));
+    h.key(KeyCode::Char('a'));
+    let Some(Dialog::Confirm(c)) = &h.state.dialog else {
+        panic!("approve asks first")
+    };
+    let fact = |name: &str| {
+        c.facts
+            .iter()
+            .find(|(l, _)| l == name)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    assert_eq!(fact("Ledger"), "US Primary Ledger");
+    assert_eq!(fact("Operating unit"), "Vision Operations (204)");
+    assert_eq!(fact("Periods"), "2025-09, 2025-10");
+    let lines: usize = detail.proposal.journals.iter().map(|j| j.lines.len()).sum();
+    assert_eq!(fact("Journals"), format!("2 ({lines} line(s))"));
+    let debit: rust_decimal::Decimal = detail.proposal.journals.iter().map(|j| j.total_debit).sum();
+    assert_eq!(fact("Debit"), format!("{} USD", debit));
+    assert_eq!(fact("Credit"), format!("{} USD", debit));
+    h.key(KeyCode::Char('y'));
+    let cmds = h.serve();
+    assert!(matches!(&cmds[..], [Effect::Approve { batches, .. }] if batches.len() == 2));
+    for p in ["2025-09", "2025-10"] {
+        let mut b = batch(&h, US, p);
+        b.state = BatchState::Approved;
+        h.send(Msg::BatchUpdated(b));
+    }
+    assert_eq!(status_of(&h, US), BatchState::Approved);
+
+    // post: enter does not confirm an irreversible action, y does
+    h.key(KeyCode::Char(' '));
+    h.key(KeyCode::Char('h'));
+    h.key(KeyCode::Char(' '));
+    h.key(KeyCode::Char('p'));
+    assert!(h.screen().contains("cannot be undone"));
+    h.key(KeyCode::Enter);
+    assert!(matches!(h.state.dialog, Some(Dialog::Confirm(_))));
+    assert!(h.serve().is_empty(), "enter must not post");
+    h.key(KeyCode::Char('y'));
+    let cmds = h.serve();
+    let [Effect::Post { batches, actor }] = &cmds[..] else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(actor, "alice");
+    assert_eq!(
+        batches,
+        &vec![BatchKey::new(US, "2025-09"), BatchKey::new(US, "2025-10")]
+    );
+
+    // EBS reports progress: staged → submitted → imported
+    for (i, p) in ["2025-09", "2025-10"].into_iter().enumerate() {
+        let mut b = batch(&h, US, p);
+        b.state = BatchState::Staged;
+        b.group_id = Some(format!("90010{i}"));
+        h.send(Msg::BatchUpdated(b.clone()));
+        if i == 0 {
+            // the other period is still only approved: the settlement shows its worst batch
+            assert_eq!(status_of(&h, US), BatchState::Approved);
+        }
+        b.state = BatchState::Submitted;
+        b.request_id = Some(format!("88120{i}"));
+        b.phase = Some("Running".into());
+        b.status = Some("Normal".into());
+        h.send(Msg::BatchUpdated(b.clone()));
+        b.state = BatchState::Imported;
+        b.phase = Some("Completed".into());
+        h.send(Msg::BatchUpdated(b));
+    }
+    assert_eq!(status_of(&h, US), BatchState::Imported);
+    assert_eq!(
+        h.state.detail.as_ref().unwrap().summary.status,
+        BatchState::Imported
+    );
+    let review = h.screen();
+    assert!(review.contains("imported"), "{review}");
+    h.key(KeyCode::Char('3'));
+    h.key(KeyCode::Char('/'));
+    h.keys(US);
+    h.key(KeyCode::Enter);
+    let screen = h.screen();
+    for want in [
+        "900100",
+        "900101",
+        "881200",
+        "881201",
+        "Completed/Normal",
+        "imported",
+    ] {
+        assert!(screen.contains(want), "{want} missing:\n{screen}");
+    }
+}
+
+#[test]
+fn unmapped_blocks_approval_until_mapping_edited_then_approve() {
+    let mut h = Harness::new((80, 24));
+    h.open(CA);
+    assert_eq!(status_of(&h, CA), BatchState::NeedsMapping);
+    let screen = h.screen();
+    assert!(screen.contains("UNMAPPED"), "{screen}");
+    h.key(KeyCode::Char('a'));
+    assert!(h.state.dialog.is_none(), "needs_mapping cannot be approved");
+    let (_, msg) = h.state.status.message.clone().unwrap();
+    assert!(
+        msg.contains("needs_mapping") && msg.contains("mapping"),
+        "{msg}"
+    );
+
+    // the rule editor is prefilled from the unmapped group; the account is checked as typed
+    h.key(KeyCode::Char('4'));
+    h.key(KeyCode::Char('n'));
+    let Some(Dialog::RuleEditor(ed)) = &h.state.dialog else {
+        panic!()
+    };
+    assert_eq!(ed.text(2), "Storage Fee");
+    for _ in 0..3 {
+        h.key(KeyCode::Tab);
+    }
+    h.keys("Amazon.ca");
+    h.key(KeyCode::Tab);
+    h.keys("01-000-6160-0000-000");
+    let fx = h.take_effects();
+    assert!(fx.contains(&Effect::ValidateAccount("01-000-6160-0000-000".into())));
+    h.send(Msg::MappingValidated {
+        account: "01-000-6160-0000-000".into(),
+        result: fixtures::account_check("01-000-6160-0000-000"),
+    });
+    assert!(h.screen().contains("account disabled"));
+    for _ in 0..13 {
+        h.key(KeyCode::Backspace);
+    }
+    h.keys("6130-0000-000");
+    h.serve();
+    assert!(h.screen().contains("valid in EBS: FBA storage fees"));
+    h.key(KeyCode::Enter);
+    h.serve();
+    assert!(h.state.dialog.is_none());
+
+    // the proposals that change, by how much
+    let m = &h.state.mapping;
+    assert!(m.dirty());
+    assert_eq!(m.newly_mapped, vec![CA.to_string()]);
+    let storage = m
+        .diff
+        .iter()
+        .find(|c| c.account == "01-000-6130-0000-000")
+        .expect("storage fee line appears");
+    assert_eq!(storage.settlement_id, CA);
+    assert!(
+        storage.before.is_zero() && !storage.after.is_zero(),
+        "{:?}",
+        m.diff
+    );
+    assert!(
+        m.diff.iter().all(|c| c.settlement_id == CA),
+        "only CA changes"
+    );
+
+    // save as a new version: CA is proposed again, then approvable
+    h.key(KeyCode::Char('w'));
+    h.key(KeyCode::Char('y'));
+    let cmds = h.serve();
+    assert!(cmds.is_empty(), "{cmds:?}");
+    assert_eq!(h.state.mapping.saved.as_ref().unwrap().version, Some(4));
+    assert!(!h.state.mapping.dirty());
+    assert_eq!(status_of(&h, CA), BatchState::Proposed);
+    h.key(KeyCode::Char('2'));
+    assert!(!h.screen().contains("UNMAPPED"));
+    h.key(KeyCode::Char('a'));
+    h.key(KeyCode::Char('y'));
+    let cmds = h.serve();
+    assert!(matches!(&cmds[..], [Effect::Approve { batches, .. }] if batches.len() == 1));
+}
+
+#[test]
+fn rejected_batch_codes_fix_and_repost() {
+    let mut h = Harness::new((160, 48));
+    // the import status shows EBS's codes and the Amazon ids
+    h.key(KeyCode::Char('3'));
+    h.key(KeyCode::Char('/'));
+    h.keys("rejected");
+    h.key(KeyCode::Enter);
+    let screen = h.screen();
+    for want in [
+        "EF04",
+        "EF03",
+        "01-000-6160-0000-000",
+        "305-1182734-9912201",
+        "880042",
+    ] {
+        assert!(screen.contains(want), "{want} missing:\n{screen}");
+    }
+    // posting it as is is refused
+    h.key(KeyCode::Char('p'));
+    assert!(h.state.dialog.is_none());
+
+    // fix: every rule on the disabled account moves to 6110
+    h.key(KeyCode::Char('4'));
+    let rules: Vec<usize> = h
+        .state
+        .mapping
+        .draft
+        .as_ref()
+        .unwrap()
+        .rules
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.account == "01-000-6160-0000-000")
+        .map(|(i, _)| i)
+        .collect();
+    assert!(!rules.is_empty());
+    for i in rules {
+        h.key(KeyCode::Char('g'));
+        for _ in 0..i {
+            h.key(KeyCode::Char('j'));
+        }
+        h.key(KeyCode::Char('e'));
+        for _ in 0..4 {
+            h.key(KeyCode::Tab);
+        }
+        for _ in 0..13 {
+            h.key(KeyCode::Backspace);
+        }
+        h.keys("6110-0000-000");
+        h.key(KeyCode::Enter);
+        h.serve();
+    }
+    assert!(
+        h.state
+            .mapping
+            .diff
+            .iter()
+            .any(|c| c.settlement_id == DE && c.account == "01-000-6110-0000-000"),
+        "{:?}",
+        h.state.mapping.diff
+    );
+    h.key(KeyCode::Char('w'));
+    h.key(KeyCode::Char('y'));
+    h.serve();
+    let b = batch(&h, DE, "2025-10");
+    assert_eq!(b.state, BatchState::Proposed);
+    assert_eq!(b.revision, 2, "re-posted as the next revision");
+    assert!(b.line_errors.is_empty());
+
+    // approve and post again from the import status screen
+    h.key(KeyCode::Char('3'));
+    h.key(KeyCode::Char('/'));
+    h.keys(DE);
+    h.key(KeyCode::Enter);
+    while h.state.selected_batch().unwrap().key.period != "2025-10" {
+        h.key(KeyCode::Char('j'));
+    }
+    h.key(KeyCode::Char('a'));
+    h.key(KeyCode::Enter);
+    let cmds = h.serve();
+    assert!(
+        matches!(&cmds[..], [Effect::Approve { batches, .. }] if batches[0].key == BatchKey::new(DE, "2025-10"))
+    );
+    let mut b = batch(&h, DE, "2025-10");
+    b.state = BatchState::Approved;
+    h.send(Msg::BatchUpdated(b));
+    h.key(KeyCode::Char('p'));
+    let Some(Dialog::Confirm(c)) = &h.state.dialog else {
+        panic!()
+    };
+    assert!(
+        c.facts
+            .iter()
+            .any(|(l, v)| l == "Revision" && v == "2025-10 rev 2")
+    );
+    assert!(
+        matches!(&c.action, ConfirmAction::Post(k) if k == &vec![BatchKey::new(DE, "2025-10")])
+    );
+    h.key(KeyCode::Char('y'));
+    let cmds = h.serve();
+    assert!(matches!(&cmds[..], [Effect::Post { .. }]));
+}
+
+// ------------------------------------------------------------------ details
+
+#[test]
+fn drill_down_and_back() {
+    let mut h = Harness::new((80, 24));
+    h.open(US);
+    h.key(KeyCode::Enter);
+    assert!(matches!(h.state.review.drill, Drill::Rows { group: 0 }));
+    h.key(KeyCode::Enter);
+    assert!(matches!(h.state.review.drill, Drill::Order { .. }));
+    if let Drill::Order { order_id, rows, .. } = &h.state.review.drill {
+        let d = h.state.detail.as_ref().unwrap();
+        assert!(
+            rows.iter()
+                .all(|i| &d.rows[*i as usize].order_id == order_id)
+        );
+        assert!(rows.len() > 1);
+    }
+    h.key(KeyCode::Esc);
+    h.key(KeyCode::Esc);
+    assert_eq!(h.state.review.drill, Drill::Groups);
+    h.key(KeyCode::Esc);
+    assert_eq!(h.state.screen, Screen::Settlements);
+}
+
+#[test]
+fn groups_cover_every_row_once() {
+    let d = FixtureWorld::new().detail(US).unwrap();
+    let mut seen = vec![false; d.rows.len()];
+    let mut total = rust_decimal::Decimal::ZERO;
+    for (g, group) in d.groups.iter().enumerate() {
+        let rows = d.group_rows(g);
+        assert_eq!(rows.len() as u64, group.rows);
+        let sum: rust_decimal::Decimal = rows.iter().map(|i| d.rows[*i as usize].amount).sum();
+        assert_eq!(sum, group.total);
+        for i in rows {
+            let r = &d.rows[*i as usize];
+            assert_eq!(
+                (&r.transaction_type, &r.amount_type, &r.amount_description),
+                (
+                    &group.transaction_type,
+                    &group.amount_type,
+                    &group.amount_description
+                )
+            );
+            assert!(!seen[*i as usize]);
+            seen[*i as usize] = true;
+        }
+        total += group.total;
+    }
+    assert!(seen.iter().all(|s| *s));
+    assert_eq!(total, d.proposal.rows_total);
+}
+
+#[test]
+fn mouse_click_and_scroll_select_rows() {
+    let mut h = Harness::new((80, 24));
+    // main area starts at row 1; the table body at row 3
+    h.send(Msg::Mouse(MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: 10,
+        row: 5,
+        modifiers: KeyModifiers::NONE,
+    }));
+    assert_eq!(h.state.list.selected, 2);
+    h.send(Msg::Mouse(MouseEvent {
+        kind: MouseEventKind::ScrollDown,
+        column: 10,
+        row: 5,
+        modifiers: KeyModifiers::NONE,
+    }));
+    assert_eq!(h.state.list.selected, 5);
+    // a click on a tab switches screens
+    h.send(Msg::Mouse(MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: 45,
+        row: 0,
+        modifiers: KeyModifiers::NONE,
+    }));
+    assert_eq!(h.state.screen, Screen::Mapping);
+}
+
+#[test]
+fn help_lists_every_binding() {
+    let mut h = Harness::new((160, 48));
+    h.key(KeyCode::Char('?'));
+    let text: String = ml_connector::ui::help::lines(&ml_connector::ui::theme::Theme::new(true))
+        .iter()
+        .map(|l| l.to_string() + "\n")
+        .collect();
+    for b in ml_connector::app::keymap::BINDINGS {
+        assert!(text.contains(b.help), "{} missing from help", b.help);
+    }
+    h.key(KeyCode::Esc);
+    assert!(h.state.dialog.is_none());
+}
+
+#[test]
+fn no_color_renders_without_colors() {
+    let mut h = Harness::new((160, 48));
+    h.state.no_color = true;
+    h.open(CA);
+    let mut t = Terminal::new(TestBackend::new(160, 48)).unwrap();
+    t.draw(|f| ml_connector::ui::render(f, &h.state)).unwrap();
+    let buf = t.backend().buffer();
+    for cell in buf.content() {
+        assert_eq!(cell.fg, Color::Reset, "{cell:?}");
+        assert_eq!(cell.bg, Color::Reset, "{cell:?}");
+    }
+    // and with colours on, unmapped rows do carry colour
+    h.state.no_color = false;
+    t.draw(|f| ml_connector::ui::render(f, &h.state)).unwrap();
+    assert!(
+        t.backend()
+            .buffer()
+            .content()
+            .iter()
+            .any(|c| c.bg == Color::Yellow)
+    );
+}
+
+#[test]
+fn quit_and_sync_now() {
+    let mut h = Harness::new((80, 24));
+    h.key(KeyCode::Char('r'));
+    assert_eq!(h.take_effects(), vec![Effect::SyncNow]);
+    h.key(KeyCode::Char('q'));
+    assert!(h.state.quit);
+    assert_eq!(h.take_effects(), vec![Effect::Quit]);
+}
+
+#[test]
+fn a_million_rows_render_the_last_window() {
+    let text = fixtures::generated_settlement_text(200_000);
+    let d = fixtures::generated_detail(&text);
+    assert_eq!(d.rows.len(), 200_000);
+    assert!(d.proposal.consistent);
+    let mut s = AppState::new("bench", (160, 48));
+    s.loading_detail = Some(d.summary.settlement_id.clone());
+    update(&mut s, Msg::DetailLoaded(Box::new(d)));
+    s.screen = Screen::Review;
+    update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+    );
+    update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Char('G'), KeyModifiers::NONE)),
+    );
+    let screen = render(&s);
+    let last = s.review.rows.selected;
+    assert_eq!(last, 49_999, "the group holds a quarter of the rows");
+    assert!(screen.contains("50000 rows"), "{screen}");
+}
+
+#[test]
+fn tiny_terminals_do_not_panic() {
+    for size in [(1, 1), (20, 5), (40, 10), (60, 12)] {
+        let mut h = Harness::new(size);
+        let _ = h.screen();
+        h.open(CA);
+        let _ = h.screen();
+        h.key(KeyCode::Enter);
+        h.key(KeyCode::Enter);
+        let _ = h.screen();
+        h.key(KeyCode::Char('a'));
+        let _ = h.screen();
+        h.key(KeyCode::Char('3'));
+        let _ = h.screen();
+        h.key(KeyCode::Char('4'));
+        h.key(KeyCode::Char('n'));
+        let _ = h.screen();
+        h.key(KeyCode::Esc);
+        h.key(KeyCode::Char('d'));
+        let _ = h.screen();
+        h.key(KeyCode::Esc);
+        h.key(KeyCode::Char('?'));
+        let _ = h.screen();
+        h.key(KeyCode::Esc);
+        h.key(KeyCode::Char('5'));
+        h.serve();
+        let _ = h.screen();
+    }
+}
