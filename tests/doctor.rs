@@ -47,6 +47,8 @@ struct Changes {
     gl_responsibility: Option<&'static str>,
     /// Extra rules appended to the CA ledger's own mapping file.
     ca_mapping_extra: Option<&'static str>,
+    custom_alias: Option<&'static str>,
+    ca_ledger: Option<i64>,
 }
 
 struct Setup {
@@ -74,6 +76,8 @@ fn write_setup(sys: &Systems, changes: &Changes) -> Setup {
     let gl_resp = changes
         .gl_responsibility
         .unwrap_or("GENERAL_LEDGER_SUPER_USER");
+    let custom = changes.custom_alias.unwrap_or("xxmlc");
+    let ca_ledger = changes.ca_ledger.unwrap_or(2);
     let config = format!(
         r#"
 user = "tester"
@@ -106,6 +110,8 @@ application = "AR"
 [ebs.ap]
 responsibility = "PAYABLES_MANAGER"
 application = "SQLAP"
+[ebs.aliases]
+custom = "{custom}"
 
 [[routing]]
 marketplace = "ATVPDKIKX0DER"
@@ -115,7 +121,7 @@ timezone = "America/New_York"
 
 [[routing]]
 marketplace = "A2EUQ1WTGCTBG2"
-ledger_id = 2
+ledger_id = {ca_ledger}
 org_id = 458
 access_set_id = 1001
 mapping = "mapping-ca.toml"
@@ -444,6 +450,87 @@ async fn unreadable_credentials_fail_first_and_stop() {
         fails[0]
     );
     assert!(!out.stdout.contains("seller acme-na"), "{}", out.stdout);
+    stop(sys).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_ebs_is_one_failure() {
+    let sys = systems().await;
+    let setup = write_setup(&sys, &Changes::default());
+    let Systems { amazon, ebs } = sys;
+    ebs.shutdown().await;
+    let out = doctor(&setup).await;
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    let fails = out.lines("FAIL");
+    assert_eq!(fails.len(), 1, "{}", out.stdout);
+    assert!(
+        fails[0].starts_with("FAIL  ebs login: as OPERATIONS")
+            && fails[0].contains("cannot reach EBS")
+            && fails[0].contains("base_url"),
+        "{}",
+        fails[0]
+    );
+    assert!(!out.stdout.contains("ebs service"), "{}", out.stdout);
+    amazon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undeployed_custom_alias_is_named() {
+    let sys = systems().await;
+    let setup = write_setup(
+        &sys,
+        &Changes {
+            custom_alias: Some("xxnotdeployed"),
+            ..Changes::default()
+        },
+    );
+    let out = doctor(&setup).await;
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    let fails = out.lines("FAIL");
+    assert!(
+        fails.iter().any(|l| l.starts_with(
+            "FAIL  ebs service xxnotdeployed ([ebs.aliases] custom): ?WADL answered HTTP 404 (ISG_INVALID_ALIAS)"
+        )),
+        "{}",
+        out.stdout
+    );
+    // Each ledger's periods and accounts fail once, naming the alias problem.
+    for ledger in 1..=3 {
+        let prefix = format!("FAIL  ledger {ledger} accounts: 21 account(s) could not be read");
+        assert!(
+            fails
+                .iter()
+                .any(|l| l.starts_with(&prefix) && l.contains("ISG_INVALID_ALIAS")),
+            "{}",
+            out.stdout
+        );
+    }
+    assert_eq!(fails.len(), 1 + 3 + 3, "{}", out.stdout);
+    assert!(out.stdout.contains("ok    ebs service gljournal"));
+    stop(sys).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_ledger_is_named() {
+    let sys = systems().await;
+    let setup = write_setup(
+        &sys,
+        &Changes {
+            ca_ledger: Some(77),
+            ..Changes::default()
+        },
+    );
+    let out = doctor(&setup).await;
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    let fails = out.lines("FAIL");
+    assert_eq!(fails.len(), 1, "{}", out.stdout);
+    assert!(
+        fails[0].starts_with("FAIL  routing A2EUQ1WTGCTBG2 ledger 77:")
+            && fails[0].contains("Invalid ledger id 77")
+            && fails[0].contains("check ledger_id"),
+        "{}",
+        fails[0]
+    );
     stop(sys).await;
 }
 
