@@ -49,11 +49,16 @@ struct Changes {
     ca_mapping_extra: Option<&'static str>,
     custom_alias: Option<&'static str>,
     ca_ledger: Option<i64>,
+    /// Encrypt to this passphrase (low work factor) instead of an identity file.
+    passphrase: Option<&'static str>,
+    /// Leave this seller out of the credentials file.
+    drop_seller: Option<&'static str>,
 }
 
 struct Setup {
     _dir: tempfile::TempDir,
     config: PathBuf,
+    passphrase: Option<&'static str>,
 }
 
 fn write_setup(sys: &Systems, changes: &Changes) -> Setup {
@@ -78,10 +83,15 @@ fn write_setup(sys: &Systems, changes: &Changes) -> Setup {
         .unwrap_or("GENERAL_LEDGER_SUPER_USER");
     let custom = changes.custom_alias.unwrap_or("xxmlc");
     let ca_ledger = changes.ca_ledger.unwrap_or(2);
+    let identity_line = if changes.passphrase.is_some() {
+        ""
+    } else {
+        "identity = \"identity.txt\""
+    };
     let config = format!(
         r#"
 user = "tester"
-identity = "identity.txt"
+{identity_line}
 
 [[seller]]
 name = "acme-na"
@@ -138,8 +148,14 @@ timezone = "Europe/Berlin"
     let config_path = root.join("config.toml");
     std::fs::write(&config_path, config).unwrap();
 
-    let identity = root.join("identity.txt");
-    credentials::generate_identity(&identity).expect("identity");
+    let unlock = match changes.passphrase {
+        Some(p) => Unlock::Passphrase(p.to_string().into()),
+        None => {
+            let identity = root.join("identity.txt");
+            credentials::generate_identity(&identity).expect("identity");
+            Unlock::Identity(identity)
+        }
+    };
     let refresh = changes.refresh_token.unwrap_or(DEFAULT_REFRESH_TOKEN);
     let json = serde_json::json!({
         "sellers": {
@@ -148,17 +164,17 @@ timezone = "Europe/Berlin"
         },
         "ebs": {"username": "OPERATIONS", "password": changes.ebs_password.unwrap_or(EBS_PASSWORD)},
     });
+    let mut json = json;
+    if let Some(name) = changes.drop_seller {
+        json["sellers"].as_object_mut().unwrap().remove(name);
+    }
     let creds = Credentials::from_json(json.to_string().as_bytes()).expect("credentials json");
-    credentials::save(
-        &root.join("credentials.age"),
-        &creds,
-        &Unlock::Identity(identity),
-        None,
-    )
-    .expect("save credentials");
+    credentials::save(&root.join("credentials.age"), &creds, &unlock, Some(2))
+        .expect("save credentials");
     Setup {
         _dir: dir,
         config: config_path,
+        passphrase: changes.passphrase,
     }
 }
 
@@ -178,13 +194,16 @@ impl Outcome {
 
 async fn doctor(setup: &Setup) -> Outcome {
     let config = setup.config.clone();
+    let passphrase = setup.passphrase;
     let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_ml-connector"))
-            .args(["doctor", "--as-of", AS_OF, "--timeout", "20", "--config"])
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ml-connector"));
+        cmd.args(["doctor", "--as-of", AS_OF, "--timeout", "20", "--config"])
             .arg(&config)
-            .env_remove("ML_CONNECTOR_PASSPHRASE")
-            .output()
-            .expect("run ml-connector")
+            .env_remove("ML_CONNECTOR_PASSPHRASE");
+        if let Some(p) = passphrase {
+            cmd.env("ML_CONNECTOR_PASSPHRASE", p);
+        }
+        cmd.output().expect("run ml-connector")
     })
     .await
     .expect("join");
@@ -531,6 +550,38 @@ async fn unknown_ledger_is_named() {
         "{}",
         fails[0]
     );
+    stop(sys).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passphrase_from_the_environment_and_a_seller_without_credentials() {
+    let sys = systems().await;
+    let setup = write_setup(
+        &sys,
+        &Changes {
+            passphrase: Some("correct horse battery staple"),
+            drop_seller: Some("acme-eu"),
+            ..Changes::default()
+        },
+    );
+    let out = doctor(&setup).await;
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(!out.stdout.contains("correct horse"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("ok    credentials:")
+            && out.stdout.contains("(1 seller(s), EBS login)"),
+        "{}",
+        out.stdout
+    );
+    let fails = out.lines("FAIL");
+    assert_eq!(fails.len(), 1, "{}", out.stdout);
+    assert!(
+        fails[0].starts_with("FAIL  seller acme-eu: no credentials for seller `acme-eu`")
+            && fails[0].contains("credentials set"),
+        "{}",
+        fails[0]
+    );
+    assert!(out.stdout.contains("ok    ledger 3 accounts:"));
     stop(sys).await;
 }
 
