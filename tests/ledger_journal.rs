@@ -1561,3 +1561,37 @@ fn genuine_v1_samples_map_fully() {
     }
     assert_eq!(seen, 4);
 }
+
+/// The bench's generated file is consistent, maps fully with the default
+/// mapping and gives the same proposal on one and two threads (the command
+/// fails otherwise). Speed is not checked here.
+#[test]
+fn cli_bench_small_file_maps_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = cli(&[
+        "bench",
+        "settlement",
+        "--rows",
+        "3000",
+        "--no-python",
+        "--repeat",
+        "1",
+        "--dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("2 journals") && out.contains("balanced"),
+        "{out}"
+    );
+    let file = dir.path().join("ml-connector-bench-3000.txt");
+    let (code, out, _) = cli(&[
+        "mapping",
+        "check",
+        "assets/mapping.toml",
+        "--settlement",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("3000 row(s)"), "{out}");
+}

@@ -38,6 +38,8 @@ pub enum BenchCommand {
     /// Frame time of the review screen on a 1,000,000-row settlement, first
     /// frame with 100 settlements, peak memory.
     Tui(super::bench_tui::BenchTuiArgs),
+    /// Post period journals to the in-process EBS simulator: lines/s, requests, concurrency.
+    EbsPost(super::bench_ebs::EbsPostArgs),
 }
 
 #[derive(Debug, Args)]
@@ -61,6 +63,7 @@ pub fn run(args: BenchArgs) -> Result<i32> {
         BenchCommand::Settlement(a) => settlement(&a),
         BenchCommand::AmazonSync(a) => super::bench_amazon::run(a),
         BenchCommand::Tui(a) => super::bench_tui::run(a),
+        BenchCommand::EbsPost(a) => super::bench_ebs::run(a),
     }
 }
 

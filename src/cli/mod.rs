@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod bench;
 pub mod bench_amazon;
+pub mod bench_ebs;
 pub mod bench_tui;
 pub mod credentials;
 pub mod doctor;

@@ -70,6 +70,8 @@ pub enum EbsError {
     },
     #[error("posting step called out of order: {0}")]
     Step(String),
+    #[error("could not persist the posting record (nothing more was sent to EBS): {0}")]
+    Persist(String),
     #[error("foreign currency: {0}")]
     Fx(#[from] crate::ledger::fx::FxError),
 }

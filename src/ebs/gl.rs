@@ -756,7 +756,9 @@ impl EbsClient {
     }
 
     /// Runs all remaining steps from wherever EBS and `last` say, calling `persist` with each
-    /// record before the next EBS call. Returns the final record (Confirmed).
+    /// record before the next EBS call (map a store failure to [`EbsError::Persist`]). Returns
+    /// the final record: Confirmed (see its outcome), or the last record when the journals
+    /// have vanished from EBS.
     pub async fn post_gl_batch<F>(
         &self,
         batch: &GlBatch,
@@ -766,9 +768,18 @@ impl EbsClient {
     where
         F: FnMut(&PostingRecord) -> Result<(), EbsError>,
     {
-        let resume = self.gl_reconcile(batch, last).await?;
-        let mut rec = resume.record;
-        let mut next = resume.next;
+        // Without a record nothing of ours can be in EBS past an empty control row; the
+        // stage step still asks EBS before writing, so starting at the checks is safe.
+        let (mut rec, mut next) = match last {
+            None => (
+                PostingRecord::new(batch, PostingStep::Checked),
+                NextStep::Check,
+            ),
+            Some(_) => {
+                let resume = self.gl_reconcile(batch, last).await?;
+                (resume.record, resume.next)
+            }
+        };
         loop {
             rec = match next {
                 NextStep::Check => self.gl_check(batch).await?,

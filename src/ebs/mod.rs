@@ -86,7 +86,7 @@ impl EbsConfig {
             concurrency: 2,
             retry: RetryPolicy::default(),
             poll: PollPolicy::default(),
-            check_ttl: Duration::from_secs(300),
+            check_ttl: Duration::from_secs(60),
             http_timeout: Duration::from_secs(120),
             created_by: "-1".to_string(),
             segment_delimiter: '-',

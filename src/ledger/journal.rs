@@ -199,8 +199,9 @@ impl<'m> Engine<'m> {
         }
     }
 
-    /// Calendar months in `tz` from a year before the settlement start to a year
-    /// after its end: `settlement preview`'s calendar (every month open).
+    /// Calendar months in `tz` from ten years before the settlement start to ten
+    /// years after its end: `settlement preview`'s calendar (every month open;
+    /// a row dated far off shows as its own journal rather than an error).
     pub fn preview_calendar(summary: &SettlementSummary, tz: Tz) -> Calendar {
         let start = local_day(tz, summary.start);
         let end = local_day(tz, summary.end);
