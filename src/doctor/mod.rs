@@ -536,7 +536,20 @@ async fn check_ebs(
         }
     };
 
-    check_wadl(config, credentials.ebs().ok(), opts, report).await;
+    let missing_aliases = check_wadl(config, credentials.ebs().ok(), opts, report).await;
+    // Without the custom package nothing below can answer: its WADL line says so once.
+    let custom_ok = !missing_aliases.contains("custom");
+    let gl_ok = gl_ok && custom_ok;
+    if gl_ok {
+        check_custom_methods(
+            &client,
+            &ebs_cfg.aliases.custom,
+            &gl_ctx,
+            config.routing.first().map(|r| r.ledger_id),
+            report,
+        )
+        .await;
+    }
 
     let uses_ar = ebs_cfg.ar.is_some();
     let uses_ap = ebs_cfg.ap.is_some();
@@ -546,13 +559,77 @@ async fn check_ebs(
             check_ledger(&client, route, opts, &area, report).await;
         }
         if uses_ar || uses_ap {
-            check_operating_unit(config, credentials, route, opts, &area, report).await;
+            check_operating_unit(config, credentials, route, custom_ok, opts, &area, report).await;
         }
     }
     if gl_ok {
         check_accounts(config, &client, mappings, opts, report).await;
     }
     let _ = client.logout().await;
+}
+
+/// Whether a call reached the PL/SQL (a business "not found" answer counts).
+fn answered(r: &Result<(), EbsError>) -> bool {
+    matches!(r, Ok(()) | Err(EbsError::Business { .. }))
+}
+
+/// The read-only custom methods, each called with keys that match nothing;
+/// `populate_interface_control` writes, so only its deployment (WADL) is checked.
+async fn check_custom_methods(
+    client: &EbsClient,
+    alias: &str,
+    gl_ctx: &str,
+    ledger: Option<i64>,
+    report: &mut Report,
+) {
+    let ledger = ledger.unwrap_or(0).to_string();
+    let none = "ML-CONNECTOR-DOCTOR";
+    let calls = [
+        (
+            "get_journals_by_group",
+            client.journals_by_group("-1", &ledger).await.map(|_| ()),
+        ),
+        (
+            "get_journals_by_reference",
+            client
+                .journals_by_reference("Amazon", &ledger, none, none, None)
+                .await
+                .map(|_| ()),
+        ),
+        (
+            "get_request_status",
+            client.request_status(Module::Gl, "-1").await.map(|_| ()),
+        ),
+        (
+            "get_child_requests",
+            client.child_requests(Module::Gl, "-1").await.map(|_| ()),
+        ),
+    ];
+    let failed: Vec<&(&str, Result<(), EbsError>)> =
+        calls.iter().filter(|(_, r)| !answered(r)).collect();
+    let area = format!("ebs service {alias} methods");
+    match failed.first() {
+        None => report.ok(
+            area,
+            format!(
+                "{} and get_open_periods, get_account answer under {gl_ctx}",
+                calls.iter().map(|(m, _)| *m).collect::<Vec<_>>().join(", ")
+            ),
+        ),
+        Some((_, Err(e))) => report.fail(
+            area,
+            format!(
+                "{} do(es) not answer under {gl_ctx}: {}",
+                failed
+                    .iter()
+                    .map(|(m, _)| *m)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                ebs_hint(e, "ebs.gl")
+            ),
+        ),
+        Some(_) => {}
+    }
 }
 
 async fn check_ledger(
@@ -626,6 +703,7 @@ async fn check_operating_unit(
     config: &Config,
     credentials: &Credentials,
     route: &RoutingConfig,
+    custom_ok: bool,
     opts: &Options,
     area: &str,
     report: &mut Report,
@@ -666,6 +744,28 @@ async fn check_operating_unit(
             route.org_id
         );
         match probe(&client, module, table, column).await {
+            Ok(()) if module == Module::Ar && custom_ok => {
+                let trx = client.ar_transactions("-1").await.map(|_| ());
+                if answered(&trx) {
+                    report.ok(
+                        what,
+                        format!(
+                            "{}/{} accepted on {alias}/{table}; get_transactions_by_request answers",
+                            ctx.responsibility, ctx.application
+                        ),
+                    );
+                } else if let Err(e) = trx {
+                    report.fail(
+                        what,
+                        format!(
+                            "{}/{}: get_transactions_by_request does not answer: {}",
+                            ctx.responsibility,
+                            ctx.application,
+                            ebs_hint(&e, key)
+                        ),
+                    );
+                }
+            }
             Ok(()) => report.ok(
                 what,
                 format!(
@@ -907,15 +1007,16 @@ async fn check_wadl(
     login: Option<&EbsSecrets>,
     opts: &Options,
     report: &mut Report,
-) {
+) -> BTreeSet<&'static str> {
+    let mut missing_aliases = BTreeSet::new();
     let Some(ebs_cfg) = config.ebs.as_ref() else {
-        return;
+        return missing_aliases;
     };
     let base = match ebs::transport::instance_base(ebs_cfg.base_url.as_str()) {
         Ok(b) => b,
         Err(e) => {
             report.fail("ebs services", e.to_string());
-            return;
+            return missing_aliases;
         }
     };
     let http = match reqwest::Client::builder()
@@ -925,7 +1026,7 @@ async fn check_wadl(
         Ok(h) => h,
         Err(e) => {
             report.fail("ebs services", format!("HTTP client: {e}"));
-            return;
+            return missing_aliases;
         }
     };
     let aliases = &ebs_cfg.aliases;
@@ -983,9 +1084,15 @@ async fn check_wadl(
             report.fail(
                 area,
                 format!(
-                    "?WADL answered HTTP {status} ({code}): the alias is not deployed — deploy it in the Integration Repository or correct [ebs.aliases] {key}"
+                    "?WADL answered HTTP {status} ({code}): the alias is not deployed — deploy it in the Integration Repository or correct [ebs.aliases] {key}{}",
+                    if key == "custom" {
+                        " (custom method, ledger, period and account checks skipped)"
+                    } else {
+                        ""
+                    }
                 ),
             );
+            missing_aliases.insert(key);
             continue;
         }
         let declared = wadl_methods(&text);
@@ -1020,6 +1127,7 @@ async fn check_wadl(
             );
         }
     }
+    missing_aliases
 }
 
 #[cfg(test)]
