@@ -837,3 +837,28 @@ fn tiny_terminals_do_not_panic() {
         let _ = h.screen();
     }
 }
+
+#[test]
+fn opening_another_settlement_shows_it_loading_not_the_old_one() {
+    let mut h = Harness::new((80, 24));
+    h.open(US);
+    h.key(KeyCode::Char('1'));
+    h.key(KeyCode::Char('/'));
+    h.keys(CA);
+    h.key(KeyCode::Enter);
+    h.key(KeyCode::Char('2'));
+    assert_eq!(h.take_effects(), vec![Effect::LoadDetail(CA.into())]);
+    let screen = h.screen();
+    assert!(
+        screen.contains(&format!("Loading settlement {CA}")),
+        "{screen}"
+    );
+    assert!(!screen.contains(US), "{screen}");
+    h.send(Msg::DetailLoaded(Box::new(h.world.detail(CA).unwrap())));
+    assert!(h.screen().contains(&format!("Settlement {CA}")));
+    // from another screen, 2 returns to the open review
+    h.key(KeyCode::Char('3'));
+    h.key(KeyCode::Char('2'));
+    assert!(h.take_effects().is_empty());
+    assert_eq!(h.state.screen, Screen::Review);
+}

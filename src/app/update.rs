@@ -487,11 +487,16 @@ fn act(s: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
             }
         }
         Action::GoSettlements => go(s, Screen::Settlements),
-        Action::GoReview => match s.selected_settlement().map(|x| x.settlement_id.clone()) {
-            Some(id) if s.detail.is_none() && s.loading_detail.is_none() => open_review(s, id, fx),
-            _ if s.detail.is_some() || s.loading_detail.is_some() => go(s, Screen::Review),
-            _ => set_message(s, MessageLevel::Info, "no settlement selected".into()),
-        },
+        Action::GoReview => {
+            let open = s.detail.is_some() || s.loading_detail.is_some();
+            let selected = s.selected_settlement().map(|x| x.settlement_id.clone());
+            match selected {
+                // from the list: the selected settlement; elsewhere: the one open
+                Some(id) if s.screen == Screen::Settlements || !open => open_review(s, id, fx),
+                _ if open => go(s, Screen::Review),
+                _ => set_message(s, MessageLevel::Info, "no settlement selected".into()),
+            }
+        }
         Action::GoBatches => go(s, Screen::Batches),
         Action::GoMapping => {
             if s.mapping.draft.is_none() {

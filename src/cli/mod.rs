@@ -8,7 +8,9 @@ pub mod bench_amazon;
 pub mod bench_ebs;
 pub mod bench_tui;
 pub mod credentials;
+pub mod demo;
 pub mod doctor;
+pub mod headless;
 pub mod mapping;
 pub mod settlement;
 pub mod sim_amazon;
@@ -31,6 +33,15 @@ pub struct Cli {
     /// Data directory holding the store (default: the user's data directory).
     #[arg(long, global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Run unattended: sync, then post what `[headless] auto_post` allows.
+    #[arg(long)]
+    pub headless: bool,
+    /// With --headless: one run, then exit (default: run on `[schedule] every`).
+    #[arg(long, requires = "headless")]
+    pub once: bool,
+    /// With --headless: print the run report on stdout at the end.
+    #[arg(long, value_name = "FORMAT", requires = "headless")]
+    pub report: Option<headless::ReportFormat>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -58,6 +69,8 @@ pub enum Command {
     Audit(audit::AuditArgs),
     /// Check the configuration against Amazon and EBS: does it fit?
     Doctor(doctor::DoctorArgs),
+    /// The simulated world: `demo --sims-only --data-dir DIR` starts both simulators and writes a ready config.
+    Demo(demo::DemoArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -71,6 +84,12 @@ pub enum SimCommand {
 /// Runs the parsed command; returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
+        None if cli.headless => headless::run(
+            cli.config.as_deref(),
+            cli.data_dir.as_deref(),
+            cli.once,
+            cli.report,
+        ),
         None => {
             use clap::CommandFactory;
             Cli::command().print_help()?;
@@ -93,5 +112,6 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             audit::run(args, cli.config.as_deref(), cli.data_dir.as_deref())
         }
         Some(Command::Doctor(args)) => doctor::run(args, cli.config.as_deref()),
+        Some(Command::Demo(args)) => demo::run(args, cli.data_dir.as_deref()),
     }
 }

@@ -2,3 +2,4 @@
 
 pub mod amazon;
 pub mod ebs;
+pub mod world;

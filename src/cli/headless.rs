@@ -1,0 +1,140 @@
+//! `ml-connector --headless [--once] [--report json]`: the unattended pipeline.
+//!
+//! Logs go to stderr as JSON lines; the run report (with `--report json`) is one JSON
+//! object on stdout; the exit code says how it went (see `sync::headless::exit`).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::config::{Config, Paths};
+use crate::store::Store;
+use crate::sync::context::{SyncContext, SyncOptions};
+use crate::sync::headless::{RunReport, exit, run_once};
+use crate::sync::posting::PostingEngine;
+use crate::sync::scheduler::{run_scheduled, stop_on_signals};
+use crate::sync::{ProgressSink, SyncMsg};
+
+/// Report formats of `--report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Json,
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ML_CONNECTOR_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_current_span(false)
+        .try_init();
+}
+
+fn print_report(report: &RunReport, format: Option<ReportFormat>) {
+    if let Some(ReportFormat::Json) = format {
+        match serde_json::to_string(report) {
+            Ok(s) => println!("{s}"),
+            Err(e) => tracing::error!(error = %e, "cannot render the run report"),
+        }
+    }
+}
+
+fn config_error(msg: String, format: Option<ReportFormat>) -> i32 {
+    tracing::error!(error = %msg, "configuration");
+    let report = RunReport::configuration_error(msg, chrono::Utc::now());
+    print_report(&report, format);
+    exit::CONFIGURATION
+}
+
+/// Runs the unattended pipeline; returns the exit code.
+pub fn run(
+    config: Option<&Path>,
+    data_dir: Option<&Path>,
+    once: bool,
+    format: Option<ReportFormat>,
+) -> anyhow::Result<i32> {
+    init_logging();
+    let paths = match Paths::resolve(config, data_dir) {
+        Ok(p) => p,
+        Err(e) => return Ok(config_error(e.to_string(), format)),
+    };
+    let config = match Config::load(&paths.config_file) {
+        Ok(c) => c,
+        Err(e) => return Ok(config_error(e.to_string(), format)),
+    };
+    let creds = match config
+        .unlock_without_prompt()
+        .and_then(|u| config.load_credentials(&u))
+    {
+        Ok(c) => c,
+        Err(e) => return Ok(config_error(e.to_string(), format)),
+    };
+    let store = match Store::open(&paths.data_dir, "ml-connector --headless") {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            tracing::error!(error = %e, "store");
+            let mut report = RunReport::configuration_error(e.to_string(), chrono::Utc::now());
+            report.exit_code = exit::FAILURE;
+            print_report(&report, format);
+            return Ok(exit::FAILURE);
+        }
+    };
+    let every = config.schedule.every.0;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let options = SyncOptions {
+            headless: true,
+            ..SyncOptions::default()
+        };
+        let ctx = match SyncContext::new(Arc::new(config), &creds, store, options) {
+            Ok(c) => c,
+            Err(e) => return Ok(config_error(e.to_string(), format)),
+        };
+        drop(creds);
+        let engine = (!ctx.ebs.is_empty()).then(|| PostingEngine::from_context(&ctx));
+        let (sink, mut rx) = ProgressSink::channel();
+        let logger = tokio::spawn(async move {
+            while let Some(msg) = rx.recv().await {
+                log_msg(&msg);
+            }
+        });
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let signals = stop_on_signals(cancel.clone());
+        let result = if once {
+            run_once(&ctx, engine.as_ref(), &sink, &cancel).await
+        } else {
+            let (_trigger_tx, triggers) = tokio::sync::mpsc::unbounded_channel();
+            run_scheduled(&ctx, engine.as_ref(), &sink, &cancel, every, triggers).await
+        };
+        drop(sink);
+        let _ = logger.await;
+        signals.abort();
+        let code = match result {
+            Ok(report) => {
+                tracing::info!(exit_code = report.exit_code, counts = ?report.counts, "run finished");
+                print_report(&report, format);
+                report.exit_code
+            }
+            Err(e) if e.is_configuration() => config_error(e.to_string(), format),
+            Err(e) => {
+                tracing::error!(error = %e, "run failed");
+                let mut report = RunReport::configuration_error(e.to_string(), chrono::Utc::now());
+                report.exit_code = exit::FAILURE;
+                print_report(&report, format);
+                exit::FAILURE
+            }
+        };
+        ctx.store.flush()?;
+        Ok(code)
+    })
+}
+
+fn log_msg(msg: &SyncMsg) {
+    let event = serde_json::to_string(msg).unwrap_or_default();
+    match msg {
+        SyncMsg::Error { .. } => tracing::warn!(target: "sync", event = %event),
+        SyncMsg::Progress { .. } => tracing::debug!(target: "sync", event = %event),
+        _ => tracing::info!(target: "sync", event = %event),
+    }
+}

@@ -1,0 +1,400 @@
+//! Unattended runs: reconcile, pull, propose, then post what `[headless] auto_post` allows.
+//!
+//! [`run_once`] is the library entry of `ml-connector --headless --once` (tests call it
+//! directly). Auto-posting is conservative: a settlement is approved (as `headless`)
+//! and posted only when every batch is `proposed` (consistent, fully mapped), every
+//! journal balances, it is linked to a closed financial event group whose total equals
+//! the settlement's, and every account is valid and every period open in EBS. Anything
+//! else waits with its reason recorded on the batch; the [`RunReport`] lists it.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::amazon::models::finances::FinancialEventGroup;
+use crate::config::AutoPost;
+use crate::ledger::journal::Journal;
+use crate::ledger::state::BatchState;
+use crate::store::{BatchKey, BatchRecord, SettlementRecord};
+
+use super::context::SyncContext;
+use super::messages::{ProgressSink, SyncError, SyncMsg};
+use super::posting::PostingEngine;
+use super::propose::propose_pending;
+use super::pull::pull_seller;
+
+/// Exit codes of a headless run (documented in the README, "Headless runs").
+pub mod exit {
+    /// Everything is imported, posted or archived.
+    pub const DONE: i32 = 0;
+    /// The configuration or credentials must be fixed first.
+    pub const CONFIGURATION: i32 = 2;
+    /// The run went through; some work waits for a person (see the report's reasons).
+    pub const WAITING: i32 = 3;
+    /// Something failed (Amazon or EBS unreachable, store error…); the next run retries.
+    pub const FAILURE: i32 = 4;
+    /// Stopped by SIGINT / SIGTERM at a safe point.
+    pub const INTERRUPTED: i32 = 5;
+}
+
+/// One batch in the run report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BatchReport {
+    pub period: String,
+    pub state: BatchState,
+    pub revision: u32,
+    /// Why it waits or was rejected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub journal_ids: Vec<i64>,
+}
+
+/// One settlement in the run report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SettlementReport {
+    pub settlement_id: String,
+    pub seller: String,
+    pub marketplace: String,
+    pub currency: String,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub total: Decimal,
+    /// The worst state of its batches.
+    pub status: Option<BatchState>,
+    pub batches: Vec<BatchReport>,
+}
+
+/// What `--report json` prints: one object for the whole run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunReport {
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub settlements: Vec<SettlementReport>,
+    /// Batches per state (every state listed, zeros included).
+    pub counts: BTreeMap<String, u64>,
+    /// Failures of this run (scope: message).
+    pub errors: Vec<String>,
+    pub exit_code: i32,
+}
+
+impl RunReport {
+    /// The report of a run that could not start (configuration).
+    pub fn configuration_error(message: String, now: DateTime<Utc>) -> RunReport {
+        RunReport {
+            started_at: now,
+            finished_at: now,
+            settlements: Vec::new(),
+            counts: BatchState::ALL
+                .iter()
+                .map(|s| (s.as_str().to_string(), 0))
+                .collect(),
+            errors: vec![message],
+            exit_code: exit::CONFIGURATION,
+        }
+    }
+}
+
+/// States that need nothing more from this run or a person.
+fn is_done(s: BatchState) -> bool {
+    matches!(
+        s,
+        BatchState::Imported | BatchState::Posted | BatchState::Archived | BatchState::Reversed
+    )
+}
+
+/// Builds the report from the store.
+pub fn report(
+    ctx: &SyncContext,
+    started_at: DateTime<Utc>,
+    errors: Vec<String>,
+    interrupted: bool,
+) -> Result<RunReport, SyncError> {
+    let mut counts: BTreeMap<String, u64> = BatchState::ALL
+        .iter()
+        .map(|s| (s.as_str().to_string(), 0))
+        .collect();
+    let mut settlements = Vec::new();
+    let mut waiting = false;
+    for rec in ctx.store.settlements()? {
+        let batches = ctx.store.batches_for(&rec.summary.settlement_id)?;
+        for b in &batches {
+            *counts.entry(b.state.as_str().to_string()).or_default() += 1;
+            waiting |= !is_done(b.state);
+        }
+        waiting |= batches.is_empty();
+        settlements.push(SettlementReport {
+            settlement_id: rec.summary.settlement_id.clone(),
+            seller: rec.seller.clone(),
+            marketplace: rec.marketplace_id.clone(),
+            currency: rec.summary.currency.code().to_string(),
+            total: rec.summary.total_amount,
+            status: BatchState::worst(batches.iter().map(|b| b.state)),
+            batches: batches
+                .iter()
+                .map(|b| BatchReport {
+                    period: b.period.clone(),
+                    state: b.state,
+                    revision: b.revision,
+                    reason: (!is_done(b.state)).then(|| b.reason.clone()).flatten(),
+                    journal_ids: b.journal_ids.clone(),
+                })
+                .collect(),
+        });
+    }
+    settlements.sort_by(|a, b| a.settlement_id.cmp(&b.settlement_id));
+    let exit_code = if interrupted {
+        exit::INTERRUPTED
+    } else if !errors.is_empty() {
+        exit::FAILURE
+    } else if waiting {
+        exit::WAITING
+    } else {
+        exit::DONE
+    };
+    Ok(RunReport {
+        started_at,
+        finished_at: Utc::now(),
+        settlements,
+        counts,
+        errors,
+        exit_code,
+    })
+}
+
+/// Records why a batch waits (same state, new reason) unless it already says so.
+fn wait_with_reason(
+    ctx: &SyncContext,
+    b: &BatchRecord,
+    reason: String,
+    sink: &ProgressSink,
+    now: DateTime<Utc>,
+) -> Result<(), SyncError> {
+    sink.batch(&b.key(), b.state, Some(reason.clone()));
+    if b.reason.as_deref() == Some(reason.as_str()) {
+        return Ok(());
+    }
+    let mut after = b.clone();
+    after.reason = Some(reason);
+    after.updated_at = now;
+    ctx.store.transition(b, &after, None)?;
+    Ok(())
+}
+
+/// Why a settlement may not be posted unattended, or `None` when it may.
+async fn auto_post_blocker(
+    ctx: &SyncContext,
+    rec: &SettlementRecord,
+    batches: &[BatchRecord],
+) -> Result<Option<String>, SyncError> {
+    if let Some(b) = batches.iter().find(|b| b.state != BatchState::Proposed) {
+        return Ok(Some(format!(
+            "period {} is {}{}",
+            b.period,
+            b.state,
+            b.reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        )));
+    }
+    let id = &rec.summary.settlement_id;
+    let Some(group_id) = &rec.event_group_id else {
+        return Ok(Some(
+            "not linked to a financial event group yet (the deposit is not confirmed)".into(),
+        ));
+    };
+    let group: Option<FinancialEventGroup> = ctx
+        .store
+        .event_group(group_id)?
+        .and_then(|g| serde_json::from_value(g.data).ok());
+    let Some(group) = group else {
+        return Ok(Some(format!(
+            "event group {group_id} is not readable in the store"
+        )));
+    };
+    if group.end.is_none() {
+        return Ok(Some(format!("event group {group_id} is still open")));
+    }
+    let group_total = group.original_total.as_ref().map(|m| m.amount);
+    if group_total != Some(rec.summary.total_amount) {
+        return Ok(Some(format!(
+            "event group {group_id} total {} differs from the settlement total {}",
+            group_total
+                .map(|t| t.to_string())
+                .unwrap_or_else(|| "(none)".into()),
+            rec.summary.total_amount
+        )));
+    }
+    let route = ctx.routing(&rec.marketplace_id)?;
+    let ebs = ctx.ebs_for_ledger(route.ledger_id)?;
+    let ledger = route.ledger_id.to_string();
+    let open = super::context::ebs_read(|| ebs.open_periods(&ledger)).await?;
+    for b in batches {
+        let proposal = ctx
+            .store
+            .proposal(&b.key())?
+            .ok_or_else(|| SyncError::ledger(id, format!("batch {} has no proposal", b.key())))?;
+        let journal: Journal = serde_json::from_value(proposal.lines)
+            .map_err(|e| SyncError::ledger(id, format!("stored proposal unreadable: {e}")))?;
+        if !journal.is_balanced() {
+            return Ok(Some(format!(
+                "period {}: journal does not balance (Dr {} Cr {})",
+                b.period, journal.total_debit, journal.total_credit
+            )));
+        }
+        if !open.iter().any(|p| p.name == journal.period) {
+            return Ok(Some(format!(
+                "period {} is not open in ledger {ledger}",
+                journal.period
+            )));
+        }
+        for line in &journal.lines {
+            let info = super::context::ebs_read(|| ebs.account(&ledger, &line.account)).await?;
+            if let Some(problem) = info.problem_at(journal.accounting_date) {
+                return Ok(Some(format!(
+                    "period {}: account {} cannot take the line: {problem}",
+                    b.period, line.account
+                )));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// One unattended pass. Errors of one seller or one settlement are recorded and the
+/// run goes on; configuration errors stop it.
+pub async fn run_once(
+    ctx: &SyncContext,
+    engine: Option<&PostingEngine>,
+    sink: &ProgressSink,
+    cancel: &CancellationToken,
+) -> Result<RunReport, SyncError> {
+    let started_at = Utc::now();
+    let mut errors: Vec<String> = Vec::new();
+    let mut interrupted = false;
+    let fail = |scope: &str, e: &SyncError, errors: &mut Vec<String>| {
+        sink.error(scope, e, false);
+        tracing::warn!(scope, error = %e, "step failed");
+        errors.push(format!("{scope}: {e}"));
+    };
+    // 1. Whatever a previous run left in flight is settled with EBS first.
+    if let Some(engine) = engine
+        && let Err(e) = engine.reconcile_in_flight(sink).await
+    {
+        if e.is_configuration() {
+            return Err(e);
+        }
+        fail("reconcile", &e, &mut errors);
+    }
+    // 2. Pull every seller.
+    for seller in &ctx.sellers {
+        if cancel.is_cancelled() {
+            interrupted = true;
+            break;
+        }
+        match pull_seller(ctx, seller, sink, cancel).await {
+            Ok(s) => tracing::info!(seller = seller.name(), summary = ?s, "pulled"),
+            Err(SyncError::Cancelled) => interrupted = true,
+            Err(e) => fail(seller.name(), &e, &mut errors),
+        }
+    }
+    // 3. Propose.
+    if !interrupted {
+        match propose_pending(ctx, sink, Utc::now()).await {
+            Ok(s) => {
+                for (id, why) in &s.failed {
+                    errors.push(format!("settlement {id}: {why}"));
+                }
+            }
+            Err(e) if e.is_configuration() => return Err(e),
+            Err(e) => fail("propose", &e, &mut errors),
+        }
+    }
+    // 4. Post what auto_post allows.
+    if !interrupted
+        && !cancel.is_cancelled()
+        && let Err(e) = auto_post(ctx, engine, sink).await
+    {
+        if e.is_configuration() {
+            return Err(e);
+        }
+        fail("post", &e, &mut errors);
+    }
+    interrupted |= cancel.is_cancelled();
+    let report = report(ctx, started_at, errors, interrupted)?;
+    sink.send(SyncMsg::RunFinished {
+        at: report.finished_at,
+        ok: report.exit_code == exit::DONE || report.exit_code == exit::WAITING,
+        summary: format!(
+            "{} settlements; exit {}",
+            report.settlements.len(),
+            report.exit_code
+        ),
+    });
+    Ok(report)
+}
+
+async fn auto_post(
+    ctx: &SyncContext,
+    engine: Option<&PostingEngine>,
+    sink: &ProgressSink,
+) -> Result<(), SyncError> {
+    let now = Utc::now();
+    let mut to_post: Vec<BatchKey> = Vec::new();
+    for rec in ctx.store.settlements()? {
+        let batches = ctx.store.batches_for(&rec.summary.settlement_id)?;
+        if batches.is_empty() || !batches.iter().all(|b| b.state == BatchState::Proposed) {
+            continue;
+        }
+        let blocker = match (ctx.config.headless.auto_post, engine) {
+            (AutoPost::Never, _) => Some(
+                "waiting for approval ([headless] auto_post = \"never\"): approve it in the TUI"
+                    .to_string(),
+            ),
+            (AutoPost::Reconciled, None) => Some("no EBS connection configured".to_string()),
+            (AutoPost::Reconciled, Some(_)) => auto_post_blocker(ctx, &rec, &batches).await?,
+        };
+        match blocker {
+            Some(reason) => {
+                for b in &batches {
+                    wait_with_reason(ctx, b, reason.clone(), sink, now)?;
+                }
+            }
+            None => to_post.extend(batches.iter().map(|b| b.key())),
+        }
+    }
+    // Approved batches of earlier runs (by a person, or interrupted) go too.
+    for b in ctx.store.batches()? {
+        if b.state == BatchState::Approved && !to_post.contains(&b.key()) {
+            to_post.push(b.key());
+        }
+    }
+    let Some(engine) = engine else {
+        return Ok(());
+    };
+    let fresh: Vec<BatchKey> = to_post
+        .iter()
+        .filter(|k| {
+            ctx.store
+                .batch(k)
+                .ok()
+                .flatten()
+                .is_some_and(|b| b.state == BatchState::Proposed)
+        })
+        .cloned()
+        .collect();
+    if !fresh.is_empty() {
+        engine.approve(&fresh, &ctx.actor, now)?;
+    }
+    if !to_post.is_empty() {
+        let outcomes = engine.post_batches(&to_post, sink).await?;
+        for o in outcomes {
+            tracing::info!(batch = %o.key, state = %o.state, reason = ?o.reason, error = ?o.error, "posted");
+        }
+    }
+    engine.refresh_posted(sink).await?;
+    Ok(())
+}

@@ -1,0 +1,89 @@
+//! Runs the sync on `[schedule] every`, on demand, until asked to stop.
+//!
+//! A run is never cut in the middle of a write: cancellation (SIGINT / SIGTERM, the
+//! TUI quitting) is checked between items and between steps, and the loop ends at the
+//! next safe point. A "sync now" request starts the next run at once.
+
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::context::SyncContext;
+use super::headless::{RunReport, run_once};
+use super::messages::{ProgressSink, SyncError};
+use super::posting::PostingEngine;
+
+/// A request to the scheduler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// Run now instead of waiting for the next tick.
+    SyncNow,
+}
+
+/// Cancels `cancel` on SIGINT or SIGTERM (the current step then ends at a safe point).
+pub fn stop_on_signals(cancel: CancellationToken) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let term = signal(SignalKind::terminate());
+            let int = signal(SignalKind::interrupt());
+            match (term, int) {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                        _ = cancel.cancelled() => return,
+                    }
+                }
+                _ => {
+                    tokio::select! {
+                        _ = tokio::signal::ctrl_c() => {}
+                        _ = cancel.cancelled() => return,
+                    }
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = cancel.cancelled() => return,
+            }
+        }
+        tracing::info!("stop requested; finishing at the next safe point");
+        cancel.cancel();
+    })
+}
+
+/// Runs [`run_once`] every `every` (or on a [`Trigger::SyncNow`]) until `cancel`
+/// fires; returns the last run's report.
+pub async fn run_scheduled(
+    ctx: &SyncContext,
+    engine: Option<&PostingEngine>,
+    sink: &ProgressSink,
+    cancel: &CancellationToken,
+    every: Duration,
+    mut triggers: mpsc::UnboundedReceiver<Trigger>,
+) -> Result<RunReport, SyncError> {
+    loop {
+        let report = run_once(ctx, engine, sink, cancel).await?;
+        if cancel.is_cancelled() {
+            return Ok(report);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            t = triggers.recv() => {
+                if t.is_none() {
+                    // Nobody can trigger any more: keep the schedule alone.
+                    tokio::select! {
+                        _ = tokio::time::sleep(every) => {}
+                        _ = cancel.cancelled() => return Ok(report),
+                    }
+                }
+            }
+            _ = cancel.cancelled() => return Ok(report),
+        }
+    }
+}

@@ -1,0 +1,870 @@
+//! Exactly-once posting against the in-process EBS simulator (step scheduler, no sleeps):
+//! approve → post → imported → posted; rejection with per-line codes → fix → next revision;
+//! a simulated kill at every step boundary; vanished journals; lapse; unapprove; faults.
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use ml_connector::ebs::{Contexts, Credentials, EbsClient, EbsConfig, PollPolicy, RetryPolicy};
+use ml_connector::ledger::fx::FxPolicy;
+use ml_connector::ledger::journal::{CLEARING_LABEL, Journal, JournalLine, LineKind};
+use ml_connector::ledger::model::{SettlementFormat, SettlementSummary};
+use ml_connector::ledger::money::Currency;
+use ml_connector::ledger::state::BatchState;
+use ml_connector::sim::ebs::{EbsSimConfig, Faults, RunningEbsSim, Seed, WorldEvent, spawn};
+use ml_connector::store::{
+    AuditAction, BatchKey, BatchRecord, MappingRef, Proposal, SettlementRecord, Store, sha256_hex,
+};
+use ml_connector::sync::convert::{LedgerRoute, gl_batch};
+use ml_connector::sync::posting::{
+    BatchOutcome, CrashPoint, PostingEngine, PostingProgress, WaitMode,
+};
+use ml_connector::sync::{ProgressSink, SyncError, SyncMsg};
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+const MARKETPLACE: &str = "ATVPDKIKX0DER";
+const CLEARING: &str = "01-000-1190-0000-000";
+const SALES: &str = "01-000-4010-0000-000";
+const FEES: &str = "01-000-6110-0000-000";
+const FEES_FIXED: &str = "01-000-6120-0000-000";
+
+fn d(s: &str) -> Decimal {
+    s.parse().expect("decimal")
+}
+
+fn route() -> LedgerRoute {
+    LedgerRoute {
+        marketplace_id: MARKETPLACE.into(),
+        ledger_id: "1".into(),
+        ledger_currency: Some("USD".into()),
+        je_source: "Amazon".into(),
+        je_category: "Amazon Settlement".into(),
+        fx: FxPolicy::default(),
+    }
+}
+
+fn summary(sid: &str) -> SettlementSummary {
+    SettlementSummary {
+        settlement_id: sid.into(),
+        format: SettlementFormat::V2,
+        start: Utc.with_ymd_and_hms(2026, 9, 24, 8, 0, 0).unwrap(),
+        end: Utc.with_ymd_and_hms(2026, 10, 8, 8, 0, 0).unwrap(),
+        deposit_date: None,
+        total_amount: d("90"),
+        currency: Currency::new("USD"),
+    }
+}
+
+fn line(account: &str, label: &str, dr: &str, cr: &str, kind: LineKind) -> JournalLine {
+    JournalLine {
+        account: account.into(),
+        label: label.into(),
+        debit: d(dr),
+        credit: d(cr),
+        rows: 1,
+        original_period: None,
+        kind,
+        rules: vec![],
+        ap: false,
+    }
+}
+
+/// Sales 100 Cr, fees 10 Dr on `fees`, clearing 90 Dr.
+fn journal(period: &str, date: NaiveDate, fees: &str) -> Journal {
+    Journal {
+        period: period.into(),
+        accounting_date: date,
+        lines: vec![
+            line(SALES, "Sales", "0", "100", LineKind::Mapped),
+            line(fees, "Fees", "10", "0", LineKind::Mapped),
+            line(CLEARING, CLEARING_LABEL, "90", "0", LineKind::Clearing),
+        ],
+        zero_net: vec![],
+        total_debit: d("100"),
+        total_credit: d("100"),
+    }
+}
+
+fn oct(fees: &str) -> Journal {
+    journal(
+        "OCT-26",
+        NaiveDate::from_ymd_opt(2026, 10, 8).unwrap(),
+        fees,
+    )
+}
+
+fn sep(fees: &str) -> Journal {
+    journal(
+        "SEP-26",
+        NaiveDate::from_ymd_opt(2026, 9, 30).unwrap(),
+        fees,
+    )
+}
+
+struct World {
+    dir: tempfile::TempDir,
+    store: Option<Arc<Store>>,
+    sim: RunningEbsSim,
+    client: Arc<EbsClient>,
+}
+
+fn client_for(sim: &RunningEbsSim) -> Arc<EbsClient> {
+    let mut cfg = EbsConfig::new(
+        &sim.base_url(),
+        Credentials {
+            user: "OPERATIONS".into(),
+            password: secrecy::SecretString::from("welcome1".to_string()),
+        },
+        Contexts::vision("1000", "1", "204"),
+    );
+    cfg.retry = RetryPolicy {
+        attempts: 5,
+        base: Duration::from_millis(1),
+        cap: Duration::from_millis(4),
+    };
+    cfg.poll = PollPolicy {
+        initial: Duration::from_millis(1),
+        max: Duration::from_millis(5),
+        timeout: Duration::from_secs(30),
+    };
+    Arc::new(EbsClient::new(cfg).expect("client"))
+}
+
+async fn world_with(seed: Seed) -> World {
+    let sim = spawn(EbsSimConfig {
+        seed,
+        ..EbsSimConfig::step()
+    })
+    .await
+    .expect("sim");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(Store::open(dir.path(), "posting test").expect("store"));
+    let client = client_for(&sim);
+    World {
+        dir,
+        store: Some(store),
+        sim,
+        client,
+    }
+}
+
+async fn world() -> World {
+    world_with(Seed::default_seed()).await
+}
+
+impl World {
+    fn store(&self) -> &Arc<Store> {
+        self.store.as_ref().expect("store open")
+    }
+
+    fn engine(&self) -> PostingEngine {
+        PostingEngine::new(
+            self.store().clone(),
+            self.client.clone(),
+            vec![route()],
+            "tester",
+        )
+        .with_wait(WaitMode::Once)
+    }
+
+    /// Drops the store (as a killed process would) and opens it again.
+    fn reopen(&mut self) {
+        self.store = None;
+        self.store = Some(Arc::new(
+            Store::open(self.dir.path(), "posting test (restarted)").expect("reopen"),
+        ));
+    }
+
+    /// Stores a settlement with one proposal per journal (batches created when missing).
+    fn propose(&self, sid: &str, journals: &[Journal]) -> Vec<BatchKey> {
+        let store = self.store();
+        store
+            .import_mapping(
+                "mapping.toml",
+                "# test mapping\n",
+                "test",
+                "tester",
+                Utc::now(),
+            )
+            .expect("mapping");
+        store
+            .put_settlement(
+                &SettlementRecord {
+                    summary: summary(sid),
+                    seller: "seller".into(),
+                    marketplace_id: MARKETPLACE.into(),
+                    raw_sha256: None,
+                    event_group_id: None,
+                    pulled_at: Utc::now(),
+                },
+                None,
+            )
+            .expect("settlement");
+        let mut keys = Vec::new();
+        for j in journals {
+            let key = BatchKey::new(sid, j.period.clone());
+            if store.batch(&key).expect("read").is_none() {
+                store
+                    .create_batch(
+                        &BatchRecord::new(&key, BatchState::Proposed, Utc::now()),
+                        None,
+                    )
+                    .expect("batch");
+            }
+            let lines = serde_json::to_value(j).expect("json");
+            store
+                .put_proposal(
+                    &Proposal {
+                        batch: key.clone(),
+                        mapping: MappingRef {
+                            name: "mapping.toml".into(),
+                            version: 1,
+                        },
+                        proposal_hash: sha256_hex(lines.to_string().as_bytes()),
+                        created_at: Utc::now(),
+                        outcome: BatchState::Proposed,
+                        reason: None,
+                        lines,
+                    },
+                    None,
+                )
+                .expect("proposal");
+            keys.push(key);
+        }
+        keys
+    }
+
+    fn state(&self, key: &BatchKey) -> BatchRecord {
+        self.store().batch(key).expect("read").expect("batch")
+    }
+
+    /// Journals in EBS for a settlement (the simulator's stable contract).
+    fn journals(&self, sid: &str) -> Vec<Value> {
+        self.sim
+            .gl_journals()
+            .as_array()
+            .expect("array")
+            .iter()
+            .filter(|j| {
+                j["lines"]
+                    .as_array()
+                    .is_some_and(|ls| ls.iter().any(|l| l["reference_1"] == sid))
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// GL_INTERFACE rows carrying the settlement and period.
+    async fn interface_rows(&self, sid: &str, period: &Journal) -> usize {
+        let b = gl_batch(&summary(sid), period, &route(), 1).expect("batch");
+        self.client
+            .gl_existing(&b)
+            .await
+            .expect("existing")
+            .rows
+            .len()
+    }
+
+    async fn sim_post(&self, body: Value) -> Value {
+        reqwest::Client::new()
+            .post(format!("{}/_sim/gl/post", self.sim.base_url()))
+            .json(&body)
+            .send()
+            .await
+            .expect("post")
+            .json()
+            .await
+            .expect("json")
+    }
+
+    async fn sim_delete(&self, body: Value) -> Value {
+        reqwest::Client::new()
+            .post(format!("{}/_sim/gl/delete", self.sim.base_url()))
+            .json(&body)
+            .send()
+            .await
+            .expect("delete")
+            .json()
+            .await
+            .expect("json")
+    }
+}
+
+fn quiet(_: PostingProgress) {}
+
+/// Posts until nothing moves: post, let EBS run its requests, post again.
+async fn settle(
+    w: &World,
+    engine: &PostingEngine,
+    keys: &[BatchKey],
+) -> Result<Vec<BatchOutcome>, SyncError> {
+    let mut out = Vec::new();
+    let sink = ProgressSink::noop();
+    for _ in 0..4 {
+        engine.reconcile_in_flight(&sink).await?;
+        out = engine.post_batches(keys, &sink).await?;
+        if out
+            .iter()
+            .all(|o| o.state != BatchState::Submitted && o.error.is_none())
+        {
+            break;
+        }
+        w.sim.run_until_idle();
+    }
+    Ok(out)
+}
+
+fn approve(w: &World, keys: &[BatchKey]) {
+    w.engine()
+        .approve(keys, "alice", Utc::now())
+        .expect("approve");
+}
+
+#[tokio::test]
+async fn approve_post_import_then_posted_in_period_order() {
+    let w = world().await;
+    let keys = w.propose("5001", &[oct(FEES), sep(FEES)]);
+    approve(&w, &keys);
+    let rec = w.state(&keys[0]);
+    assert_eq!(rec.state, BatchState::Approved);
+    let approval = rec.approval.expect("approval");
+    assert_eq!(approval.who, "alice");
+    assert_eq!(
+        approval.proposal_hash,
+        w.store().proposal(&keys[0]).unwrap().unwrap().proposal_hash
+    );
+
+    let (sink, got) = ProgressSink::collecting();
+    let engine = w.engine();
+    let out = engine.post_batches(&keys, &sink).await.expect("post");
+    assert!(
+        out.iter().all(|o| o.state == BatchState::Submitted),
+        "{out:?}"
+    );
+    let staged = w.state(&keys[1]);
+    assert!(staged.group_id.is_some());
+    assert_eq!(staged.line_count, Some(3));
+    assert_eq!(staged.totals.as_ref().map(|t| t.debit), Some(d("100")));
+    assert!(staged.request_id.is_some());
+    // SEP before OCT within the settlement.
+    let msgs = got.take();
+    let order: Vec<String> = msgs
+        .iter()
+        .filter_map(|m| match m {
+            SyncMsg::Progress {
+                what,
+                detail: Some(d),
+                ..
+            } if what == "posting: stage" => d.split(':').next().map(str::to_string),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(order, ["5001/SEP-26", "5001/OCT-26"]);
+    assert!(msgs.iter().any(|m| matches!(
+        m,
+        SyncMsg::Batch {
+            state: BatchState::Submitted,
+            ..
+        }
+    )));
+
+    w.sim.run_until_idle();
+    let out = engine.post_keys(&keys, &quiet).await.expect("post");
+    assert!(
+        out.iter().all(|o| o.state == BatchState::Imported),
+        "{out:?}"
+    );
+    let js = w.journals("5001");
+    assert_eq!(js.len(), 2);
+    assert!(js.iter().all(|j| j["status"] == "U"));
+    let rec = w.state(&keys[0]);
+    assert_eq!(rec.journal_ids.len(), 1);
+    assert!(rec.line_outcomes.iter().all(|l| l.accepted));
+
+    // Posting again changes nothing in EBS.
+    engine.post_keys(&keys, &quiet).await.expect("again");
+    assert_eq!(w.journals("5001").len(), 2);
+
+    // A GL user posts one journal: it becomes posted, the other stays imported.
+    let g = rec.group_id.clone().expect("group");
+    assert_eq!(w.sim_post(json!({"group_id": g})).await["posted"], 1);
+    let out = engine
+        .refresh_posted(&ProgressSink::noop())
+        .await
+        .expect("refresh");
+    let st = |k: &BatchKey| out.iter().find(|o| &o.key == k).map(|o| o.state);
+    assert_eq!(st(&keys[0]), Some(BatchState::Posted));
+    assert_eq!(st(&keys[1]), Some(BatchState::Imported));
+    assert_eq!(w.state(&keys[0]).state, BatchState::Posted);
+
+    let audit: Vec<AuditAction> = w
+        .store()
+        .audit_entries(Some("5001"))
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.period.as_deref() == Some("OCT-26"))
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        audit,
+        [
+            AuditAction::Approval,
+            AuditAction::Staging,
+            AuditAction::Submission,
+            AuditAction::Outcome,
+            AuditAction::Outcome
+        ]
+    );
+    assert!(w.store().intents().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn rejected_with_line_codes_then_fixed_and_posted_as_next_revision() {
+    let mut seed = Seed::default_seed();
+    seed.world_events.push(WorldEvent {
+        on: "journal_import_start".into(),
+        source: Some("Amazon".into()),
+        at: None,
+        action: "end_date_account".into(),
+        account: Some(FEES.into()),
+        end_date: Some(NaiveDate::from_ymd_opt(2026, 1, 31).unwrap()),
+        ledger_id: None,
+        period: None,
+    });
+    let w = world_with(seed).await;
+    let keys = w.propose("5002", &[oct(FEES)]);
+    approve(&w, &keys);
+    let out = settle(&w, &w.engine(), &keys).await.expect("post");
+    assert_eq!(out[0].state, BatchState::Rejected, "{out:?}");
+    let rec = w.state(&keys[0]);
+    assert_eq!(rec.revision, 1);
+    assert!(rec.approval.is_none());
+    let codes: Vec<Option<&str>> = rec
+        .line_outcomes
+        .iter()
+        .map(|l| l.code.as_deref())
+        .collect();
+    // The end-dated account fails its line; the others are held back with the group.
+    assert_eq!(codes[1], Some("EF01"));
+    assert!(
+        [codes[0], codes[2]]
+            .iter()
+            .all(|c| matches!(c, Some("P") | Some("EU02"))),
+        "{codes:?}"
+    );
+    assert!(rec.line_outcomes.iter().all(|l| !l.accepted));
+    assert!(rec.reason.as_deref().unwrap().contains("EF01"), "{rec:?}");
+    assert!(w.journals("5002").is_empty());
+    assert_eq!(w.interface_rows("5002", &oct(FEES)).await, 3);
+
+    // Not approvable while the proposal is unchanged? It is (the cause may be fixed in EBS);
+    // here the mapping moves the fees to another account: a new proposal.
+    let keys = w.propose("5002", &[oct(FEES_FIXED)]);
+    approve(&w, &keys);
+    let rec = w.state(&keys[0]);
+    assert_eq!((rec.state, rec.revision), (BatchState::Approved, 2));
+    let out = settle(&w, &w.engine(), &keys).await.expect("post");
+    assert_eq!(out[0].state, BatchState::Imported, "{out:?}");
+    let js = w.journals("5002");
+    assert_eq!(js.len(), 1);
+    assert!(
+        js[0]["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["reference_4"] == "2")
+    );
+    assert!(
+        js[0]["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["account"] == FEES_FIXED)
+    );
+    // The old rejected rows were deleted; the imported ones left the interface.
+    assert_eq!(w.interface_rows("5002", &oct(FEES)).await, 0);
+    let deleted = w
+        .store()
+        .audit_entries(Some("5002"))
+        .unwrap()
+        .into_iter()
+        .any(|e| {
+            e.action == AuditAction::Replay && e.details.get("deleted_rejected_groups").is_some()
+        });
+    assert!(deleted);
+}
+
+#[tokio::test]
+async fn failing_checks_keep_the_batch_approved_and_blocked() {
+    let w = world().await;
+    let keys = w.propose("5003", &[oct("01-000-6199-0000-000")]);
+    approve(&w, &keys);
+    let out = w.engine().post_keys(&keys, &quiet).await.expect("post");
+    assert_eq!(out[0].state, BatchState::Approved);
+    let why = out[0].reason.as_deref().unwrap();
+    assert!(why.contains("blocked") && why.contains("EF03"), "{why}");
+    assert!(w.store().intents().unwrap().is_empty());
+    assert_eq!(w.interface_rows("5003", &oct(FEES)).await, 0);
+}
+
+#[tokio::test]
+async fn approval_lapses_only_when_the_proposal_changed() {
+    let w = world().await;
+    let same = w.propose("5004", &[oct(FEES)]);
+    let keys = w.propose("5014", &[oct(FEES)]);
+    approve(&w, &[same.clone(), keys.clone()].concat());
+    // Re-proposed identically: the approval holds and the batch goes out.
+    w.propose("5004", &[oct(FEES)]);
+    // A different proposal: posting finds the approval lapsed and sends nothing.
+    w.propose("5014", &[oct(FEES_FIXED)]);
+    let out = w
+        .engine()
+        .post_keys(&[same.clone(), keys.clone()].concat(), &quiet)
+        .await
+        .expect("post");
+    assert_eq!(out[0].state, BatchState::Submitted, "{out:?}");
+    let out = &out[1..];
+    assert_eq!(out[0].state, BatchState::Proposed);
+    assert!(out[0].reason.as_deref().unwrap().contains("lapsed"));
+    assert!(w.state(&keys[0]).approval.is_none());
+    assert_eq!(w.interface_rows("5014", &oct(FEES)).await, 0);
+    assert_eq!(w.interface_rows("5004", &oct(FEES)).await, 3);
+}
+
+#[tokio::test]
+async fn unapprove_before_staging_only() {
+    let w = world().await;
+    let keys = w.propose("5005", &[oct(FEES)]);
+    let e = w.engine();
+    e.unapprove_batches(&keys, "bob", Utc::now())
+        .expect_err("not approved");
+    approve(&w, &keys);
+    e.unapprove_batches(&keys, "bob", Utc::now())
+        .expect("unapprove");
+    let rec = w.state(&keys[0]);
+    assert_eq!(rec.state, BatchState::Proposed);
+    assert!(rec.approval.is_none());
+    let out = e.post_keys(&keys, &quiet).await.expect("post");
+    assert_eq!(out[0].state, BatchState::Proposed);
+    assert!(w.journals("5005").is_empty());
+    approve(&w, &keys);
+    e.post_keys(&keys, &quiet).await.expect("post");
+    assert_eq!(w.state(&keys[0]).state, BatchState::Submitted);
+    e.unapprove_batches(&keys, "bob", Utc::now())
+        .expect_err("staged already");
+}
+
+#[tokio::test]
+async fn vanished_journal_is_detected_never_reposted_silently_then_reposted_once() {
+    let w = world().await;
+    let keys = w.propose("5006", &[oct(FEES)]);
+    approve(&w, &keys);
+    let engine = w.engine();
+    settle(&w, &engine, &keys).await.expect("post");
+    let rec = w.state(&keys[0]);
+    assert_eq!(rec.state, BatchState::Imported);
+    let g = rec.group_id.clone().unwrap();
+    assert_eq!(w.sim_delete(json!({"group_id": g})).await["deleted"], 1);
+    let out = engine.refresh_imported(&quiet).await.expect("refresh");
+    assert_eq!(out[0].state, BatchState::Vanished);
+    assert!(out[0].reason.as_deref().unwrap().contains("deleted in EBS"));
+    // Posting does not bring it back by itself.
+    settle(&w, &engine, &keys).await.expect("post");
+    assert!(w.journals("5006").is_empty());
+    assert_eq!(w.state(&keys[0]).state, BatchState::Vanished);
+    // The accountant approves it again: revision 2, exactly one journal.
+    approve(&w, &keys);
+    let out = settle(&w, &engine, &keys).await.expect("post");
+    assert_eq!((out[0].state, out[0].revision), (BatchState::Imported, 2));
+    assert_eq!(w.journals("5006").len(), 1);
+}
+
+#[tokio::test]
+async fn session_expiry_and_500s_mid_post_are_recovered() {
+    let w = world().await;
+    let keys = w.propose("5007", &[oct(FEES), sep(FEES)]);
+    approve(&w, &keys);
+    let engine = w.engine();
+    // A first call logs in; then the sessions expire and the database fails twice.
+    engine.post_keys(&keys[..1], &quiet).await.expect("post");
+    w.sim.inject(&Faults {
+        expire_sessions: true,
+        db_error_next: 3,
+        ..Faults::default()
+    });
+    let out = settle(&w, &engine, &keys).await.expect("post");
+    assert!(
+        out.iter().all(|o| o.state == BatchState::Imported),
+        "{out:?}"
+    );
+    assert_eq!(w.journals("5007").len(), 2);
+    assert!(w.client.stats().relogins >= 1);
+    assert!(w.client.stats().retries >= 1);
+    assert_eq!(w.interface_rows("5007", &oct(FEES)).await, 0);
+}
+
+/// Kills the engine at the n-th step boundary, restarts on the same store, finishes.
+async fn crash_run(n: usize, revisions: bool) -> Option<CrashPoint> {
+    let mut seed = Seed::default_seed();
+    if revisions {
+        seed.world_events.push(WorldEvent {
+            on: "journal_import_start".into(),
+            source: Some("Amazon".into()),
+            at: None,
+            action: "end_date_account".into(),
+            account: Some(FEES.into()),
+            end_date: Some(NaiveDate::from_ymd_opt(2026, 1, 31).unwrap()),
+            ledger_id: None,
+            period: None,
+        });
+    }
+    let mut w = world_with(seed).await;
+    let sid = "6001";
+    let mut keys = w.propose(sid, &[oct(FEES)]);
+    approve(&w, &keys);
+    if revisions {
+        let out = settle(&w, &w.engine(), &keys).await.expect("post");
+        assert_eq!(out[0].state, BatchState::Rejected);
+        keys = w.propose(sid, &[oct(FEES_FIXED)]);
+        approve(&w, &keys);
+    }
+    let count = Arc::new(AtomicUsize::new(0));
+    let hit = Arc::new(std::sync::Mutex::new(None));
+    let (c, h) = (count.clone(), hit.clone());
+    let crashing = w.engine().with_crash_hook(Arc::new(move |_, p| {
+        let i = c.fetch_add(1, Ordering::SeqCst);
+        if i == n {
+            *h.lock().unwrap() = Some(p);
+            true
+        } else {
+            false
+        }
+    }));
+    let first = settle(&w, &crashing, &keys).await;
+    let point = *hit.lock().unwrap();
+    match first {
+        Err(SyncError::Cancelled) => {
+            let p = point.expect("the hook fired");
+            drop(crashing);
+            w.reopen();
+            let out = settle(&w, &w.engine(), &keys).await.expect("after restart");
+            assert_eq!(out[0].state, BatchState::Imported, "after {p:?}: {out:?}");
+        }
+        Ok(out) => {
+            assert!(point.is_none());
+            assert_eq!(out[0].state, BatchState::Imported);
+        }
+        Err(e) => panic!("unexpected error {e}"),
+    }
+    let js = w.journals(sid);
+    assert_eq!(js.len(), 1, "after {point:?}: {js:#?}");
+    assert_eq!(js[0]["lines"].as_array().unwrap().len(), 3, "no line twice");
+    assert_eq!(
+        w.interface_rows(sid, &oct(FEES)).await,
+        0,
+        "after {point:?}: interface left with rows"
+    );
+    let rec = w.state(&keys[0]);
+    assert_eq!(rec.revision, if revisions { 2 } else { 1 });
+    assert!(w.store().intents().unwrap().is_empty());
+    let v = w.store().verify().unwrap();
+    assert!(v.is_clean(), "{v:?}");
+    point
+}
+
+#[tokio::test]
+async fn a_kill_at_every_step_boundary_neither_loses_nor_duplicates() {
+    let mut seen = Vec::new();
+    for n in 0.. {
+        match crash_run(n, false).await {
+            Some(p) => seen.push(p),
+            None => break,
+        }
+    }
+    use CrashPoint::*;
+    assert_eq!(
+        seen,
+        [
+            BeforeAllocate,
+            AfterAllocate,
+            BeforeStage,
+            AfterStage,
+            BeforeSubmit,
+            AfterSubmit,
+            AfterConfirm
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_kill_at_every_step_of_a_next_revision_neither_loses_nor_duplicates() {
+    let mut seen = Vec::new();
+    for n in 0.. {
+        match crash_run(n, true).await {
+            Some(p) => seen.push(p),
+            None => break,
+        }
+    }
+    assert!(seen.contains(&CrashPoint::BeforeDeleteRejected), "{seen:?}");
+    assert!(seen.contains(&CrashPoint::AfterDeleteRejected), "{seen:?}");
+    assert!(seen.contains(&CrashPoint::AfterSubmit), "{seen:?}");
+}
+
+#[tokio::test]
+async fn foreign_currency_settlement_is_posted_with_the_deposit_on_clearing() {
+    let w = world().await;
+    let sid = "7001";
+    let keys = w.propose(sid, &[oct(FEES)]);
+    // Make it a EUR settlement of the DE marketplace, linked to its event group.
+    let store = w.store();
+    let mut s = store.settlement(sid).unwrap().unwrap();
+    s.summary.currency = Currency::new("EUR");
+    s.marketplace_id = "A1PA6795UKMFR9".into();
+    s.event_group_id = Some("EG-7001".into());
+    store.put_settlement(&s, None).unwrap();
+    store
+        .put_event_group(&ml_connector::store::EventGroupRecord {
+            group_id: "EG-7001".into(),
+            seller: "seller".into(),
+            settlement_id: Some(sid.into()),
+            fetched_at: Utc::now(),
+            data: json!({
+                "OriginalTotal": {"CurrencyCode": "EUR", "CurrencyAmount": 90.0},
+                "ConvertedTotal": {"CurrencyCode": "USD", "CurrencyAmount": 97.23}
+            }),
+        })
+        .unwrap();
+    let eur = LedgerRoute {
+        marketplace_id: "A1PA6795UKMFR9".into(),
+        fx: FxPolicy {
+            rounding_account: "01-000-7990-0000-000".into(),
+            ..FxPolicy::default()
+        },
+        ..route()
+    };
+    let engine = PostingEngine::new(
+        store.clone(),
+        w.client.clone(),
+        vec![route(), eur],
+        "tester",
+    )
+    .with_wait(WaitMode::Once);
+    engine.approve(&keys, "alice", Utc::now()).unwrap();
+    let out = settle(&w, &engine, &keys).await.expect("post");
+    assert_eq!(out[0].state, BatchState::Imported, "{out:?}");
+    let js = w.journals(sid);
+    assert_eq!(js.len(), 1);
+    assert_eq!(js[0]["currency"], "EUR");
+    let clearing: Decimal = js[0]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["account"] == CLEARING)
+        .map(|l| d(l["accounted_dr"].as_str().unwrap_or("0")))
+        .sum();
+    assert_eq!(clearing, d("97.23"));
+}
+
+#[tokio::test]
+async fn many_settlements_in_parallel_each_exactly_once_within_the_client_limit() {
+    let w = world().await;
+    let mut keys = Vec::new();
+    for i in 0..6 {
+        keys.extend(w.propose(&format!("80{i:02}"), &[oct(FEES), sep(FEES)]));
+    }
+    approve(&w, &keys);
+    // Two engines (clones share the claim on batches) posting the same keys at once.
+    let engine = w.engine();
+    let other = engine.clone();
+    let sink = ProgressSink::noop();
+    let (a, b) = tokio::join!(
+        engine.post_batches(&keys, &sink),
+        other.post_batches(&keys, &sink)
+    );
+    a.expect("a");
+    b.expect("b");
+    let out = settle(&w, &engine, &keys).await.expect("post");
+    assert!(
+        out.iter().all(|o| o.state == BatchState::Imported),
+        "{out:?}"
+    );
+    for i in 0..6 {
+        assert_eq!(w.journals(&format!("80{i:02}")).len(), 2);
+    }
+    let stats = w.client.stats();
+    assert!(
+        stats.max_in_flight <= w.client.concurrency_limit(),
+        "{stats:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_mode_follows_the_import_to_its_end_in_one_call() {
+    let w = world().await;
+    let keys = w.propose("9001", &[oct(FEES)]);
+    approve(&w, &keys);
+    let engine = PostingEngine::new(w.store().clone(), w.client.clone(), vec![route()], "t")
+        .with_wait(WaitMode::Poll);
+    let task = {
+        let keys = keys.clone();
+        tokio::spawn(async move { engine.post_batches(&keys, &ProgressSink::noop()).await })
+    };
+    // The step scheduler moves requests only when told: step until the call returns.
+    let mut spins = 0u64;
+    while !task.is_finished() {
+        w.sim.run_until_idle();
+        tokio::task::yield_now().await;
+        spins += 1;
+        assert!(spins < 10_000_000, "post never finished");
+    }
+    let out = task.await.expect("join").expect("post");
+    assert_eq!(out[0].state, BatchState::Imported, "{out:?}");
+    assert_eq!(w.journals("9001").len(), 1);
+}
+
+#[tokio::test]
+async fn a_cancelled_engine_posts_nothing_more() {
+    let w = world().await;
+    let keys = w.propose("9002", &[oct(FEES), sep(FEES)]);
+    approve(&w, &keys);
+    let cancel = tokio_util::sync::CancellationToken::new();
+    cancel.cancel();
+    let out = w
+        .engine()
+        .with_cancel(cancel)
+        .post_batches(&keys, &ProgressSink::noop())
+        .await
+        .expect("post");
+    assert!(out.is_empty(), "{out:?}");
+    assert!(
+        keys.iter()
+            .all(|k| w.state(k).state == BatchState::Approved)
+    );
+    assert_eq!(w.interface_rows("9002", &oct(FEES)).await, 0);
+}
+
+#[tokio::test]
+async fn an_unrouted_marketplace_waits_with_the_reason_recorded() {
+    let w = world().await;
+    let keys = w.propose("9003", &[oct(FEES)]);
+    let store = w.store();
+    let mut s = store.settlement("9003").unwrap().unwrap();
+    s.marketplace_id = "A2EUQ1WTGCTBG2".into();
+    store.put_settlement(&s, None).unwrap();
+    approve(&w, &keys);
+    let out = w
+        .engine()
+        .post_batches(&keys, &ProgressSink::noop())
+        .await
+        .expect("post");
+    assert_eq!(out[0].state, BatchState::Approved);
+    assert!(out[0].error.as_deref().unwrap().contains("[[routing]]"));
+    let rec = w.state(&keys[0]);
+    assert!(
+        rec.reason.as_deref().unwrap().contains("A2EUQ1WTGCTBG2"),
+        "{rec:?}"
+    );
+    assert_eq!(w.interface_rows("9003", &oct(FEES)).await, 0);
+}

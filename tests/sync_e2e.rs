@@ -1,0 +1,290 @@
+//! End to end: the demo world (both simulators, faults on) and an unattended run.
+//!
+//! Every settlement must end exactly as designed: imported once with its clearing
+//! movement equal to the simulator's truth (total minus carried balance), or waiting /
+//! rejected for its designed reason. Also: no secret anywhere after a run, a restart
+//! pulls nothing twice, and the real binary's `--headless --once --report json`.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use ml_connector::sim::world::DemoWorld;
+use ml_connector::store::Store;
+use ml_connector::sync::ProgressSink;
+use ml_connector::sync::headless::exit;
+use tokio_util::sync::CancellationToken;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headless_once_with_faults_gives_every_settlement_its_designed_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let world = DemoWorld::start(options(dir.path(), true)).await.unwrap();
+    let ctx = context(&world, data.path());
+    let report = headless_once(&ctx).await;
+    let (imported, waiting, rejected) = check_outcomes(&world, &report);
+    assert!(imported >= 3, "imported {imported}");
+    assert_eq!(waiting, 1);
+    assert!(rejected >= 1);
+    assert_eq!(report.exit_code, exit::WAITING, "{:?}", report.errors);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+
+    // A second run changes nothing: nothing pulled twice, nothing posted twice.
+    let journals_before = world.ebs.gl_journals();
+    let audit_pulls = |store: &Store| {
+        store
+            .audit_entries(None)
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.action.as_str() == "pull")
+            .count()
+    };
+    let pulls_before = audit_pulls(&ctx.store);
+    let again = headless_once(&ctx).await;
+    assert_eq!(
+        audit_pulls(&ctx.store),
+        pulls_before,
+        "a settlement was pulled twice"
+    );
+    assert_eq!(world.ebs.gl_journals(), journals_before);
+    check_outcomes(&world, &again);
+    assert!(ctx.store.verify().unwrap().is_clean());
+
+    // No secret in the data directory, the config directory (but the encrypted file) or the report.
+    let secrets = world.secrets();
+    drop(ctx);
+    let mut leaks = grep_secrets(data.path(), &secrets, &[]);
+    leaks.extend(grep_secrets(dir.path(), &secrets, &["credentials.age"]));
+    let text = serde_json::to_string(&again).unwrap();
+    for s in &secrets {
+        if text.contains(s.as_str()) {
+            leaks.push(format!("report holds `{s}`"));
+        }
+    }
+    assert!(leaks.is_empty(), "{leaks:?}");
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_resumes_from_cursors_and_pulls_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let world = DemoWorld::start(options(dir.path(), false)).await.unwrap();
+    let sink = ProgressSink::noop();
+    let cancel = CancellationToken::new();
+    let first = {
+        let ctx = context(&world, data.path());
+        let mut n = 0;
+        for s in &ctx.sellers {
+            n += ml_connector::sync::pull::pull_seller(&ctx, s, &sink, &cancel)
+                .await
+                .unwrap()
+                .settlements_downloaded;
+        }
+        assert!(ctx.store.cursor("reports:demo-na").unwrap().is_some());
+        n
+    };
+    assert!(first >= 6, "first pull downloaded {first}");
+    let stats_before = world.amazon.stats();
+    // Restart: a new process would open the same data directory.
+    let ctx = context(&world, data.path());
+    let mut again = 0;
+    for s in &ctx.sellers {
+        again += ml_connector::sync::pull::pull_seller(&ctx, s, &sink, &cancel)
+            .await
+            .unwrap()
+            .settlements_downloaded;
+    }
+    assert_eq!(again, 0, "a restart downloaded settlements again");
+    let stats_after = world.amazon.stats();
+    assert_ne!(stats_before, serde_json::Value::Null);
+    assert_ne!(stats_after, serde_json::Value::Null);
+    world.stop().await;
+}
+
+/// The real binary: `demo --sims-only` in one process, `--headless --once --report json` in another.
+#[test]
+fn binary_headless_once_against_demo_sims_only() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let bin = env!("CARGO_BIN_EXE_ml-connector");
+    let world_dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let mut demo = Command::new(bin)
+        .args(["demo", "--sims-only", "--time-scale", "60", "--data-dir"])
+        .arg(world_dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("demo starts");
+    let mut line = String::new();
+    std::io::BufReader::new(demo.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let announce: serde_json::Value = serde_json::from_str(&line).expect("one JSON line");
+    assert!(
+        announce["amazon"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:")
+    );
+    assert!(
+        announce["ebs"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:")
+    );
+    let config = announce["config"].as_str().unwrap().to_string();
+    let passphrase = announce["passphrase"].as_str().unwrap().to_string();
+    assert!(Path::new(&config).exists());
+    assert!(
+        !world_dir.path().join("store").exists(),
+        "the demo dir holds no store"
+    );
+
+    let out = Command::new(bin)
+        .args(["--headless", "--once", "--report", "json", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(data.path())
+        .env("ML_CONNECTOR_PASSPHRASE", &passphrase)
+        .output()
+        .expect("headless runs");
+    let _ = demo.kill();
+    let _ = demo.wait();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(exit::WAITING), "stderr: {stderr}");
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    let settlements = report["settlements"].as_array().unwrap();
+    assert!(settlements.len() >= 6, "{report}");
+    assert!(
+        report["counts"]["imported"].as_u64().unwrap() >= 3,
+        "{report}"
+    );
+    assert!(
+        report["counts"]["rejected"].as_u64().unwrap() >= 1,
+        "{report}"
+    );
+    assert_eq!(
+        report["counts"]["needs_mapping"].as_u64(),
+        Some(1),
+        "{report}"
+    );
+    for s in settlements {
+        for b in s["batches"].as_array().unwrap() {
+            let state = b["state"].as_str().unwrap();
+            if matches!(state, "rejected" | "needs_mapping") {
+                assert!(b["reason"].is_string(), "{s}");
+            }
+        }
+    }
+    for l in stderr.lines() {
+        serde_json::from_str::<serde_json::Value>(l)
+            .unwrap_or_else(|e| panic!("log line is not JSON ({e}): {l}"));
+    }
+    // No secret in the logs, the report or the data directory.
+    let mut secrets = vec![
+        passphrase,
+        ml_connector::sim::amazon::DEFAULT_CLIENT_SECRET.to_string(),
+        ml_connector::sim::amazon::DEFAULT_REFRESH_TOKEN.to_string(),
+        "welcome1".to_string(),
+    ];
+    secrets.dedup();
+    for s in &secrets {
+        assert!(!stdout.contains(s.as_str()), "report leaks a secret");
+        assert!(!stderr.contains(s.as_str()), "logs leak a secret");
+    }
+    let leaks = grep_secrets(data.path(), &secrets, &[]);
+    assert!(leaks.is_empty(), "{leaks:?}");
+}
+
+/// Mapping versions: a new version re-proposes what is not staged; an approval survives
+/// a version that does not change its proposal and lapses with one that does; fixing the
+/// unmapped fee turns `needs_mapping` into `proposed`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_mapping_versions_repropose_and_approvals_lapse_only_on_change() {
+    use ml_connector::ledger::state::BatchState;
+    use ml_connector::sync::posting::PostingEngine;
+    use ml_connector::sync::propose::propose_pending;
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let mut opts = options(dir.path(), false);
+    opts.auto_post = false;
+    let world = DemoWorld::start(opts).await.unwrap();
+    let ctx = context(&world, data.path());
+    let report = headless_once(&ctx).await;
+    assert_eq!(report.exit_code, exit::WAITING);
+    assert_eq!(
+        report.counts["imported"], 0,
+        "auto_post = never posts nothing"
+    );
+    let us = report
+        .settlements
+        .iter()
+        .find(|s| {
+            s.marketplace == ml_connector::sim::world::US && s.status == Some(BatchState::Proposed)
+        })
+        .expect("a proposed US settlement");
+    assert!(
+        us.batches[0]
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("auto_post"),
+        "{us:?}"
+    );
+    let key = ml_connector::store::BatchKey::new(&us.settlement_id, &us.batches[0].period);
+    let engine = PostingEngine::from_context(&ctx);
+    engine
+        .approve(std::slice::from_ref(&key), "jdoe", chrono::Utc::now())
+        .unwrap();
+    let version = |ctx: &ml_connector::sync::context::SyncContext| {
+        ctx.store
+            .latest_mapping("mapping.toml")
+            .unwrap()
+            .unwrap()
+            .version
+    };
+    let v1 = version(&ctx);
+
+    // A comment only: a new version, the same proposal: the approval holds.
+    let path = dir.path().join("mapping.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("{text}\n# reviewed\n")).unwrap();
+    let sink = ProgressSink::noop();
+    propose_pending(&ctx, &sink, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(version(&ctx), v1 + 1);
+    let b = ctx.store.batch(&key).unwrap().unwrap();
+    assert_eq!(b.state, BatchState::Approved);
+    assert_eq!(
+        ctx.store.proposal(&key).unwrap().unwrap().mapping.version,
+        v1 + 1,
+        "re-proposed with the new version"
+    );
+
+    // A changed label: the proposal changes, the approval lapses.
+    let changed = text.replace("Amazon product sales", "Amazon product sales (net)")
+        + "\n[[rules]]\ntransaction_type = \"Order\"\namount_type = \"ItemFees\"\namount_description = \"NewFeeType2026\"\naccount = \"01-000-6160-0000-000\"\nlabel = \"New Amazon fee\"\n";
+    std::fs::write(&path, changed).unwrap();
+    let s = propose_pending(&ctx, &sink, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert!(s.lapsed.contains(&key), "{s:?}");
+    let b = ctx.store.batch(&key).unwrap().unwrap();
+    assert_eq!(b.state, BatchState::Proposed);
+    assert!(b.approval.is_none());
+    // The DE settlement that needed a mapping is proposed now.
+    let de_waiting: Vec<_> = ctx
+        .store
+        .batches()
+        .unwrap()
+        .into_iter()
+        .filter(|b| b.state == BatchState::NeedsMapping)
+        .collect();
+    assert!(de_waiting.is_empty(), "{de_waiting:?}");
+    world.stop().await;
+}
