@@ -779,6 +779,15 @@ fn quit_and_sync_now() {
     let mut h = Harness::new((80, 24));
     h.key(KeyCode::Char('r'));
     assert_eq!(h.take_effects(), vec![Effect::SyncNow]);
+    assert!(h.screen().contains("sync requested"));
+    // info messages fade; errors stay
+    h.send(Msg::Tick(fixtures::now() + chrono::Duration::seconds(5)));
+    assert!(h.screen().contains("sync requested"));
+    h.send(Msg::Tick(fixtures::now() + chrono::Duration::seconds(20)));
+    assert!(!h.screen().contains("sync requested"));
+    h.send(Msg::Error("EBS unreachable: HTTP 503".into()));
+    h.send(Msg::Tick(fixtures::now() + chrono::Duration::seconds(60)));
+    assert!(h.screen().contains("EBS unreachable: HTTP 503"));
     h.key(KeyCode::Char('q'));
     assert!(h.state.quit);
     assert_eq!(h.take_effects(), vec![Effect::Quit]);

@@ -355,7 +355,12 @@ pub struct StatusBar {
     pub last_success: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
     pub message: Option<(MessageLevel, String)>,
+    /// When the message was set (info messages fade after a while).
+    pub message_at: Option<DateTime<Utc>>,
 }
+
+/// How long an info message stays in the status bar.
+pub const INFO_SECONDS: i64 = 15;
 
 #[derive(Debug, Clone)]
 pub struct AppState {
