@@ -229,6 +229,10 @@ fn snapshot_review() {
         h.key(KeyCode::Tab);
         h.key(KeyCode::Char('G'));
     });
+    snap("review_rejected_period", |h| {
+        h.open(DE);
+        h.key(KeyCode::Char('l'));
+    });
     snap("review_journal_october", |h| {
         h.open(US);
         h.key(KeyCode::Tab);
