@@ -711,3 +711,160 @@ async fn a_kill_at_every_step_of_a_next_revision_neither_loses_nor_duplicates() 
     assert!(seen.contains(&CrashPoint::AfterDeleteRejected), "{seen:?}");
     assert!(seen.contains(&CrashPoint::AfterSubmit), "{seen:?}");
 }
+
+#[tokio::test]
+async fn foreign_currency_settlement_is_posted_with_the_deposit_on_clearing() {
+    let w = world().await;
+    let sid = "7001";
+    let keys = w.propose(sid, &[oct(FEES)]);
+    // Make it a EUR settlement of the DE marketplace, linked to its event group.
+    let store = w.store();
+    let mut s = store.settlement(sid).unwrap().unwrap();
+    s.summary.currency = Currency::new("EUR");
+    s.marketplace_id = "A1PA6795UKMFR9".into();
+    s.event_group_id = Some("EG-7001".into());
+    store.put_settlement(&s, None).unwrap();
+    store
+        .put_event_group(&ml_connector::store::EventGroupRecord {
+            group_id: "EG-7001".into(),
+            seller: "seller".into(),
+            settlement_id: Some(sid.into()),
+            fetched_at: Utc::now(),
+            data: json!({
+                "OriginalTotal": {"CurrencyCode": "EUR", "CurrencyAmount": 90.0},
+                "ConvertedTotal": {"CurrencyCode": "USD", "CurrencyAmount": 97.23}
+            }),
+        })
+        .unwrap();
+    let eur = LedgerRoute {
+        marketplace_id: "A1PA6795UKMFR9".into(),
+        fx: FxPolicy {
+            rounding_account: "01-000-7990-0000-000".into(),
+            ..FxPolicy::default()
+        },
+        ..route()
+    };
+    let engine = PostingEngine::new(
+        store.clone(),
+        w.client.clone(),
+        vec![route(), eur],
+        "tester",
+    )
+    .with_wait(WaitMode::Once);
+    engine.approve(&keys, "alice", Utc::now()).unwrap();
+    let out = settle(&w, &engine, &keys).await.expect("post");
+    assert_eq!(out[0].state, BatchState::Imported, "{out:?}");
+    let js = w.journals(sid);
+    assert_eq!(js.len(), 1);
+    assert_eq!(js[0]["currency"], "EUR");
+    let clearing: Decimal = js[0]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["account"] == CLEARING)
+        .map(|l| d(l["accounted_dr"].as_str().unwrap_or("0")))
+        .sum();
+    assert_eq!(clearing, d("97.23"));
+}
+
+#[tokio::test]
+async fn many_settlements_in_parallel_each_exactly_once_within_the_client_limit() {
+    let w = world().await;
+    let mut keys = Vec::new();
+    for i in 0..6 {
+        keys.extend(w.propose(&format!("80{i:02}"), &[oct(FEES), sep(FEES)]));
+    }
+    approve(&w, &keys);
+    // Two engines (clones share the claim on batches) posting the same keys at once.
+    let engine = w.engine();
+    let other = engine.clone();
+    let sink = ProgressSink::noop();
+    let (a, b) = tokio::join!(
+        engine.post_batches(&keys, &sink),
+        other.post_batches(&keys, &sink)
+    );
+    a.expect("a");
+    b.expect("b");
+    let out = settle(&w, &engine, &keys).await.expect("post");
+    assert!(
+        out.iter().all(|o| o.state == BatchState::Imported),
+        "{out:?}"
+    );
+    for i in 0..6 {
+        assert_eq!(w.journals(&format!("80{i:02}")).len(), 2);
+    }
+    let stats = w.client.stats();
+    assert!(
+        stats.max_in_flight <= w.client.concurrency_limit(),
+        "{stats:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_mode_follows_the_import_to_its_end_in_one_call() {
+    let w = world().await;
+    let keys = w.propose("9001", &[oct(FEES)]);
+    approve(&w, &keys);
+    let engine = PostingEngine::new(w.store().clone(), w.client.clone(), vec![route()], "t")
+        .with_wait(WaitMode::Poll);
+    let task = {
+        let keys = keys.clone();
+        tokio::spawn(async move { engine.post_batches(&keys, &ProgressSink::noop()).await })
+    };
+    // The step scheduler moves requests only when told: step until the call returns.
+    let mut spins = 0u64;
+    while !task.is_finished() {
+        w.sim.run_until_idle();
+        tokio::task::yield_now().await;
+        spins += 1;
+        assert!(spins < 10_000_000, "post never finished");
+    }
+    let out = task.await.expect("join").expect("post");
+    assert_eq!(out[0].state, BatchState::Imported, "{out:?}");
+    assert_eq!(w.journals("9001").len(), 1);
+}
+
+#[tokio::test]
+async fn a_cancelled_engine_posts_nothing_more() {
+    let w = world().await;
+    let keys = w.propose("9002", &[oct(FEES), sep(FEES)]);
+    approve(&w, &keys);
+    let cancel = tokio_util::sync::CancellationToken::new();
+    cancel.cancel();
+    let out = w
+        .engine()
+        .with_cancel(cancel)
+        .post_batches(&keys, &ProgressSink::noop())
+        .await
+        .expect("post");
+    assert!(out.is_empty(), "{out:?}");
+    assert!(
+        keys.iter()
+            .all(|k| w.state(k).state == BatchState::Approved)
+    );
+    assert_eq!(w.interface_rows("9002", &oct(FEES)).await, 0);
+}
+
+#[tokio::test]
+async fn an_unrouted_marketplace_waits_with_the_reason_recorded() {
+    let w = world().await;
+    let keys = w.propose("9003", &[oct(FEES)]);
+    let store = w.store();
+    let mut s = store.settlement("9003").unwrap().unwrap();
+    s.marketplace_id = "A2EUQ1WTGCTBG2".into();
+    store.put_settlement(&s, None).unwrap();
+    approve(&w, &keys);
+    let out = w
+        .engine()
+        .post_batches(&keys, &ProgressSink::noop())
+        .await
+        .expect("post");
+    assert_eq!(out[0].state, BatchState::Approved);
+    assert!(out[0].error.as_deref().unwrap().contains("[[routing]]"));
+    let rec = w.state(&keys[0]);
+    assert!(
+        rec.reason.as_deref().unwrap().contains("A2EUQ1WTGCTBG2"),
+        "{rec:?}"
+    );
+    assert_eq!(w.interface_rows("9003", &oct(FEES)).await, 0);
+}

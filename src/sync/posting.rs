@@ -22,8 +22,12 @@
 //! approval lapses (back to `proposed`) only when the proposal it approved changed. A rejected
 //! (or vanished) batch approved again is posted as the next revision; the rejected interface
 //! rows of earlier revisions are deleted before the new revision is staged. The batches of one
-//! settlement go in period order (by accounting date); settlements run in parallel up to the
-//! EBS client's concurrency limit.
+//! settlement go in period order (by accounting date), each on its own (a blocked or rejected
+//! period does not hold back the next); settlements run in parallel up to the EBS client's
+//! concurrency limit; a cancelled engine stops between batches. What a person must fix
+//! (routing, FX, a bad proposal) is recorded as the batch's reason; EBS trouble is reported and
+//! retried next run. Revisions reversed in EBS (audit `reversal` entries) do not block a later
+//! revision.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -145,6 +149,23 @@ pub struct PostingEngine {
     pub(crate) actor: String,
     wait: WaitMode,
     crash: Option<CrashHook>,
+    cancel: Option<tokio_util::sync::CancellationToken>,
+    /// Batches some task of this engine (or a clone) is working on: one at a time.
+    busy: Arc<std::sync::Mutex<std::collections::HashSet<BatchKey>>>,
+}
+
+/// Releases a batch claimed in [`PostingEngine::post_one`].
+struct Claim<'a> {
+    busy: &'a std::sync::Mutex<std::collections::HashSet<BatchKey>>,
+    key: BatchKey,
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut b) = self.busy.lock() {
+            b.remove(&self.key);
+        }
+    }
 }
 
 impl std::fmt::Debug for PostingEngine {
@@ -183,6 +204,8 @@ impl PostingEngine {
             actor: actor.into(),
             wait: WaitMode::Poll,
             crash: None,
+            cancel: None,
+            busy: Arc::default(),
         }
     }
 
@@ -197,6 +220,12 @@ impl PostingEngine {
         self.clients
             .get(&batch.ledger_id)
             .ok_or_else(|| PostingError::NoLedgerClient(batch.ledger_id.clone()))
+    }
+
+    /// Stops posting between batches once `cancel` fires (SIGINT/SIGTERM, UI quit).
+    pub fn with_cancel(mut self, cancel: tokio_util::sync::CancellationToken) -> Self {
+        self.cancel = Some(cancel);
+        self
     }
 
     pub fn with_wait(mut self, wait: WaitMode) -> Self {
@@ -430,12 +459,32 @@ impl PostingEngine {
             FxInputs::default()
         };
         let batches = convert::gl_batches(&settlement.summary, &journals, route, &fx)?;
-        batches
+        let mut batch = batches
             .into_iter()
             .zip(&proposals)
             .find(|(_, p)| &p.batch == key)
             .map(|(b, _)| b)
-            .ok_or_else(|| PostingError::NoProposal(key.clone()))
+            .ok_or_else(|| PostingError::NoProposal(key.clone()))?;
+        batch.reversed_revisions = self.reversed_revisions(key)?;
+        Ok(batch)
+    }
+
+    /// Revisions of the batch reversed in EBS (audit `reversal` entries naming
+    /// `details.revision`): they no longer block a later revision.
+    pub(crate) fn reversed_revisions(&self, key: &BatchKey) -> Result<Vec<u32>, PostingError> {
+        let mut out: Vec<u32> = self
+            .store
+            .audit_entries(Some(&key.settlement_id))?
+            .iter()
+            .filter(|e| {
+                e.action == AuditAction::Reversal && e.period.as_deref() == Some(&key.period)
+            })
+            .filter_map(|e| e.details.get("revision").and_then(Value::as_u64))
+            .filter_map(|r| u32::try_from(r).ok())
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
     }
 
     /// The batch staged for this revision, as recorded in its `staging` audit entry.
@@ -490,7 +539,8 @@ impl PostingEngine {
     ) -> Result<Vec<BatchOutcome>, PostingError> {
         // Settlement → its batches in period (accounting date) order.
         let mut groups: BTreeMap<String, Vec<(chrono::NaiveDate, BatchKey)>> = BTreeMap::new();
-        for key in keys {
+        let unique: std::collections::BTreeSet<&BatchKey> = keys.iter().collect();
+        for key in unique {
             let date = self
                 .store
                 .proposal(key)?
@@ -514,6 +564,11 @@ impl PostingEngine {
                 batches.sort();
                 let mut out = Vec::new();
                 for (_, key) in batches {
+                    // A stop request ends the run between batches (a safe point: every
+                    // batch is at rest in the store and in EBS).
+                    if self.cancel.as_ref().is_some_and(|c| c.is_cancelled()) {
+                        break;
+                    }
                     out.push(self.post_one(&key, progress).await?);
                 }
                 Ok(out)
@@ -536,6 +591,20 @@ impl PostingEngine {
         key: &BatchKey,
         progress: Progress<'_>,
     ) -> Result<BatchOutcome, PostingError> {
+        let claimed = self
+            .busy
+            .lock()
+            .map(|mut b| b.insert(key.clone()))
+            .unwrap_or(false);
+        if !claimed {
+            let mut o = BatchOutcome::of(&self.load(key)?);
+            o.error = Some("another task is posting this batch right now".into());
+            return Ok(o);
+        }
+        let _claim = Claim {
+            busy: &self.busy,
+            key: key.clone(),
+        };
         match self.drive(key, progress).await {
             Ok(o) => Ok(o),
             Err(e @ (PostingError::Store(_) | PostingError::Aborted { .. })) => Err(e),
@@ -546,6 +615,27 @@ impl PostingEngine {
                     step: "error",
                     detail: e.to_string(),
                 });
+                // What a person must fix (routing, FX, a bad proposal) is recorded on the
+                // batch; EBS trouble is only reported (the next run retries).
+                let rec = if matches!(e, PostingError::Ebs(_)) {
+                    rec
+                } else {
+                    let why = format!("cannot post: {e}");
+                    let mut after = rec.clone();
+                    if rec.reason.as_deref() != Some(why.as_str()) {
+                        after.reason = Some(why.clone());
+                        after.updated_at = now();
+                        self.store.transition(
+                            &rec,
+                            &after,
+                            Some(
+                                self.audit(AuditAction::Outcome, &rec)
+                                    .details(json!({"waiting": why})),
+                            ),
+                        )?;
+                    }
+                    after
+                };
                 let mut o = BatchOutcome::of(&rec);
                 o.error = Some(e.to_string());
                 Ok(o)
@@ -1248,6 +1338,8 @@ impl PostingEngine {
             actor: ctx.actor.clone(),
             wait: WaitMode::Poll,
             crash: None,
+            cancel: None,
+            busy: Arc::default(),
         }
     }
 
@@ -1277,6 +1369,7 @@ impl PostingEngine {
     }
 
     /// Approves the current proposals (see [`PostingEngine::approve_batches`]).
+    #[allow(clippy::result_large_err)] // SyncError's size is the sync layer's choice
     pub fn approve(
         &self,
         keys: &[BatchKey],
@@ -1287,6 +1380,7 @@ impl PostingEngine {
     }
 
     /// Withdraws approvals before staging (see [`PostingEngine::unapprove_batches`]).
+    #[allow(clippy::result_large_err)] // SyncError's size is the sync layer's choice
     pub fn unapprove(
         &self,
         keys: &[BatchKey],
@@ -1305,5 +1399,112 @@ impl PostingEngine {
         let out = self.refresh_imported(&f).await?;
         report(progress, &out);
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(state: BatchState) -> BatchRecord {
+        let mut r = BatchRecord::new(&BatchKey::new("1", "OCT-26"), state, Utc::now());
+        r.revision = 2;
+        r.group_id = Some("5001".into());
+        r.request_id = Some(7000001);
+        r.line_count = Some(3);
+        r
+    }
+
+    #[test]
+    fn store_states_become_posting_records_for_reconciliation() {
+        assert_eq!(posting_record(&rec(BatchState::Approved), None), None);
+        let staged = posting_record(&rec(BatchState::Staged), None).expect("staged");
+        assert_eq!(staged.step, PostingStep::Staged);
+        assert_eq!(staged.group_id.as_deref(), Some("5001"));
+        assert_eq!(staged.request_id, None);
+        assert_eq!(staged.rows_staged, 3);
+        assert_eq!(staged.revision, 2);
+        let sub = posting_record(&rec(BatchState::Submitted), None).expect("submitted");
+        assert_eq!(sub.step, PostingStep::Submitted);
+        assert_eq!(sub.request_id.as_deref(), Some("7000001"));
+        assert_eq!(posting_record(&rec(BatchState::Imported), None), None);
+    }
+
+    #[test]
+    fn an_allocation_intent_resumes_with_its_group() {
+        let r = rec(BatchState::Approved);
+        let pr = PostingRecord {
+            settlement_id: "1".into(),
+            period_name: "OCT-26".into(),
+            revision: 2,
+            step: PostingStep::GroupAllocated,
+            group_id: Some("5002".into()),
+            interface_run_id: Some("9".into()),
+            request_id: None,
+            rows_staged: 0,
+            request: None,
+            outcome: None,
+            discarded_groups: vec![],
+        };
+        let mut intent = PostingIntent {
+            batch: r.key(),
+            revision: 2,
+            action: IntentAction::Stage,
+            group_id: Some("5002".into()),
+            source_key: "1/OCT-26/r2".into(),
+            written_at: Utc::now(),
+            details: json!({"record": pr}),
+        };
+        assert_eq!(posting_record(&r, Some(&intent)), Some(pr.clone()));
+        // An intent of an older revision says nothing about this one.
+        intent.revision = 1;
+        assert_eq!(posting_record(&r, Some(&intent)), None);
+    }
+
+    #[test]
+    fn errors_map_onto_the_sync_vocabulary() {
+        let k = BatchKey::new("1", "OCT-26");
+        let e: SyncError = PostingError::Refused {
+            key: k.clone(),
+            detail: "no".into(),
+        }
+        .into();
+        assert!(matches!(e, SyncError::Ledger { ref settlement_id, .. } if settlement_id == "1"));
+        let e: SyncError = PostingError::NoLedgerClient("3".into()).into();
+        assert!(e.is_configuration());
+        let e: SyncError = PostingError::Aborted {
+            key: k,
+            point: CrashPoint::AfterStage,
+        }
+        .into();
+        assert!(matches!(e, SyncError::Cancelled));
+    }
+
+    #[test]
+    fn reversal_entries_list_the_reversed_revisions() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(Store::open(dir.path(), "test").expect("store"));
+        let client = EbsClient::new(crate::ebs::EbsConfig::new(
+            "http://127.0.0.1:1",
+            crate::ebs::Credentials {
+                user: "U".into(),
+                password: secrecy::SecretString::from("p".to_string()),
+            },
+            crate::ebs::Contexts::vision("1000", "1", "204"),
+        ))
+        .expect("client");
+        let engine = PostingEngine::new(store.clone(), Arc::new(client), vec![], "t");
+        let key = BatchKey::new("1", "OCT-26");
+        let entry = |period: &str, rev: u32| {
+            NewAuditEntry::new(Utc::now(), "t", AuditAction::Reversal)
+                .settlement("1")
+                .period(period)
+                .details(json!({"revision": rev}))
+        };
+        assert!(engine.reversed_revisions(&key).unwrap().is_empty());
+        store.append_audit(entry("OCT-26", 2)).unwrap();
+        store.append_audit(entry("OCT-26", 1)).unwrap();
+        store.append_audit(entry("NOV-26", 3)).unwrap();
+        assert_eq!(engine.reversed_revisions(&key).unwrap(), [1, 2]);
     }
 }

@@ -15,7 +15,12 @@ use crate::ledger::journal::LineKind;
 use crate::ledger::model::PostedAt;
 
 pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
-    let Some(d) = &s.detail else {
+    let other = |d: &SettlementDetail| {
+        s.loading_detail
+            .as_ref()
+            .is_some_and(|id| *id != d.summary.settlement_id)
+    };
+    let Some(d) = s.detail.as_ref().filter(|d| !other(d)) else {
         let text = match &s.loading_detail {
             Some(id) => format!("Loading settlement {id}…"),
             None => "No settlement open: pick one in the list (1) and press enter.".into(),
@@ -271,6 +276,12 @@ fn journal(f: &mut Frame, area: Rect, d: &SettlementDetail, s: &AppState, t: &Th
     if let Some(b) = batch {
         title.push(Span::styled(b.state.as_str(), t.state(b.state)));
         title.push(Span::raw(format!(" rev {} ", b.revision)));
+        if !b.line_errors.is_empty() {
+            title.push(Span::styled(
+                format!("{} EBS error(s): 3 ", b.line_errors.len()),
+                t.error(),
+            ));
+        }
     }
     let balance = if j.is_balanced() {
         Span::styled(" balanced ", t.ok())
