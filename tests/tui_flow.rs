@@ -437,9 +437,8 @@ async fn rejected_batch_codes_fix_and_repost() {
             .is_some_and(|d| d.rules.iter().any(|r| r.account == world::CA_FEE_ACCOUNT))
     })
     .await;
-    loop {
-        let Some(i) = f
-            .state
+    let fee_rule = |f: &Flow| {
+        f.state
             .mapping
             .draft
             .as_ref()
@@ -447,9 +446,8 @@ async fn rejected_batch_codes_fix_and_repost() {
             .rules
             .iter()
             .position(|r| r.account == world::CA_FEE_ACCOUNT)
-        else {
-            break;
-        };
+    };
+    while let Some(i) = fee_rule(&f) {
         f.key(KeyCode::Char('g')).await;
         for _ in 0..i {
             f.key(KeyCode::Char('j')).await;

@@ -70,7 +70,7 @@ pub enum Command {
     Audit(audit::AuditArgs),
     /// Check the configuration against Amazon and EBS: does it fit?
     Doctor(doctor::DoctorArgs),
-    /// The simulated world: `demo --sims-only --data-dir DIR` starts both simulators and writes a ready config.
+    /// The demo: the workstation on a simulated world (`--headless --once`: the unattended run; `--sims-only --data-dir DIR`: only the simulators and a ready config).
     Demo(demo::DemoArgs),
 }
 

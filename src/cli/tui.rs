@@ -196,7 +196,10 @@ async fn demo_headless(
     ctx.store.flush()?;
     let report: RunReport = result?;
     if let Some(ReportFormat::Json) = run.report {
-        println!("{}", serde_json::to_string(&report)?);
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{}", serde_json::to_string(&report)?)?;
+        out.flush()?;
     }
     Ok(report.exit_code)
 }

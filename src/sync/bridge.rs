@@ -1341,8 +1341,8 @@ fn audit_detail(d: &serde_json::Value) -> String {
                 serde_json::Value::String(s) => format!("{k}={s}"),
                 other => {
                     let t = other.to_string();
-                    if t.len() > 80 {
-                        format!("{k}={}…", &t[..t.floor_char_boundary(80)])
+                    if t.chars().count() > 80 {
+                        format!("{k}={}…", t.chars().take(80).collect::<String>())
                     } else {
                         format!("{k}={t}")
                     }
