@@ -247,6 +247,15 @@ async fn review_approve_post_imported() {
         "the latest US settlement spans a month end"
     );
     assert!(f.screen().contains(&us));
+    // the verdicts: event group linked with the same total, accounts and periods checked in EBS
+    f.until("every verdict ok", |s| {
+        s.detail.as_ref().is_some_and(|d| {
+            d.verdicts
+                .iter()
+                .all(|v| v.level == ml_connector::app::view::VerdictLevel::Ok)
+        })
+    })
+    .await;
     f.on_all_periods('a').await;
     f.all_reach(&us, "approved", |s| s == BatchState::Approved)
         .await;

@@ -1295,8 +1295,16 @@ impl Inner {
         let event_group = match &rec.event_group_id {
             Some(g) => store.event_group(g).map_err(err)?.map(|e| EventGroupLink {
                 group_id: e.group_id.clone(),
-                total: super::convert::event_group_totals(&e.data)
-                    .map(|t| t.original_total)
+                // the client's model as stored (the raw SP-API shape as a fallback)
+                total:
+                    serde_json::from_value::<crate::amazon::models::finances::FinancialEventGroup>(
+                        e.data.clone(),
+                    )
+                    .ok()
+                    .and_then(|g| g.original_total.map(|m| m.amount))
+                    .or_else(|| {
+                        super::convert::event_group_totals(&e.data).map(|t| t.original_total)
+                    })
                     .unwrap_or_default(),
             }),
             None => None,
