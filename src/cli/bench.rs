@@ -15,7 +15,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::settlement::with_settlement_text;
-use crate::ledger::journal::{Engine, Proposal, propose_file};
+use crate::ledger::journal::{Proposal, propose_file};
 use crate::ledger::mapping::Mapping;
 use crate::ledger::money::format_amount;
 use crate::ledger::parse::{SettlementFile, decode};
@@ -309,13 +309,7 @@ fn engine_run(path: &Path, mapping: &Mapping, parts: usize) -> Result<Proposal> 
         let file = SettlementFile::parse(text, charset)
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         let tz = chrono_tz::UTC;
-        let engine = Engine::new(
-            mapping,
-            Engine::preview_calendar(&file.summary, tz),
-            tz,
-            &file.summary,
-            file.dominant_marketplace(),
-        );
+        let engine = super::settlement::file_engine(mapping, tz, &file);
         propose_file(&file, &engine, parts).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
     })?;
     Ok(proposal)

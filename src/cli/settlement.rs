@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::ledger::journal::{Engine, propose_file};
 use crate::ledger::mapping::{DEFAULT_MAPPING, Mapping};
+use crate::ledger::model::SettlementFormat;
 use crate::ledger::parse::{SettlementFile, decode};
 use crate::ledger::preview::PreviewReport;
 
@@ -129,6 +130,22 @@ pub fn with_settlement_text<R>(
     }
 }
 
+/// The preview engine of a file (calendar months in `tz`). A V2 file's
+/// marketplace is counted while its rows stream, saving a pass over the body.
+pub fn file_engine<'m>(mapping: &'m Mapping, tz: Tz, file: &SettlementFile<'_>) -> Engine<'m> {
+    let calendar = Engine::preview_calendar(&file.summary, tz);
+    match file.summary.format {
+        SettlementFormat::V2 => Engine::with_rows_marketplace(mapping, calendar, tz, &file.summary),
+        SettlementFormat::V1 => Engine::new(
+            mapping,
+            calendar,
+            tz,
+            &file.summary,
+            file.dominant_marketplace(),
+        ),
+    }
+}
+
 fn preview_file(
     args: &PreviewArgs,
     mapping: &Mapping,
@@ -136,13 +153,7 @@ fn preview_file(
     file: &SettlementFile<'_>,
 ) -> Result<i32> {
     let path = &args.file;
-    let engine = Engine::new(
-        mapping,
-        Engine::preview_calendar(&file.summary, tz),
-        tz,
-        &file.summary,
-        file.dominant_marketplace(),
-    );
+    let engine = file_engine(mapping, tz, file);
     let parts = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
     let proposal = propose_file(file, &engine, parts)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;

@@ -29,7 +29,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::mapping::{Mapping, Matcher};
+use super::mapping::{Combo, Mapping, Matcher};
 use super::model::{RowRef, SettlementSummary};
 use super::money::Currency;
 use super::parse::{ParseError, SettlementFile};
@@ -170,6 +170,9 @@ pub struct Engine<'m> {
     index: PeriodIndex,
     summary: SettlementSummary,
     marketplace: String,
+    /// The settlement's marketplace is the rows' most frequent one, counted
+    /// while they stream (see [`Engine::with_rows_marketplace`]).
+    deferred: bool,
     /// the settlement end as a local day, and the period holding it
     end_day: NaiveDate,
     end_period: Option<usize>,
@@ -194,9 +197,27 @@ impl<'m> Engine<'m> {
             index,
             summary: summary.clone(),
             marketplace: marketplace.unwrap_or("").to_string(),
+            deferred: false,
             end_day,
             end_period,
         }
+    }
+
+    /// Like [`Engine::new`] with the settlement's marketplace taken from the
+    /// rows themselves: the most frequent non-empty `marketplace-name` (ties:
+    /// the first seen), counted while the rows stream instead of in a pass of
+    /// its own. For a V2 file this is `Engine::new(…,
+    /// file.dominant_marketplace())` without the extra read of the body (a V1
+    /// line expands into several rows, so V1 files take `Engine::new`).
+    pub fn with_rows_marketplace(
+        mapping: &'m Mapping,
+        calendar: Calendar,
+        tz: Tz,
+        summary: &SettlementSummary,
+    ) -> Engine<'m> {
+        let mut engine = Engine::new(mapping, calendar, tz, summary, None);
+        engine.deferred = true;
+        engine
     }
 
     /// Calendar months in `tz` from ten years before the settlement start to ten
@@ -237,6 +258,8 @@ impl<'m> Engine<'m> {
             matcher: self.mapping.matcher(),
             cells: Vec::new(),
             rows: 0,
+            markets: Vec::new(),
+            last_market: 0,
         }
     }
 
@@ -293,7 +316,15 @@ pub struct Accumulator<'e> {
     /// more than two or three periods, so a short vector beats a hash map
     cells: Vec<Vec<(u32, Cell)>>,
     rows: u64,
+    /// Deferred engines: marketplace names with their row counts, in order
+    /// of first appearance, and the index of the last one seen.
+    markets: Vec<(String, u64)>,
+    last_market: usize,
 }
+
+/// Stands in for the settlement's marketplace until it is known (deferred
+/// engines): a cell never holds a tab, so no row's marketplace is this.
+const PENDING_MARKETPLACE: &str = "\t";
 
 impl<'e> Accumulator<'e> {
     /// Adds one body row. Fails (naming the line) when its date lies outside the
@@ -301,8 +332,15 @@ impl<'e> Accumulator<'e> {
     pub fn add(&mut self, row: &RowRef<'_>) -> Result<(), JournalError> {
         let e = self.engine;
         let marketplace = if row.marketplace_name.is_empty() {
-            e.marketplace.as_str()
+            if e.deferred {
+                PENDING_MARKETPLACE
+            } else {
+                e.marketplace.as_str()
+            }
         } else {
+            if e.deferred {
+                self.count_market(row.marketplace_name);
+            }
             row.marketplace_name
         };
         let combo = self.matcher.combo_id(
@@ -347,6 +385,59 @@ impl<'e> Accumulator<'e> {
         &mut periods[i].1
     }
 
+    #[inline]
+    fn count_market(&mut self, name: &str) {
+        if let Some(m) = self.markets.get_mut(self.last_market)
+            && m.0 == name
+        {
+            m.1 += 1;
+            return;
+        }
+        match self.markets.iter().position(|m| m.0 == name) {
+            Some(i) => {
+                self.markets[i].1 += 1;
+                self.last_market = i;
+            }
+            None => {
+                self.markets.push((name.to_string(), 1));
+                self.last_market = self.markets.len() - 1;
+            }
+        }
+    }
+
+    /// Deferred engines: moves the rows that waited for the settlement's
+    /// marketplace to their combinations with the most frequent one.
+    fn resolve_marketplace(&mut self) {
+        // max_by_key keeps the last maximum; reverse so ties go to the first seen
+        let dominant = self
+            .markets
+            .iter()
+            .rev()
+            .max_by_key(|m| m.1)
+            .map_or(String::new(), |m| m.0.clone());
+        let pending: Vec<(u32, Combo)> = self
+            .matcher
+            .combos()
+            .enumerate()
+            .filter(|(_, (c, _))| c.marketplace == PENDING_MARKETPLACE)
+            .map(|(id, (c, _))| (id as u32, c.clone()))
+            .collect();
+        for (id, combo) in pending {
+            let Some(periods) = self.cells.get_mut(id as usize).map(std::mem::take) else {
+                continue;
+            };
+            let real = self.matcher.combo_id(
+                &combo.transaction_type,
+                &combo.amount_type,
+                &combo.amount_description,
+                &dominant,
+            );
+            for (period, cell) in periods {
+                self.cell(period, real).add(cell.sum, cell.rows);
+            }
+        }
+    }
+
     /// Rows added so far.
     pub fn rows(&self) -> u64 {
         self.rows
@@ -364,11 +455,20 @@ impl<'e> Accumulator<'e> {
             }
         }
         self.rows += other.rows;
+        for (name, n) in other.markets {
+            match self.markets.iter_mut().find(|m| m.0 == name) {
+                Some(m) => m.1 += n,
+                None => self.markets.push((name, n)),
+            }
+        }
     }
 
     /// Builds the journals.
-    pub fn finish(self) -> Result<Proposal, JournalError> {
+    pub fn finish(mut self) -> Result<Proposal, JournalError> {
         let e = self.engine;
+        if e.deferred {
+            self.resolve_marketplace();
+        }
         let mapping = e.mapping;
         let summary = &e.summary;
         let settlement_err = |source| JournalError::Settlement {
@@ -697,6 +797,60 @@ mod tests {
         Some(PostedAt::Instant(
             Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap(),
         ))
+    }
+
+    #[test]
+    fn rows_marketplace_equals_the_dominant_one() {
+        let mapping = Mapping::default_mapping();
+        let s = summary("0");
+        let cal = Engine::preview_calendar(&s, chrono_tz::UTC);
+        let posted = at(2025, 9, 30, 12);
+        let mk = |line, mp: &'static str, tt, at, desc, amount| {
+            let mut r = row(line, tt, at, desc, amount, posted);
+            r.marketplace_name = mp;
+            r
+        };
+        // Amazon.fr and Amazon.de tie at two rows: the first seen wins
+        let rows = [
+            mk(
+                3,
+                "",
+                "other-transaction",
+                "other-transaction",
+                "Storage Fee",
+                "-5.00",
+            ),
+            mk(4, "Amazon.fr", "Order", "ItemPrice", "Principal", "10.00"),
+            mk(5, "Amazon.de", "Order", "ItemPrice", "Principal", "20.00"),
+            mk(6, "", "Order", "ItemPrice", "Principal", "1.00"),
+            mk(7, "Amazon.de", "Order", "ItemPrice", "Principal", "20.00"),
+            mk(8, "Amazon.fr", "Order", "ItemFees", "Commission", "-1.50"),
+            mk(9, "", "Mystery", "Thing", "X", "-2.00"),
+        ];
+        for dominant in [Some("Amazon.fr"), None] {
+            let rows: Vec<RowRef<'_>> = match dominant {
+                Some(_) => rows.to_vec(),
+                None => rows
+                    .iter()
+                    .map(|r| RowRef {
+                        marketplace_name: "",
+                        ..*r
+                    })
+                    .collect(),
+            };
+            let known = Engine::new(&mapping, cal.clone(), chrono_tz::UTC, &s, dominant);
+            let want = known.propose(rows.iter().copied()).unwrap();
+            let counted = Engine::with_rows_marketplace(&mapping, cal.clone(), chrono_tz::UTC, &s);
+            assert_eq!(counted.propose(rows.iter().copied()).unwrap(), want);
+            for cut in 0..rows.len() {
+                let mut a = counted.accumulator();
+                let mut b = counted.accumulator();
+                rows[..cut].iter().for_each(|r| a.add(r).unwrap());
+                rows[cut..].iter().for_each(|r| b.add(r).unwrap());
+                a.merge(b);
+                assert_eq!(a.finish().unwrap(), want, "cut {cut}");
+            }
+        }
     }
 
     #[test]

@@ -73,11 +73,16 @@ pub(crate) fn decode<'b>(
             ParseErrorKind::Binary,
         ));
     }
+    // the sniffing validation is kept so a UTF-8 body is validated once, not twice
+    let mut sniffed: Option<Result<&str, std::str::Utf8Error>> = None;
     let encoding = match (bom_encoding, charset.and_then(encoding_for)) {
         (Some(enc), _) => enc,
         (None, Some(enc)) => enc,
         (None, None) => {
-            if std::str::from_utf8(body).is_ok() {
+            let utf8 = std::str::from_utf8(body);
+            let ok = utf8.is_ok();
+            sniffed = Some(utf8);
+            if ok {
                 UTF_8
             } else if raw_summary_currency(body).is_some_and(|c| c.eq_ignore_ascii_case(b"JPY")) {
                 SHIFT_JIS
@@ -87,7 +92,7 @@ pub(crate) fn decode<'b>(
         }
     };
     let text = if encoding == UTF_8 {
-        match std::str::from_utf8(body) {
+        match sniffed.unwrap_or_else(|| std::str::from_utf8(body)) {
             Ok(s) => Cow::Borrowed(s),
             Err(e) => {
                 return Err(ParseError::at(

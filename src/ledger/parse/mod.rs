@@ -18,7 +18,7 @@ pub mod v1;
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use rust_decimal::Decimal;
@@ -150,8 +150,8 @@ pub struct SettlementFile<'a> {
     body: &'a str,
     /// Line number of the body's first line.
     body_line: u32,
-    body_lines: usize,
-    dominant: Option<&'a str>,
+    /// Body lines and the dominant marketplace: a full pass, made only when asked.
+    census: OnceLock<(usize, Option<&'a str>)>,
     ctx: Arc<Ctx>,
 }
 
@@ -162,8 +162,7 @@ impl fmt::Debug for SettlementFile<'_> {
             .field("summary", &self.summary)
             .field("locale", &self.locale)
             .field("body_bytes", &self.body.len())
-            .field("body_lines", &self.body_lines)
-            .field("dominant_marketplace", &self.dominant)
+            .field("census", &self.census.get())
             .finish_non_exhaustive()
     }
 }
@@ -214,9 +213,11 @@ fn check_width(split: Split, layout: &Layout, line: u32) -> Result<(), ParseErro
 }
 
 impl<'a> SettlementFile<'a> {
-    /// Reads header + summary row, decides decimal mark and day order once for
-    /// the whole file (one pre-scan pass), counts body lines and the most
-    /// frequent marketplace-name. Body cells are checked by [`Self::rows`].
+    /// Reads header + summary row and decides decimal mark and day order once
+    /// for the whole file (a pre-scan that stops as soon as both are settled,
+    /// usually on the first body line). Body lines and the most frequent
+    /// marketplace-name are counted on first request. Body cells are checked
+    /// by [`Self::rows`].
     pub fn parse(text: &'a str, charset: &'static str) -> Result<Self, ParseError> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut rest = text;
@@ -271,11 +272,11 @@ impl<'a> SettlementFile<'a> {
 
         let scan = prescan(body, &layout, &currency, total_cell, start, end);
         let mark = scan
-            .mark
+            .0
             .unwrap_or_else(|| locale::conventional_mark(&currency));
         let total_amount = parse_amount(total_cell, mark)
             .map_err(|e| ParseError::amount(summary_line, Col::Total, e))?;
-        let day_order = scan.day_order;
+        let day_order = scan.1;
         let orders = match day_order {
             Some(order) => dates::Orders::same(order),
             None => dates::Orders {
@@ -300,8 +301,7 @@ impl<'a> SettlementFile<'a> {
             },
             body,
             body_line,
-            body_lines: scan.body_lines,
-            dominant: scan.dominant,
+            census: OnceLock::new(),
             ctx: Arc::new(Ctx {
                 layout,
                 mark,
@@ -352,13 +352,20 @@ impl<'a> SettlementFile<'a> {
     }
 
     /// The most frequent non-empty marketplace-name (ties: the first seen).
+    /// The first call of this or [`Self::body_lines`] reads the whole body.
     pub fn dominant_marketplace(&self) -> Option<&'a str> {
-        self.dominant
+        self.census().1
     }
 
     /// Non-blank lines after the summary row (for V1: lines, not normalised rows).
     pub fn body_lines(&self) -> usize {
-        self.body_lines
+        self.census().0
+    }
+
+    fn census(&self) -> (usize, Option<&'a str>) {
+        *self
+            .census
+            .get_or_init(|| census(self.body, &self.ctx.layout))
     }
 }
 
@@ -414,12 +421,86 @@ fn summary_dates(
     }
 }
 
-/// What one pass over the body decides.
-struct Prescan<'a> {
-    body_lines: usize,
-    mark: Option<DecimalMark>,
-    day_order: Option<DayOrder>,
-    dominant: Option<&'a str>,
+/// Bodies larger than this are scanned in two halves on two threads.
+const PARALLEL_PRESCAN_BYTES: usize = 8 << 20;
+
+/// Runs `scan` over the body, in two line-aligned halves on two threads when
+/// it is large; parts in file order.
+fn scan_halves<'a>(
+    body: &'a str,
+    scan: impl Fn(&'a str) -> PartScan<'a> + Sync,
+) -> Vec<PartScan<'a>> {
+    if body.len() <= PARALLEL_PRESCAN_BYTES {
+        return vec![scan(body)];
+    }
+    let half = body.len() / 2;
+    let cut = memchr::memchr(b'\n', &body.as_bytes()[half..]).map_or(body.len(), |i| half + i + 1);
+    let (first, second) = body.split_at(cut);
+    std::thread::scope(|scope| {
+        let other = scope.spawn(|| scan(second));
+        let mine = scan(first);
+        match other.join() {
+            Ok(theirs) => vec![mine, theirs],
+            // scan_part does not panic; if it ever did, scan on this thread
+            Err(_) => vec![mine, scan(second)],
+        }
+    })
+}
+
+/// Decides the decimal mark and the day order. Each half stops reading once
+/// both are settled for it, so the decisions equal those of a full pass.
+fn prescan(
+    body: &str,
+    layout: &Layout,
+    currency: &Currency,
+    total_cell: &str,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> (Option<DecimalMark>, Option<DayOrder>) {
+    let zero_scale = currency.scale() == 0;
+    let slack = TimeDelta::days(1);
+    let vote = locale::DayOrderVote::new((start - slack).date_naive(), (end + slack).date_naive());
+    let total_mark = locale::mark_evidence(total_cell, zero_scale);
+    let parts = scan_halves(body, |part| {
+        scan_part(part, layout, zero_scale, total_mark, vote.clone(), false)
+    });
+    let mut merged_vote = vote;
+    let mut mark = total_mark;
+    for part in parts {
+        mark = mark.or(part.mark);
+        merged_vote.merge(&part.vote);
+    }
+    (mark, merged_vote.decide(currency))
+}
+
+/// Non-blank body lines and the most frequent non-empty marketplace-name
+/// (ties: the first seen).
+fn census<'a>(body: &'a str, layout: &Layout) -> (usize, Option<&'a str>) {
+    let day = chrono::NaiveDate::MIN;
+    let parts = scan_halves(body, |part| {
+        scan_part(
+            part,
+            layout,
+            false,
+            Some(DecimalMark::Point),
+            locale::DayOrderVote::new(day, day),
+            true,
+        )
+    });
+    let mut markets: Vec<(&'a str, usize)> = Vec::new();
+    let mut body_lines = 0;
+    for part in parts {
+        body_lines += part.body_lines;
+        for (name, n) in part.markets {
+            match markets.iter_mut().find(|m| m.0 == name) {
+                Some(m) => m.1 += n,
+                None => markets.push((name, n)),
+            }
+        }
+    }
+    // max_by_key keeps the last maximum; reverse so ties go to the first seen
+    let dominant = markets.iter().rev().max_by_key(|m| m.1).map(|m| m.0);
+    (body_lines, dominant)
 }
 
 /// Rightmost header position of the amount columns the pre-scan reads.
@@ -432,73 +513,6 @@ fn amount_cols_pos(layout: &Layout) -> usize {
         .filter_map(|&c| layout.position[c as usize])
         .max()
         .unwrap_or(0)
-}
-
-/// Bodies larger than this are pre-scanned in two halves on two threads.
-const PARALLEL_PRESCAN_BYTES: usize = 8 << 20;
-
-fn prescan<'a>(
-    body: &'a str,
-    layout: &Layout,
-    currency: &Currency,
-    total_cell: &str,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-) -> Prescan<'a> {
-    let zero_scale = currency.scale() == 0;
-    let slack = TimeDelta::days(1);
-    let vote = locale::DayOrderVote::new((start - slack).date_naive(), (end + slack).date_naive());
-    let total_mark = locale::mark_evidence(total_cell, zero_scale);
-    let parts = if body.len() > PARALLEL_PRESCAN_BYTES {
-        let half = body.len() / 2;
-        let cut =
-            memchr::memchr(b'\n', &body.as_bytes()[half..]).map_or(body.len(), |i| half + i + 1);
-        let (first, second) = body.split_at(cut);
-        std::thread::scope(|scope| {
-            let other =
-                scope.spawn(|| scan_part(second, layout, zero_scale, total_mark, vote.clone()));
-            let mine = scan_part(first, layout, zero_scale, total_mark, vote.clone());
-            match other.join() {
-                Ok(theirs) => vec![mine, theirs],
-                // scan_part does not panic; if it ever did, scan on this thread
-                Err(_) => vec![
-                    mine,
-                    scan_part(second, layout, zero_scale, total_mark, vote.clone()),
-                ],
-            }
-        })
-    } else {
-        vec![scan_part(
-            body,
-            layout,
-            zero_scale,
-            total_mark,
-            vote.clone(),
-        )]
-    };
-    let mut merged_vote = vote;
-    let mut markets: Vec<(&'a str, usize)> = Vec::new();
-    let mut body_lines = 0;
-    let mut mark = total_mark;
-    for part in parts {
-        body_lines += part.body_lines;
-        mark = mark.or(part.mark);
-        merged_vote.merge(&part.vote);
-        for (name, n) in part.markets {
-            match markets.iter_mut().find(|m| m.0 == name) {
-                Some(m) => m.1 += n,
-                None => markets.push((name, n)),
-            }
-        }
-    }
-    // max_by_key keeps the last maximum; reverse so ties go to the first seen
-    let dominant = markets.iter().rev().max_by_key(|m| m.1).map(|m| m.0);
-    Prescan {
-        body_lines,
-        mark,
-        day_order: merged_vote.decide(currency),
-        dominant,
-    }
 }
 
 /// What one part of the body shows.
@@ -516,6 +530,7 @@ fn scan_part<'a>(
     zero_scale: bool,
     mut mark: Option<DecimalMark>,
     mut vote: locale::DayOrderVote,
+    census: bool,
 ) -> PartScan<'a> {
     let amount_cols: &[Col] = match layout.format {
         SettlementFormat::V2 => &[Col::Amount],
@@ -532,14 +547,17 @@ fn scan_part<'a>(
     let date_col = pos(Col::PostedDate).max(pos(Col::PostedDateTime));
     // Amazon writes a file's dates with one formatter: when the first date is
     // unambiguous (ISO), no later one needs a vote.
-    let mut vote_live = true;
+    let mut vote_live = !census;
     let mut markets: Vec<(&'a str, usize)> = Vec::new();
     let mut last_market: usize = usize::MAX;
     let mut cells: Cells<'a> = [""; NCOLS];
     let mut body_lines = 0usize;
     let mut scanner = Scanner::new(body);
     while !scanner.is_empty() {
-        let mut last_col = market_col;
+        if !census && mark.is_some() && !vote_live {
+            break;
+        }
+        let mut last_col = if census { market_col } else { 0 };
         if mark.is_none() {
             last_col = last_col.max(amount_col);
         }
@@ -573,7 +591,7 @@ fn scan_part<'a>(
             }
         }
         let market = trim(cells[Col::MarketplaceName as usize]);
-        if !market.is_empty() {
+        if census && !market.is_empty() {
             match markets.get_mut(last_market) {
                 Some(entry) if entry.0 == market => entry.1 += 1,
                 _ => match markets.iter().position(|m| m.0 == market) {
