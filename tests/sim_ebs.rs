@@ -69,42 +69,32 @@ impl Api {
     }
 
     async fn post_raw(&self, path: &str, body: String) -> (StatusCode, Value) {
-        let r = self
-            .req(
-                reqwest::Method::POST,
-                format!("{}/webservices/rest/{path}", self.base),
-            )
-            .header("Content-Type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        let st = r.status();
-        (st, r.json().await.unwrap_or(Value::Null))
+        Self::send(
+            self.rest(reqwest::Method::POST, path)
+                .header("Content-Type", "application/json")
+                .body(body),
+        )
+        .await
     }
 
     async fn get(&self, path_and_query: &str) -> (StatusCode, Value) {
-        let r = self
-            .req(
-                reqwest::Method::GET,
-                format!("{}/webservices/rest/{path_and_query}", self.base),
-            )
-            .send()
-            .await
-            .unwrap();
-        let st = r.status();
-        (st, r.json().await.unwrap_or(Value::Null))
+        Self::send(self.rest(reqwest::Method::GET, path_and_query)).await
     }
 
     async fn delete(&self, path_and_query: &str) -> (StatusCode, Value) {
-        let r = self
-            .req(
-                reqwest::Method::DELETE,
-                format!("{}/webservices/rest/{path_and_query}", self.base),
-            )
-            .send()
-            .await
-            .unwrap();
+        Self::send(self.rest(reqwest::Method::DELETE, path_and_query)).await
+    }
+
+    fn rest(&self, m: reqwest::Method, path_and_query: &str) -> reqwest::RequestBuilder {
+        self.req(
+            m,
+            format!("{}/webservices/rest/{path_and_query}", self.base),
+        )
+    }
+
+    /// Status plus JSON body (Null when the body is not JSON).
+    async fn send(b: reqwest::RequestBuilder) -> (StatusCode, Value) {
+        let r = b.send().await.unwrap();
         let st = r.status();
         (st, r.json().await.unwrap_or(Value::Null))
     }
@@ -171,6 +161,29 @@ fn items(v: &Value, list: &str) -> Vec<Value> {
 
 fn fault_code(v: &Value) -> &str {
     v["ISGServiceFault"]["Code"].as_str().unwrap_or("")
+}
+
+fn request_id(v: &Value) -> String {
+    v["OutputParameters"]["REQUEST_ID"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Posts an `xxmlc/{proc}/` call keyed by a request id; status is left to the caller's asserts on the body.
+async fn by_request(api: &Api, header: Value, proc: &str, id: &str) -> Value {
+    api.post(
+        &format!("xxmlc/{proc}/"),
+        header,
+        json!({"P_REQUEST_ID": id}),
+    )
+    .await
+    .1
+}
+
+/// GET with the operating unit's context query appended.
+async fn get_in(api: &Api, path_and_query: &str, ctx: String) -> Value {
+    api.get(&format!("{path_and_query}&{ctx}")).await.1
 }
 
 async fn step_sim() -> RunningEbsSim {
@@ -241,10 +254,7 @@ async fn submit_gl(api: &Api, run_id: i64, suspense: &str) -> String {
         )
         .await;
     assert_eq!(st, StatusCode::OK, "{v}");
-    v["OutputParameters"]["REQUEST_ID"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    request_id(&v)
 }
 
 async fn status(api: &Api, id: &str) -> Value {
@@ -257,6 +267,15 @@ async fn status(api: &Api, id: &str) -> Value {
         .await;
     assert_eq!(st, StatusCode::OK, "{v}");
     v["OutputParameters"].clone()
+}
+
+async fn open_periods(api: &Api, ledger: &str) -> (StatusCode, Value) {
+    api.post(
+        "xxmlc/get_open_periods/",
+        gl_hdr(),
+        json!({"P_LEDGER_ID": ledger}),
+    )
+    .await
 }
 
 async fn gl_rows(api: &Api, group: i64) -> Vec<Value> {
@@ -273,13 +292,7 @@ async fn gl_rows(api: &Api, group: i64) -> Vec<Value> {
 async fn login_cookie_basic_logout_and_wrong_credentials() {
     let sim = step_sim().await;
     let api = Api::login(&sim, "OPERATIONS", "welcome1").await;
-    let (st, v) = api
-        .post(
-            "xxmlc/get_open_periods/",
-            gl_hdr(),
-            json!({"P_LEDGER_ID": "1"}),
-        )
-        .await;
+    let (st, v) = open_periods(&api, "1").await;
     assert_eq!(st, StatusCode::OK);
     let periods = items(&v, "X_PERIODS");
     assert!(
@@ -292,22 +305,10 @@ async fn login_cookie_basic_logout_and_wrong_credentials() {
     // Basic on the call itself, no cookie.
     let mut basic = Api::new(&sim);
     basic.basic = Some(("OPERATIONS".into(), "welcome1".into()));
-    let (st, _) = basic
-        .post(
-            "xxmlc/get_open_periods/",
-            gl_hdr(),
-            json!({"P_LEDGER_ID": "2"}),
-        )
-        .await;
+    let (st, _) = open_periods(&basic, "2").await;
     assert_eq!(st, StatusCode::OK);
     basic.basic = Some(("OPERATIONS".into(), "nope".into()));
-    let (st, v) = basic
-        .post(
-            "xxmlc/get_open_periods/",
-            gl_hdr(),
-            json!({"P_LEDGER_ID": "2"}),
-        )
-        .await;
+    let (st, v) = open_periods(&basic, "2").await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
     assert_eq!(fault_code(&v), "FND_SOA_AUTHENTICATION_FAILURE");
 
@@ -343,13 +344,7 @@ async fn login_cookie_basic_logout_and_wrong_credentials() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let (st, v) = api
-        .post(
-            "xxmlc/get_open_periods/",
-            gl_hdr(),
-            json!({"P_LEDGER_ID": "1"}),
-        )
-        .await;
+    let (st, v) = open_periods(&api, "1").await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
     assert_eq!(fault_code(&v), "FND_SOA_AUTHENTICATION_FAILURE");
 }
@@ -930,10 +925,7 @@ async fn gl_import_ends_in_error_for_unknown_run_id_or_access_set() {
             json!({"ARGUMENT1": run.to_string(), "ARGUMENT2": "4242", "ARGUMENT3": "N"}),
         )
         .await;
-    let id2 = v["OutputParameters"]["REQUEST_ID"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id2 = request_id(&v);
     sim.run_until_idle();
     for (i, text) in [(id, "interface run id 123"), (id2, "data access set")] {
         let s = status(&api, &i).await;
@@ -1099,10 +1091,7 @@ async fn submit_ar_source(api: &Api, id: &str, name: &str) -> String {
         )
         .await;
     assert_eq!(st, StatusCode::OK, "{v}");
-    v["OutputParameters"]["REQUEST_ID"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    request_id(&v)
 }
 
 #[tokio::test]
@@ -1118,12 +1107,12 @@ async fn autoinvoice_happy_path_with_raxtrx_child() {
         ],
     )
     .await;
-    let (_, v) = api
-        .get(&format!(
-            "autoinvoice/RA_INTERFACE_LINES_ALL/?INTERFACE_LINE_ATTRIBUTE1=111-1&{}",
-            ar_q(204)
-        ))
-        .await;
+    let v = get_in(
+        &api,
+        "autoinvoice/RA_INTERFACE_LINES_ALL/?INTERFACE_LINE_ATTRIBUTE1=111-1",
+        ar_q(204),
+    )
+    .await;
     assert_eq!(items(&v, "RA_INTERFACE_LINES_ALL_REC").len(), 2);
     // Other OUs do not see OU 204 rows.
     let (_, v) = api
@@ -1155,46 +1144,22 @@ async fn autoinvoice_happy_path_with_raxtrx_child() {
     assert_eq!(children[0]["PROGRAM"], "RAXTRX");
     assert_eq!(children[0]["PHASE_CODE"], "P");
     let child = children[0]["REQUEST_ID"].as_str().unwrap().to_string();
-    let (_, v) = api
-        .post(
-            "xxmlc/get_child_requests/",
-            ar_hdr(204),
-            json!({"P_REQUEST_ID": master}),
-        )
-        .await;
+    let v = by_request(&api, ar_hdr(204), "get_child_requests", &master).await;
     assert_eq!(
         items(&v, "X_REQUESTS")[0]["PARENT_REQUEST_ID"],
         master.as_str()
     );
     sim.step(); // child R
     sim.step(); // child C
-    let (_, v) = api
-        .post(
-            "xxmlc/get_request_status/",
-            ar_hdr(204),
-            json!({"P_REQUEST_ID": master}),
-        )
-        .await;
+    let v = by_request(&api, ar_hdr(204), "get_request_status", &master).await;
     assert_eq!(
         v["OutputParameters"]["X_PHASE_CODE"], "R",
         "master waits for its child"
     );
     sim.step(); // master C
-    let (_, v) = api
-        .post(
-            "xxmlc/get_request_status/",
-            ar_hdr(204),
-            json!({"P_REQUEST_ID": master}),
-        )
-        .await;
+    let v = by_request(&api, ar_hdr(204), "get_request_status", &master).await;
     assert_eq!(v["OutputParameters"]["X_STATUS_CODE"], "C");
-    let (_, v) = api
-        .post(
-            "xxmlc/get_transactions_by_request/",
-            ar_hdr(204),
-            json!({"P_REQUEST_ID": master}),
-        )
-        .await;
+    let v = by_request(&api, ar_hdr(204), "get_transactions_by_request", &master).await;
     let trx = items(&v, "X_TRANSACTIONS");
     assert_eq!(trx.len(), 2);
     let inv = trx.iter().find(|t| t["TRX_NUMBER"] == "111-1").unwrap();
@@ -1209,12 +1174,12 @@ async fn autoinvoice_happy_path_with_raxtrx_child() {
     assert_eq!(cm["TRX_CLASS"], "CM");
     assert!(cm["TERM_NAME"].is_null());
     // Interface purged; no errors.
-    let (_, v) = api
-        .get(&format!(
-            "autoinvoice/RA_INTERFACE_LINES_ALL/?BATCH_SOURCE_NAME=AMAZON&{}",
-            ar_q(204)
-        ))
-        .await;
+    let v = get_in(
+        &api,
+        "autoinvoice/RA_INTERFACE_LINES_ALL/?BATCH_SOURCE_NAME=AMAZON",
+        ar_q(204),
+    )
+    .await;
     assert!(items(&v, "RA_INTERFACE_LINES_ALL_REC").is_empty());
     let (_, v) = api
         .get(&format!(
@@ -1262,31 +1227,19 @@ async fn autoinvoice_batch_source_must_be_imported_and_known() {
     let master = submit_ar_source(&api, "1010", "MANUAL-OTHER").await;
     let unknown = submit_ar_source(&api, "7777", "NOPE").await;
     sim.run_until_idle();
-    let (_, v) = api
-        .get(&format!(
-            "autoinvoice/RA_INTERFACE_ERRORS_ALL/?INTERFACE_LINE_ATTRIBUTE1=m-1&{}",
-            ar_q(204)
-        ))
-        .await;
+    let v = get_in(
+        &api,
+        "autoinvoice/RA_INTERFACE_ERRORS_ALL/?INTERFACE_LINE_ATTRIBUTE1=m-1",
+        ar_q(204),
+    )
+    .await;
     assert_eq!(
         items(&v, "RA_INTERFACE_ERRORS_ALL_REC")[0]["MESSAGE_TEXT"],
         "Invalid batch source name"
     );
-    let (_, v) = api
-        .post(
-            "xxmlc/get_request_status/",
-            ar_hdr(204),
-            json!({"P_REQUEST_ID": master}),
-        )
-        .await;
+    let v = by_request(&api, ar_hdr(204), "get_request_status", &master).await;
     assert_eq!(v["OutputParameters"]["X_STATUS_CODE"], "C");
-    let (_, v) = api
-        .post(
-            "xxmlc/get_request_status/",
-            ar_hdr(204),
-            json!({"P_REQUEST_ID": unknown}),
-        )
-        .await;
+    let v = by_request(&api, ar_hdr(204), "get_request_status", &unknown).await;
     assert_eq!(v["OutputParameters"]["X_STATUS_CODE"], "E");
     assert!(items(&v, "X_CHILDREN").is_empty());
 }
@@ -1416,23 +1369,17 @@ async fn autoinvoice_validation_failures_and_delete_of_rejected_lines() {
     assert_eq!(st, StatusCode::OK, "{v}");
     let master = submit_ar(&api).await;
     sim.run_until_idle();
-    let (_, v) = api
-        .post(
-            "xxmlc/get_request_status/",
-            ar_hdr(204),
-            json!({"P_REQUEST_ID": master}),
-        )
-        .await;
+    let v = by_request(&api, ar_hdr(204), "get_request_status", &master).await;
     assert_eq!(
         v["OutputParameters"]["X_STATUS_CODE"], "C",
         "master Normal even with rejected lines"
     );
-    let (_, v) = api
-        .get(&format!(
-            "autoinvoice/RA_INTERFACE_ERRORS_ALL/?limit=1000&{}",
-            ar_q(204)
-        ))
-        .await;
+    let v = get_in(
+        &api,
+        "autoinvoice/RA_INTERFACE_ERRORS_ALL/?limit=1000",
+        ar_q(204),
+    )
+    .await;
     let errs = items(&v, "RA_INTERFACE_ERRORS_ALL_REC");
     for (msg, row) in &cases {
         let order = row["INTERFACE_LINE_ATTRIBUTE1"].as_str().unwrap();
@@ -1456,24 +1403,18 @@ async fn autoinvoice_validation_failures_and_delete_of_rejected_lines() {
             .any(|e| e["INTERFACE_LINE_ATTRIBUTE1"] == "c14"
                 && e["INTERFACE_LINE_ATTRIBUTE2"] == "Y")
     );
-    let (_, v) = api
-        .post(
-            "xxmlc/get_transactions_by_request/",
-            ar_hdr(204),
-            json!({"P_REQUEST_ID": master}),
-        )
-        .await;
+    let v = by_request(&api, ar_hdr(204), "get_transactions_by_request", &master).await;
     assert!(
         items(&v, "X_TRANSACTIONS").is_empty(),
         "every transaction had a failing line"
     );
     // Held-back sibling is still in the interface.
-    let (_, v) = api
-        .get(&format!(
-            "autoinvoice/RA_INTERFACE_LINES_ALL/?INTERFACE_LINE_ATTRIBUTE1=c14&{}",
-            ar_q(204)
-        ))
-        .await;
+    let v = get_in(
+        &api,
+        "autoinvoice/RA_INTERFACE_LINES_ALL/?INTERFACE_LINE_ATTRIBUTE1=c14",
+        ar_q(204),
+    )
+    .await;
     assert_eq!(items(&v, "RA_INTERFACE_LINES_ALL_REC").len(), 2);
     // Delete the rejected lines of one order: lines and their errors go.
     let (st, v) = api
@@ -1484,12 +1425,12 @@ async fn autoinvoice_validation_failures_and_delete_of_rejected_lines() {
         .await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(v["OutputParameters"]["X_ROW_COUNT"], "2");
-    let (_, v) = api
-        .get(&format!(
-            "autoinvoice/RA_INTERFACE_ERRORS_ALL/?INTERFACE_LINE_ATTRIBUTE1=c14&{}",
-            ar_q(204)
-        ))
-        .await;
+    let v = get_in(
+        &api,
+        "autoinvoice/RA_INTERFACE_ERRORS_ALL/?INTERFACE_LINE_ATTRIBUTE1=c14",
+        ar_q(204),
+    )
+    .await;
     assert!(items(&v, "RA_INTERFACE_ERRORS_ALL_REC").is_empty());
 }
 
@@ -1500,6 +1441,12 @@ fn ap_header(num: &str, amount: &str) -> Value {
            "VENDOR_NUM": "AMZ001", "VENDOR_SITE_CODE": "US", "INVOICE_AMOUNT": amount,
            "INVOICE_CURRENCY_CODE": "USD", "SOURCE": "AMAZON FEES", "GROUP_ID": "G1",
            "GL_DATE": "2026-10-31", "ORG_ID": "204"})
+}
+
+fn ap_header_with(num: &str, amount: &str, edit: impl FnOnce(&mut Value)) -> Value {
+    let mut h = ap_header(num, amount);
+    edit(&mut h);
+    h
 }
 
 async fn stage_ap(api: &Api, header: Value, lines: Vec<(&str, &str)>) -> String {
@@ -1531,6 +1478,11 @@ async fn stage_ap(api: &Api, header: Value, lines: Vec<(&str, &str)>) -> String 
     id
 }
 
+/// Stages `header` with the one 5.00 fee line most AP cases need.
+async fn stage_ap_fee(api: &Api, header: Value) -> String {
+    stage_ap(api, header, vec![("5.00", "01-000-6110-0000-000")]).await
+}
+
 async fn submit_ap(api: &Api) -> String {
     let (st, v) = api
         .post(
@@ -1541,10 +1493,7 @@ async fn submit_ap(api: &Api) -> String {
         )
         .await;
     assert_eq!(st, StatusCode::OK, "{v}");
-    v["OutputParameters"]["REQUEST_ID"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    request_id(&v)
 }
 
 #[tokio::test]
@@ -1560,24 +1509,9 @@ async fn payables_import_processes_and_rejects_with_real_codes() {
         ],
     )
     .await;
-    let dup_a = stage_ap(
-        &api,
-        ap_header("F-2", "5.00"),
-        vec![("5.00", "01-000-6110-0000-000")],
-    )
-    .await;
-    let dup_b = stage_ap(
-        &api,
-        ap_header("F-2", "5.00"),
-        vec![("5.00", "01-000-6110-0000-000")],
-    )
-    .await;
-    let mismatch = stage_ap(
-        &api,
-        ap_header("F-3", "9.00"),
-        vec![("5.00", "01-000-6110-0000-000")],
-    )
-    .await;
+    let dup_a = stage_ap_fee(&api, ap_header("F-2", "5.00")).await;
+    let dup_b = stage_ap_fee(&api, ap_header("F-2", "5.00")).await;
+    let mismatch = stage_ap_fee(&api, ap_header("F-3", "9.00")).await;
     let bad_acct = stage_ap(
         &api,
         ap_header("F-4", "5.00"),
@@ -1585,54 +1519,39 @@ async fn payables_import_processes_and_rejects_with_real_codes() {
     )
     .await;
     let no_acct = stage_ap(&api, ap_header("F-5", "5.00"), vec![("5.00", "")]).await;
-    let closed = stage_ap(
+    let closed = stage_ap_fee(
         &api,
-        {
-            let mut h = ap_header("F-6", "5.00");
+        ap_header_with("F-6", "5.00", |h| {
             h["GL_DATE"] = json!("2025-10-31");
-            h
-        },
-        vec![("5.00", "01-000-6110-0000-000")],
+        }),
     )
     .await;
-    let bad_site = stage_ap(
+    let bad_site = stage_ap_fee(
         &api,
-        {
-            let mut h = ap_header("F-7", "5.00");
+        ap_header_with("F-7", "5.00", |h| {
             h["VENDOR_SITE_CODE"] = json!("CA");
-            h
-        },
-        vec![("5.00", "01-000-6110-0000-000")],
+        }),
     )
     .await;
-    let bad_supplier = stage_ap(
+    let bad_supplier = stage_ap_fee(
         &api,
-        {
-            let mut h = ap_header("F-8", "5.00");
+        ap_header_with("F-8", "5.00", |h| {
             h["VENDOR_NUM"] = json!("NOPE");
-            h
-        },
-        vec![("5.00", "01-000-6110-0000-000")],
+        }),
     )
     .await;
-    let no_supplier = stage_ap(
+    let no_supplier = stage_ap_fee(
         &api,
-        {
-            let mut h = ap_header("F-9", "5.00");
+        ap_header_with("F-9", "5.00", |h| {
             h.as_object_mut().unwrap().remove("VENDOR_NUM");
-            h
-        },
-        vec![("5.00", "01-000-6110-0000-000")],
+        }),
     )
     .await;
-    let bad_cur = stage_ap(
+    let bad_cur = stage_ap_fee(
         &api,
-        {
-            let mut h = ap_header("F-10", "5.00");
+        ap_header_with("F-10", "5.00", |h| {
             h["INVOICE_CURRENCY_CODE"] = json!("XXX");
-            h
-        },
-        vec![("5.00", "01-000-6110-0000-000")],
+        }),
     )
     .await;
     let precision = stage_ap(
@@ -1664,20 +1583,14 @@ async fn payables_import_processes_and_rejects_with_real_codes() {
     };
     let id = submit_ap(&api).await;
     sim.run_until_idle();
-    let (_, v) = api
-        .post(
-            "xxmlc/get_request_status/",
-            ap_hdr(204),
-            json!({"P_REQUEST_ID": id}),
-        )
-        .await;
+    let v = by_request(&api, ap_hdr(204), "get_request_status", &id).await;
     assert_eq!(v["OutputParameters"]["X_STATUS_CODE"], "C");
-    let (_, v) = api
-        .get(&format!(
-            "apinvoice/AP_INVOICES_INTERFACE/?GROUP_ID=G1&limit=50&{}",
-            ap_q(204)
-        ))
-        .await;
+    let v = get_in(
+        &api,
+        "apinvoice/AP_INVOICES_INTERFACE/?GROUP_ID=G1&limit=50",
+        ap_q(204),
+    )
+    .await;
     let hs = items(&v, "AP_INVOICES_INTERFACE_REC");
     let st = |id: &str| hs.iter().find(|h| h["INVOICE_ID"] == id).unwrap()["STATUS"].clone();
     assert_eq!(st(&ok), "PROCESSED");
@@ -1693,12 +1606,12 @@ async fn payables_import_processes_and_rejects_with_real_codes() {
     ] {
         assert_eq!(st(r), "REJECTED");
     }
-    let (_, v) = api
-        .get(&format!(
-            "apinvoice/AP_INTERFACE_REJECTIONS/?GROUP_ID=G1&limit=100&{}",
-            ap_q(204)
-        ))
-        .await;
+    let v = get_in(
+        &api,
+        "apinvoice/AP_INTERFACE_REJECTIONS/?GROUP_ID=G1&limit=100",
+        ap_q(204),
+    )
+    .await;
     let rj = items(&v, "AP_INTERFACE_REJECTIONS_REC");
     let has = |inv: &str, code: &str| {
         rj.iter()
@@ -1729,12 +1642,12 @@ async fn payables_import_processes_and_rejects_with_real_codes() {
         ))
         .await;
     assert_eq!(v["OutputParameters"]["X_ROW_COUNT"], "12");
-    let (_, v) = api
-        .get(&format!(
-            "apinvoice/AP_INTERFACE_REJECTIONS/?GROUP_ID=G1&{}",
-            ap_q(204)
-        ))
-        .await;
+    let v = get_in(
+        &api,
+        "apinvoice/AP_INTERFACE_REJECTIONS/?GROUP_ID=G1",
+        ap_q(204),
+    )
+    .await;
     assert!(items(&v, "AP_INTERFACE_REJECTIONS_REC").is_empty());
 }
 
@@ -1872,13 +1785,7 @@ async fn autoinvoice_import_error_fault_fails_child_and_master() {
     });
     let master = submit_ar(&api).await;
     sim.run_until_idle();
-    let (_, v) = api
-        .post(
-            "xxmlc/get_request_status/",
-            ar_hdr(204),
-            json!({"P_REQUEST_ID": master}),
-        )
-        .await;
+    let v = by_request(&api, ar_hdr(204), "get_request_status", &master).await;
     let o = &v["OutputParameters"];
     assert_eq!(o["X_STATUS_CODE"], "E");
     assert_eq!(o["X_CHILDREN"]["X_CHILDREN_ITEM"][0]["STATUS_CODE"], "E");
@@ -1971,13 +1878,7 @@ period = "NOV-26"
 }
 
 async fn nov_open(api: &Api) -> bool {
-    let (_, v) = api
-        .post(
-            "xxmlc/get_open_periods/",
-            gl_hdr(),
-            json!({"P_LEDGER_ID": "1"}),
-        )
-        .await;
+    let (_, v) = open_periods(api, "1").await;
     items(&v, "X_PERIODS")
         .iter()
         .any(|p| p["PERIOD_NAME"] == "NOV-26")
@@ -2001,33 +1902,15 @@ async fn timed_scheduler_moves_on_the_simulated_clock() {
     )
     .await;
     let master = submit_ar(&api).await;
-    let (_, v) = api
-        .post(
-            "xxmlc/get_request_status/",
-            ar_hdr(204),
-            json!({"P_REQUEST_ID": master}),
-        )
-        .await;
+    let v = by_request(&api, ar_hdr(204), "get_request_status", &master).await;
     assert_eq!(v["OutputParameters"]["X_PHASE_CODE"], "P");
     // One big advance cascades master start, child run and master completion.
     sim.advance_clock(Duration::from_secs(600));
-    let (_, v) = api
-        .post(
-            "xxmlc/get_request_status/",
-            ar_hdr(204),
-            json!({"P_REQUEST_ID": master}),
-        )
-        .await;
+    let v = by_request(&api, ar_hdr(204), "get_request_status", &master).await;
     let o = &v["OutputParameters"];
     assert_eq!(o["X_PHASE_CODE"], "C");
     assert_eq!(o["X_STATUS_CODE"], "C");
-    let (_, v) = api
-        .post(
-            "xxmlc/get_transactions_by_request/",
-            ar_hdr(204),
-            json!({"P_REQUEST_ID": master}),
-        )
-        .await;
+    let v = by_request(&api, ar_hdr(204), "get_transactions_by_request", &master).await;
     assert_eq!(items(&v, "X_TRANSACTIONS").len(), 1);
 }
 
