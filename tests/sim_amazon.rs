@@ -37,18 +37,45 @@ fn http() -> reqwest::Client {
     reqwest::Client::builder().build().unwrap()
 }
 
-async fn token(c: &reqwest::Client, sim: &RunningAmazonSim) -> String {
-    let r = c
-        .post(sim.token_url())
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", amazon::DEFAULT_REFRESH_TOKEN),
-            ("client_id", amazon::DEFAULT_CLIENT_ID),
-            ("client_secret", amazon::DEFAULT_CLIENT_SECRET),
-        ])
+/// The default seller's refresh-token grant.
+const LWA_FORM: [(&str, &str); 4] = [
+    ("grant_type", "refresh_token"),
+    ("refresh_token", amazon::DEFAULT_REFRESH_TOKEN),
+    ("client_id", amazon::DEFAULT_CLIENT_ID),
+    ("client_secret", amazon::DEFAULT_CLIENT_SECRET),
+];
+
+async fn lwa(c: &reqwest::Client, sim: &RunningAmazonSim) -> reqwest::Response {
+    c.post(sim.token_url())
+        .form(&LWA_FORM)
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// `/_sim/stats` over HTTP rather than through the handle.
+async fn stats_over_http(sim: &RunningAmazonSim) -> Value {
+    http()
+        .get(format!("{}/_sim/stats", sim.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Follows the pre-signed `url` of a getReportDocument answer.
+async fn fetch_url(r: &Resp) -> reqwest::Response {
+    http()
+        .get(r.body["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn token(c: &reqwest::Client, sim: &RunningAmazonSim) -> String {
+    let r = lwa(c, sim).await;
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
     v["access_token"].as_str().unwrap().to_string()
@@ -523,12 +550,7 @@ async fn lwa_and_access_token_errors() {
             (status, v)
         }
     };
-    let good = vec![
-        ("grant_type", "refresh_token"),
-        ("refresh_token", amazon::DEFAULT_REFRESH_TOKEN),
-        ("client_id", amazon::DEFAULT_CLIENT_ID),
-        ("client_secret", amazon::DEFAULT_CLIENT_SECRET),
-    ];
+    let good = LWA_FORM.to_vec();
     let (s, v) = post(good.clone()).await;
     assert_eq!(s, 200);
     assert_eq!(v["token_type"], "bearer");
@@ -646,14 +668,7 @@ async fn bucket_burst_then_429_then_refill_on_the_simulated_clock() {
     let stats = sim.stats();
     assert_eq!(stats["operations"]["getOrders"]["requests"], 24);
     assert_eq!(stats["operations"]["getOrders"]["throttled"], 3);
-    let over_http: Value = http()
-        .get(format!("{}/_sim/stats", sim.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let over_http = stats_over_http(&sim).await;
     assert_eq!(
         over_http["operations"]["getOrders"],
         stats["operations"]["getOrders"]
@@ -667,17 +682,7 @@ async fn time_scale_is_reported_in_real_seconds_and_dates_are_simulated() {
     cfg.time_scale = 10.0;
     let sim = spawn(cfg).await;
     let c = http();
-    let r = c
-        .post(sim.token_url())
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", amazon::DEFAULT_REFRESH_TOKEN),
-            ("client_id", amazon::DEFAULT_CLIENT_ID),
-            ("client_secret", amazon::DEFAULT_CLIENT_SECRET),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = lwa(&c, &sim).await;
     let date = httpdate::parse_http_date(r.headers()["date"].to_str().unwrap()).unwrap();
     let date: DateTime<Utc> = date.into();
     assert!(date >= start_time() && date < start_time() + chrono::Duration::days(1));
@@ -1050,15 +1055,7 @@ async fn report_lifecycle_url_expiry_and_settlement_schedule() {
     let r = api
         .get(&format!("/reports/2021-06-30/documents/{doc}"))
         .await;
-    assert_eq!(
-        http()
-            .get(r.body["url"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(fetch_url(&r).await.status(), 200);
 
     // cancelReport: only while IN_QUEUE.
     let r = api
@@ -1279,11 +1276,7 @@ async fn download(api: &mut Api<'_>, doc: &str) -> (Value, reqwest::header::Head
         .get(&format!("/reports/2021-06-30/documents/{doc}"))
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let d = http()
-        .get(r.body["url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let d = fetch_url(&r).await;
     assert_eq!(d.status(), 200);
     let headers = d.headers().clone();
     let bytes = d.bytes().await.unwrap().to_vec();
@@ -1613,11 +1606,7 @@ async fn gzip_documents() {
             s.report_document_id
         ))
         .await;
-    let d = http()
-        .get(r.body["url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let d = fetch_url(&r).await;
     assert_eq!(d.status(), 200);
     let headers = d.headers().clone();
     let inflated = d.bytes().await.unwrap();
@@ -1648,17 +1637,7 @@ async fn faults_each_kind() {
         let sim = faulty(fault).await;
         let c = http();
         // LWA never throttles with QuotaExceeded; 500/503 take LWA's error shape there.
-        let t = c
-            .post(sim.token_url())
-            .form(&[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", amazon::DEFAULT_REFRESH_TOKEN),
-                ("client_id", amazon::DEFAULT_CLIENT_ID),
-                ("client_secret", amazon::DEFAULT_CLIENT_SECRET),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let t = lwa(&c, &sim).await;
         if fault == Fault::Throttle {
             assert_eq!(t.status(), 200);
         } else {
@@ -1689,14 +1668,7 @@ async fn faults_each_kind() {
         .await
         .unwrap_err();
     assert!(!err.is_status(), "{err}");
-    let stats: Value = http()
-        .get(format!("{}/_sim/stats", sim.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats = stats_over_http(&sim).await;
     assert_eq!(stats["faults"]["reset"], 1);
     sim.stop().await;
     // slow: correct answer, late.
@@ -1716,11 +1688,7 @@ async fn faults_each_kind() {
         .get(&format!("/reports/2021-06-30/documents/{doc}"))
         .await;
     assert_eq!(r.status, 200);
-    let d = http()
-        .get(r.body["url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let d = fetch_url(&r).await;
     assert_eq!(d.status(), 200);
     let declared: usize = d.headers()["content-length"]
         .to_str()
@@ -1738,11 +1706,7 @@ async fn faults_each_kind() {
         .get(&format!("/reports/2021-06-30/documents/{doc}"))
         .await;
     assert_eq!(r.status, 200);
-    let d = http()
-        .get(r.body["url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let d = fetch_url(&r).await;
     assert_eq!(d.status(), 403);
     assert!(d.text().await.unwrap().contains("Request has expired"));
     sim.stop().await;
@@ -1758,17 +1722,7 @@ async fn faults_are_deterministic_for_a_seed() {
         let c = http();
         let mut token = None;
         while token.is_none() {
-            let r = c
-                .post(sim.token_url())
-                .form(&[
-                    ("grant_type", "refresh_token"),
-                    ("refresh_token", amazon::DEFAULT_REFRESH_TOKEN),
-                    ("client_id", amazon::DEFAULT_CLIENT_ID),
-                    ("client_secret", amazon::DEFAULT_CLIENT_SECRET),
-                ])
-                .send()
-                .await
-                .unwrap();
+            let r = lwa(&c, &sim).await;
             if r.status() == 200 {
                 let v: Value = r.json().await.unwrap();
                 token = Some(v["access_token"].as_str().unwrap().to_string());
