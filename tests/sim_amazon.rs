@@ -191,6 +191,12 @@ impl Models {
     }
 
     /// The response schema the model declares for `path`/`method`/`status`.
+    /// Asserts the status, then checks the body against the model for that status.
+    fn expect(&self, r: &Resp, api: &str, path: &str, method: &str, status: u16) {
+        assert_eq!(r.status, status, "{api} {method} {path}: {}", r.body);
+        self.check(api, path, method, status, &r.body);
+    }
+
     fn check(&self, api: &str, path: &str, method: &str, status: u16, body: &Value) {
         let doc = &self.docs[api];
         let resp = &doc["paths"][path][method]["responses"][status.to_string()];
@@ -239,8 +245,7 @@ async fn contract_every_response_matches_the_official_models() {
             "{orders_path}?MarketplaceIds={US},{CA},{DE}&CreatedAfter=2026-10-01T00:00:00Z&MaxResultsPerPage=100"
         ))
         .await;
-    assert_eq!(r.status, 200);
-    models.check("orders", orders_path, "get", 200, &r.body);
+    models.expect(&r, "orders", orders_path, "get", 200);
     let orders = r.body["payload"]["Orders"].as_array().unwrap().clone();
     assert!(orders.len() == 100 && r.body["payload"]["NextToken"].is_string());
     assert!(
@@ -254,8 +259,7 @@ async fn contract_every_response_matches_the_official_models() {
     let r = api
         .get(&format!("{orders_path}?CreatedAfter=2026-10-01"))
         .await;
-    assert_eq!(r.status, 400);
-    models.check("orders", orders_path, "get", 400, &r.body);
+    models.expect(&r, "orders", orders_path, "get", 400);
     let no_token = Api {
         c: http(),
         sim: &sim,
@@ -268,36 +272,31 @@ async fn contract_every_response_matches_the_official_models() {
             None,
         )
         .await;
-    assert_eq!(forbidden.status, 403);
-    models.check("orders", orders_path, "get", 403, &forbidden.body);
+    models.expect(&forbidden, "orders", orders_path, "get", 403);
     for o in orders.iter().step_by(17) {
         let id = o["AmazonOrderId"].as_str().unwrap();
         let r = api.get(&format!("{orders_path}/{id}")).await;
-        assert_eq!(r.status, 200);
-        models.check("orders", "/orders/v0/orders/{orderId}", "get", 200, &r.body);
+        models.expect(&r, "orders", "/orders/v0/orders/{orderId}", "get", 200);
         let r = api.get(&format!("{orders_path}/{id}/orderItems")).await;
-        assert_eq!(r.status, 200);
-        models.check(
+        models.expect(
+            &r,
             "orders",
             "/orders/v0/orders/{orderId}/orderItems",
             "get",
             200,
-            &r.body,
         );
     }
     let r = api.get(&format!("{orders_path}/999-0000000-0000000")).await;
-    assert_eq!(r.status, 404);
-    models.check("orders", "/orders/v0/orders/{orderId}", "get", 404, &r.body);
+    models.expect(&r, "orders", "/orders/v0/orders/{orderId}", "get", 404);
     let r = api
         .get(&format!("{orders_path}/not-an-id/orderItems"))
         .await;
-    assert_eq!(r.status, 400);
-    models.check(
+    models.expect(
+        &r,
         "orders",
         "/orders/v0/orders/{orderId}/orderItems",
         "get",
         400,
-        &r.body,
     );
 
     // Finances: every group's events (covers every event kind the world produces).
@@ -305,8 +304,7 @@ async fn contract_every_response_matches_the_official_models() {
     let r = api
         .get(&format!("{groups_path}?MaxResultsPerPage=100"))
         .await;
-    assert_eq!(r.status, 200);
-    models.check("finances", groups_path, "get", 200, &r.body);
+    models.expect(&r, "finances", groups_path, "get", 200);
     let groups = r.body["payload"]["FinancialEventGroupList"]
         .as_array()
         .unwrap()
@@ -326,8 +324,7 @@ async fn contract_every_response_matches_the_official_models() {
                 path.push_str(&format!("&NextToken={}", enc(t)));
             }
             let r = api.get(&path).await;
-            assert_eq!(r.status, 200, "{}", r.body);
-            models.check("finances", by_group, "get", 200, &r.body);
+            models.expect(&r, "finances", by_group, "get", 200);
             for (k, v) in r.body["payload"]["FinancialEvents"].as_object().unwrap() {
                 if v.as_array().is_some_and(|a| !a.is_empty()) {
                     kinds.insert(k.clone());
@@ -354,48 +351,31 @@ async fn contract_every_response_matches_the_official_models() {
     let r = api
         .get(&format!("{groups_path}/nope/financialEvents"))
         .await;
-    assert_eq!(r.status, 404);
-    models.check("finances", by_group, "get", 404, &r.body);
+    models.expect(&r, "finances", by_group, "get", 404);
     let r = api
         .get("/finances/v0/financialEvents?PostedAfter=2026-11-01T00:00:00Z&MaxResultsPerPage=50")
         .await;
-    assert_eq!(r.status, 200);
-    models.check(
-        "finances",
-        "/finances/v0/financialEvents",
-        "get",
-        200,
-        &r.body,
-    );
+    models.expect(&r, "finances", "/finances/v0/financialEvents", "get", 200);
     let r = api
         .get("/finances/v0/financialEvents?PostedBefore=2026-11-01T00:00:00Z")
         .await;
-    assert_eq!(r.status, 400);
-    models.check(
-        "finances",
-        "/finances/v0/financialEvents",
-        "get",
-        400,
-        &r.body,
-    );
+    models.expect(&r, "finances", "/finances/v0/financialEvents", "get", 400);
     let r = api
         .get(&format!(
             "{groups_path}?FinancialEventGroupStartedBefore=2030-01-01T00:00:00Z"
         ))
         .await;
-    assert_eq!(r.status, 400);
-    models.check("finances", groups_path, "get", 400, &r.body);
+    models.expect(&r, "finances", groups_path, "get", 400);
     let oid = orders[3]["AmazonOrderId"].as_str().unwrap();
     let r = api
         .get(&format!("/finances/v0/orders/{oid}/financialEvents"))
         .await;
-    assert_eq!(r.status, 200);
-    models.check(
+    models.expect(
+        &r,
         "finances",
         "/finances/v0/orders/{orderId}/financialEvents",
         "get",
         200,
-        &r.body,
     );
 
     // Reports.
@@ -405,56 +385,49 @@ async fn contract_every_response_matches_the_official_models() {
             "{reports}?reportTypes=GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2&pageSize=3"
         ))
         .await;
-    assert_eq!(r.status, 200);
-    models.check("reports", reports, "get", 200, &r.body);
+    models.expect(&r, "reports", reports, "get", 200);
     let report = r.body["reports"][0].clone();
     let r = api.get(&format!("{reports}?processingStatuses=DONE")).await;
-    assert_eq!(r.status, 400);
-    models.check("reports", reports, "get", 400, &r.body);
+    models.expect(&r, "reports", reports, "get", 400);
     let rid = report["reportId"].as_str().unwrap();
     let r = api.get(&format!("{reports}/{rid}")).await;
-    assert_eq!(r.status, 200);
-    models.check(
+    models.expect(
+        &r,
         "reports",
         "/reports/2021-06-30/reports/{reportId}",
         "get",
         200,
-        &r.body,
     );
     let r = api.get(&format!("{reports}/123")).await;
-    assert_eq!(r.status, 404);
-    models.check(
+    models.expect(
+        &r,
         "reports",
         "/reports/2021-06-30/reports/{reportId}",
         "get",
         404,
-        &r.body,
     );
     let doc = report["reportDocumentId"].as_str().unwrap();
     let r = api
         .get(&format!("/reports/2021-06-30/documents/{doc}"))
         .await;
-    assert_eq!(r.status, 200);
-    models.check(
+    models.expect(
+        &r,
         "reports",
         "/reports/2021-06-30/documents/{reportDocumentId}",
         "get",
         200,
-        &r.body,
     );
     let r = api.get("/reports/2021-06-30/documents/missing").await;
-    assert_eq!(r.status, 404);
-    models.check(
+    models.expect(
+        &r,
         "reports",
         "/reports/2021-06-30/documents/{reportDocumentId}",
         "get",
         404,
-        &r.body,
     );
     let spec = json!({"reportType": "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL", "marketplaceIds": [US]});
     let r = api.call(reqwest::Method::POST, reports, Some(&spec)).await;
-    assert_eq!(r.status, 202);
-    models.check("reports", reports, "post", 202, &r.body);
+    models.expect(&r, "reports", reports, "post", 202);
     let spec =
         json!({"reportType": "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2", "marketplaceIds": [US]});
     let r = api.call(reqwest::Method::POST, reports, Some(&spec)).await;
@@ -464,13 +437,12 @@ async fn contract_every_response_matches_the_official_models() {
 
     // Sellers.
     let r = api.get("/sellers/v1/marketplaceParticipations").await;
-    assert_eq!(r.status, 200);
-    models.check(
+    models.expect(
+        &r,
         "sellers",
         "/sellers/v1/marketplaceParticipations",
         "get",
         200,
-        &r.body,
     );
     assert_eq!(r.body["payload"].as_array().unwrap().len(), 3);
 
@@ -491,13 +463,12 @@ async fn contract_every_response_matches_the_official_models() {
             None,
         )
         .await;
-    assert_eq!(r.status, 429);
-    models.check(
+    models.expect(
+        &r,
         "sellers",
         "/sellers/v1/marketplaceParticipations",
         "get",
         429,
-        &r.body,
     );
     sim.stop().await;
 
@@ -514,13 +485,12 @@ async fn contract_every_response_matches_the_official_models() {
     let r = api
         .raw(reqwest::Method::GET, &format!("{reports}/1"), None)
         .await;
-    assert_eq!(r.status, 500);
-    models.check(
+    models.expect(
+        &r,
         "reports",
         "/reports/2021-06-30/reports/{reportId}",
         "get",
         500,
-        &r.body,
     );
     let r = api
         .raw(
@@ -529,8 +499,7 @@ async fn contract_every_response_matches_the_official_models() {
             None,
         )
         .await;
-    assert_eq!(r.status, 500);
-    models.check("orders", orders_path, "get", 500, &r.body);
+    models.expect(&r, "orders", orders_path, "get", 500);
     sim.stop().await;
 }
 
