@@ -159,6 +159,14 @@ fn items(v: &Value, list: &str) -> Vec<Value> {
         .unwrap_or_default()
 }
 
+/// `v` with these fields set to strings (the usual way a case differs from a clean row).
+fn with(mut v: Value, fields: &[(&str, &str)]) -> Value {
+    for (k, val) in fields {
+        v[*k] = json!(val);
+    }
+    v
+}
+
 fn fault_code(v: &Value) -> &str {
     v["ISGServiceFault"]["Code"].as_str().unwrap_or("")
 }
@@ -568,35 +576,31 @@ async fn gl_interface_staging_read_back_paging_and_column_errors() {
     for (row, ora) in [
         (json!({"STATUS": "NEW"}), "ORA-01400"),
         (
-            {
-                let mut r = gl_line(7002, "01-000-1190-0000-000", Some("1e3"), None);
-                r["ENTERED_DR"] = json!("1000000000000000");
-                r
-            },
+            with(
+                gl_line(7002, "01-000-1190-0000-000", Some("1e3"), None),
+                &[("ENTERED_DR", "1000000000000000")],
+            ),
             "ORA-01438",
         ),
         (
-            {
-                let mut r = gl_line(1, "01-000-1190-0000-000", Some("x1"), None);
-                r["GROUP_ID"] = json!("7002");
-                r
-            },
+            with(
+                gl_line(1, "01-000-1190-0000-000", Some("x1"), None),
+                &[("GROUP_ID", "7002")],
+            ),
             "ORA-01722",
         ),
         (
-            {
-                let mut r = gl_line(7002, "01-000-1190-0000-000", Some("1"), None);
-                r["ACCOUNTING_DATE"] = json!("31-OCT-26");
-                r
-            },
+            with(
+                gl_line(7002, "01-000-1190-0000-000", Some("1"), None),
+                &[("ACCOUNTING_DATE", "31-OCT-26")],
+            ),
             "ORA-01841",
         ),
         (
-            {
-                let mut r = gl_line(7002, "01-000-1190-0000-000", Some("1"), None);
-                r["NO_SUCH_COLUMN"] = json!("1");
-                r
-            },
+            with(
+                gl_line(7002, "01-000-1190-0000-000", Some("1"), None),
+                &[("NO_SUCH_COLUMN", "1")],
+            ),
             "ORA-00904",
         ),
     ] {
@@ -766,11 +770,14 @@ async fn gl_validation_failures_carry_real_codes_and_reject_the_group() {
     let good = |g| gl_line(g, "01-000-1190-0000-000", Some("10.00"), None);
     let bad = |g, acct: &str| gl_line(g, acct, None, Some("10.00"));
     let mut cases: Vec<(&str, Value, Value)> = Vec::new();
-    cases.push(("EP01", good(0), {
-        let mut r = bad(0, "01-000-4010-0000-000");
-        r["ACCOUNTING_DATE"] = json!("2025-10-15");
-        r
-    }));
+    cases.push((
+        "EP01",
+        good(0),
+        with(
+            bad(0, "01-000-4010-0000-000"),
+            &[("ACCOUNTING_DATE", "2025-10-15")],
+        ),
+    ));
     cases.push(("EF04", good(0), bad(0, "01-000-5555-0000-000")));
     cases.push(("EF03", good(0), bad(0, "01-000-6199-0000-000")));
     cases.push(("EF01", good(0), bad(0, "01-000-6198-0000-000")));
@@ -783,74 +790,102 @@ async fn gl_validation_failures_carry_real_codes_and_reject_the_group() {
         r["CODE_COMBINATION_ID"] = json!("999999");
         r
     }));
-    cases.push(("EC08", good(0), {
-        let mut r = bad(0, "01-000-4010-0000-000");
-        r["CURRENCY_CODE"] = json!("XXX");
-        r
-    }));
+    cases.push((
+        "EC08",
+        good(0),
+        with(bad(0, "01-000-4010-0000-000"), &[("CURRENCY_CODE", "XXX")]),
+    ));
     cases.push((
         "EU02",
         good(0),
         gl_line(0, "01-000-4010-0000-000", None, Some("9.99")),
     ));
-    cases.push(("EM01", good(0), {
-        let mut r = bad(0, "01-000-4010-0000-000");
-        r["USER_JE_CATEGORY_NAME"] = json!("Nope");
-        r
-    }));
-    cases.push(("EM04", good(0), {
-        let mut r = bad(0, "01-000-4010-0000-000");
-        r["ACTUAL_FLAG"] = json!("X");
-        r
-    }));
-    cases.push(("EM03", good(0), {
-        let mut r = bad(0, "01-000-4010-0000-000");
-        r["LEDGER_ID"] = json!("2");
-        r
-    }));
-    cases.push(("EC03", good(0), {
-        let mut r = bad(0, "01-000-4010-0000-000");
-        r["CURRENCY_CODE"] = json!("EUR");
-        r
-    }));
-    cases.push(("EC11", good(0), {
-        let mut r = bad(0, "01-000-4010-0000-000");
-        r["CURRENCY_CODE"] = json!("EUR");
-        r["USER_CURRENCY_CONVERSION_TYPE"] = json!("Bogus");
-        r
-    }));
-    cases.push(("EC01", good(0), {
-        let mut r = bad(0, "01-000-4010-0000-000");
-        r["CURRENCY_CODE"] = json!("EUR");
-        r["USER_CURRENCY_CONVERSION_TYPE"] = json!("User");
-        r
-    }));
-    cases.push(("EC02", good(0), {
-        let mut r = bad(0, "01-000-4010-0000-000");
-        r["CURRENCY_CODE"] = json!("EUR");
-        r["USER_CURRENCY_CONVERSION_TYPE"] = json!("Corporate");
-        r
-    }));
-    cases.push(("EC06", good(0), {
-        let mut r = bad(0, "01-000-4010-0000-000");
-        r["CURRENCY_CODE"] = json!("EUR");
-        r["USER_CURRENCY_CONVERSION_TYPE"] = json!("Corporate");
-        r["CURRENCY_CONVERSION_DATE"] = json!("2024-01-01");
-        r
-    }));
-    cases.push(("EC13", good(0), {
-        let mut r = bad(0, "01-000-4010-0000-000");
-        r["CURRENCY_CODE"] = json!("EUR");
-        r["USER_CURRENCY_CONVERSION_TYPE"] = json!("User");
-        r["CURRENCY_CONVERSION_RATE"] = json!("999999999999");
-        r["ENTERED_CR"] = json!("999999999999");
-        r
-    }));
-    cases.push(("EC12", good(0), {
-        let mut r = bad(0, "01-000-4010-0000-000");
-        r["ACCOUNTED_CR"] = json!("11.00");
-        r
-    }));
+    cases.push((
+        "EM01",
+        good(0),
+        with(
+            bad(0, "01-000-4010-0000-000"),
+            &[("USER_JE_CATEGORY_NAME", "Nope")],
+        ),
+    ));
+    cases.push((
+        "EM04",
+        good(0),
+        with(bad(0, "01-000-4010-0000-000"), &[("ACTUAL_FLAG", "X")]),
+    ));
+    cases.push((
+        "EM03",
+        good(0),
+        with(bad(0, "01-000-4010-0000-000"), &[("LEDGER_ID", "2")]),
+    ));
+    cases.push((
+        "EC03",
+        good(0),
+        with(bad(0, "01-000-4010-0000-000"), &[("CURRENCY_CODE", "EUR")]),
+    ));
+    cases.push((
+        "EC11",
+        good(0),
+        with(
+            bad(0, "01-000-4010-0000-000"),
+            &[
+                ("CURRENCY_CODE", "EUR"),
+                ("USER_CURRENCY_CONVERSION_TYPE", "Bogus"),
+            ],
+        ),
+    ));
+    cases.push((
+        "EC01",
+        good(0),
+        with(
+            bad(0, "01-000-4010-0000-000"),
+            &[
+                ("CURRENCY_CODE", "EUR"),
+                ("USER_CURRENCY_CONVERSION_TYPE", "User"),
+            ],
+        ),
+    ));
+    cases.push((
+        "EC02",
+        good(0),
+        with(
+            bad(0, "01-000-4010-0000-000"),
+            &[
+                ("CURRENCY_CODE", "EUR"),
+                ("USER_CURRENCY_CONVERSION_TYPE", "Corporate"),
+            ],
+        ),
+    ));
+    cases.push((
+        "EC06",
+        good(0),
+        with(
+            bad(0, "01-000-4010-0000-000"),
+            &[
+                ("CURRENCY_CODE", "EUR"),
+                ("USER_CURRENCY_CONVERSION_TYPE", "Corporate"),
+                ("CURRENCY_CONVERSION_DATE", "2024-01-01"),
+            ],
+        ),
+    ));
+    cases.push((
+        "EC13",
+        good(0),
+        with(
+            bad(0, "01-000-4010-0000-000"),
+            &[
+                ("CURRENCY_CODE", "EUR"),
+                ("USER_CURRENCY_CONVERSION_TYPE", "User"),
+                ("CURRENCY_CONVERSION_RATE", "999999999999"),
+                ("ENTERED_CR", "999999999999"),
+            ],
+        ),
+    ));
+    cases.push((
+        "EC12",
+        good(0),
+        with(bad(0, "01-000-4010-0000-000"), &[("ACCOUNTED_CR", "11.00")]),
+    ));
     let mut groups = Vec::new();
     for (code, mut a, mut b) in cases {
         // EM03: a control row without ledger picks rows of any ledger; ledger 2 is outside
@@ -1255,49 +1290,45 @@ async fn autoinvoice_validation_failures_and_delete_of_rejected_lines() {
         r.as_object_mut().unwrap().remove("INTERFACE_LINE_CONTEXT");
         r
     }));
-    cases.push(("Invalid transaction type", {
-        let mut r = base("c2");
-        r["CUST_TRX_TYPE_NAME"] = json!("Nope");
-        r
-    }));
-    cases.push(("Invalid bill-to customer reference", {
-        let mut r = base("c3");
-        r["ORIG_SYSTEM_BILL_CUSTOMER_REF"] = json!("AMAZON-CA");
-        r
-    }));
-    cases.push(("Invalid bill-to address reference", {
-        let mut r = base("c4");
-        r["ORIG_SYSTEM_BILL_ADDRESS_REF"] = json!("ELSEWHERE");
-        r
-    }));
+    cases.push((
+        "Invalid transaction type",
+        with(base("c2"), &[("CUST_TRX_TYPE_NAME", "Nope")]),
+    ));
+    cases.push((
+        "Invalid bill-to customer reference",
+        with(
+            base("c3"),
+            &[("ORIG_SYSTEM_BILL_CUSTOMER_REF", "AMAZON-CA")],
+        ),
+    ));
+    cases.push((
+        "Invalid bill-to address reference",
+        with(base("c4"), &[("ORIG_SYSTEM_BILL_ADDRESS_REF", "ELSEWHERE")]),
+    ));
     cases.push(("You must supply payment terms for your transaction", {
         let mut r = base("c5");
         r.as_object_mut().unwrap().remove("TERM_NAME");
         r
     }));
-    cases.push(("You must not supply payment terms for a credit memo", {
-        let mut r = ar_line("c6", "X", "REFUND", "-1.00", "Amazon Credit Memo");
-        r["TERM_NAME"] = json!("IMMEDIATE");
-        r
-    }));
-    cases.push(("Invalid payment terms", {
-        let mut r = base("c7");
-        r["TERM_NAME"] = json!("NEVER");
-        r
-    }));
+    cases.push((
+        "You must not supply payment terms for a credit memo",
+        with(
+            ar_line("c6", "X", "REFUND", "-1.00", "Amazon Credit Memo"),
+            &[("TERM_NAME", "IMMEDIATE")],
+        ),
+    ));
+    cases.push((
+        "Invalid payment terms",
+        with(base("c7"), &[("TERM_NAME", "NEVER")]),
+    ));
     cases.push((
         "The GL date is not in an open or future-enterable period",
-        {
-            let mut r = base("c8");
-            r["GL_DATE"] = json!("2025-10-01");
-            r
-        },
+        with(base("c8"), &[("GL_DATE", "2025-10-01")]),
     ));
-    cases.push(("Invalid currency code", {
-        let mut r = base("c9");
-        r["CURRENCY_CODE"] = json!("XXX");
-        r
-    }));
+    cases.push((
+        "Invalid currency code",
+        with(base("c9"), &[("CURRENCY_CODE", "XXX")]),
+    ));
     cases.push(("Conversion type is required", {
         let mut r = base("c10");
         r["CURRENCY_CODE"] = json!("EUR");
@@ -1310,33 +1341,40 @@ async fn autoinvoice_validation_failures_and_delete_of_rejected_lines() {
         r.as_object_mut().unwrap().remove("CONVERSION_RATE");
         r
     }));
-    cases.push(("No conversion rate exists for this currency and date", {
-        let mut r = base("c12");
-        r["CURRENCY_CODE"] = json!("EUR");
-        r["CONVERSION_TYPE"] = json!("Corporate");
-        r["CONVERSION_DATE"] = json!("2024-01-01");
-        r
-    }));
+    cases.push((
+        "No conversion rate exists for this currency and date",
+        with(
+            base("c12"),
+            &[
+                ("CURRENCY_CODE", "EUR"),
+                ("CONVERSION_TYPE", "Corporate"),
+                ("CONVERSION_DATE", "2024-01-01"),
+            ],
+        ),
+    ));
     cases.push(("Description is mandatory for LINE lines", {
         let mut r = base("c13");
         r.as_object_mut().unwrap().remove("DESCRIPTION");
         r
     }));
-    cases.push(("Amount must equal quantity times unit selling price", {
-        let mut r = base("c14");
-        r["QUANTITY"] = json!("2");
-        r
-    }));
+    cases.push((
+        "Amount must equal quantity times unit selling price",
+        with(base("c14"), &[("QUANTITY", "2")]),
+    ));
     cases.push((
         "Credit memo amounts must be negative",
         ar_line("c15", "X", "REFUND", "1.00", "Amazon Credit Memo"),
     ));
-    cases.push(("Invalid credit memo reference", {
-        let mut r = ar_line("c16", "X", "REFUND", "-1.00", "Amazon Credit Memo");
-        r["REFERENCE_LINE_CONTEXT"] = json!("AMAZON");
-        r["REFERENCE_LINE_ATTRIBUTE1"] = json!("never-invoiced");
-        r
-    }));
+    cases.push((
+        "Invalid credit memo reference",
+        with(
+            ar_line("c16", "X", "REFUND", "-1.00", "Amazon Credit Memo"),
+            &[
+                ("REFERENCE_LINE_CONTEXT", "AMAZON"),
+                ("REFERENCE_LINE_ATTRIBUTE1", "never-invoiced"),
+            ],
+        ),
+    ));
     cases.push((
         "Duplicate transaction flexfield: the transaction flexfield already exists",
         base("c17"),
@@ -1347,11 +1385,10 @@ async fn autoinvoice_validation_failures_and_delete_of_rejected_lines() {
     ));
     let mut rows: Vec<Value> = cases.iter().map(|(_, r)| r.clone()).collect();
     // A clean line of a failing transaction is held back without an error of its own.
-    rows.push({
-        let mut r = ar_line("c14", "Y", "SHIPPING", "3.00", "Amazon Invoice");
-        r["TRX_NUMBER"] = json!("c14");
-        r
-    });
+    rows.push(with(
+        ar_line("c14", "Y", "SHIPPING", "3.00", "Amazon Invoice"),
+        &[("TRX_NUMBER", "c14")],
+    ));
     // Invalid distributions.
     rows.push(ar_line("d1", "X", "PRINCIPAL", "10.00", "Amazon Invoice"));
     stage_ar(&api, rows).await;
@@ -1443,12 +1480,6 @@ fn ap_header(num: &str, amount: &str) -> Value {
            "GL_DATE": "2026-10-31", "ORG_ID": "204"})
 }
 
-fn ap_header_with(num: &str, amount: &str, edit: impl FnOnce(&mut Value)) -> Value {
-    let mut h = ap_header(num, amount);
-    edit(&mut h);
-    h
-}
-
 async fn stage_ap(api: &Api, header: Value, lines: Vec<(&str, &str)>) -> String {
     let (st, v) = api
         .post(
@@ -1521,37 +1552,31 @@ async fn payables_import_processes_and_rejects_with_real_codes() {
     let no_acct = stage_ap(&api, ap_header("F-5", "5.00"), vec![("5.00", "")]).await;
     let closed = stage_ap_fee(
         &api,
-        ap_header_with("F-6", "5.00", |h| {
-            h["GL_DATE"] = json!("2025-10-31");
-        }),
+        with(ap_header("F-6", "5.00"), &[("GL_DATE", "2025-10-31")]),
     )
     .await;
     let bad_site = stage_ap_fee(
         &api,
-        ap_header_with("F-7", "5.00", |h| {
-            h["VENDOR_SITE_CODE"] = json!("CA");
-        }),
+        with(ap_header("F-7", "5.00"), &[("VENDOR_SITE_CODE", "CA")]),
     )
     .await;
     let bad_supplier = stage_ap_fee(
         &api,
-        ap_header_with("F-8", "5.00", |h| {
-            h["VENDOR_NUM"] = json!("NOPE");
-        }),
+        with(ap_header("F-8", "5.00"), &[("VENDOR_NUM", "NOPE")]),
     )
     .await;
-    let no_supplier = stage_ap_fee(
-        &api,
-        ap_header_with("F-9", "5.00", |h| {
-            h.as_object_mut().unwrap().remove("VENDOR_NUM");
-        }),
-    )
+    let no_supplier = stage_ap_fee(&api, {
+        let mut h = ap_header("F-9", "5.00");
+        h.as_object_mut().unwrap().remove("VENDOR_NUM");
+        h
+    })
     .await;
     let bad_cur = stage_ap_fee(
         &api,
-        ap_header_with("F-10", "5.00", |h| {
-            h["INVOICE_CURRENCY_CODE"] = json!("XXX");
-        }),
+        with(
+            ap_header("F-10", "5.00"),
+            &[("INVOICE_CURRENCY_CODE", "XXX")],
+        ),
     )
     .await;
     let precision = stage_ap(
