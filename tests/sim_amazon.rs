@@ -1586,6 +1586,17 @@ async fn gzip_documents() {
 
 // ---------------------------------------------------------------- faults
 
+/// Asks for the first settlement's document and follows its URL.
+async fn first_document(sim: &RunningAmazonSim) -> reqwest::Response {
+    let mut api = Api::new(sim).await;
+    let doc = sim.truth().settlements[0].report_document_id.clone();
+    let r = api
+        .get(&format!("/reports/2021-06-30/documents/{doc}"))
+        .await;
+    assert_eq!(r.status, 200);
+    fetch_url(&r).await
+}
+
 async fn faulty(fault: Fault) -> RunningAmazonSim {
     let mut cfg = config();
     cfg.fault_rate = 1.0;
@@ -1651,13 +1662,7 @@ async fn faults_each_kind() {
     sim.stop().await;
     // truncate: downloads only; the body is cut short under an honest Content-Length.
     let sim = faulty(Fault::Truncate).await;
-    let mut api = Api::new(&sim).await;
-    let doc = sim.truth().settlements[0].report_document_id.clone();
-    let r = api
-        .get(&format!("/reports/2021-06-30/documents/{doc}"))
-        .await;
-    assert_eq!(r.status, 200);
-    let d = fetch_url(&r).await;
+    let d = first_document(&sim).await;
     assert_eq!(d.status(), 200);
     let declared: usize = d.headers()["content-length"]
         .to_str()
@@ -1669,13 +1674,7 @@ async fn faults_each_kind() {
     sim.stop().await;
     // expired-url: getReportDocument hands out a dead URL.
     let sim = faulty(Fault::ExpiredUrl).await;
-    let mut api = Api::new(&sim).await;
-    let doc = sim.truth().settlements[0].report_document_id.clone();
-    let r = api
-        .get(&format!("/reports/2021-06-30/documents/{doc}"))
-        .await;
-    assert_eq!(r.status, 200);
-    let d = fetch_url(&r).await;
+    let d = first_document(&sim).await;
     assert_eq!(d.status(), 403);
     assert!(d.text().await.unwrap().contains("Request has expired"));
     sim.stop().await;
