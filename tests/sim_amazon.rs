@@ -127,6 +127,10 @@ impl<'a> Api<'a> {
         }
     }
 
+    async fn raw_get(&self, path: &str) -> Resp {
+        self.raw(reqwest::Method::GET, path, None).await
+    }
+
     async fn call(&mut self, method: reqwest::Method, path: &str, body: Option<&Value>) -> Resp {
         for _ in 0..5 {
             let r = self.raw(method.clone(), path, body).await;
@@ -266,11 +270,9 @@ async fn contract_every_response_matches_the_official_models() {
         token: "Atza|nope".into(),
     };
     let forbidden = no_token
-        .raw(
-            reqwest::Method::GET,
-            &format!("{orders_path}?MarketplaceIds={US}&CreatedAfter=2026-10-01"),
-            None,
-        )
+        .raw_get(&format!(
+            "{orders_path}?MarketplaceIds={US}&CreatedAfter=2026-10-01"
+        ))
         .await;
     models.expect(&forbidden, "orders", orders_path, "get", 403);
     for o in orders.iter().step_by(17) {
@@ -448,21 +450,9 @@ async fn contract_every_response_matches_the_official_models() {
 
     // Throttled and faulted bodies.
     for _ in 0..16 {
-        let _ = api
-            .raw(
-                reqwest::Method::GET,
-                "/sellers/v1/marketplaceParticipations",
-                None,
-            )
-            .await;
+        let _ = api.raw_get("/sellers/v1/marketplaceParticipations").await;
     }
-    let r = api
-        .raw(
-            reqwest::Method::GET,
-            "/sellers/v1/marketplaceParticipations",
-            None,
-        )
-        .await;
+    let r = api.raw_get("/sellers/v1/marketplaceParticipations").await;
     models.expect(
         &r,
         "sellers",
@@ -482,9 +472,7 @@ async fn contract_every_response_matches_the_official_models() {
         sim: &sim,
         token: "Atza|any".into(),
     };
-    let r = api
-        .raw(reqwest::Method::GET, &format!("{reports}/1"), None)
-        .await;
+    let r = api.raw_get(&format!("{reports}/1")).await;
     models.expect(
         &r,
         "reports",
@@ -493,11 +481,7 @@ async fn contract_every_response_matches_the_official_models() {
         500,
     );
     let r = api
-        .raw(
-            reqwest::Method::GET,
-            &format!("{orders_path}?MarketplaceIds={US}"),
-            None,
-        )
+        .raw_get(&format!("{orders_path}?MarketplaceIds={US}"))
         .await;
     models.expect(&r, "orders", orders_path, "get", 500);
     sim.stop().await;
@@ -607,11 +591,11 @@ async fn bucket_burst_then_429_then_refill_on_the_simulated_clock() {
     let api = Api::new(&sim).await;
     let path = format!("/orders/v0/orders?MarketplaceIds={US}&CreatedAfter=2026-11-20T00:00:00Z");
     for i in 0..20 {
-        let r = api.raw(reqwest::Method::GET, &path, None).await;
+        let r = api.raw_get(&path).await;
         assert_eq!(r.status, 200, "call {i}");
         assert_eq!(r.headers["x-amzn-RateLimit-Limit"], "0.0167");
     }
-    let r = api.raw(reqwest::Method::GET, &path, None).await;
+    let r = api.raw_get(&path).await;
     assert_eq!(r.status, 429);
     assert!(r.headers.get("x-amzn-RateLimit-Limit").is_none());
     assert!(r.headers.get("x-amzn-RequestId").is_some());
@@ -620,20 +604,14 @@ async fn bucket_burst_then_429_then_refill_on_the_simulated_clock() {
         json!({"errors":[{"code":"QuotaExceeded","message":"You exceeded your quota for the requested resource.","details":""}]})
     );
     // Another operation has its own bucket.
-    let r = api
-        .raw(
-            reqwest::Method::GET,
-            "/orders/v0/orders/111-1111111-1111111",
-            None,
-        )
-        .await;
+    let r = api.raw_get("/orders/v0/orders/111-1111111-1111111").await;
     assert_eq!(r.status, 404);
     assert_eq!(r.headers["x-amzn-RateLimit-Limit"], "0.5");
     sim.advance(Duration::from_secs(59));
-    assert_eq!(api.raw(reqwest::Method::GET, &path, None).await.status, 429);
+    assert_eq!(api.raw_get(&path).await.status, 429);
     sim.advance(Duration::from_secs(2));
-    assert_eq!(api.raw(reqwest::Method::GET, &path, None).await.status, 200);
-    assert_eq!(api.raw(reqwest::Method::GET, &path, None).await.status, 429);
+    assert_eq!(api.raw_get(&path).await.status, 200);
+    assert_eq!(api.raw_get(&path).await.status, 429);
     let stats = sim.stats();
     assert_eq!(stats["operations"]["getOrders"]["requests"], 24);
     assert_eq!(stats["operations"]["getOrders"]["throttled"], 3);
@@ -662,22 +640,12 @@ async fn time_scale_is_reported_in_real_seconds_and_dates_are_simulated() {
         sim: &sim,
         token: v["access_token"].as_str().unwrap().into(),
     };
-    let r = api
-        .raw(
-            reqwest::Method::GET,
-            "/sellers/v1/marketplaceParticipations",
-            None,
-        )
-        .await;
+    let r = api.raw_get("/sellers/v1/marketplaceParticipations").await;
     assert_eq!(r.headers["x-amzn-RateLimit-Limit"], "0.16");
     let truth = sim.truth();
     let doc = &truth.settlements.last().unwrap().report_document_id;
     let r = api
-        .raw(
-            reqwest::Method::GET,
-            &format!("/reports/2021-06-30/documents/{doc}"),
-            None,
-        )
+        .raw_get(&format!("/reports/2021-06-30/documents/{doc}"))
         .await;
     assert!(
         r.body["url"]
@@ -1630,7 +1598,7 @@ async fn faults_each_kind() {
             sim: &sim,
             token: "irrelevant".into(),
         };
-        let r = api.raw(reqwest::Method::GET, sellers, None).await;
+        let r = api.raw_get(sellers).await;
         assert_eq!(r.status.as_u16(), status);
         assert_eq!(r.body["errors"][0]["code"], code);
         assert!(r.headers.get("x-amzn-RateLimit-Limit").is_none());
@@ -1655,7 +1623,7 @@ async fn faults_each_kind() {
     let sim = faulty(Fault::Slow).await;
     let api = Api::new(&sim).await;
     let t0 = std::time::Instant::now();
-    let r = api.raw(reqwest::Method::GET, sellers, None).await;
+    let r = api.raw_get(sellers).await;
     assert!(t0.elapsed() >= Duration::from_millis(50));
     assert_eq!(r.status, 200);
     assert_eq!(sim.stats()["faults"]["slow"], 2);
@@ -1704,14 +1672,10 @@ async fn faults_are_deterministic_for_a_seed() {
         let mut out = Vec::new();
         for _ in 0..12 {
             out.push(
-                api.raw(
-                    reqwest::Method::GET,
-                    "/sellers/v1/marketplaceParticipations",
-                    None,
-                )
-                .await
-                .status
-                .as_u16(),
+                api.raw_get("/sellers/v1/marketplaceParticipations")
+                    .await
+                    .status
+                    .as_u16(),
             );
         }
         sim.stop().await;
