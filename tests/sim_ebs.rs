@@ -252,6 +252,18 @@ async fn stage_gl(api: &Api, rows: Vec<Value>) {
     assert_eq!(v["OutputParameters"]["X_ROW_COUNT"], n.to_string());
 }
 
+/// Stages one balanced pair: `amount` debited to `dr_account`, credited to `cr_account`.
+async fn stage_pair(api: &Api, group: i64, dr_account: &str, cr_account: &str, amount: &str) {
+    stage_gl(
+        api,
+        vec![
+            gl_line(group, dr_account, Some(amount), None),
+            gl_line(group, cr_account, None, Some(amount)),
+        ],
+    )
+    .await;
+}
+
 async fn submit_gl(api: &Api, run_id: i64, suspense: &str) -> String {
     let (st, v) = api
         .post(
@@ -737,12 +749,12 @@ async fn gl_journal_import_happy_path_and_journals_contract() {
 async fn gl_submit_without_handoff_creates_control_row_and_delete_unposted_journal() {
     let sim = step_sim().await;
     let api = Api::login(&sim, "GLUSER", "welcome1").await;
-    stage_gl(
+    stage_pair(
         &api,
-        vec![
-            gl_line(8100, "01-000-1190-0000-000", Some("5"), None),
-            gl_line(8100, "01-000-2190-0000-000", None, Some("5")),
-        ],
+        8100,
+        "01-000-1190-0000-000",
+        "01-000-2190-0000-000",
+        "5",
     )
     .await;
     let (st, v) = api
@@ -1032,12 +1044,12 @@ async fn gl_dynamic_insertion_off_and_cross_validation_reported_by_get_account()
     );
     // Journal Import with a company-02 line: EF04.
     let (group, run) = handoff(&api).await;
-    stage_gl(
+    stage_pair(
         &api,
-        vec![
-            gl_line(group, "01-000-1190-0000-000", Some("1"), None),
-            gl_line(group, "02-000-1190-0000-000", None, Some("1")),
-        ],
+        group,
+        "01-000-1190-0000-000",
+        "02-000-1190-0000-000",
+        "1",
     )
     .await;
     submit_gl(&api, run, "N").await;
@@ -1765,12 +1777,12 @@ async fn injected_faults_db_error_expiry_standby_import_error_and_rate() {
     // Import ending in Error, rows untouched.
     ctl.sim("faults", json!({"import_error_next": 1})).await;
     let (group, run) = handoff(&api).await;
-    stage_gl(
+    stage_pair(
         &api,
-        vec![
-            gl_line(group, "01-000-1190-0000-000", Some("1"), None),
-            gl_line(group, "01-000-4010-0000-000", None, Some("1")),
-        ],
+        group,
+        "01-000-1190-0000-000",
+        "01-000-4010-0000-000",
+        "1",
     )
     .await;
     let id = submit_gl(&api, run, "N").await;
@@ -1865,12 +1877,12 @@ period = "NOV-26"
         "valid when the client checks"
     );
     let (group, run) = handoff(&api).await;
-    stage_gl(
+    stage_pair(
         &api,
-        vec![
-            gl_line(group, "01-000-1190-0000-000", Some("3"), None),
-            gl_line(group, "01-000-6150-0000-000", None, Some("3")),
-        ],
+        group,
+        "01-000-1190-0000-000",
+        "01-000-6150-0000-000",
+        "3",
     )
     .await;
     submit_gl(&api, run, "N").await;
@@ -1984,12 +1996,12 @@ async fn warn_on_rejects_ends_gl_import_in_warning() {
     .unwrap();
     let api = Api::login(&sim, "GLUSER", "welcome1").await;
     let (group, run) = handoff(&api).await;
-    stage_gl(
+    stage_pair(
         &api,
-        vec![
-            gl_line(group, "01-000-1190-0000-000", Some("1"), None),
-            gl_line(group, "01-000-5555-0000-000", None, Some("1")),
-        ],
+        group,
+        "01-000-1190-0000-000",
+        "01-000-5555-0000-000",
+        "1",
     )
     .await;
     let id = submit_gl(&api, run, "N").await;
@@ -2018,12 +2030,12 @@ async fn save_data_keeps_processed_rows() {
         .unwrap()
         .parse()
         .unwrap();
-    stage_gl(
+    stage_pair(
         &api,
-        vec![
-            gl_line(4242, "01-000-1190-0000-000", Some("1"), None),
-            gl_line(4242, "01-000-4010-0000-000", None, Some("1")),
-        ],
+        4242,
+        "01-000-1190-0000-000",
+        "01-000-4010-0000-000",
+        "1",
     )
     .await;
     submit_gl(&api, run, "N").await;
