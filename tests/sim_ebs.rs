@@ -189,9 +189,25 @@ async fn by_request(api: &Api, header: Value, proc: &str, id: &str) -> Value {
     .1
 }
 
-/// GET with the operating unit's context query appended.
-async fn get_in(api: &Api, path_and_query: &str, ctx: String) -> Value {
-    api.get(&format!("{path_and_query}&{ctx}")).await.1
+/// Rows of an interface table matching `filter`, read under the context query `ctx`.
+async fn ou_rows(api: &Api, alias: &str, table: &str, filter: &str, ctx: String) -> Vec<Value> {
+    let query = if filter.is_empty() {
+        ctx
+    } else {
+        format!("{filter}&{ctx}")
+    };
+    let (_, v) = api.get(&format!("{alias}/{table}/?{query}")).await;
+    items(&v, &format!("{table}_REC"))
+}
+
+/// AutoInvoice interface rows of operating unit 204.
+async fn ar_rows(api: &Api, table: &str, filter: &str) -> Vec<Value> {
+    ou_rows(api, "autoinvoice", table, filter, ar_q(204)).await
+}
+
+/// Payables interface rows of operating unit 204.
+async fn ap_rows(api: &Api, table: &str, filter: &str) -> Vec<Value> {
+    ou_rows(api, "apinvoice", table, filter, ap_q(204)).await
 }
 
 async fn step_sim() -> RunningEbsSim {
@@ -1154,21 +1170,23 @@ async fn autoinvoice_happy_path_with_raxtrx_child() {
         ],
     )
     .await;
-    let v = get_in(
+    let rows = ar_rows(
         &api,
-        "autoinvoice/RA_INTERFACE_LINES_ALL/?INTERFACE_LINE_ATTRIBUTE1=111-1",
-        ar_q(204),
+        "RA_INTERFACE_LINES_ALL",
+        "INTERFACE_LINE_ATTRIBUTE1=111-1",
     )
     .await;
-    assert_eq!(items(&v, "RA_INTERFACE_LINES_ALL_REC").len(), 2);
+    assert_eq!(rows.len(), 2);
     // Other OUs do not see OU 204 rows.
-    let (_, v) = api
-        .get(&format!(
-            "autoinvoice/RA_INTERFACE_LINES_ALL/?INTERFACE_LINE_ATTRIBUTE1=111-1&{}",
-            ar_q(458)
-        ))
-        .await;
-    assert!(items(&v, "RA_INTERFACE_LINES_ALL_REC").is_empty());
+    let rows = ou_rows(
+        &api,
+        "autoinvoice",
+        "RA_INTERFACE_LINES_ALL",
+        "INTERFACE_LINE_ATTRIBUTE1=111-1",
+        ar_q(458),
+    )
+    .await;
+    assert!(rows.is_empty());
 
     let master = submit_ar(&api).await;
     let t = sim.step();
@@ -1221,20 +1239,13 @@ async fn autoinvoice_happy_path_with_raxtrx_child() {
     assert_eq!(cm["TRX_CLASS"], "CM");
     assert!(cm["TERM_NAME"].is_null());
     // Interface purged; no errors.
-    let v = get_in(
-        &api,
-        "autoinvoice/RA_INTERFACE_LINES_ALL/?BATCH_SOURCE_NAME=AMAZON",
-        ar_q(204),
-    )
-    .await;
-    assert!(items(&v, "RA_INTERFACE_LINES_ALL_REC").is_empty());
-    let (_, v) = api
-        .get(&format!(
-            "autoinvoice/RA_INTERFACE_ERRORS_ALL/?{}",
-            ar_q(204)
-        ))
-        .await;
-    assert!(items(&v, "RA_INTERFACE_ERRORS_ALL_REC").is_empty());
+    let rows = ar_rows(&api, "RA_INTERFACE_LINES_ALL", "BATCH_SOURCE_NAME=AMAZON").await;
+    assert!(rows.is_empty());
+    assert!(
+        ar_rows(&api, "RA_INTERFACE_ERRORS_ALL", "")
+            .await
+            .is_empty()
+    );
 
     // Same flexfield again: duplicate.
     stage_ar(
@@ -1250,13 +1261,7 @@ async fn autoinvoice_happy_path_with_raxtrx_child() {
     .await;
     submit_ar(&api).await;
     sim.run_until_idle();
-    let (_, v) = api
-        .get(&format!(
-            "autoinvoice/RA_INTERFACE_ERRORS_ALL/?{}",
-            ar_q(204)
-        ))
-        .await;
-    let errs = items(&v, "RA_INTERFACE_ERRORS_ALL_REC");
+    let errs = ar_rows(&api, "RA_INTERFACE_ERRORS_ALL", "").await;
     assert_eq!(errs.len(), 1);
     assert_eq!(
         errs[0]["MESSAGE_TEXT"],
@@ -1274,16 +1279,13 @@ async fn autoinvoice_batch_source_must_be_imported_and_known() {
     let master = submit_ar_source(&api, "1010", "MANUAL-OTHER").await;
     let unknown = submit_ar_source(&api, "7777", "NOPE").await;
     sim.run_until_idle();
-    let v = get_in(
+    let rows = ar_rows(
         &api,
-        "autoinvoice/RA_INTERFACE_ERRORS_ALL/?INTERFACE_LINE_ATTRIBUTE1=m-1",
-        ar_q(204),
+        "RA_INTERFACE_ERRORS_ALL",
+        "INTERFACE_LINE_ATTRIBUTE1=m-1",
     )
     .await;
-    assert_eq!(
-        items(&v, "RA_INTERFACE_ERRORS_ALL_REC")[0]["MESSAGE_TEXT"],
-        "Invalid batch source name"
-    );
+    assert_eq!(rows[0]["MESSAGE_TEXT"], "Invalid batch source name");
     let v = by_request(&api, ar_hdr(204), "get_request_status", &master).await;
     assert_eq!(v["OutputParameters"]["X_STATUS_CODE"], "C");
     let v = by_request(&api, ar_hdr(204), "get_request_status", &unknown).await;
@@ -1423,13 +1425,7 @@ async fn autoinvoice_validation_failures_and_delete_of_rejected_lines() {
         v["OutputParameters"]["X_STATUS_CODE"], "C",
         "master Normal even with rejected lines"
     );
-    let v = get_in(
-        &api,
-        "autoinvoice/RA_INTERFACE_ERRORS_ALL/?limit=1000",
-        ar_q(204),
-    )
-    .await;
-    let errs = items(&v, "RA_INTERFACE_ERRORS_ALL_REC");
+    let errs = ar_rows(&api, "RA_INTERFACE_ERRORS_ALL", "limit=1000").await;
     for (msg, row) in &cases {
         let order = row["INTERFACE_LINE_ATTRIBUTE1"].as_str().unwrap();
         assert!(
@@ -1458,13 +1454,13 @@ async fn autoinvoice_validation_failures_and_delete_of_rejected_lines() {
         "every transaction had a failing line"
     );
     // Held-back sibling is still in the interface.
-    let v = get_in(
+    let rows = ar_rows(
         &api,
-        "autoinvoice/RA_INTERFACE_LINES_ALL/?INTERFACE_LINE_ATTRIBUTE1=c14",
-        ar_q(204),
+        "RA_INTERFACE_LINES_ALL",
+        "INTERFACE_LINE_ATTRIBUTE1=c14",
     )
     .await;
-    assert_eq!(items(&v, "RA_INTERFACE_LINES_ALL_REC").len(), 2);
+    assert_eq!(rows.len(), 2);
     // Delete the rejected lines of one order: lines and their errors go.
     let (st, v) = api
         .delete(&format!(
@@ -1474,13 +1470,13 @@ async fn autoinvoice_validation_failures_and_delete_of_rejected_lines() {
         .await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(v["OutputParameters"]["X_ROW_COUNT"], "2");
-    let v = get_in(
+    let rows = ar_rows(
         &api,
-        "autoinvoice/RA_INTERFACE_ERRORS_ALL/?INTERFACE_LINE_ATTRIBUTE1=c14",
-        ar_q(204),
+        "RA_INTERFACE_ERRORS_ALL",
+        "INTERFACE_LINE_ATTRIBUTE1=c14",
     )
     .await;
-    assert!(items(&v, "RA_INTERFACE_ERRORS_ALL_REC").is_empty());
+    assert!(rows.is_empty());
 }
 
 // ---------------------------------------------------------------- AP
@@ -1622,13 +1618,7 @@ async fn payables_import_processes_and_rejects_with_real_codes() {
     sim.run_until_idle();
     let v = by_request(&api, ap_hdr(204), "get_request_status", &id).await;
     assert_eq!(v["OutputParameters"]["X_STATUS_CODE"], "C");
-    let v = get_in(
-        &api,
-        "apinvoice/AP_INVOICES_INTERFACE/?GROUP_ID=G1&limit=50",
-        ap_q(204),
-    )
-    .await;
-    let hs = items(&v, "AP_INVOICES_INTERFACE_REC");
+    let hs = ap_rows(&api, "AP_INVOICES_INTERFACE", "GROUP_ID=G1&limit=50").await;
     let st = |id: &str| hs.iter().find(|h| h["INVOICE_ID"] == id).unwrap()["STATUS"].clone();
     assert_eq!(st(&ok), "PROCESSED");
     assert_eq!(st(&dup_a), "PROCESSED");
@@ -1643,13 +1633,7 @@ async fn payables_import_processes_and_rejects_with_real_codes() {
     ] {
         assert_eq!(st(r), "REJECTED");
     }
-    let v = get_in(
-        &api,
-        "apinvoice/AP_INTERFACE_REJECTIONS/?GROUP_ID=G1&limit=100",
-        ap_q(204),
-    )
-    .await;
-    let rj = items(&v, "AP_INTERFACE_REJECTIONS_REC");
+    let rj = ap_rows(&api, "AP_INTERFACE_REJECTIONS", "GROUP_ID=G1&limit=100").await;
     let has = |inv: &str, code: &str| {
         rj.iter()
             .any(|r| r["INVOICE_ID"] == inv && r["REJECT_LOOKUP_CODE"] == code)
@@ -1679,13 +1663,8 @@ async fn payables_import_processes_and_rejects_with_real_codes() {
         ))
         .await;
     assert_eq!(v["OutputParameters"]["X_ROW_COUNT"], "12");
-    let v = get_in(
-        &api,
-        "apinvoice/AP_INTERFACE_REJECTIONS/?GROUP_ID=G1",
-        ap_q(204),
-    )
-    .await;
-    assert!(items(&v, "AP_INTERFACE_REJECTIONS_REC").is_empty());
+    let rows = ap_rows(&api, "AP_INTERFACE_REJECTIONS", "GROUP_ID=G1").await;
+    assert!(rows.is_empty());
 }
 
 // ---------------------------------------------------------------- ceiling and faults
