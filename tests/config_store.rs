@@ -24,6 +24,15 @@ fn line_of(text: &str, needle: &str) -> usize {
     text.lines().position(|l| l.contains(needle)).unwrap() + 1
 }
 
+/// Loading `text` fails with `what` at the line where `marker` stands.
+fn assert_error_at(text: &str, marker: &str, what: &str) {
+    let msg = err_of(text);
+    assert!(
+        msg.contains(&format!("line {}: {what}", line_of(text, marker))),
+        "{msg}"
+    );
+}
+
 // ---------------------------------------------------------------- configuration
 
 #[test]
@@ -143,23 +152,13 @@ fn unknown_keys_name_key_section_file_and_line() {
         "application = \"SQLGL\"",
         "application = \"SQLGL\"\nrespons = \"X\"",
     );
-    let msg = err_of(&text);
-    assert!(
-        msg.contains(&format!(
-            "line {}: unknown key `respons` in [ebs.gl]",
-            line_of(&text, "respons =")
-        )),
-        "{msg}"
-    );
+    assert_error_at(&text, "respons =", "unknown key `respons` in [ebs.gl]");
 
     let text = example_with("ledger_id = 2", "ledger_id = 2\nledger = 2");
-    let msg = err_of(&text);
-    assert!(
-        msg.contains(&format!(
-            "line {}: unknown key `ledger` in [[routing]] #2",
-            line_of(&text, "ledger = 2")
-        )),
-        "{msg}"
+    assert_error_at(
+        &text,
+        "ledger = 2",
+        "unknown key `ledger` in [[routing]] #2",
     );
 
     let text = format!("colour = \"blue\"\n{EXAMPLE}");
@@ -170,14 +169,7 @@ fn unknown_keys_name_key_section_file_and_line() {
     );
 
     let text = example_with("[items]", "[item]");
-    let msg = err_of(&text);
-    assert!(
-        msg.contains(&format!(
-            "line {}: unknown key `item` in the top level",
-            line_of(&text, "[item]")
-        )),
-        "{msg}"
-    );
+    assert_error_at(&text, "[item]", "unknown key `item` in the top level");
 }
 
 #[test]

@@ -190,6 +190,14 @@ impl Outcome {
             .filter(|l| l.split_whitespace().next() == Some(status))
             .collect()
     }
+
+    /// Asserts the run failed with exactly one FAIL line and returns it.
+    fn only_failure(&self) -> &str {
+        assert_eq!(self.code, 1, "{}", self.stdout);
+        let fails = self.lines("FAIL");
+        assert_eq!(fails.len(), 1, "{}", self.stdout);
+        fails[0]
+    }
 }
 
 async fn doctor(setup: &Setup) -> Outcome {
@@ -227,6 +235,11 @@ async fn doctor(setup: &Setup) -> Outcome {
         code: out.status.code().unwrap_or(-1),
         stdout,
     }
+}
+
+async fn doctor_with(sys: &Systems, changes: Changes) -> Outcome {
+    let setup = write_setup(sys, &changes);
+    doctor(&setup).await
 }
 
 async fn stop(sys: Systems) {
@@ -291,23 +304,20 @@ async fn all_green_against_both_simulators() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_ebs_password_fails_the_login_and_skips_the_rest() {
     let sys = systems().await;
-    let setup = write_setup(
+    let out = doctor_with(
         &sys,
-        &Changes {
+        Changes {
             ebs_password: Some("not-the-password"),
             ..Changes::default()
         },
-    );
-    let out = doctor(&setup).await;
-    assert_eq!(out.code, 1, "{}", out.stdout);
-    let fails = out.lines("FAIL");
-    assert_eq!(fails.len(), 1, "{}", out.stdout);
+    )
+    .await;
+    let fail = out.only_failure();
     assert!(
-        fails[0].starts_with("FAIL  ebs login: as OPERATIONS")
-            && fails[0].contains("refused the credentials")
-            && fails[0].contains("credentials set"),
-        "{}",
-        fails[0]
+        fail.starts_with("FAIL  ebs login: as OPERATIONS")
+            && fail.contains("refused the credentials")
+            && fail.contains("credentials set"),
+        "{fail}"
     );
     assert!(!out.stdout.contains("not-the-password"));
     // Amazon is still checked.
@@ -322,18 +332,15 @@ async fn wrong_ebs_password_fails_the_login_and_skips_the_rest() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_responsibility_fails_the_gl_context() {
     let sys = systems().await;
-    let setup = write_setup(
+    let out = doctor_with(
         &sys,
-        &Changes {
+        Changes {
             gl_responsibility: Some("GL_NOT_A_RESPONSIBILITY"),
             ..Changes::default()
         },
-    );
-    let out = doctor(&setup).await;
-    assert_eq!(out.code, 1, "{}", out.stdout);
-    let fails = out.lines("FAIL");
-    assert_eq!(fails.len(), 1, "{}", out.stdout);
-    let line = fails[0];
+    )
+    .await;
+    let line = out.only_failure();
     assert!(
         line.starts_with("FAIL  ebs gl context: GL_NOT_A_RESPONSIBILITY/SQLGL")
             && line.contains("ISG_SERVICE_AUTH_FAILURE")
@@ -375,14 +382,14 @@ amount_description = "DoctorParent"
 account = "01-000-4000-0000-000"
 label = "parent account"
 "#;
-    let setup = write_setup(
+    let out = doctor_with(
         &sys,
-        &Changes {
+        Changes {
             ca_mapping_extra: Some(extra),
             ..Changes::default()
         },
-    );
-    let out = doctor(&setup).await;
+    )
+    .await;
     assert_eq!(out.code, 1, "{}", out.stdout);
     let fails = out.lines("FAIL");
     assert_eq!(fails.len(), 3, "{}", out.stdout);
@@ -425,23 +432,20 @@ label = "parent account"
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_refresh_token_says_reauthorise() {
     let sys = systems().await;
-    let setup = write_setup(
+    let out = doctor_with(
         &sys,
-        &Changes {
+        Changes {
             refresh_token: Some("Atzr|revoked-long-ago"),
             ..Changes::default()
         },
-    );
-    let out = doctor(&setup).await;
-    assert_eq!(out.code, 1, "{}", out.stdout);
-    let fails = out.lines("FAIL");
-    assert_eq!(fails.len(), 1, "{}", out.stdout);
+    )
+    .await;
+    let fail = out.only_failure();
     assert!(
-        fails[0].starts_with("FAIL  seller acme-na: token exchange failed")
-            && fails[0].contains("re-authorise")
-            && fails[0].contains("credentials set"),
-        "{}",
-        fails[0]
+        fail.starts_with("FAIL  seller acme-na: token exchange failed")
+            && fail.contains("re-authorise")
+            && fail.contains("credentials set"),
+        "{fail}"
     );
     assert!(!out.stdout.contains("revoked-long-ago"));
     // The other seller and EBS are still checked.
@@ -460,14 +464,11 @@ async fn unreadable_credentials_fail_first_and_stop() {
     let identity = setup.config.parent().unwrap().join("identity.txt");
     std::fs::remove_file(&identity).unwrap();
     let out = doctor(&setup).await;
-    assert_eq!(out.code, 1, "{}", out.stdout);
-    let fails = out.lines("FAIL");
-    assert_eq!(fails.len(), 1, "{}", out.stdout);
+    let fail = out.only_failure();
     assert!(
-        fails[0].starts_with("FAIL  credentials: identity file")
-            && fails[0].contains("nothing else can be checked"),
-        "{}",
-        fails[0]
+        fail.starts_with("FAIL  credentials: identity file")
+            && fail.contains("nothing else can be checked"),
+        "{fail}"
     );
     assert!(!out.stdout.contains("seller acme-na"), "{}", out.stdout);
     stop(sys).await;
@@ -480,15 +481,12 @@ async fn unreachable_ebs_is_one_failure() {
     let Systems { amazon, ebs } = sys;
     ebs.shutdown().await;
     let out = doctor(&setup).await;
-    assert_eq!(out.code, 1, "{}", out.stdout);
-    let fails = out.lines("FAIL");
-    assert_eq!(fails.len(), 1, "{}", out.stdout);
+    let fail = out.only_failure();
     assert!(
-        fails[0].starts_with("FAIL  ebs login: as OPERATIONS")
-            && fails[0].contains("cannot reach EBS")
-            && fails[0].contains("base_url"),
-        "{}",
-        fails[0]
+        fail.starts_with("FAIL  ebs login: as OPERATIONS")
+            && fail.contains("cannot reach EBS")
+            && fail.contains("base_url"),
+        "{fail}"
     );
     assert!(!out.stdout.contains("ebs service"), "{}", out.stdout);
     amazon.stop().await;
@@ -497,14 +495,14 @@ async fn unreachable_ebs_is_one_failure() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn undeployed_custom_alias_is_named() {
     let sys = systems().await;
-    let setup = write_setup(
+    let out = doctor_with(
         &sys,
-        &Changes {
+        Changes {
             custom_alias: Some("xxnotdeployed"),
             ..Changes::default()
         },
-    );
-    let out = doctor(&setup).await;
+    )
+    .await;
     assert_eq!(out.code, 1, "{}", out.stdout);
     let fails = out.lines("FAIL");
     assert!(
@@ -534,23 +532,20 @@ async fn undeployed_custom_alias_is_named() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_ledger_is_named() {
     let sys = systems().await;
-    let setup = write_setup(
+    let out = doctor_with(
         &sys,
-        &Changes {
+        Changes {
             ca_ledger: Some(77),
             ..Changes::default()
         },
-    );
-    let out = doctor(&setup).await;
-    assert_eq!(out.code, 1, "{}", out.stdout);
-    let fails = out.lines("FAIL");
-    assert_eq!(fails.len(), 1, "{}", out.stdout);
+    )
+    .await;
+    let fail = out.only_failure();
     assert!(
-        fails[0].starts_with("FAIL  routing A2EUQ1WTGCTBG2 ledger 77:")
-            && fails[0].contains("Invalid ledger id 77")
-            && fails[0].contains("check ledger_id"),
-        "{}",
-        fails[0]
+        fail.starts_with("FAIL  routing A2EUQ1WTGCTBG2 ledger 77:")
+            && fail.contains("Invalid ledger id 77")
+            && fail.contains("check ledger_id"),
+        "{fail}"
     );
     stop(sys).await;
 }
@@ -558,15 +553,15 @@ async fn unknown_ledger_is_named() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn passphrase_from_the_environment_and_a_seller_without_credentials() {
     let sys = systems().await;
-    let setup = write_setup(
+    let out = doctor_with(
         &sys,
-        &Changes {
+        Changes {
             passphrase: Some("correct horse battery staple"),
             drop_seller: Some("acme-eu"),
             ..Changes::default()
         },
-    );
-    let out = doctor(&setup).await;
+    )
+    .await;
     assert_eq!(out.code, 1, "{}", out.stdout);
     assert!(!out.stdout.contains("correct horse"), "{}", out.stdout);
     assert!(
@@ -575,13 +570,11 @@ async fn passphrase_from_the_environment_and_a_seller_without_credentials() {
         "{}",
         out.stdout
     );
-    let fails = out.lines("FAIL");
-    assert_eq!(fails.len(), 1, "{}", out.stdout);
+    let fail = out.only_failure();
     assert!(
-        fails[0].starts_with("FAIL  seller acme-eu: no credentials for seller `acme-eu`")
-            && fails[0].contains("credentials set"),
-        "{}",
-        fails[0]
+        fail.starts_with("FAIL  seller acme-eu: no credentials for seller `acme-eu`")
+            && fail.contains("credentials set"),
+        "{fail}"
     );
     assert!(out.stdout.contains("ok    ledger 3 accounts:"));
     stop(sys).await;

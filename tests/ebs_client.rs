@@ -354,6 +354,21 @@ mod sim {
         spawn(cfg).await.expect("simulator")
     }
 
+    /// Allocate, stage, submit, let the simulator run, await and confirm a checked record.
+    async fn step_through(
+        c: &EbsClient,
+        sim: &RunningEbsSim,
+        b: &GlBatch,
+        rec: &PostingRecord,
+    ) -> PostingRecord {
+        let rec = c.gl_allocate(b, rec).await.expect("allocate");
+        let rec = c.gl_stage(b, &rec).await.expect("stage");
+        let rec = c.gl_submit(b, &rec).await.expect("submit");
+        sim.run_until_idle();
+        let rec = c.gl_await(b, &rec).await.expect("await");
+        c.gl_confirm(b, &rec).await.expect("confirm")
+    }
+
     pub fn client(sim: &RunningEbsSim) -> EbsClient {
         let mut cfg = EbsConfig::new(
             &sim.base_url(),
@@ -663,12 +678,7 @@ mod sim {
         let c = client(&sim);
         let b = clean("3001");
         let rec = c.gl_check(&b).await.expect("account fine at check time");
-        let rec = c.gl_allocate(&b, &rec).await.expect("allocate");
-        let rec = c.gl_stage(&b, &rec).await.expect("stage");
-        let rec = c.gl_submit(&b, &rec).await.expect("submit");
-        sim.run_until_idle();
-        let rec = c.gl_await(&b, &rec).await.expect("await");
-        let rec = c.gl_confirm(&b, &rec).await.expect("confirm");
+        let rec = step_through(&c, &sim, &b, &rec).await;
         let o = rec.outcome.expect("outcome");
         assert_eq!(o.status, GlStatus::Rejected, "{o:?}");
         // The end-dated account's line carries EF01; the group is rejected as a whole (the
@@ -704,12 +714,7 @@ mod sim {
             "client refuses"
         );
         let rec = PostingRecord::raw_test_hook_unchecked(&b);
-        let rec = c.gl_allocate(&b, &rec).await.expect("allocate");
-        let rec = c.gl_stage(&b, &rec).await.expect("stage");
-        let rec = c.gl_submit(&b, &rec).await.expect("submit");
-        sim.run_until_idle();
-        let rec = c.gl_await(&b, &rec).await.expect("await");
-        let rec = c.gl_confirm(&b, &rec).await.expect("confirm");
+        let rec = step_through(&c, &sim, &b, &rec).await;
         let o = rec.outcome.expect("outcome");
         assert_eq!(o.status, GlStatus::Rejected);
         assert!(

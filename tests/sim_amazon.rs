@@ -37,18 +37,45 @@ fn http() -> reqwest::Client {
     reqwest::Client::builder().build().unwrap()
 }
 
-async fn token(c: &reqwest::Client, sim: &RunningAmazonSim) -> String {
-    let r = c
-        .post(sim.token_url())
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", amazon::DEFAULT_REFRESH_TOKEN),
-            ("client_id", amazon::DEFAULT_CLIENT_ID),
-            ("client_secret", amazon::DEFAULT_CLIENT_SECRET),
-        ])
+/// The default seller's refresh-token grant.
+const LWA_FORM: [(&str, &str); 4] = [
+    ("grant_type", "refresh_token"),
+    ("refresh_token", amazon::DEFAULT_REFRESH_TOKEN),
+    ("client_id", amazon::DEFAULT_CLIENT_ID),
+    ("client_secret", amazon::DEFAULT_CLIENT_SECRET),
+];
+
+async fn lwa(c: &reqwest::Client, sim: &RunningAmazonSim) -> reqwest::Response {
+    c.post(sim.token_url())
+        .form(&LWA_FORM)
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// `/_sim/stats` over HTTP rather than through the handle.
+async fn stats_over_http(sim: &RunningAmazonSim) -> Value {
+    http()
+        .get(format!("{}/_sim/stats", sim.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Follows the pre-signed `url` of a getReportDocument answer.
+async fn fetch_url(r: &Resp) -> reqwest::Response {
+    http()
+        .get(r.body["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn token(c: &reqwest::Client, sim: &RunningAmazonSim) -> String {
+    let r = lwa(c, sim).await;
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
     v["access_token"].as_str().unwrap().to_string()
@@ -98,6 +125,10 @@ impl<'a> Api<'a> {
             headers,
             body,
         }
+    }
+
+    async fn raw_get(&self, path: &str) -> Resp {
+        self.raw(reqwest::Method::GET, path, None).await
     }
 
     async fn call(&mut self, method: reqwest::Method, path: &str, body: Option<&Value>) -> Resp {
@@ -164,6 +195,12 @@ impl Models {
     }
 
     /// The response schema the model declares for `path`/`method`/`status`.
+    /// Asserts the status, then checks the body against the model for that status.
+    fn expect(&self, r: &Resp, api: &str, path: &str, method: &str, status: u16) {
+        assert_eq!(r.status, status, "{api} {method} {path}: {}", r.body);
+        self.check(api, path, method, status, &r.body);
+    }
+
     fn check(&self, api: &str, path: &str, method: &str, status: u16, body: &Value) {
         let doc = &self.docs[api];
         let resp = &doc["paths"][path][method]["responses"][status.to_string()];
@@ -212,8 +249,7 @@ async fn contract_every_response_matches_the_official_models() {
             "{orders_path}?MarketplaceIds={US},{CA},{DE}&CreatedAfter=2026-10-01T00:00:00Z&MaxResultsPerPage=100"
         ))
         .await;
-    assert_eq!(r.status, 200);
-    models.check("orders", orders_path, "get", 200, &r.body);
+    models.expect(&r, "orders", orders_path, "get", 200);
     let orders = r.body["payload"]["Orders"].as_array().unwrap().clone();
     assert!(orders.len() == 100 && r.body["payload"]["NextToken"].is_string());
     assert!(
@@ -227,50 +263,42 @@ async fn contract_every_response_matches_the_official_models() {
     let r = api
         .get(&format!("{orders_path}?CreatedAfter=2026-10-01"))
         .await;
-    assert_eq!(r.status, 400);
-    models.check("orders", orders_path, "get", 400, &r.body);
+    models.expect(&r, "orders", orders_path, "get", 400);
     let no_token = Api {
         c: http(),
         sim: &sim,
         token: "Atza|nope".into(),
     };
     let forbidden = no_token
-        .raw(
-            reqwest::Method::GET,
-            &format!("{orders_path}?MarketplaceIds={US}&CreatedAfter=2026-10-01"),
-            None,
-        )
+        .raw_get(&format!(
+            "{orders_path}?MarketplaceIds={US}&CreatedAfter=2026-10-01"
+        ))
         .await;
-    assert_eq!(forbidden.status, 403);
-    models.check("orders", orders_path, "get", 403, &forbidden.body);
+    models.expect(&forbidden, "orders", orders_path, "get", 403);
     for o in orders.iter().step_by(17) {
         let id = o["AmazonOrderId"].as_str().unwrap();
         let r = api.get(&format!("{orders_path}/{id}")).await;
-        assert_eq!(r.status, 200);
-        models.check("orders", "/orders/v0/orders/{orderId}", "get", 200, &r.body);
+        models.expect(&r, "orders", "/orders/v0/orders/{orderId}", "get", 200);
         let r = api.get(&format!("{orders_path}/{id}/orderItems")).await;
-        assert_eq!(r.status, 200);
-        models.check(
+        models.expect(
+            &r,
             "orders",
             "/orders/v0/orders/{orderId}/orderItems",
             "get",
             200,
-            &r.body,
         );
     }
     let r = api.get(&format!("{orders_path}/999-0000000-0000000")).await;
-    assert_eq!(r.status, 404);
-    models.check("orders", "/orders/v0/orders/{orderId}", "get", 404, &r.body);
+    models.expect(&r, "orders", "/orders/v0/orders/{orderId}", "get", 404);
     let r = api
         .get(&format!("{orders_path}/not-an-id/orderItems"))
         .await;
-    assert_eq!(r.status, 400);
-    models.check(
+    models.expect(
+        &r,
         "orders",
         "/orders/v0/orders/{orderId}/orderItems",
         "get",
         400,
-        &r.body,
     );
 
     // Finances: every group's events (covers every event kind the world produces).
@@ -278,8 +306,7 @@ async fn contract_every_response_matches_the_official_models() {
     let r = api
         .get(&format!("{groups_path}?MaxResultsPerPage=100"))
         .await;
-    assert_eq!(r.status, 200);
-    models.check("finances", groups_path, "get", 200, &r.body);
+    models.expect(&r, "finances", groups_path, "get", 200);
     let groups = r.body["payload"]["FinancialEventGroupList"]
         .as_array()
         .unwrap()
@@ -299,8 +326,7 @@ async fn contract_every_response_matches_the_official_models() {
                 path.push_str(&format!("&NextToken={}", enc(t)));
             }
             let r = api.get(&path).await;
-            assert_eq!(r.status, 200, "{}", r.body);
-            models.check("finances", by_group, "get", 200, &r.body);
+            models.expect(&r, "finances", by_group, "get", 200);
             for (k, v) in r.body["payload"]["FinancialEvents"].as_object().unwrap() {
                 if v.as_array().is_some_and(|a| !a.is_empty()) {
                     kinds.insert(k.clone());
@@ -327,48 +353,31 @@ async fn contract_every_response_matches_the_official_models() {
     let r = api
         .get(&format!("{groups_path}/nope/financialEvents"))
         .await;
-    assert_eq!(r.status, 404);
-    models.check("finances", by_group, "get", 404, &r.body);
+    models.expect(&r, "finances", by_group, "get", 404);
     let r = api
         .get("/finances/v0/financialEvents?PostedAfter=2026-11-01T00:00:00Z&MaxResultsPerPage=50")
         .await;
-    assert_eq!(r.status, 200);
-    models.check(
-        "finances",
-        "/finances/v0/financialEvents",
-        "get",
-        200,
-        &r.body,
-    );
+    models.expect(&r, "finances", "/finances/v0/financialEvents", "get", 200);
     let r = api
         .get("/finances/v0/financialEvents?PostedBefore=2026-11-01T00:00:00Z")
         .await;
-    assert_eq!(r.status, 400);
-    models.check(
-        "finances",
-        "/finances/v0/financialEvents",
-        "get",
-        400,
-        &r.body,
-    );
+    models.expect(&r, "finances", "/finances/v0/financialEvents", "get", 400);
     let r = api
         .get(&format!(
             "{groups_path}?FinancialEventGroupStartedBefore=2030-01-01T00:00:00Z"
         ))
         .await;
-    assert_eq!(r.status, 400);
-    models.check("finances", groups_path, "get", 400, &r.body);
+    models.expect(&r, "finances", groups_path, "get", 400);
     let oid = orders[3]["AmazonOrderId"].as_str().unwrap();
     let r = api
         .get(&format!("/finances/v0/orders/{oid}/financialEvents"))
         .await;
-    assert_eq!(r.status, 200);
-    models.check(
+    models.expect(
+        &r,
         "finances",
         "/finances/v0/orders/{orderId}/financialEvents",
         "get",
         200,
-        &r.body,
     );
 
     // Reports.
@@ -378,56 +387,49 @@ async fn contract_every_response_matches_the_official_models() {
             "{reports}?reportTypes=GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2&pageSize=3"
         ))
         .await;
-    assert_eq!(r.status, 200);
-    models.check("reports", reports, "get", 200, &r.body);
+    models.expect(&r, "reports", reports, "get", 200);
     let report = r.body["reports"][0].clone();
     let r = api.get(&format!("{reports}?processingStatuses=DONE")).await;
-    assert_eq!(r.status, 400);
-    models.check("reports", reports, "get", 400, &r.body);
+    models.expect(&r, "reports", reports, "get", 400);
     let rid = report["reportId"].as_str().unwrap();
     let r = api.get(&format!("{reports}/{rid}")).await;
-    assert_eq!(r.status, 200);
-    models.check(
+    models.expect(
+        &r,
         "reports",
         "/reports/2021-06-30/reports/{reportId}",
         "get",
         200,
-        &r.body,
     );
     let r = api.get(&format!("{reports}/123")).await;
-    assert_eq!(r.status, 404);
-    models.check(
+    models.expect(
+        &r,
         "reports",
         "/reports/2021-06-30/reports/{reportId}",
         "get",
         404,
-        &r.body,
     );
     let doc = report["reportDocumentId"].as_str().unwrap();
     let r = api
         .get(&format!("/reports/2021-06-30/documents/{doc}"))
         .await;
-    assert_eq!(r.status, 200);
-    models.check(
+    models.expect(
+        &r,
         "reports",
         "/reports/2021-06-30/documents/{reportDocumentId}",
         "get",
         200,
-        &r.body,
     );
     let r = api.get("/reports/2021-06-30/documents/missing").await;
-    assert_eq!(r.status, 404);
-    models.check(
+    models.expect(
+        &r,
         "reports",
         "/reports/2021-06-30/documents/{reportDocumentId}",
         "get",
         404,
-        &r.body,
     );
     let spec = json!({"reportType": "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL", "marketplaceIds": [US]});
     let r = api.call(reqwest::Method::POST, reports, Some(&spec)).await;
-    assert_eq!(r.status, 202);
-    models.check("reports", reports, "post", 202, &r.body);
+    models.expect(&r, "reports", reports, "post", 202);
     let spec =
         json!({"reportType": "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2", "marketplaceIds": [US]});
     let r = api.call(reqwest::Method::POST, reports, Some(&spec)).await;
@@ -437,40 +439,26 @@ async fn contract_every_response_matches_the_official_models() {
 
     // Sellers.
     let r = api.get("/sellers/v1/marketplaceParticipations").await;
-    assert_eq!(r.status, 200);
-    models.check(
+    models.expect(
+        &r,
         "sellers",
         "/sellers/v1/marketplaceParticipations",
         "get",
         200,
-        &r.body,
     );
     assert_eq!(r.body["payload"].as_array().unwrap().len(), 3);
 
     // Throttled and faulted bodies.
     for _ in 0..16 {
-        let _ = api
-            .raw(
-                reqwest::Method::GET,
-                "/sellers/v1/marketplaceParticipations",
-                None,
-            )
-            .await;
+        let _ = api.raw_get("/sellers/v1/marketplaceParticipations").await;
     }
-    let r = api
-        .raw(
-            reqwest::Method::GET,
-            "/sellers/v1/marketplaceParticipations",
-            None,
-        )
-        .await;
-    assert_eq!(r.status, 429);
-    models.check(
+    let r = api.raw_get("/sellers/v1/marketplaceParticipations").await;
+    models.expect(
+        &r,
         "sellers",
         "/sellers/v1/marketplaceParticipations",
         "get",
         429,
-        &r.body,
     );
     sim.stop().await;
 
@@ -484,26 +472,18 @@ async fn contract_every_response_matches_the_official_models() {
         sim: &sim,
         token: "Atza|any".into(),
     };
-    let r = api
-        .raw(reqwest::Method::GET, &format!("{reports}/1"), None)
-        .await;
-    assert_eq!(r.status, 500);
-    models.check(
+    let r = api.raw_get(&format!("{reports}/1")).await;
+    models.expect(
+        &r,
         "reports",
         "/reports/2021-06-30/reports/{reportId}",
         "get",
         500,
-        &r.body,
     );
     let r = api
-        .raw(
-            reqwest::Method::GET,
-            &format!("{orders_path}?MarketplaceIds={US}"),
-            None,
-        )
+        .raw_get(&format!("{orders_path}?MarketplaceIds={US}"))
         .await;
-    assert_eq!(r.status, 500);
-    models.check("orders", orders_path, "get", 500, &r.body);
+    models.expect(&r, "orders", orders_path, "get", 500);
     sim.stop().await;
 }
 
@@ -523,12 +503,7 @@ async fn lwa_and_access_token_errors() {
             (status, v)
         }
     };
-    let good = vec![
-        ("grant_type", "refresh_token"),
-        ("refresh_token", amazon::DEFAULT_REFRESH_TOKEN),
-        ("client_id", amazon::DEFAULT_CLIENT_ID),
-        ("client_secret", amazon::DEFAULT_CLIENT_SECRET),
-    ];
+    let good = LWA_FORM.to_vec();
     let (s, v) = post(good.clone()).await;
     assert_eq!(s, 200);
     assert_eq!(v["token_type"], "bearer");
@@ -616,11 +591,11 @@ async fn bucket_burst_then_429_then_refill_on_the_simulated_clock() {
     let api = Api::new(&sim).await;
     let path = format!("/orders/v0/orders?MarketplaceIds={US}&CreatedAfter=2026-11-20T00:00:00Z");
     for i in 0..20 {
-        let r = api.raw(reqwest::Method::GET, &path, None).await;
+        let r = api.raw_get(&path).await;
         assert_eq!(r.status, 200, "call {i}");
         assert_eq!(r.headers["x-amzn-RateLimit-Limit"], "0.0167");
     }
-    let r = api.raw(reqwest::Method::GET, &path, None).await;
+    let r = api.raw_get(&path).await;
     assert_eq!(r.status, 429);
     assert!(r.headers.get("x-amzn-RateLimit-Limit").is_none());
     assert!(r.headers.get("x-amzn-RequestId").is_some());
@@ -629,31 +604,18 @@ async fn bucket_burst_then_429_then_refill_on_the_simulated_clock() {
         json!({"errors":[{"code":"QuotaExceeded","message":"You exceeded your quota for the requested resource.","details":""}]})
     );
     // Another operation has its own bucket.
-    let r = api
-        .raw(
-            reqwest::Method::GET,
-            "/orders/v0/orders/111-1111111-1111111",
-            None,
-        )
-        .await;
+    let r = api.raw_get("/orders/v0/orders/111-1111111-1111111").await;
     assert_eq!(r.status, 404);
     assert_eq!(r.headers["x-amzn-RateLimit-Limit"], "0.5");
     sim.advance(Duration::from_secs(59));
-    assert_eq!(api.raw(reqwest::Method::GET, &path, None).await.status, 429);
+    assert_eq!(api.raw_get(&path).await.status, 429);
     sim.advance(Duration::from_secs(2));
-    assert_eq!(api.raw(reqwest::Method::GET, &path, None).await.status, 200);
-    assert_eq!(api.raw(reqwest::Method::GET, &path, None).await.status, 429);
+    assert_eq!(api.raw_get(&path).await.status, 200);
+    assert_eq!(api.raw_get(&path).await.status, 429);
     let stats = sim.stats();
     assert_eq!(stats["operations"]["getOrders"]["requests"], 24);
     assert_eq!(stats["operations"]["getOrders"]["throttled"], 3);
-    let over_http: Value = http()
-        .get(format!("{}/_sim/stats", sim.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let over_http = stats_over_http(&sim).await;
     assert_eq!(
         over_http["operations"]["getOrders"],
         stats["operations"]["getOrders"]
@@ -667,17 +629,7 @@ async fn time_scale_is_reported_in_real_seconds_and_dates_are_simulated() {
     cfg.time_scale = 10.0;
     let sim = spawn(cfg).await;
     let c = http();
-    let r = c
-        .post(sim.token_url())
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", amazon::DEFAULT_REFRESH_TOKEN),
-            ("client_id", amazon::DEFAULT_CLIENT_ID),
-            ("client_secret", amazon::DEFAULT_CLIENT_SECRET),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = lwa(&c, &sim).await;
     let date = httpdate::parse_http_date(r.headers()["date"].to_str().unwrap()).unwrap();
     let date: DateTime<Utc> = date.into();
     assert!(date >= start_time() && date < start_time() + chrono::Duration::days(1));
@@ -688,22 +640,12 @@ async fn time_scale_is_reported_in_real_seconds_and_dates_are_simulated() {
         sim: &sim,
         token: v["access_token"].as_str().unwrap().into(),
     };
-    let r = api
-        .raw(
-            reqwest::Method::GET,
-            "/sellers/v1/marketplaceParticipations",
-            None,
-        )
-        .await;
+    let r = api.raw_get("/sellers/v1/marketplaceParticipations").await;
     assert_eq!(r.headers["x-amzn-RateLimit-Limit"], "0.16");
     let truth = sim.truth();
     let doc = &truth.settlements.last().unwrap().report_document_id;
     let r = api
-        .raw(
-            reqwest::Method::GET,
-            &format!("/reports/2021-06-30/documents/{doc}"),
-            None,
-        )
+        .raw_get(&format!("/reports/2021-06-30/documents/{doc}"))
         .await;
     assert!(
         r.body["url"]
@@ -1050,15 +992,7 @@ async fn report_lifecycle_url_expiry_and_settlement_schedule() {
     let r = api
         .get(&format!("/reports/2021-06-30/documents/{doc}"))
         .await;
-    assert_eq!(
-        http()
-            .get(r.body["url"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(fetch_url(&r).await.status(), 200);
 
     // cancelReport: only while IN_QUEUE.
     let r = api
@@ -1279,11 +1213,7 @@ async fn download(api: &mut Api<'_>, doc: &str) -> (Value, reqwest::header::Head
         .get(&format!("/reports/2021-06-30/documents/{doc}"))
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let d = http()
-        .get(r.body["url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let d = fetch_url(&r).await;
     assert_eq!(d.status(), 200);
     let headers = d.headers().clone();
     let bytes = d.bytes().await.unwrap().to_vec();
@@ -1613,11 +1543,7 @@ async fn gzip_documents() {
             s.report_document_id
         ))
         .await;
-    let d = http()
-        .get(r.body["url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let d = fetch_url(&r).await;
     assert_eq!(d.status(), 200);
     let headers = d.headers().clone();
     let inflated = d.bytes().await.unwrap();
@@ -1627,6 +1553,17 @@ async fn gzip_documents() {
 }
 
 // ---------------------------------------------------------------- faults
+
+/// Asks for the first settlement's document and follows its URL.
+async fn first_document(sim: &RunningAmazonSim) -> reqwest::Response {
+    let mut api = Api::new(sim).await;
+    let doc = sim.truth().settlements[0].report_document_id.clone();
+    let r = api
+        .get(&format!("/reports/2021-06-30/documents/{doc}"))
+        .await;
+    assert_eq!(r.status, 200);
+    fetch_url(&r).await
+}
 
 async fn faulty(fault: Fault) -> RunningAmazonSim {
     let mut cfg = config();
@@ -1648,17 +1585,7 @@ async fn faults_each_kind() {
         let sim = faulty(fault).await;
         let c = http();
         // LWA never throttles with QuotaExceeded; 500/503 take LWA's error shape there.
-        let t = c
-            .post(sim.token_url())
-            .form(&[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", amazon::DEFAULT_REFRESH_TOKEN),
-                ("client_id", amazon::DEFAULT_CLIENT_ID),
-                ("client_secret", amazon::DEFAULT_CLIENT_SECRET),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let t = lwa(&c, &sim).await;
         if fault == Fault::Throttle {
             assert_eq!(t.status(), 200);
         } else {
@@ -1671,7 +1598,7 @@ async fn faults_each_kind() {
             sim: &sim,
             token: "irrelevant".into(),
         };
-        let r = api.raw(reqwest::Method::GET, sellers, None).await;
+        let r = api.raw_get(sellers).await;
         assert_eq!(r.status.as_u16(), status);
         assert_eq!(r.body["errors"][0]["code"], code);
         assert!(r.headers.get("x-amzn-RateLimit-Limit").is_none());
@@ -1689,38 +1616,21 @@ async fn faults_each_kind() {
         .await
         .unwrap_err();
     assert!(!err.is_status(), "{err}");
-    let stats: Value = http()
-        .get(format!("{}/_sim/stats", sim.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats = stats_over_http(&sim).await;
     assert_eq!(stats["faults"]["reset"], 1);
     sim.stop().await;
     // slow: correct answer, late.
     let sim = faulty(Fault::Slow).await;
     let api = Api::new(&sim).await;
     let t0 = std::time::Instant::now();
-    let r = api.raw(reqwest::Method::GET, sellers, None).await;
+    let r = api.raw_get(sellers).await;
     assert!(t0.elapsed() >= Duration::from_millis(50));
     assert_eq!(r.status, 200);
     assert_eq!(sim.stats()["faults"]["slow"], 2);
     sim.stop().await;
     // truncate: downloads only; the body is cut short under an honest Content-Length.
     let sim = faulty(Fault::Truncate).await;
-    let mut api = Api::new(&sim).await;
-    let doc = sim.truth().settlements[0].report_document_id.clone();
-    let r = api
-        .get(&format!("/reports/2021-06-30/documents/{doc}"))
-        .await;
-    assert_eq!(r.status, 200);
-    let d = http()
-        .get(r.body["url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let d = first_document(&sim).await;
     assert_eq!(d.status(), 200);
     let declared: usize = d.headers()["content-length"]
         .to_str()
@@ -1732,17 +1642,7 @@ async fn faults_each_kind() {
     sim.stop().await;
     // expired-url: getReportDocument hands out a dead URL.
     let sim = faulty(Fault::ExpiredUrl).await;
-    let mut api = Api::new(&sim).await;
-    let doc = sim.truth().settlements[0].report_document_id.clone();
-    let r = api
-        .get(&format!("/reports/2021-06-30/documents/{doc}"))
-        .await;
-    assert_eq!(r.status, 200);
-    let d = http()
-        .get(r.body["url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let d = first_document(&sim).await;
     assert_eq!(d.status(), 403);
     assert!(d.text().await.unwrap().contains("Request has expired"));
     sim.stop().await;
@@ -1758,17 +1658,7 @@ async fn faults_are_deterministic_for_a_seed() {
         let c = http();
         let mut token = None;
         while token.is_none() {
-            let r = c
-                .post(sim.token_url())
-                .form(&[
-                    ("grant_type", "refresh_token"),
-                    ("refresh_token", amazon::DEFAULT_REFRESH_TOKEN),
-                    ("client_id", amazon::DEFAULT_CLIENT_ID),
-                    ("client_secret", amazon::DEFAULT_CLIENT_SECRET),
-                ])
-                .send()
-                .await
-                .unwrap();
+            let r = lwa(&c, &sim).await;
             if r.status() == 200 {
                 let v: Value = r.json().await.unwrap();
                 token = Some(v["access_token"].as_str().unwrap().to_string());
@@ -1782,14 +1672,10 @@ async fn faults_are_deterministic_for_a_seed() {
         let mut out = Vec::new();
         for _ in 0..12 {
             out.push(
-                api.raw(
-                    reqwest::Method::GET,
-                    "/sellers/v1/marketplaceParticipations",
-                    None,
-                )
-                .await
-                .status
-                .as_u16(),
+                api.raw_get("/sellers/v1/marketplaceParticipations")
+                    .await
+                    .status
+                    .as_u16(),
             );
         }
         sim.stop().await;

@@ -69,42 +69,32 @@ impl Api {
     }
 
     async fn post_raw(&self, path: &str, body: String) -> (StatusCode, Value) {
-        let r = self
-            .req(
-                reqwest::Method::POST,
-                format!("{}/webservices/rest/{path}", self.base),
-            )
-            .header("Content-Type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        let st = r.status();
-        (st, r.json().await.unwrap_or(Value::Null))
+        Self::send(
+            self.rest(reqwest::Method::POST, path)
+                .header("Content-Type", "application/json")
+                .body(body),
+        )
+        .await
     }
 
     async fn get(&self, path_and_query: &str) -> (StatusCode, Value) {
-        let r = self
-            .req(
-                reqwest::Method::GET,
-                format!("{}/webservices/rest/{path_and_query}", self.base),
-            )
-            .send()
-            .await
-            .unwrap();
-        let st = r.status();
-        (st, r.json().await.unwrap_or(Value::Null))
+        Self::send(self.rest(reqwest::Method::GET, path_and_query)).await
     }
 
     async fn delete(&self, path_and_query: &str) -> (StatusCode, Value) {
-        let r = self
-            .req(
-                reqwest::Method::DELETE,
-                format!("{}/webservices/rest/{path_and_query}", self.base),
-            )
-            .send()
-            .await
-            .unwrap();
+        Self::send(self.rest(reqwest::Method::DELETE, path_and_query)).await
+    }
+
+    fn rest(&self, m: reqwest::Method, path_and_query: &str) -> reqwest::RequestBuilder {
+        self.req(
+            m,
+            format!("{}/webservices/rest/{path_and_query}", self.base),
+        )
+    }
+
+    /// Status plus JSON body (Null when the body is not JSON).
+    async fn send(b: reqwest::RequestBuilder) -> (StatusCode, Value) {
+        let r = b.send().await.unwrap();
         let st = r.status();
         (st, r.json().await.unwrap_or(Value::Null))
     }
@@ -169,8 +159,55 @@ fn items(v: &Value, list: &str) -> Vec<Value> {
         .unwrap_or_default()
 }
 
+/// `v` with these fields set to strings (the usual way a case differs from a clean row).
+fn with(mut v: Value, fields: &[(&str, &str)]) -> Value {
+    for (k, val) in fields {
+        v[*k] = json!(val);
+    }
+    v
+}
+
 fn fault_code(v: &Value) -> &str {
     v["ISGServiceFault"]["Code"].as_str().unwrap_or("")
+}
+
+fn request_id(v: &Value) -> String {
+    v["OutputParameters"]["REQUEST_ID"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Posts an `xxmlc/{proc}/` call keyed by a request id; status is left to the caller's asserts on the body.
+async fn by_request(api: &Api, header: Value, proc: &str, id: &str) -> Value {
+    api.post(
+        &format!("xxmlc/{proc}/"),
+        header,
+        json!({"P_REQUEST_ID": id}),
+    )
+    .await
+    .1
+}
+
+/// Rows of an interface table matching `filter`, read under the context query `ctx`.
+async fn ou_rows(api: &Api, alias: &str, table: &str, filter: &str, ctx: String) -> Vec<Value> {
+    let query = if filter.is_empty() {
+        ctx
+    } else {
+        format!("{filter}&{ctx}")
+    };
+    let (_, v) = api.get(&format!("{alias}/{table}/?{query}")).await;
+    items(&v, &format!("{table}_REC"))
+}
+
+/// AutoInvoice interface rows of operating unit 204.
+async fn ar_rows(api: &Api, table: &str, filter: &str) -> Vec<Value> {
+    ou_rows(api, "autoinvoice", table, filter, ar_q(204)).await
+}
+
+/// Payables interface rows of operating unit 204.
+async fn ap_rows(api: &Api, table: &str, filter: &str) -> Vec<Value> {
+    ou_rows(api, "apinvoice", table, filter, ap_q(204)).await
 }
 
 async fn step_sim() -> RunningEbsSim {
@@ -231,6 +268,18 @@ async fn stage_gl(api: &Api, rows: Vec<Value>) {
     assert_eq!(v["OutputParameters"]["X_ROW_COUNT"], n.to_string());
 }
 
+/// Stages one balanced pair: `amount` debited to `dr_account`, credited to `cr_account`.
+async fn stage_pair(api: &Api, group: i64, dr_account: &str, cr_account: &str, amount: &str) {
+    stage_gl(
+        api,
+        vec![
+            gl_line(group, dr_account, Some(amount), None),
+            gl_line(group, cr_account, None, Some(amount)),
+        ],
+    )
+    .await;
+}
+
 async fn submit_gl(api: &Api, run_id: i64, suspense: &str) -> String {
     let (st, v) = api
         .post(
@@ -241,10 +290,7 @@ async fn submit_gl(api: &Api, run_id: i64, suspense: &str) -> String {
         )
         .await;
     assert_eq!(st, StatusCode::OK, "{v}");
-    v["OutputParameters"]["REQUEST_ID"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    request_id(&v)
 }
 
 async fn status(api: &Api, id: &str) -> Value {
@@ -257,6 +303,15 @@ async fn status(api: &Api, id: &str) -> Value {
         .await;
     assert_eq!(st, StatusCode::OK, "{v}");
     v["OutputParameters"].clone()
+}
+
+async fn open_periods(api: &Api, ledger: &str) -> (StatusCode, Value) {
+    api.post(
+        "xxmlc/get_open_periods/",
+        gl_hdr(),
+        json!({"P_LEDGER_ID": ledger}),
+    )
+    .await
 }
 
 async fn gl_rows(api: &Api, group: i64) -> Vec<Value> {
@@ -273,13 +328,7 @@ async fn gl_rows(api: &Api, group: i64) -> Vec<Value> {
 async fn login_cookie_basic_logout_and_wrong_credentials() {
     let sim = step_sim().await;
     let api = Api::login(&sim, "OPERATIONS", "welcome1").await;
-    let (st, v) = api
-        .post(
-            "xxmlc/get_open_periods/",
-            gl_hdr(),
-            json!({"P_LEDGER_ID": "1"}),
-        )
-        .await;
+    let (st, v) = open_periods(&api, "1").await;
     assert_eq!(st, StatusCode::OK);
     let periods = items(&v, "X_PERIODS");
     assert!(
@@ -292,22 +341,10 @@ async fn login_cookie_basic_logout_and_wrong_credentials() {
     // Basic on the call itself, no cookie.
     let mut basic = Api::new(&sim);
     basic.basic = Some(("OPERATIONS".into(), "welcome1".into()));
-    let (st, _) = basic
-        .post(
-            "xxmlc/get_open_periods/",
-            gl_hdr(),
-            json!({"P_LEDGER_ID": "2"}),
-        )
-        .await;
+    let (st, _) = open_periods(&basic, "2").await;
     assert_eq!(st, StatusCode::OK);
     basic.basic = Some(("OPERATIONS".into(), "nope".into()));
-    let (st, v) = basic
-        .post(
-            "xxmlc/get_open_periods/",
-            gl_hdr(),
-            json!({"P_LEDGER_ID": "2"}),
-        )
-        .await;
+    let (st, v) = open_periods(&basic, "2").await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
     assert_eq!(fault_code(&v), "FND_SOA_AUTHENTICATION_FAILURE");
 
@@ -343,13 +380,7 @@ async fn login_cookie_basic_logout_and_wrong_credentials() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let (st, v) = api
-        .post(
-            "xxmlc/get_open_periods/",
-            gl_hdr(),
-            json!({"P_LEDGER_ID": "1"}),
-        )
-        .await;
+    let (st, v) = open_periods(&api, "1").await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
     assert_eq!(fault_code(&v), "FND_SOA_AUTHENTICATION_FAILURE");
 }
@@ -573,35 +604,31 @@ async fn gl_interface_staging_read_back_paging_and_column_errors() {
     for (row, ora) in [
         (json!({"STATUS": "NEW"}), "ORA-01400"),
         (
-            {
-                let mut r = gl_line(7002, "01-000-1190-0000-000", Some("1e3"), None);
-                r["ENTERED_DR"] = json!("1000000000000000");
-                r
-            },
+            with(
+                gl_line(7002, "01-000-1190-0000-000", Some("1e3"), None),
+                &[("ENTERED_DR", "1000000000000000")],
+            ),
             "ORA-01438",
         ),
         (
-            {
-                let mut r = gl_line(1, "01-000-1190-0000-000", Some("x1"), None);
-                r["GROUP_ID"] = json!("7002");
-                r
-            },
+            with(
+                gl_line(1, "01-000-1190-0000-000", Some("x1"), None),
+                &[("GROUP_ID", "7002")],
+            ),
             "ORA-01722",
         ),
         (
-            {
-                let mut r = gl_line(7002, "01-000-1190-0000-000", Some("1"), None);
-                r["ACCOUNTING_DATE"] = json!("31-OCT-26");
-                r
-            },
+            with(
+                gl_line(7002, "01-000-1190-0000-000", Some("1"), None),
+                &[("ACCOUNTING_DATE", "31-OCT-26")],
+            ),
             "ORA-01841",
         ),
         (
-            {
-                let mut r = gl_line(7002, "01-000-1190-0000-000", Some("1"), None);
-                r["NO_SUCH_COLUMN"] = json!("1");
-                r
-            },
+            with(
+                gl_line(7002, "01-000-1190-0000-000", Some("1"), None),
+                &[("NO_SUCH_COLUMN", "1")],
+            ),
             "ORA-00904",
         ),
     ] {
@@ -738,12 +765,12 @@ async fn gl_journal_import_happy_path_and_journals_contract() {
 async fn gl_submit_without_handoff_creates_control_row_and_delete_unposted_journal() {
     let sim = step_sim().await;
     let api = Api::login(&sim, "GLUSER", "welcome1").await;
-    stage_gl(
+    stage_pair(
         &api,
-        vec![
-            gl_line(8100, "01-000-1190-0000-000", Some("5"), None),
-            gl_line(8100, "01-000-2190-0000-000", None, Some("5")),
-        ],
+        8100,
+        "01-000-1190-0000-000",
+        "01-000-2190-0000-000",
+        "5",
     )
     .await;
     let (st, v) = api
@@ -771,11 +798,14 @@ async fn gl_validation_failures_carry_real_codes_and_reject_the_group() {
     let good = |g| gl_line(g, "01-000-1190-0000-000", Some("10.00"), None);
     let bad = |g, acct: &str| gl_line(g, acct, None, Some("10.00"));
     let mut cases: Vec<(&str, Value, Value)> = Vec::new();
-    cases.push(("EP01", good(0), {
-        let mut r = bad(0, "01-000-4010-0000-000");
-        r["ACCOUNTING_DATE"] = json!("2025-10-15");
-        r
-    }));
+    cases.push((
+        "EP01",
+        good(0),
+        with(
+            bad(0, "01-000-4010-0000-000"),
+            &[("ACCOUNTING_DATE", "2025-10-15")],
+        ),
+    ));
     cases.push(("EF04", good(0), bad(0, "01-000-5555-0000-000")));
     cases.push(("EF03", good(0), bad(0, "01-000-6199-0000-000")));
     cases.push(("EF01", good(0), bad(0, "01-000-6198-0000-000")));
@@ -788,74 +818,102 @@ async fn gl_validation_failures_carry_real_codes_and_reject_the_group() {
         r["CODE_COMBINATION_ID"] = json!("999999");
         r
     }));
-    cases.push(("EC08", good(0), {
-        let mut r = bad(0, "01-000-4010-0000-000");
-        r["CURRENCY_CODE"] = json!("XXX");
-        r
-    }));
+    cases.push((
+        "EC08",
+        good(0),
+        with(bad(0, "01-000-4010-0000-000"), &[("CURRENCY_CODE", "XXX")]),
+    ));
     cases.push((
         "EU02",
         good(0),
         gl_line(0, "01-000-4010-0000-000", None, Some("9.99")),
     ));
-    cases.push(("EM01", good(0), {
-        let mut r = bad(0, "01-000-4010-0000-000");
-        r["USER_JE_CATEGORY_NAME"] = json!("Nope");
-        r
-    }));
-    cases.push(("EM04", good(0), {
-        let mut r = bad(0, "01-000-4010-0000-000");
-        r["ACTUAL_FLAG"] = json!("X");
-        r
-    }));
-    cases.push(("EM03", good(0), {
-        let mut r = bad(0, "01-000-4010-0000-000");
-        r["LEDGER_ID"] = json!("2");
-        r
-    }));
-    cases.push(("EC03", good(0), {
-        let mut r = bad(0, "01-000-4010-0000-000");
-        r["CURRENCY_CODE"] = json!("EUR");
-        r
-    }));
-    cases.push(("EC11", good(0), {
-        let mut r = bad(0, "01-000-4010-0000-000");
-        r["CURRENCY_CODE"] = json!("EUR");
-        r["USER_CURRENCY_CONVERSION_TYPE"] = json!("Bogus");
-        r
-    }));
-    cases.push(("EC01", good(0), {
-        let mut r = bad(0, "01-000-4010-0000-000");
-        r["CURRENCY_CODE"] = json!("EUR");
-        r["USER_CURRENCY_CONVERSION_TYPE"] = json!("User");
-        r
-    }));
-    cases.push(("EC02", good(0), {
-        let mut r = bad(0, "01-000-4010-0000-000");
-        r["CURRENCY_CODE"] = json!("EUR");
-        r["USER_CURRENCY_CONVERSION_TYPE"] = json!("Corporate");
-        r
-    }));
-    cases.push(("EC06", good(0), {
-        let mut r = bad(0, "01-000-4010-0000-000");
-        r["CURRENCY_CODE"] = json!("EUR");
-        r["USER_CURRENCY_CONVERSION_TYPE"] = json!("Corporate");
-        r["CURRENCY_CONVERSION_DATE"] = json!("2024-01-01");
-        r
-    }));
-    cases.push(("EC13", good(0), {
-        let mut r = bad(0, "01-000-4010-0000-000");
-        r["CURRENCY_CODE"] = json!("EUR");
-        r["USER_CURRENCY_CONVERSION_TYPE"] = json!("User");
-        r["CURRENCY_CONVERSION_RATE"] = json!("999999999999");
-        r["ENTERED_CR"] = json!("999999999999");
-        r
-    }));
-    cases.push(("EC12", good(0), {
-        let mut r = bad(0, "01-000-4010-0000-000");
-        r["ACCOUNTED_CR"] = json!("11.00");
-        r
-    }));
+    cases.push((
+        "EM01",
+        good(0),
+        with(
+            bad(0, "01-000-4010-0000-000"),
+            &[("USER_JE_CATEGORY_NAME", "Nope")],
+        ),
+    ));
+    cases.push((
+        "EM04",
+        good(0),
+        with(bad(0, "01-000-4010-0000-000"), &[("ACTUAL_FLAG", "X")]),
+    ));
+    cases.push((
+        "EM03",
+        good(0),
+        with(bad(0, "01-000-4010-0000-000"), &[("LEDGER_ID", "2")]),
+    ));
+    cases.push((
+        "EC03",
+        good(0),
+        with(bad(0, "01-000-4010-0000-000"), &[("CURRENCY_CODE", "EUR")]),
+    ));
+    cases.push((
+        "EC11",
+        good(0),
+        with(
+            bad(0, "01-000-4010-0000-000"),
+            &[
+                ("CURRENCY_CODE", "EUR"),
+                ("USER_CURRENCY_CONVERSION_TYPE", "Bogus"),
+            ],
+        ),
+    ));
+    cases.push((
+        "EC01",
+        good(0),
+        with(
+            bad(0, "01-000-4010-0000-000"),
+            &[
+                ("CURRENCY_CODE", "EUR"),
+                ("USER_CURRENCY_CONVERSION_TYPE", "User"),
+            ],
+        ),
+    ));
+    cases.push((
+        "EC02",
+        good(0),
+        with(
+            bad(0, "01-000-4010-0000-000"),
+            &[
+                ("CURRENCY_CODE", "EUR"),
+                ("USER_CURRENCY_CONVERSION_TYPE", "Corporate"),
+            ],
+        ),
+    ));
+    cases.push((
+        "EC06",
+        good(0),
+        with(
+            bad(0, "01-000-4010-0000-000"),
+            &[
+                ("CURRENCY_CODE", "EUR"),
+                ("USER_CURRENCY_CONVERSION_TYPE", "Corporate"),
+                ("CURRENCY_CONVERSION_DATE", "2024-01-01"),
+            ],
+        ),
+    ));
+    cases.push((
+        "EC13",
+        good(0),
+        with(
+            bad(0, "01-000-4010-0000-000"),
+            &[
+                ("CURRENCY_CODE", "EUR"),
+                ("USER_CURRENCY_CONVERSION_TYPE", "User"),
+                ("CURRENCY_CONVERSION_RATE", "999999999999"),
+                ("ENTERED_CR", "999999999999"),
+            ],
+        ),
+    ));
+    cases.push((
+        "EC12",
+        good(0),
+        with(bad(0, "01-000-4010-0000-000"), &[("ACCOUNTED_CR", "11.00")]),
+    ));
     let mut groups = Vec::new();
     for (code, mut a, mut b) in cases {
         // EM03: a control row without ledger picks rows of any ledger; ledger 2 is outside
@@ -930,10 +988,7 @@ async fn gl_import_ends_in_error_for_unknown_run_id_or_access_set() {
             json!({"ARGUMENT1": run.to_string(), "ARGUMENT2": "4242", "ARGUMENT3": "N"}),
         )
         .await;
-    let id2 = v["OutputParameters"]["REQUEST_ID"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id2 = request_id(&v);
     sim.run_until_idle();
     for (i, text) in [(id, "interface run id 123"), (id2, "data access set")] {
         let s = status(&api, &i).await;
@@ -1005,12 +1060,12 @@ async fn gl_dynamic_insertion_off_and_cross_validation_reported_by_get_account()
     );
     // Journal Import with a company-02 line: EF04.
     let (group, run) = handoff(&api).await;
-    stage_gl(
+    stage_pair(
         &api,
-        vec![
-            gl_line(group, "01-000-1190-0000-000", Some("1"), None),
-            gl_line(group, "02-000-1190-0000-000", None, Some("1")),
-        ],
+        group,
+        "01-000-1190-0000-000",
+        "02-000-1190-0000-000",
+        "1",
     )
     .await;
     submit_gl(&api, run, "N").await;
@@ -1099,10 +1154,7 @@ async fn submit_ar_source(api: &Api, id: &str, name: &str) -> String {
         )
         .await;
     assert_eq!(st, StatusCode::OK, "{v}");
-    v["OutputParameters"]["REQUEST_ID"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    request_id(&v)
 }
 
 #[tokio::test]
@@ -1118,21 +1170,23 @@ async fn autoinvoice_happy_path_with_raxtrx_child() {
         ],
     )
     .await;
-    let (_, v) = api
-        .get(&format!(
-            "autoinvoice/RA_INTERFACE_LINES_ALL/?INTERFACE_LINE_ATTRIBUTE1=111-1&{}",
-            ar_q(204)
-        ))
-        .await;
-    assert_eq!(items(&v, "RA_INTERFACE_LINES_ALL_REC").len(), 2);
+    let rows = ar_rows(
+        &api,
+        "RA_INTERFACE_LINES_ALL",
+        "INTERFACE_LINE_ATTRIBUTE1=111-1",
+    )
+    .await;
+    assert_eq!(rows.len(), 2);
     // Other OUs do not see OU 204 rows.
-    let (_, v) = api
-        .get(&format!(
-            "autoinvoice/RA_INTERFACE_LINES_ALL/?INTERFACE_LINE_ATTRIBUTE1=111-1&{}",
-            ar_q(458)
-        ))
-        .await;
-    assert!(items(&v, "RA_INTERFACE_LINES_ALL_REC").is_empty());
+    let rows = ou_rows(
+        &api,
+        "autoinvoice",
+        "RA_INTERFACE_LINES_ALL",
+        "INTERFACE_LINE_ATTRIBUTE1=111-1",
+        ar_q(458),
+    )
+    .await;
+    assert!(rows.is_empty());
 
     let master = submit_ar(&api).await;
     let t = sim.step();
@@ -1155,46 +1209,22 @@ async fn autoinvoice_happy_path_with_raxtrx_child() {
     assert_eq!(children[0]["PROGRAM"], "RAXTRX");
     assert_eq!(children[0]["PHASE_CODE"], "P");
     let child = children[0]["REQUEST_ID"].as_str().unwrap().to_string();
-    let (_, v) = api
-        .post(
-            "xxmlc/get_child_requests/",
-            ar_hdr(204),
-            json!({"P_REQUEST_ID": master}),
-        )
-        .await;
+    let v = by_request(&api, ar_hdr(204), "get_child_requests", &master).await;
     assert_eq!(
         items(&v, "X_REQUESTS")[0]["PARENT_REQUEST_ID"],
         master.as_str()
     );
     sim.step(); // child R
     sim.step(); // child C
-    let (_, v) = api
-        .post(
-            "xxmlc/get_request_status/",
-            ar_hdr(204),
-            json!({"P_REQUEST_ID": master}),
-        )
-        .await;
+    let v = by_request(&api, ar_hdr(204), "get_request_status", &master).await;
     assert_eq!(
         v["OutputParameters"]["X_PHASE_CODE"], "R",
         "master waits for its child"
     );
     sim.step(); // master C
-    let (_, v) = api
-        .post(
-            "xxmlc/get_request_status/",
-            ar_hdr(204),
-            json!({"P_REQUEST_ID": master}),
-        )
-        .await;
+    let v = by_request(&api, ar_hdr(204), "get_request_status", &master).await;
     assert_eq!(v["OutputParameters"]["X_STATUS_CODE"], "C");
-    let (_, v) = api
-        .post(
-            "xxmlc/get_transactions_by_request/",
-            ar_hdr(204),
-            json!({"P_REQUEST_ID": master}),
-        )
-        .await;
+    let v = by_request(&api, ar_hdr(204), "get_transactions_by_request", &master).await;
     let trx = items(&v, "X_TRANSACTIONS");
     assert_eq!(trx.len(), 2);
     let inv = trx.iter().find(|t| t["TRX_NUMBER"] == "111-1").unwrap();
@@ -1209,20 +1239,13 @@ async fn autoinvoice_happy_path_with_raxtrx_child() {
     assert_eq!(cm["TRX_CLASS"], "CM");
     assert!(cm["TERM_NAME"].is_null());
     // Interface purged; no errors.
-    let (_, v) = api
-        .get(&format!(
-            "autoinvoice/RA_INTERFACE_LINES_ALL/?BATCH_SOURCE_NAME=AMAZON&{}",
-            ar_q(204)
-        ))
-        .await;
-    assert!(items(&v, "RA_INTERFACE_LINES_ALL_REC").is_empty());
-    let (_, v) = api
-        .get(&format!(
-            "autoinvoice/RA_INTERFACE_ERRORS_ALL/?{}",
-            ar_q(204)
-        ))
-        .await;
-    assert!(items(&v, "RA_INTERFACE_ERRORS_ALL_REC").is_empty());
+    let rows = ar_rows(&api, "RA_INTERFACE_LINES_ALL", "BATCH_SOURCE_NAME=AMAZON").await;
+    assert!(rows.is_empty());
+    assert!(
+        ar_rows(&api, "RA_INTERFACE_ERRORS_ALL", "")
+            .await
+            .is_empty()
+    );
 
     // Same flexfield again: duplicate.
     stage_ar(
@@ -1238,13 +1261,7 @@ async fn autoinvoice_happy_path_with_raxtrx_child() {
     .await;
     submit_ar(&api).await;
     sim.run_until_idle();
-    let (_, v) = api
-        .get(&format!(
-            "autoinvoice/RA_INTERFACE_ERRORS_ALL/?{}",
-            ar_q(204)
-        ))
-        .await;
-    let errs = items(&v, "RA_INTERFACE_ERRORS_ALL_REC");
+    let errs = ar_rows(&api, "RA_INTERFACE_ERRORS_ALL", "").await;
     assert_eq!(errs.len(), 1);
     assert_eq!(
         errs[0]["MESSAGE_TEXT"],
@@ -1262,31 +1279,16 @@ async fn autoinvoice_batch_source_must_be_imported_and_known() {
     let master = submit_ar_source(&api, "1010", "MANUAL-OTHER").await;
     let unknown = submit_ar_source(&api, "7777", "NOPE").await;
     sim.run_until_idle();
-    let (_, v) = api
-        .get(&format!(
-            "autoinvoice/RA_INTERFACE_ERRORS_ALL/?INTERFACE_LINE_ATTRIBUTE1=m-1&{}",
-            ar_q(204)
-        ))
-        .await;
-    assert_eq!(
-        items(&v, "RA_INTERFACE_ERRORS_ALL_REC")[0]["MESSAGE_TEXT"],
-        "Invalid batch source name"
-    );
-    let (_, v) = api
-        .post(
-            "xxmlc/get_request_status/",
-            ar_hdr(204),
-            json!({"P_REQUEST_ID": master}),
-        )
-        .await;
+    let rows = ar_rows(
+        &api,
+        "RA_INTERFACE_ERRORS_ALL",
+        "INTERFACE_LINE_ATTRIBUTE1=m-1",
+    )
+    .await;
+    assert_eq!(rows[0]["MESSAGE_TEXT"], "Invalid batch source name");
+    let v = by_request(&api, ar_hdr(204), "get_request_status", &master).await;
     assert_eq!(v["OutputParameters"]["X_STATUS_CODE"], "C");
-    let (_, v) = api
-        .post(
-            "xxmlc/get_request_status/",
-            ar_hdr(204),
-            json!({"P_REQUEST_ID": unknown}),
-        )
-        .await;
+    let v = by_request(&api, ar_hdr(204), "get_request_status", &unknown).await;
     assert_eq!(v["OutputParameters"]["X_STATUS_CODE"], "E");
     assert!(items(&v, "X_CHILDREN").is_empty());
 }
@@ -1302,49 +1304,45 @@ async fn autoinvoice_validation_failures_and_delete_of_rejected_lines() {
         r.as_object_mut().unwrap().remove("INTERFACE_LINE_CONTEXT");
         r
     }));
-    cases.push(("Invalid transaction type", {
-        let mut r = base("c2");
-        r["CUST_TRX_TYPE_NAME"] = json!("Nope");
-        r
-    }));
-    cases.push(("Invalid bill-to customer reference", {
-        let mut r = base("c3");
-        r["ORIG_SYSTEM_BILL_CUSTOMER_REF"] = json!("AMAZON-CA");
-        r
-    }));
-    cases.push(("Invalid bill-to address reference", {
-        let mut r = base("c4");
-        r["ORIG_SYSTEM_BILL_ADDRESS_REF"] = json!("ELSEWHERE");
-        r
-    }));
+    cases.push((
+        "Invalid transaction type",
+        with(base("c2"), &[("CUST_TRX_TYPE_NAME", "Nope")]),
+    ));
+    cases.push((
+        "Invalid bill-to customer reference",
+        with(
+            base("c3"),
+            &[("ORIG_SYSTEM_BILL_CUSTOMER_REF", "AMAZON-CA")],
+        ),
+    ));
+    cases.push((
+        "Invalid bill-to address reference",
+        with(base("c4"), &[("ORIG_SYSTEM_BILL_ADDRESS_REF", "ELSEWHERE")]),
+    ));
     cases.push(("You must supply payment terms for your transaction", {
         let mut r = base("c5");
         r.as_object_mut().unwrap().remove("TERM_NAME");
         r
     }));
-    cases.push(("You must not supply payment terms for a credit memo", {
-        let mut r = ar_line("c6", "X", "REFUND", "-1.00", "Amazon Credit Memo");
-        r["TERM_NAME"] = json!("IMMEDIATE");
-        r
-    }));
-    cases.push(("Invalid payment terms", {
-        let mut r = base("c7");
-        r["TERM_NAME"] = json!("NEVER");
-        r
-    }));
+    cases.push((
+        "You must not supply payment terms for a credit memo",
+        with(
+            ar_line("c6", "X", "REFUND", "-1.00", "Amazon Credit Memo"),
+            &[("TERM_NAME", "IMMEDIATE")],
+        ),
+    ));
+    cases.push((
+        "Invalid payment terms",
+        with(base("c7"), &[("TERM_NAME", "NEVER")]),
+    ));
     cases.push((
         "The GL date is not in an open or future-enterable period",
-        {
-            let mut r = base("c8");
-            r["GL_DATE"] = json!("2025-10-01");
-            r
-        },
+        with(base("c8"), &[("GL_DATE", "2025-10-01")]),
     ));
-    cases.push(("Invalid currency code", {
-        let mut r = base("c9");
-        r["CURRENCY_CODE"] = json!("XXX");
-        r
-    }));
+    cases.push((
+        "Invalid currency code",
+        with(base("c9"), &[("CURRENCY_CODE", "XXX")]),
+    ));
     cases.push(("Conversion type is required", {
         let mut r = base("c10");
         r["CURRENCY_CODE"] = json!("EUR");
@@ -1357,33 +1355,40 @@ async fn autoinvoice_validation_failures_and_delete_of_rejected_lines() {
         r.as_object_mut().unwrap().remove("CONVERSION_RATE");
         r
     }));
-    cases.push(("No conversion rate exists for this currency and date", {
-        let mut r = base("c12");
-        r["CURRENCY_CODE"] = json!("EUR");
-        r["CONVERSION_TYPE"] = json!("Corporate");
-        r["CONVERSION_DATE"] = json!("2024-01-01");
-        r
-    }));
+    cases.push((
+        "No conversion rate exists for this currency and date",
+        with(
+            base("c12"),
+            &[
+                ("CURRENCY_CODE", "EUR"),
+                ("CONVERSION_TYPE", "Corporate"),
+                ("CONVERSION_DATE", "2024-01-01"),
+            ],
+        ),
+    ));
     cases.push(("Description is mandatory for LINE lines", {
         let mut r = base("c13");
         r.as_object_mut().unwrap().remove("DESCRIPTION");
         r
     }));
-    cases.push(("Amount must equal quantity times unit selling price", {
-        let mut r = base("c14");
-        r["QUANTITY"] = json!("2");
-        r
-    }));
+    cases.push((
+        "Amount must equal quantity times unit selling price",
+        with(base("c14"), &[("QUANTITY", "2")]),
+    ));
     cases.push((
         "Credit memo amounts must be negative",
         ar_line("c15", "X", "REFUND", "1.00", "Amazon Credit Memo"),
     ));
-    cases.push(("Invalid credit memo reference", {
-        let mut r = ar_line("c16", "X", "REFUND", "-1.00", "Amazon Credit Memo");
-        r["REFERENCE_LINE_CONTEXT"] = json!("AMAZON");
-        r["REFERENCE_LINE_ATTRIBUTE1"] = json!("never-invoiced");
-        r
-    }));
+    cases.push((
+        "Invalid credit memo reference",
+        with(
+            ar_line("c16", "X", "REFUND", "-1.00", "Amazon Credit Memo"),
+            &[
+                ("REFERENCE_LINE_CONTEXT", "AMAZON"),
+                ("REFERENCE_LINE_ATTRIBUTE1", "never-invoiced"),
+            ],
+        ),
+    ));
     cases.push((
         "Duplicate transaction flexfield: the transaction flexfield already exists",
         base("c17"),
@@ -1394,11 +1399,10 @@ async fn autoinvoice_validation_failures_and_delete_of_rejected_lines() {
     ));
     let mut rows: Vec<Value> = cases.iter().map(|(_, r)| r.clone()).collect();
     // A clean line of a failing transaction is held back without an error of its own.
-    rows.push({
-        let mut r = ar_line("c14", "Y", "SHIPPING", "3.00", "Amazon Invoice");
-        r["TRX_NUMBER"] = json!("c14");
-        r
-    });
+    rows.push(with(
+        ar_line("c14", "Y", "SHIPPING", "3.00", "Amazon Invoice"),
+        &[("TRX_NUMBER", "c14")],
+    ));
     // Invalid distributions.
     rows.push(ar_line("d1", "X", "PRINCIPAL", "10.00", "Amazon Invoice"));
     stage_ar(&api, rows).await;
@@ -1416,24 +1420,12 @@ async fn autoinvoice_validation_failures_and_delete_of_rejected_lines() {
     assert_eq!(st, StatusCode::OK, "{v}");
     let master = submit_ar(&api).await;
     sim.run_until_idle();
-    let (_, v) = api
-        .post(
-            "xxmlc/get_request_status/",
-            ar_hdr(204),
-            json!({"P_REQUEST_ID": master}),
-        )
-        .await;
+    let v = by_request(&api, ar_hdr(204), "get_request_status", &master).await;
     assert_eq!(
         v["OutputParameters"]["X_STATUS_CODE"], "C",
         "master Normal even with rejected lines"
     );
-    let (_, v) = api
-        .get(&format!(
-            "autoinvoice/RA_INTERFACE_ERRORS_ALL/?limit=1000&{}",
-            ar_q(204)
-        ))
-        .await;
-    let errs = items(&v, "RA_INTERFACE_ERRORS_ALL_REC");
+    let errs = ar_rows(&api, "RA_INTERFACE_ERRORS_ALL", "limit=1000").await;
     for (msg, row) in &cases {
         let order = row["INTERFACE_LINE_ATTRIBUTE1"].as_str().unwrap();
         assert!(
@@ -1456,25 +1448,19 @@ async fn autoinvoice_validation_failures_and_delete_of_rejected_lines() {
             .any(|e| e["INTERFACE_LINE_ATTRIBUTE1"] == "c14"
                 && e["INTERFACE_LINE_ATTRIBUTE2"] == "Y")
     );
-    let (_, v) = api
-        .post(
-            "xxmlc/get_transactions_by_request/",
-            ar_hdr(204),
-            json!({"P_REQUEST_ID": master}),
-        )
-        .await;
+    let v = by_request(&api, ar_hdr(204), "get_transactions_by_request", &master).await;
     assert!(
         items(&v, "X_TRANSACTIONS").is_empty(),
         "every transaction had a failing line"
     );
     // Held-back sibling is still in the interface.
-    let (_, v) = api
-        .get(&format!(
-            "autoinvoice/RA_INTERFACE_LINES_ALL/?INTERFACE_LINE_ATTRIBUTE1=c14&{}",
-            ar_q(204)
-        ))
-        .await;
-    assert_eq!(items(&v, "RA_INTERFACE_LINES_ALL_REC").len(), 2);
+    let rows = ar_rows(
+        &api,
+        "RA_INTERFACE_LINES_ALL",
+        "INTERFACE_LINE_ATTRIBUTE1=c14",
+    )
+    .await;
+    assert_eq!(rows.len(), 2);
     // Delete the rejected lines of one order: lines and their errors go.
     let (st, v) = api
         .delete(&format!(
@@ -1484,13 +1470,13 @@ async fn autoinvoice_validation_failures_and_delete_of_rejected_lines() {
         .await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(v["OutputParameters"]["X_ROW_COUNT"], "2");
-    let (_, v) = api
-        .get(&format!(
-            "autoinvoice/RA_INTERFACE_ERRORS_ALL/?INTERFACE_LINE_ATTRIBUTE1=c14&{}",
-            ar_q(204)
-        ))
-        .await;
-    assert!(items(&v, "RA_INTERFACE_ERRORS_ALL_REC").is_empty());
+    let rows = ar_rows(
+        &api,
+        "RA_INTERFACE_ERRORS_ALL",
+        "INTERFACE_LINE_ATTRIBUTE1=c14",
+    )
+    .await;
+    assert!(rows.is_empty());
 }
 
 // ---------------------------------------------------------------- AP
@@ -1531,6 +1517,11 @@ async fn stage_ap(api: &Api, header: Value, lines: Vec<(&str, &str)>) -> String 
     id
 }
 
+/// Stages `header` with the one 5.00 fee line most AP cases need.
+async fn stage_ap_fee(api: &Api, header: Value) -> String {
+    stage_ap(api, header, vec![("5.00", "01-000-6110-0000-000")]).await
+}
+
 async fn submit_ap(api: &Api) -> String {
     let (st, v) = api
         .post(
@@ -1541,10 +1532,7 @@ async fn submit_ap(api: &Api) -> String {
         )
         .await;
     assert_eq!(st, StatusCode::OK, "{v}");
-    v["OutputParameters"]["REQUEST_ID"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    request_id(&v)
 }
 
 #[tokio::test]
@@ -1560,24 +1548,9 @@ async fn payables_import_processes_and_rejects_with_real_codes() {
         ],
     )
     .await;
-    let dup_a = stage_ap(
-        &api,
-        ap_header("F-2", "5.00"),
-        vec![("5.00", "01-000-6110-0000-000")],
-    )
-    .await;
-    let dup_b = stage_ap(
-        &api,
-        ap_header("F-2", "5.00"),
-        vec![("5.00", "01-000-6110-0000-000")],
-    )
-    .await;
-    let mismatch = stage_ap(
-        &api,
-        ap_header("F-3", "9.00"),
-        vec![("5.00", "01-000-6110-0000-000")],
-    )
-    .await;
+    let dup_a = stage_ap_fee(&api, ap_header("F-2", "5.00")).await;
+    let dup_b = stage_ap_fee(&api, ap_header("F-2", "5.00")).await;
+    let mismatch = stage_ap_fee(&api, ap_header("F-3", "9.00")).await;
     let bad_acct = stage_ap(
         &api,
         ap_header("F-4", "5.00"),
@@ -1585,54 +1558,33 @@ async fn payables_import_processes_and_rejects_with_real_codes() {
     )
     .await;
     let no_acct = stage_ap(&api, ap_header("F-5", "5.00"), vec![("5.00", "")]).await;
-    let closed = stage_ap(
+    let closed = stage_ap_fee(
         &api,
-        {
-            let mut h = ap_header("F-6", "5.00");
-            h["GL_DATE"] = json!("2025-10-31");
-            h
-        },
-        vec![("5.00", "01-000-6110-0000-000")],
+        with(ap_header("F-6", "5.00"), &[("GL_DATE", "2025-10-31")]),
     )
     .await;
-    let bad_site = stage_ap(
+    let bad_site = stage_ap_fee(
         &api,
-        {
-            let mut h = ap_header("F-7", "5.00");
-            h["VENDOR_SITE_CODE"] = json!("CA");
-            h
-        },
-        vec![("5.00", "01-000-6110-0000-000")],
+        with(ap_header("F-7", "5.00"), &[("VENDOR_SITE_CODE", "CA")]),
     )
     .await;
-    let bad_supplier = stage_ap(
+    let bad_supplier = stage_ap_fee(
         &api,
-        {
-            let mut h = ap_header("F-8", "5.00");
-            h["VENDOR_NUM"] = json!("NOPE");
-            h
-        },
-        vec![("5.00", "01-000-6110-0000-000")],
+        with(ap_header("F-8", "5.00"), &[("VENDOR_NUM", "NOPE")]),
     )
     .await;
-    let no_supplier = stage_ap(
-        &api,
-        {
-            let mut h = ap_header("F-9", "5.00");
-            h.as_object_mut().unwrap().remove("VENDOR_NUM");
-            h
-        },
-        vec![("5.00", "01-000-6110-0000-000")],
-    )
+    let no_supplier = stage_ap_fee(&api, {
+        let mut h = ap_header("F-9", "5.00");
+        h.as_object_mut().unwrap().remove("VENDOR_NUM");
+        h
+    })
     .await;
-    let bad_cur = stage_ap(
+    let bad_cur = stage_ap_fee(
         &api,
-        {
-            let mut h = ap_header("F-10", "5.00");
-            h["INVOICE_CURRENCY_CODE"] = json!("XXX");
-            h
-        },
-        vec![("5.00", "01-000-6110-0000-000")],
+        with(
+            ap_header("F-10", "5.00"),
+            &[("INVOICE_CURRENCY_CODE", "XXX")],
+        ),
     )
     .await;
     let precision = stage_ap(
@@ -1664,21 +1616,9 @@ async fn payables_import_processes_and_rejects_with_real_codes() {
     };
     let id = submit_ap(&api).await;
     sim.run_until_idle();
-    let (_, v) = api
-        .post(
-            "xxmlc/get_request_status/",
-            ap_hdr(204),
-            json!({"P_REQUEST_ID": id}),
-        )
-        .await;
+    let v = by_request(&api, ap_hdr(204), "get_request_status", &id).await;
     assert_eq!(v["OutputParameters"]["X_STATUS_CODE"], "C");
-    let (_, v) = api
-        .get(&format!(
-            "apinvoice/AP_INVOICES_INTERFACE/?GROUP_ID=G1&limit=50&{}",
-            ap_q(204)
-        ))
-        .await;
-    let hs = items(&v, "AP_INVOICES_INTERFACE_REC");
+    let hs = ap_rows(&api, "AP_INVOICES_INTERFACE", "GROUP_ID=G1&limit=50").await;
     let st = |id: &str| hs.iter().find(|h| h["INVOICE_ID"] == id).unwrap()["STATUS"].clone();
     assert_eq!(st(&ok), "PROCESSED");
     assert_eq!(st(&dup_a), "PROCESSED");
@@ -1693,13 +1633,7 @@ async fn payables_import_processes_and_rejects_with_real_codes() {
     ] {
         assert_eq!(st(r), "REJECTED");
     }
-    let (_, v) = api
-        .get(&format!(
-            "apinvoice/AP_INTERFACE_REJECTIONS/?GROUP_ID=G1&limit=100&{}",
-            ap_q(204)
-        ))
-        .await;
-    let rj = items(&v, "AP_INTERFACE_REJECTIONS_REC");
+    let rj = ap_rows(&api, "AP_INTERFACE_REJECTIONS", "GROUP_ID=G1&limit=100").await;
     let has = |inv: &str, code: &str| {
         rj.iter()
             .any(|r| r["INVOICE_ID"] == inv && r["REJECT_LOOKUP_CODE"] == code)
@@ -1729,13 +1663,8 @@ async fn payables_import_processes_and_rejects_with_real_codes() {
         ))
         .await;
     assert_eq!(v["OutputParameters"]["X_ROW_COUNT"], "12");
-    let (_, v) = api
-        .get(&format!(
-            "apinvoice/AP_INTERFACE_REJECTIONS/?GROUP_ID=G1&{}",
-            ap_q(204)
-        ))
-        .await;
-    assert!(items(&v, "AP_INTERFACE_REJECTIONS_REC").is_empty());
+    let rows = ap_rows(&api, "AP_INTERFACE_REJECTIONS", "GROUP_ID=G1").await;
+    assert!(rows.is_empty());
 }
 
 // ---------------------------------------------------------------- ceiling and faults
@@ -1827,12 +1756,12 @@ async fn injected_faults_db_error_expiry_standby_import_error_and_rate() {
     // Import ending in Error, rows untouched.
     ctl.sim("faults", json!({"import_error_next": 1})).await;
     let (group, run) = handoff(&api).await;
-    stage_gl(
+    stage_pair(
         &api,
-        vec![
-            gl_line(group, "01-000-1190-0000-000", Some("1"), None),
-            gl_line(group, "01-000-4010-0000-000", None, Some("1")),
-        ],
+        group,
+        "01-000-1190-0000-000",
+        "01-000-4010-0000-000",
+        "1",
     )
     .await;
     let id = submit_gl(&api, run, "N").await;
@@ -1872,13 +1801,7 @@ async fn autoinvoice_import_error_fault_fails_child_and_master() {
     });
     let master = submit_ar(&api).await;
     sim.run_until_idle();
-    let (_, v) = api
-        .post(
-            "xxmlc/get_request_status/",
-            ar_hdr(204),
-            json!({"P_REQUEST_ID": master}),
-        )
-        .await;
+    let v = by_request(&api, ar_hdr(204), "get_request_status", &master).await;
     let o = &v["OutputParameters"];
     assert_eq!(o["X_STATUS_CODE"], "E");
     assert_eq!(o["X_CHILDREN"]["X_CHILDREN_ITEM"][0]["STATUS_CODE"], "E");
@@ -1933,12 +1856,12 @@ period = "NOV-26"
         "valid when the client checks"
     );
     let (group, run) = handoff(&api).await;
-    stage_gl(
+    stage_pair(
         &api,
-        vec![
-            gl_line(group, "01-000-1190-0000-000", Some("3"), None),
-            gl_line(group, "01-000-6150-0000-000", None, Some("3")),
-        ],
+        group,
+        "01-000-1190-0000-000",
+        "01-000-6150-0000-000",
+        "3",
     )
     .await;
     submit_gl(&api, run, "N").await;
@@ -1971,13 +1894,7 @@ period = "NOV-26"
 }
 
 async fn nov_open(api: &Api) -> bool {
-    let (_, v) = api
-        .post(
-            "xxmlc/get_open_periods/",
-            gl_hdr(),
-            json!({"P_LEDGER_ID": "1"}),
-        )
-        .await;
+    let (_, v) = open_periods(api, "1").await;
     items(&v, "X_PERIODS")
         .iter()
         .any(|p| p["PERIOD_NAME"] == "NOV-26")
@@ -2001,33 +1918,15 @@ async fn timed_scheduler_moves_on_the_simulated_clock() {
     )
     .await;
     let master = submit_ar(&api).await;
-    let (_, v) = api
-        .post(
-            "xxmlc/get_request_status/",
-            ar_hdr(204),
-            json!({"P_REQUEST_ID": master}),
-        )
-        .await;
+    let v = by_request(&api, ar_hdr(204), "get_request_status", &master).await;
     assert_eq!(v["OutputParameters"]["X_PHASE_CODE"], "P");
     // One big advance cascades master start, child run and master completion.
     sim.advance_clock(Duration::from_secs(600));
-    let (_, v) = api
-        .post(
-            "xxmlc/get_request_status/",
-            ar_hdr(204),
-            json!({"P_REQUEST_ID": master}),
-        )
-        .await;
+    let v = by_request(&api, ar_hdr(204), "get_request_status", &master).await;
     let o = &v["OutputParameters"];
     assert_eq!(o["X_PHASE_CODE"], "C");
     assert_eq!(o["X_STATUS_CODE"], "C");
-    let (_, v) = api
-        .post(
-            "xxmlc/get_transactions_by_request/",
-            ar_hdr(204),
-            json!({"P_REQUEST_ID": master}),
-        )
-        .await;
+    let v = by_request(&api, ar_hdr(204), "get_transactions_by_request", &master).await;
     assert_eq!(items(&v, "X_TRANSACTIONS").len(), 1);
 }
 
@@ -2076,12 +1975,12 @@ async fn warn_on_rejects_ends_gl_import_in_warning() {
     .unwrap();
     let api = Api::login(&sim, "GLUSER", "welcome1").await;
     let (group, run) = handoff(&api).await;
-    stage_gl(
+    stage_pair(
         &api,
-        vec![
-            gl_line(group, "01-000-1190-0000-000", Some("1"), None),
-            gl_line(group, "01-000-5555-0000-000", None, Some("1")),
-        ],
+        group,
+        "01-000-1190-0000-000",
+        "01-000-5555-0000-000",
+        "1",
     )
     .await;
     let id = submit_gl(&api, run, "N").await;
@@ -2110,12 +2009,12 @@ async fn save_data_keeps_processed_rows() {
         .unwrap()
         .parse()
         .unwrap();
-    stage_gl(
+    stage_pair(
         &api,
-        vec![
-            gl_line(4242, "01-000-1190-0000-000", Some("1"), None),
-            gl_line(4242, "01-000-4010-0000-000", None, Some("1")),
-        ],
+        4242,
+        "01-000-1190-0000-000",
+        "01-000-4010-0000-000",
+        "1",
     )
     .await;
     submit_gl(&api, run, "N").await;

@@ -432,11 +432,7 @@ impl SpApiClient {
         query: &[(&str, String)],
     ) -> Result<T, Error> {
         let reply = self.call(op, path, query).await?;
-        serde_json::from_slice(&reply.body).map_err(|e| Error::Decode {
-            operation: op.name().to_string(),
-            message: e.to_string(),
-            request_id: reply.request_id,
-        })
+        decode(op, &reply)
     }
 
     /// A call whose body is the v0 `{"payload": …}` envelope.
@@ -447,12 +443,7 @@ impl SpApiClient {
         query: &[(&str, String)],
     ) -> Result<T, Error> {
         let reply = self.call(op, path, query).await?;
-        let envelope: Envelope<T> =
-            serde_json::from_slice(&reply.body).map_err(|e| Error::Decode {
-                operation: op.name().to_string(),
-                message: e.to_string(),
-                request_id: reply.request_id.clone(),
-            })?;
+        let envelope: Envelope<T> = decode(op, &reply)?;
         match envelope.payload {
             Some(payload) => {
                 for warning in &envelope.errors {
@@ -516,4 +507,13 @@ fn api_error(
         details: first.details,
         request_id,
     }
+}
+
+/// Parses a reply body; a body that does not parse names the operation and request id.
+fn decode<T: DeserializeOwned>(op: Operation, reply: &Reply) -> Result<T, Error> {
+    serde_json::from_slice(&reply.body).map_err(|e| Error::Decode {
+        operation: op.name().to_string(),
+        message: e.to_string(),
+        request_id: reply.request_id.clone(),
+    })
 }

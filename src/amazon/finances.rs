@@ -4,7 +4,6 @@
 //! the token is absent.
 
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
 use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
@@ -14,7 +13,7 @@ use super::models::finances::{
     FinancialEventGroup, FinancialEventGroupsPayload, FinancialEvents, FinancialEventsPayload,
 };
 use super::orders::{iso, path_segment, token};
-use super::{Error, Page};
+use super::{Error, Page, page_stream};
 
 /// Filters for `listFinancialEventGroups`. More than 180 days apart → Amazon returns nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -113,19 +112,18 @@ impl SpApiClient {
         resume: Option<String>,
     ) -> BoxStream<'static, Result<Page<FinancialEventGroup>, Error>> {
         let client = self.clone();
-        futures::stream::try_unfold(Some(resume), move |state| {
-            let client = client.clone();
-            let query = query.clone();
-            async move {
-                let Some(cursor) = state else { return Ok(None) };
-                let page = client
-                    .financial_event_groups_page(&query, cursor.as_deref())
-                    .await?;
-                let next = page.next_token.clone().map(Some);
-                Ok(Some((page, next)))
-            }
-        })
-        .boxed()
+        page_stream(
+            resume,
+            move |cursor| {
+                let (client, query) = (client.clone(), query.clone());
+                async move {
+                    client
+                        .financial_event_groups_page(&query, cursor.as_deref())
+                        .await
+                }
+            },
+            |page| page.next_token.clone(),
+        )
     }
 
     async fn events_page(
@@ -167,20 +165,14 @@ impl SpApiClient {
         resume: Option<String>,
     ) -> BoxStream<'static, Result<EventsPage, Error>> {
         let client = self.clone();
-        futures::stream::try_unfold(Some(resume), move |state| {
-            let client = client.clone();
-            let query = query.clone();
-            let source = source.clone();
-            async move {
-                let Some(cursor) = state else { return Ok(None) };
-                let page = client
-                    .events_page(&source, &query, cursor.as_deref())
-                    .await?;
-                let next = page.next_token.clone().map(Some);
-                Ok(Some((page, next)))
-            }
-        })
-        .boxed()
+        page_stream(
+            resume,
+            move |cursor| {
+                let (client, source, query) = (client.clone(), source.clone(), query.clone());
+                async move { client.events_page(&source, &query, cursor.as_deref()).await }
+            },
+            |page| page.next_token.clone(),
+        )
     }
 
     /// The events of one group, page by page.

@@ -26,6 +26,8 @@ pub use lwa::LwaCredentials;
 pub use region::Region;
 pub use retry::RetryPolicy;
 
+use futures::StreamExt;
+use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
 /// One page of a paged operation. `next_token` resumes *after* this page (persist it);
@@ -34,6 +36,29 @@ use serde::{Deserialize, Serialize};
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_token: Option<String>,
+}
+
+/// Walks a paged listing from `resume` (a saved next token) or the start, one `fetch` per
+/// page, until a page names no next token. Every paged call shares this loop.
+pub(crate) fn page_stream<P, Fut>(
+    resume: Option<String>,
+    fetch: impl Fn(Option<String>) -> Fut + Send + 'static,
+    next_token: fn(&P) -> Option<String>,
+) -> BoxStream<'static, Result<P, Error>>
+where
+    P: Send + 'static,
+    Fut: Future<Output = Result<P, Error>> + Send + 'static,
+{
+    futures::stream::try_unfold(Some(resume), move |state| {
+        let page = state.map(&fetch);
+        async move {
+            let Some(page) = page else { return Ok(None) };
+            let page = page.await?;
+            let next = next_token(&page).map(Some);
+            Ok(Some((page, next)))
+        }
+    })
+    .boxed()
 }
 
 /// Everything the client can fail with. No variant ever carries a secret

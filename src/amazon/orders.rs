@@ -1,13 +1,12 @@
 //! Orders v0 calls: `getOrders` as a paged stream, `getOrder`, `getOrderItems` (on demand).
 
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
 use futures::stream::BoxStream;
 
 use super::client::SpApiClient;
 use super::limiter::Operation;
 use super::models::orders::{Order, OrderItem, OrderItemsList, OrdersList};
-use super::{Error, Page};
+use super::{Error, Page, page_stream};
 
 /// Which dates bound a `getOrders` listing (Amazon requires exactly one kind).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,17 +125,14 @@ impl SpApiClient {
         resume: Option<String>,
     ) -> BoxStream<'static, Result<Page<Order>, Error>> {
         let client = self.clone();
-        futures::stream::try_unfold(Some(resume), move |state| {
-            let client = client.clone();
-            let query = query.clone();
-            async move {
-                let Some(cursor) = state else { return Ok(None) };
-                let page = client.orders_page(&query, cursor.as_deref()).await?;
-                let next = page.next_token.clone().map(Some);
-                Ok(Some((page, next)))
-            }
-        })
-        .boxed()
+        page_stream(
+            resume,
+            move |cursor| {
+                let (client, query) = (client.clone(), query.clone());
+                async move { client.orders_page(&query, cursor.as_deref()).await }
+            },
+            |page| page.next_token.clone(),
+        )
     }
 
     pub async fn order(&self, order_id: &str) -> Result<Order, Error> {

@@ -19,7 +19,7 @@ use super::models::reports::{
 };
 use super::orders::{iso, path_segment, token};
 use super::region::check_url_allowed;
-use super::{Error, Page};
+use super::{Error, Page, page_stream};
 
 /// Filters for `getReports` (used on the first page only; later pages send `nextToken` alone).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,17 +133,14 @@ impl SpApiClient {
         resume: Option<String>,
     ) -> BoxStream<'static, Result<Page<Report>, Error>> {
         let client = self.clone();
-        futures::stream::try_unfold(Some(resume), move |state| {
-            let client = client.clone();
-            let query = query.clone();
-            async move {
-                let Some(cursor) = state else { return Ok(None) };
-                let page = client.reports_page(&query, cursor.as_deref()).await?;
-                let next = page.next_token.clone().map(Some);
-                Ok(Some((page, next)))
-            }
-        })
-        .boxed()
+        page_stream(
+            resume,
+            move |cursor| {
+                let (client, query) = (client.clone(), query.clone());
+                async move { client.reports_page(&query, cursor.as_deref()).await }
+            },
+            |page| page.next_token.clone(),
+        )
     }
 
     pub async fn report(&self, report_id: &str) -> Result<Report, Error> {

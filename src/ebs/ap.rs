@@ -8,8 +8,8 @@ use crate::ebs::EbsClient;
 use crate::ebs::context::Module;
 use crate::ebs::error::EbsError;
 use crate::ebs::requests::RequestState;
-use crate::ebs::transport::Retry;
 use crate::ebs::wire::{list, str_of};
+use crate::ebs::{blank_arguments, ou_org};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -76,14 +76,7 @@ pub struct ApRejection {
 
 impl EbsClient {
     fn ap_org(&self) -> Result<String, EbsError> {
-        self.cfg
-            .contexts
-            .ap
-            .as_ref()
-            .map(|c| c.org_id().to_string())
-            .ok_or_else(|| {
-                EbsError::Config("no AP context (responsibility, operating unit) configured".into())
-            })
+        ou_org(self.cfg.contexts.ap.as_ref(), "AP")
     }
 
     /// Invoices of this source and number already in the interface (ask before staging).
@@ -183,10 +176,7 @@ impl EbsClient {
     /// Submits Payables Open Interface Import (APXIIMPT, arguments 1–14); returns its id.
     pub async fn ap_submit(&self, p: &PayablesImportParams) -> Result<String, EbsError> {
         let org = self.ap_org()?;
-        let mut args = Map::new();
-        for i in 1..=14 {
-            args.insert(format!("ARGUMENT{i}"), json!(""));
-        }
+        let mut args = blank_arguments(14);
         args.insert("ARGUMENT1".into(), json!(org));
         args.insert("ARGUMENT2".into(), json!(p.source));
         args.insert("ARGUMENT3".into(), json!(p.group_id));
@@ -201,22 +191,8 @@ impl EbsClient {
         args.insert("ARGUMENT10".into(), json!("N"));
         args.insert("ARGUMENT11".into(), json!("N"));
         args.insert("ARGUMENT12".into(), json!("1000"));
-        let alias = self.cfg.aliases.ap.clone();
-        let out = self
-            .post_op(
-                Module::Ap,
-                &alias,
-                "SUBMIT_CP_APXIIMPT",
-                Value::Object(args),
-                Retry::WriteOnce,
-            )
-            .await?;
-        str_of(&out, "REQUEST_ID")
-            .filter(|r| r != "0")
-            .ok_or_else(|| EbsError::Decode {
-                path: "SUBMIT_CP_APXIIMPT".into(),
-                detail: "no REQUEST_ID".into(),
-            })
+        self.submit_program(Module::Ap, "SUBMIT_CP_APXIIMPT", args)
+            .await
     }
 
     /// Follows the import to completion, then reads each header's status and rejections.

@@ -11,6 +11,7 @@ use crate::ebs::error::EbsError;
 use crate::ebs::requests::RequestTree;
 use crate::ebs::transport::Retry;
 use crate::ebs::wire::{dec_of, list, str_of};
+use crate::ebs::{blank_arguments, ou_org};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -131,14 +132,7 @@ pub struct ArOutcome {
 
 impl EbsClient {
     fn ar_org(&self) -> Result<String, EbsError> {
-        self.cfg
-            .contexts
-            .ar
-            .as_ref()
-            .map(|c| c.org_id().to_string())
-            .ok_or_else(|| {
-                EbsError::Config("no AR context (responsibility, operating unit) configured".into())
-            })
+        ou_org(self.cfg.contexts.ar.as_ref(), "AR")
     }
 
     /// Lines of these flexfields already waiting in the interface (ask before staging again).
@@ -250,10 +244,7 @@ impl EbsClient {
     /// Submits the AutoInvoice Master Program (RAXMTR, arguments 1–27); returns its id.
     pub async fn ar_submit(&self, p: &AutoInvoiceParams) -> Result<String, EbsError> {
         let org = self.ar_org()?;
-        let mut args = Map::new();
-        for i in 1..=27 {
-            args.insert(format!("ARGUMENT{i}"), json!(""));
-        }
+        let mut args = blank_arguments(27);
         args.insert("ARGUMENT1".into(), json!("1"));
         args.insert("ARGUMENT2".into(), json!(org));
         args.insert("ARGUMENT3".into(), json!(p.batch_source_id));
@@ -276,23 +267,9 @@ impl EbsClient {
         }
         args.insert("ARGUMENT26".into(), json!("N"));
         args.insert("ARGUMENT27".into(), json!("0"));
-        let alias = self.cfg.aliases.ar.clone();
         // A second AutoInvoice run finds only what the first left; no duplicate can arise.
-        let out = self
-            .post_op(
-                Module::Ar,
-                &alias,
-                "SUBMIT_CP_RAXMTR",
-                Value::Object(args),
-                Retry::WriteOnce,
-            )
-            .await?;
-        str_of(&out, "REQUEST_ID")
-            .filter(|r| r != "0")
-            .ok_or_else(|| EbsError::Decode {
-                path: "SUBMIT_CP_RAXMTR".into(),
-                detail: "no REQUEST_ID".into(),
-            })
+        self.submit_program(Module::Ar, "SUBMIT_CP_RAXMTR", args)
+            .await
     }
 
     /// Follows RAXMTR and its RAXTRX children to completion, then reads created

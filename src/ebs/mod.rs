@@ -201,6 +201,53 @@ impl EbsClient {
             .await
     }
 
+    /// Submits a concurrent program through its module's alias (never retried blindly);
+    /// returns the request id, which EBS reports as `0` when the submission failed.
+    pub(crate) async fn submit_program(
+        &self,
+        module: Module,
+        program: &str,
+        args: Map<String, Value>,
+    ) -> Result<String, EbsError> {
+        let alias = self.alias(module);
+        let out = self
+            .post_op(
+                module,
+                alias,
+                program,
+                Value::Object(args),
+                Retry::WriteOnce,
+            )
+            .await?;
+        wire::str_of(&out, "REQUEST_ID")
+            .filter(|r| r != "0")
+            .ok_or_else(|| EbsError::Decode {
+                path: program.into(),
+                detail: "no REQUEST_ID".into(),
+            })
+    }
+
+    /// GET or DELETE on an interface table; both are safe to repeat (deleting rejected
+    /// rows twice deletes nothing more).
+    async fn table_call(
+        &self,
+        method: Method,
+        path: &str,
+        query: Vec<(String, String)>,
+    ) -> Result<Map<String, Value>, EbsError> {
+        let v = self
+            .transport
+            .send(&Call {
+                method,
+                path: path.to_string(),
+                query,
+                body: None,
+                retry: Retry::Safe,
+            })
+            .await?;
+        wire::output(path, v)
+    }
+
     /// Reads every matching row of an interface table (all pages).
     pub(crate) async fn read_rows(
         &self,
@@ -219,17 +266,7 @@ impl EbsClient {
             query.push(("offset".into(), out.len().to_string()));
             query.push(("limit".into(), limit.to_string()));
             query.extend(self.header(module)?.to_query());
-            let v = self
-                .transport
-                .send(&Call {
-                    method: Method::GET,
-                    path: path.clone(),
-                    query,
-                    body: None,
-                    retry: Retry::Safe,
-                })
-                .await?;
-            let m = wire::output(&path, v)?;
+            let m = self.table_call(Method::GET, &path, query).await?;
             let page = wire::list(&m, &format!("{table}_REC"));
             let n = page.len();
             out.extend(page);
@@ -253,20 +290,25 @@ impl EbsClient {
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect();
         query.extend(self.header(module)?.to_query());
-        let v = self
-            .transport
-            .send(&Call {
-                method: Method::DELETE,
-                path: path.clone(),
-                query,
-                body: None,
-                // Deleting rejected rows twice deletes nothing more.
-                retry: Retry::Safe,
-            })
-            .await?;
-        let m = wire::output(&path, v)?;
+        let m = self.table_call(Method::DELETE, &path, query).await?;
         Ok(wire::str_of(&m, "X_ROW_COUNT")
             .and_then(|s| s.parse().ok())
             .unwrap_or(0))
     }
+}
+
+/// `ARGUMENT1`..`ARGUMENTn`, all empty: concurrent programs take every argument by position.
+pub(crate) fn blank_arguments(n: usize) -> Map<String, Value> {
+    (1..=n)
+        .map(|i| (format!("ARGUMENT{i}"), Value::String(String::new())))
+        .collect()
+}
+
+/// The operating unit of an AR or AP context, or a configuration error naming the module.
+pub(crate) fn ou_org(ctx: Option<&OuContext>, module: &str) -> Result<String, EbsError> {
+    ctx.map(|c| c.org_id().to_string()).ok_or_else(|| {
+        EbsError::Config(format!(
+            "no {module} context (responsibility, operating unit) configured"
+        ))
+    })
 }

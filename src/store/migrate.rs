@@ -84,15 +84,17 @@ mod tests {
     use crate::ledger::state::BatchState;
     use crate::store::{BatchKey, Store};
 
+    /// The store's sled database opened directly, as an older build left it.
+    fn raw_db(root: &std::path::Path) -> sled::Db {
+        sled::Config::new().path(root.join("store")).open().unwrap()
+    }
+
     /// Builds a store as v1 wrote it, with raw sled, then opens it with this build.
     #[test]
     fn opens_a_v1_store_and_migrates_it() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let db = sled::Config::new()
-                .path(dir.path().join("store"))
-                .open()
-                .unwrap();
+            let db = raw_db(dir.path());
             db.open_tree("meta")
                 .unwrap()
                 .insert(KEY_SCHEMA, b"1".to_vec())
@@ -140,10 +142,7 @@ mod tests {
     fn a_store_from_the_future_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let db = sled::Config::new()
-                .path(dir.path().join("store"))
-                .open()
-                .unwrap();
+            let db = raw_db(dir.path());
             db.open_tree("meta")
                 .unwrap()
                 .insert(KEY_SCHEMA, b"99".to_vec())
@@ -161,10 +160,7 @@ mod tests {
     fn data_without_a_schema_is_not_started_over() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let db = sled::Config::new()
-                .path(dir.path().join("store"))
-                .open()
-                .unwrap();
+            let db = raw_db(dir.path());
             db.open_tree("batches")
                 .unwrap()
                 .insert(b"x", b"{}".to_vec())

@@ -834,63 +834,25 @@ impl FinancialEvents {
             list.iter()
                 .filter_map(move |e| f(e).and_then(AmazonTime::at))
         }
-        let shipment_like = [
-            &self.shipment,
-            &self.shipment_settle,
-            &self.refund,
-            &self.guarantee_claim,
-            &self.chargeback,
-        ];
-        shipment_like
-            .into_iter()
-            .flat_map(|list| dates(list, |e| e.posted_date.as_ref()))
-            .chain(dates(&self.adjustment, |e| e.posted_date.as_ref()))
-            .chain(dates(&self.service_fee, |e| e.posted_date.as_ref()))
-            .chain(dates(&self.retrocharge, |e| e.posted_date.as_ref()))
-            .chain(dates(&self.product_ads_payment, |e| e.posted_date.as_ref()))
-            .chain(dates(&self.seller_deal_payment, |e| e.posted_date.as_ref()))
-            .chain(dates(&self.coupon_payment, |e| e.posted_date.as_ref()))
-            .chain(dates(&self.safet_reimbursement, |e| e.posted_date.as_ref()))
-            .chain(dates(&self.fba_liquidation, |e| e.posted_date.as_ref()))
-            .chain(dates(&self.removal_shipment, |e| e.posted_date.as_ref()))
-            .chain(dates(&self.removal_shipment_adjustment, |e| {
-                e.posted_date.as_ref()
-            }))
-            .chain(dates(&self.tax_withholding, |e| e.posted_date.as_ref()))
-            .chain(dates(&self.adhoc_disbursement, |e| e.posted_date.as_ref()))
-            .chain(dates(&self.failed_adhoc_disbursement, |e| {
-                e.posted_date.as_ref()
-            }))
-            .chain(dates(&self.value_added_service_charge, |e| {
-                e.posted_date.as_ref()
-            }))
-            .chain(dates(&self.capacity_reservation_billing, |e| {
-                e.posted_date.as_ref()
-            }))
-            .chain(dates(&self.imaging_services_fee, |e| {
-                e.posted_date.as_ref()
-            }))
-            .chain(dates(&self.trial_shipment, |e| e.posted_date.as_ref()))
-            .chain(dates(&self.pay_with_amazon, |e| e.posted_date.as_ref()))
-            .chain(dates(&self.rental_transaction, |e| e.posted_date.as_ref()))
-            .chain(dates(&self.network_commingling_transaction, |e| {
-                e.posted_date.as_ref()
-            }))
-            .chain(dates(&self.affordability_expense, |e| {
-                e.posted_date.as_ref()
-            }))
-            .chain(dates(&self.affordability_expense_reversal, |e| {
-                e.posted_date.as_ref()
-            }))
-            .chain(dates(&self.seller_review_enrollment_payment, |e| {
-                e.posted_date.as_ref()
-            }))
-            .chain(dates(&self.ebt_refund_reimbursement_only, |e| {
-                e.posted_date.as_ref()
-            }))
-            .chain(dates(&self.charge_refund, |e| e.posted_date.as_ref()))
-            .chain(dates(&self.tds_reimbursement, |e| e.posted_date.as_ref()))
-            .max()
+        // One `dates` per list: each list has its own event type.
+        macro_rules! latest {
+            ($events:ident: $($list:ident),* $(,)?) => {
+                std::iter::empty()
+                    $(.chain(dates(&$events.$list, |e| e.posted_date.as_ref())))*
+                    .max()
+            };
+        }
+        let events = self;
+        latest!(events:
+            shipment, shipment_settle, refund, guarantee_claim, chargeback, adjustment, service_fee,
+            retrocharge, product_ads_payment, seller_deal_payment, coupon_payment,
+            safet_reimbursement, fba_liquidation, removal_shipment, removal_shipment_adjustment,
+            tax_withholding, adhoc_disbursement, failed_adhoc_disbursement,
+            value_added_service_charge, capacity_reservation_billing, imaging_services_fee,
+            trial_shipment, pay_with_amazon, rental_transaction, network_commingling_transaction,
+            affordability_expense, affordability_expense_reversal, seller_review_enrollment_payment,
+            ebt_refund_reimbursement_only, charge_refund, tds_reimbursement,
+        )
     }
 }
 

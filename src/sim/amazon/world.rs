@@ -1157,13 +1157,15 @@ impl World {
             }
         }
         let in_period = |t: &Txn| t.posted >= start && t.posted < end;
-        let running: Decimal = payable
-            + market
-                .txns
-                .iter()
-                .filter(|t| in_period(t))
-                .map(Txn::amount)
-                .sum::<Decimal>();
+        let running_of = |txns: &[Txn]| {
+            payable
+                + txns
+                    .iter()
+                    .filter(|t| in_period(t))
+                    .map(Txn::amount)
+                    .sum::<Decimal>()
+        };
+        let running = running_of(&market.txns);
         let natural_negative = rng.random_bool(0.08);
         if (force_negative || natural_negative) && running >= Decimal::ZERO {
             market.txns.push(Txn {
@@ -1175,13 +1177,7 @@ impl World {
                 },
             });
         }
-        let running: Decimal = payable
-            + market
-                .txns
-                .iter()
-                .filter(|t| in_period(t))
-                .map(Txn::amount)
-                .sum::<Decimal>();
+        let running = running_of(&market.txns);
         market.hold = if running > Decimal::ZERO && rng.random_bool(0.6) {
             pct_bp(running, rng.random_range(500..1500))
         } else {

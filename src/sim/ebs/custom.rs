@@ -25,6 +25,16 @@ fn param_i64(p: &Map<String, Value>, k: &str) -> Result<Option<i64>, Fault> {
         .transpose()
 }
 
+/// The direct children of a concurrent request, as `get_request_status` and
+/// `get_child_requests` both list them.
+fn children_of(w: &World, id: i64) -> Vec<Value> {
+    w.requests
+        .values()
+        .filter(|c| c.parent == Some(id))
+        .map(|c| Value::Object(requests::request_json(c, "")))
+        .collect()
+}
+
 pub fn call(w: &mut World, op: &str, _ctx: &Ctx, p: &Map<String, Value>) -> Result<Value, Fault> {
     let mut out = Map::new();
     match op {
@@ -114,13 +124,7 @@ pub fn call(w: &mut World, op: &str, _ctx: &Ctx, p: &Map<String, Value>) -> Resu
                 return Ok(output_error(&format!("Request {id} not found")));
             };
             out = requests::request_json(r, "X_");
-            let children: Vec<Value> = w
-                .requests
-                .values()
-                .filter(|c| c.parent == Some(id))
-                .map(|c| Value::Object(requests::request_json(c, "")))
-                .collect();
-            out.insert("X_CHILDREN".into(), table("X_CHILDREN", children));
+            out.insert("X_CHILDREN".into(), table("X_CHILDREN", children_of(w, id)));
         }
         "get_child_requests" => {
             let Some(id) = param_i64(p, "P_REQUEST_ID")? else {
@@ -129,13 +133,7 @@ pub fn call(w: &mut World, op: &str, _ctx: &Ctx, p: &Map<String, Value>) -> Resu
             if !w.requests.contains_key(&id) {
                 return Ok(output_error(&format!("Request {id} not found")));
             }
-            let children: Vec<Value> = w
-                .requests
-                .values()
-                .filter(|c| c.parent == Some(id))
-                .map(|c| Value::Object(requests::request_json(c, "")))
-                .collect();
-            out.insert("X_REQUESTS".into(), table("X_REQUESTS", children));
+            out.insert("X_REQUESTS".into(), table("X_REQUESTS", children_of(w, id)));
         }
         "get_account" => {
             let acct = if let Some(ccid) = param_i64(p, "P_CODE_COMBINATION_ID")? {
