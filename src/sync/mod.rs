@@ -46,12 +46,15 @@ pub mod messages;
 
 pub use messages::{Collected, ProgressSink, SyncError, SyncMsg};
 
+pub mod alerts;
 pub mod context;
 pub mod headless;
 pub mod propose;
 pub mod pull;
 pub mod scheduler;
 
+pub mod controls;
 pub mod convert;
 pub mod posting;
 pub mod reconcile;
+pub mod reversal;
