@@ -10,6 +10,7 @@ pub mod amazon;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod doctor;
 pub mod ebs;
 pub mod ledger;
 pub mod sim;

@@ -229,6 +229,10 @@ fn snapshot_review() {
         h.key(KeyCode::Tab);
         h.key(KeyCode::Char('G'));
     });
+    snap("review_rejected_period", |h| {
+        h.open(DE);
+        h.key(KeyCode::Char('l'));
+    });
     snap("review_journal_october", |h| {
         h.open(US);
         h.key(KeyCode::Tab);
@@ -779,6 +783,15 @@ fn quit_and_sync_now() {
     let mut h = Harness::new((80, 24));
     h.key(KeyCode::Char('r'));
     assert_eq!(h.take_effects(), vec![Effect::SyncNow]);
+    assert!(h.screen().contains("sync requested"));
+    // info messages fade; errors stay
+    h.send(Msg::Tick(fixtures::now() + chrono::Duration::seconds(5)));
+    assert!(h.screen().contains("sync requested"));
+    h.send(Msg::Tick(fixtures::now() + chrono::Duration::seconds(20)));
+    assert!(!h.screen().contains("sync requested"));
+    h.send(Msg::Error("EBS unreachable: HTTP 503".into()));
+    h.send(Msg::Tick(fixtures::now() + chrono::Duration::seconds(60)));
+    assert!(h.screen().contains("EBS unreachable: HTTP 503"));
     h.key(KeyCode::Char('q'));
     assert!(h.state.quit);
     assert_eq!(h.take_effects(), vec![Effect::Quit]);
@@ -861,4 +874,52 @@ fn opening_another_settlement_shows_it_loading_not_the_old_one() {
     h.key(KeyCode::Char('2'));
     assert!(h.take_effects().is_empty());
     assert_eq!(h.state.screen, Screen::Review);
+}
+
+#[tokio::test]
+async fn event_loop_forwards_effects_and_quits() {
+    let (msg_tx, msg_rx) = tokio::sync::mpsc::channel(16);
+    // a one-slot effect channel: the loop must queue, not block, while sync is slow
+    let (fx_tx, mut fx_rx) = tokio::sync::mpsc::channel(1);
+    let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    let ui = tokio::spawn(async move {
+        let state = AppState::new("alice", (80, 24));
+        let end = ml_connector::ui::run_app(&mut term, state, msg_rx, fx_tx)
+            .await
+            .unwrap();
+        (end, term.backend().to_string())
+    });
+    let mut initial = Vec::new();
+    for _ in 0..3 {
+        initial.push(fx_rx.recv().await.unwrap());
+    }
+    assert_eq!(initial, AppState::initial_effects());
+    let world = FixtureWorld::new();
+    msg_tx
+        .send(Msg::SettlementsLoaded(world.summaries()))
+        .await
+        .unwrap();
+    msg_tx
+        .send(Msg::Key(KeyEvent::new(
+            KeyCode::Char('r'),
+            KeyModifiers::NONE,
+        )))
+        .await
+        .unwrap();
+    assert_eq!(fx_rx.recv().await.unwrap(), Effect::SyncNow);
+    msg_tx
+        .send(Msg::Key(KeyEvent::new(
+            KeyCode::Char('q'),
+            KeyModifiers::NONE,
+        )))
+        .await
+        .unwrap();
+    let (end, screen) = ui.await.unwrap();
+    assert!(end.quit);
+    assert_eq!(end.settlements.len(), world.summaries().len());
+    assert!(
+        screen.contains(US),
+        "the last frame drawn shows the list:\n{screen}"
+    );
+    assert_eq!(fx_rx.recv().await, Some(Effect::Quit));
 }

@@ -374,7 +374,7 @@ impl FixtureWorld {
                 ledger: target.ledger,
                 operating_unit: target.operating_unit,
                 currency,
-                group_id: submitted.then(|| format!("87{}", &id[id.len() - 4..])),
+                group_id: submitted.then(|| format!("8{}", &id[id.len() - 5..])),
                 request_id: submitted.then(|| format!("76{}", &id[id.len() - 5..])),
                 phase: submitted.then(|| {
                     if state == BatchState::Submitted {

@@ -355,7 +355,12 @@ pub struct StatusBar {
     pub last_success: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
     pub message: Option<(MessageLevel, String)>,
+    /// When the message was set (info messages fade after a while).
+    pub message_at: Option<DateTime<Utc>>,
 }
+
+/// How long an info message stays in the status bar.
+pub const INFO_SECONDS: i64 = 15;
 
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -443,5 +448,30 @@ impl AppState {
             .visible
             .get(self.batches.cursor.selected)
             .and_then(|i| self.batches.all.get(*i))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_keeps_the_selection_in_view() {
+        let mut c = Cursor::default();
+        c.move_by(25, 100);
+        c.fit(10, 100);
+        assert_eq!((c.selected, c.offset), (25, 16));
+        assert_eq!(c.window(10, 100), 16..26);
+        c.move_by(-20, 100);
+        c.fit(10, 100);
+        assert_eq!((c.selected, c.offset), (5, 5));
+        c.move_by(isize::MAX / 2, 100);
+        c.fit(10, 100);
+        assert_eq!((c.selected, c.offset), (99, 90));
+        // the list shrinks under the cursor
+        c.fit(10, 3);
+        assert_eq!((c.selected, c.offset), (2, 0));
+        c.move_by(1, 0);
+        assert_eq!(c.selected, 0);
     }
 }

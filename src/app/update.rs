@@ -25,7 +25,17 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Effect> {
         Msg::Key(ev) => on_key(s, ev, &mut fx),
         Msg::Mouse(ev) => on_mouse(s, ev, &mut fx),
         Msg::Resize(w, h) => s.size = (w, h),
-        Msg::Tick(now) => s.now = Some(now),
+        Msg::Tick(now) => {
+            s.now = Some(now);
+            let stale = s
+                .status
+                .message_at
+                .is_some_and(|at| (now - at).num_seconds() >= super::state::INFO_SECONDS);
+            if stale && matches!(s.status.message, Some((MessageLevel::Info, _))) {
+                s.status.message = None;
+                s.status.message_at = None;
+            }
+        }
         Msg::SettlementsLoaded(list) => {
             let keep = s.selected_settlement().map(|x| x.settlement_id.clone());
             s.settlements = list;
@@ -159,6 +169,7 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Effect> {
 
 fn set_message(s: &mut AppState, level: MessageLevel, text: String) {
     s.status.message = Some((level, text));
+    s.status.message_at = s.now;
 }
 
 /// The key context of the current screen, dialog or search line.

@@ -9,6 +9,7 @@ pub mod bench_ebs;
 pub mod bench_tui;
 pub mod credentials;
 pub mod demo;
+pub mod doctor;
 pub mod headless;
 pub mod mapping;
 pub mod settlement;
@@ -66,6 +67,8 @@ pub enum Command {
     Store(store::StoreCommand),
     /// Show the audit trail.
     Audit(audit::AuditArgs),
+    /// Check the configuration against Amazon and EBS: does it fit?
+    Doctor(doctor::DoctorArgs),
     /// The simulated world: `demo --sims-only --data-dir DIR` starts both simulators and writes a ready config.
     Demo(demo::DemoArgs),
 }
@@ -108,6 +111,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Audit(args)) => {
             audit::run(args, cli.config.as_deref(), cli.data_dir.as_deref())
         }
+        Some(Command::Doctor(args)) => doctor::run(args, cli.config.as_deref()),
         Some(Command::Demo(args)) => demo::run(args, cli.data_dir.as_deref()),
     }
 }

@@ -276,6 +276,12 @@ fn journal(f: &mut Frame, area: Rect, d: &SettlementDetail, s: &AppState, t: &Th
     if let Some(b) = batch {
         title.push(Span::styled(b.state.as_str(), t.state(b.state)));
         title.push(Span::raw(format!(" rev {} ", b.revision)));
+        if !b.line_errors.is_empty() {
+            title.push(Span::styled(
+                format!("{} EBS error(s): 3 ", b.line_errors.len()),
+                t.error(),
+            ));
+        }
     }
     let balance = if j.is_balanced() {
         Span::styled(" balanced ", t.ok())

@@ -1,0 +1,52 @@
+//! `ml-connector doctor`: one line per check against the configured systems, a
+//! summary, exit code 1 when anything failed.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use clap::Args;
+
+use crate::config::{Config, Paths};
+use crate::doctor::{self, Options, Report};
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Judge accounts and periods as of this date (default: today, UTC).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub as_of: Option<NaiveDate>,
+    /// Seconds to wait for any one answer.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub timeout: u64,
+}
+
+pub fn run(args: DoctorArgs, config: Option<&Path>) -> anyhow::Result<i32> {
+    let paths = Paths::resolve(config, None)?;
+    let mut out = std::io::stdout().lock();
+    let config = match Config::load(&paths.config_file) {
+        Ok(c) => c,
+        Err(e) => {
+            let mut report = Report::default();
+            report.fail("configuration", e.to_string());
+            write!(out, "{report}")?;
+            return Ok(report.exit_code());
+        }
+    };
+    let mut opts = Options::new(
+        args.as_of
+            .unwrap_or_else(|| chrono::Utc::now().date_naive()),
+    );
+    opts.http_timeout = std::time::Duration::from_secs(args.timeout.max(1));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let mut report = Report::default();
+    report.ok("configuration", config.path().display().to_string());
+    let found = runtime.block_on(doctor::run(&config, &opts));
+    report.checks.extend(found.checks);
+    write!(out, "{report}")?;
+    Ok(report.exit_code())
+}
