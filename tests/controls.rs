@@ -11,7 +11,7 @@ use ml_connector::ledger::journal::{CLEARING_LABEL, Journal, JournalLine, LineKi
 use ml_connector::ledger::model::{SettlementFormat, SettlementSummary};
 use ml_connector::ledger::money::Currency;
 use ml_connector::ledger::state::BatchState;
-use ml_connector::sim::ebs::{EbsSimConfig, RunningEbsSim, Seed, spawn};
+use ml_connector::sim::ebs::{EbsSimConfig, Faults, RunningEbsSim, Seed, spawn};
 use ml_connector::store::{
     AuditAction, BatchKey, BatchRecord, MappingRef, Proposal, SettlementRecord, Store, sha256_hex,
 };
@@ -705,4 +705,224 @@ async fn a_kill_at_every_step_of_a_reversal_neither_loses_nor_duplicates() {
     ] {
         assert!(seen.contains(&p), "{p:?} not reached: {seen:?}");
     }
+}
+
+// ------------------------------------------------------------------ vanished journals
+
+#[tokio::test]
+async fn a_vanished_journal_is_reposted_once_or_archived() {
+    let w = world().await;
+    let keys = w.propose("3501", &[oct(FEES)]);
+    let gone = w.propose("3502", &[oct(FEES)]);
+    let both = [keys.clone(), gone.clone()].concat();
+    approve(&w, &both);
+    let engine = w.engine();
+    settle(&w, &engine, &both).await.expect("post");
+    for k in &both {
+        let g = w.state(k).group_id.unwrap();
+        assert_eq!(w.sim_delete(json!({"group_id": g})).await["deleted"], 1);
+    }
+    engine.refresh_imported(&quiet).await.expect("refresh");
+    assert_eq!(w.state(&keys[0]).state, BatchState::Vanished);
+    // Archive is only for vanished batches.
+    let e = engine
+        .archive_vanished(&BatchKey::new("nope", "OCT-26"), "alice", Utc::now())
+        .expect_err("no batch");
+    assert!(e.to_string().contains("nope"), "{e}");
+    // One is archived: stays out of EBS, with who and why.
+    let rec = engine
+        .archive_vanished(&gone[0], "alice", Utc::now())
+        .expect("archive");
+    assert_eq!(rec.state, BatchState::Archived);
+    assert!(rec.reason.unwrap().contains("alice"));
+    // The other is re-posted: revision 2, exactly once however often posting runs.
+    engine.approve(&keys, "alice", Utc::now()).expect("approve");
+    let out = settle(&w, &engine, &both).await.expect("post");
+    assert_eq!(
+        (out[0].state, out[0].revision),
+        (BatchState::Imported, 2),
+        "{out:?}"
+    );
+    settle(&w, &engine, &both).await.expect("again");
+    assert_eq!(w.journals("3501").len(), 1);
+    assert!(w.journals("3502").is_empty());
+    assert_eq!(w.state(&gone[0]).state, BatchState::Archived);
+    assert!(
+        w.store()
+            .audit_entries(Some("3502"))
+            .unwrap()
+            .iter()
+            .any(|e| e.action == AuditAction::Archive && e.actor == "alice")
+    );
+}
+
+// ------------------------------------------------------------------ replay
+
+fn seq_of(w: &World, sid: &str, action: AuditAction) -> u64 {
+    w.store()
+        .audit_entries(Some(sid))
+        .unwrap()
+        .into_iter()
+        .rev()
+        .find(|e| e.action == action)
+        .map(|e| e.seq)
+        .unwrap_or_else(|| panic!("no {action} entry for {sid}"))
+}
+
+#[tokio::test]
+async fn failed_staging_submission_and_confirmation_are_replayed_exactly_once() {
+    use ml_connector::sync::replay::{ReplayKind, ReplayTarget};
+    let w = world().await;
+
+    // Staging failed (EBS down): replayed from the approval entry, then by batch.
+    let keys = w.propose("3601", &[oct(FEES)]);
+    approve(&w, &keys);
+    let engine = w.engine();
+    w.sim.inject(&Faults {
+        db_error_next: 1,
+        ..Faults::default()
+    });
+    let out = engine.post_keys(&keys, &quiet).await.expect("post");
+    assert!(out[0].error.is_some(), "{out:?}");
+    assert_eq!(w.state(&keys[0]).state, BatchState::Approved);
+    let approval = seq_of(&w, "3601", AuditAction::Approval);
+    let r = engine
+        .replay(&ReplayTarget::Audit(approval), "alice", &quiet)
+        .await
+        .expect("replay staging");
+    assert_eq!(r.kind, ReplayKind::Posting);
+    assert_eq!(
+        r.batch.as_ref().unwrap().state,
+        BatchState::Submitted,
+        "{r:?}"
+    );
+    // Confirmation: the import ran since; replayed by batch key.
+    w.sim.run_until_idle();
+    let r = engine
+        .replay(&"3601/OCT-26".parse().unwrap(), "alice", &quiet)
+        .await
+        .expect("replay confirmation");
+    assert_eq!(
+        r.batch.as_ref().unwrap().state,
+        BatchState::Imported,
+        "{r:?}"
+    );
+    assert_eq!(w.journals("3601").len(), 1);
+    let replays: Vec<_> = w
+        .store()
+        .audit_entries(Some("3601"))
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == AuditAction::Replay && e.details.get("kind").is_some())
+        .collect();
+    assert_eq!(replays.len(), 2);
+    assert_eq!(replays[0].details["replayed_seq"], approval);
+    assert_eq!(replays[0].actor, "alice");
+
+    // Submission cut off (killed right after it reached EBS): replayed from the staging entry.
+    let keys = w.propose("3602", &[oct(FEES)]);
+    approve(&w, &keys);
+    let crashing = w
+        .engine()
+        .with_crash_hook(Arc::new(|_, p| p == CrashPoint::AfterSubmit));
+    let e = crashing.post_keys(&keys, &quiet).await.expect_err("killed");
+    assert!(e.to_string().contains("AfterSubmit"), "{e}");
+    assert_eq!(w.state(&keys[0]).state, BatchState::Staged);
+    assert!(!w.store().intents().unwrap().is_empty());
+    w.sim.run_until_idle();
+    let staging = seq_of(&w, "3602", AuditAction::Staging);
+    let mut last = None;
+    for _ in 0..3 {
+        let r = engine
+            .replay(&ReplayTarget::Audit(staging), "alice", &quiet)
+            .await
+            .expect("replay submission");
+        last = r.batch.map(|b| b.state);
+        if last == Some(BatchState::Imported) {
+            break;
+        }
+        w.sim.run_until_idle();
+    }
+    assert_eq!(last, Some(BatchState::Imported));
+    let js = w.journals("3602");
+    assert_eq!(js.len(), 1);
+    assert_eq!(js[0]["lines"].as_array().unwrap().len(), 3, "no line twice");
+    assert!(w.store().intents().unwrap().is_empty());
+
+    // What is not a step cannot be replayed.
+    let mapping = w
+        .store()
+        .audit_entries(None)
+        .unwrap()
+        .into_iter()
+        .find(|e| e.action == AuditAction::MappingChange)
+        .unwrap()
+        .seq;
+    let e = engine
+        .replay(&ReplayTarget::Audit(mapping), "alice", &quiet)
+        .await
+        .expect_err("not a step");
+    assert!(e.to_string().contains("mapping_change"), "{e}");
+    assert!(
+        engine
+            .replay(&ReplayTarget::Audit(999_999), "alice", &quiet)
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn a_failed_pull_is_replayed_from_the_kept_file() {
+    use ml_connector::ledger::parse::parse_settlement;
+    use ml_connector::store::{NewAuditEntry, RawFileMeta};
+    use ml_connector::sync::replay::{ReplayKind, ReplayTarget};
+    let w = world().await;
+    let bytes = std::fs::read("assets/examples/settlement-v2-us.txt").expect("example file");
+    let parsed = parse_settlement(&bytes, None).expect("parses");
+    let sid = parsed.summary.settlement_id.clone();
+    // The file was kept, then the pull stopped before its summary was stored.
+    let mut meta = RawFileMeta::describe(&sid, "UTF-8", &bytes, Utc::now());
+    meta.seller = Some("seller".into());
+    meta.marketplace_id = Some(MARKETPLACE.into());
+    w.store()
+        .put_raw_settlement(
+            &meta,
+            &bytes,
+            Some(NewAuditEntry::new(Utc::now(), "headless", AuditAction::Pull).settlement(&sid)),
+        )
+        .unwrap();
+    assert!(w.store().settlement(&sid).unwrap().is_none());
+    let seq = seq_of(&w, &sid, AuditAction::Pull);
+    let r = w
+        .engine()
+        .replay(&ReplayTarget::Audit(seq), "alice", &quiet)
+        .await
+        .expect("replay pull");
+    assert_eq!(r.kind, ReplayKind::Pull);
+    let rec = w.store().settlement(&sid).unwrap().expect("stored");
+    assert_eq!(rec.summary, parsed.summary);
+    assert_eq!(rec.raw_sha256.as_deref(), Some(meta.sha256.as_str()));
+    assert_eq!(rec.marketplace_id, MARKETPLACE);
+    // Again: nothing changes, and it says so.
+    let r = w
+        .engine()
+        .replay(&ReplayTarget::Audit(seq), "alice", &quiet)
+        .await
+        .expect("again");
+    assert!(r.detail.contains("already matches"), "{r:?}");
+    // A proposal replay needs the configuration.
+    let p = w
+        .store()
+        .append_audit(
+            NewAuditEntry::new(Utc::now(), "headless", AuditAction::Proposal)
+                .settlement(&sid)
+                .period("OCT-26"),
+        )
+        .unwrap();
+    let e = w
+        .engine()
+        .replay(&ReplayTarget::Audit(p.seq), "alice", &quiet)
+        .await
+        .expect_err("needs the configuration");
+    assert!(e.to_string().contains("configuration"), "{e}");
 }

@@ -109,6 +109,43 @@ impl PostingEngine {
         Ok(())
     }
 
+    /// A vanished journal (imported, then deleted in EBS) the accountant decides not to
+    /// re-post: `archived`, audited with who and why. (Re-posting is approving it again,
+    /// which posts it as the next revision.)
+    pub fn archive_vanished(
+        &self,
+        key: &BatchKey,
+        actor: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<crate::store::BatchRecord, PostingError> {
+        let rec = self.load(key)?;
+        if rec.state != BatchState::Vanished {
+            return Err(PostingError::Refused {
+                key: key.clone(),
+                detail: format!(
+                    "it is {}; only a vanished batch is archived this way",
+                    rec.state
+                ),
+            });
+        }
+        let audit =
+            crate::store::NewAuditEntry::new(now, actor, crate::store::AuditAction::Archive)
+                .settlement(key.settlement_id.clone())
+                .period(key.period.clone())
+                .details(serde_json::json!({
+                    "from": "vanished",
+                    "revision": rec.revision,
+                    "journal_ids": rec.journal_ids,
+                }));
+        self.transition(&rec, audit, |r| {
+            r.state = BatchState::Archived;
+            r.reason = Some(format!(
+                "archived by {actor}: journal(s) {:?} (revision {}) were deleted in EBS and are not re-posted",
+                rec.journal_ids, rec.revision
+            ));
+        })
+    }
+
     /// Turns the maker-checker control on or off (from `[controls] distinct_approver`).
     pub fn with_distinct_approver(mut self, on: bool) -> Self {
         self.distinct_approver = on;

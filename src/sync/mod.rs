@@ -57,4 +57,5 @@ pub mod controls;
 pub mod convert;
 pub mod posting;
 pub mod reconcile;
+pub mod replay;
 pub mod reversal;
