@@ -27,6 +27,8 @@ mod stub {
     #[derive(Default)]
     pub struct StubState {
         pub logins: AtomicUsize,
+        /// Logins still to answer with a 500 before logging in for real.
+        pub failing_logins: AtomicUsize,
         pub calls: AtomicUsize,
         pub in_flight: AtomicUsize,
         pub max_in_flight: AtomicUsize,
@@ -48,6 +50,18 @@ mod stub {
         let path = uri.path().to_string();
         if path.ends_with("/login") {
             let n = st.logins.fetch_add(1, Ordering::SeqCst) + 1;
+            if st
+                .failing_logins
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                    left.checked_sub(1)
+                })
+                .is_ok()
+            {
+                return (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    axum::Json(fault("ISG_DB_CONNECTION_ERROR")),
+                );
+            }
             let auth = headers
                 .get("authorization")
                 .and_then(|v| v.to_str().ok())
@@ -217,6 +231,19 @@ async fn stub_basic_auth_mode_sends_basic_and_never_logs_in() {
         .expect_err("401");
     assert!(matches!(e, EbsError::BadCredentials { .. }));
     assert_eq!(st.logins.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn stub_login_answering_500_is_retried() {
+    let (url, st) = stub::spawn().await;
+    st.failing_logins.store(2, Ordering::SeqCst);
+    let c = client_for(&url, "secret", 2);
+    c.request_status(ml_connector::ebs::Module::Gl, "1")
+        .await
+        .expect("logged in on the third try");
+    assert_eq!(st.logins.load(Ordering::SeqCst), 3);
+    assert_eq!(c.stats().retries, 2);
+    assert_eq!(st.calls.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]

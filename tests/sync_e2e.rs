@@ -83,6 +83,16 @@ async fn restart_resumes_from_cursors_and_pulls_nothing_twice() {
                 .settlements_downloaded;
         }
         assert!(ctx.store.cursor("reports:demo-na").unwrap().is_some());
+        let groups = ctx.store.event_groups().unwrap();
+        let with_events = groups
+            .iter()
+            .filter(|g| g.data.get(ml_connector::sync::pull::EVENTS_KEY).is_some())
+            .count();
+        assert!(
+            with_events >= 6,
+            "closed groups keep their events: {with_events}"
+        );
+        assert!(ctx.store.orders_count() > 0, "orders pulled");
         n
     };
     assert!(first >= 6, "first pull downloaded {first}");
@@ -287,4 +297,96 @@ async fn new_mapping_versions_repropose_and_approvals_lapse_only_on_change() {
         .collect();
     assert!(de_waiting.is_empty(), "{de_waiting:?}");
     world.stop().await;
+}
+
+/// The scheduler: a "sync now" starts the next run at once; cancelling stops it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduler_runs_on_trigger_and_stops_on_cancel() {
+    use ml_connector::sync::SyncMsg;
+    use ml_connector::sync::scheduler::{Trigger, run_scheduled};
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let mut opts = options(dir.path(), false);
+    opts.auto_post = false;
+    let world = DemoWorld::start(opts).await.unwrap();
+    let ctx = context(&world, data.path());
+    let (sink, got) = ProgressSink::collecting();
+    let cancel = CancellationToken::new();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let finished = |got: &ml_connector::sync::Collected| {
+        got.snapshot()
+            .iter()
+            .filter(|m| matches!(m, SyncMsg::RunFinished { .. }))
+            .count()
+    };
+    let driver = async {
+        while finished(&got) < 1 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        tx.send(Trigger::SyncNow).unwrap();
+        while finished(&got) < 2 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        cancel.cancel();
+    };
+    let (report, ()) = tokio::join!(
+        run_scheduled(
+            &ctx,
+            None,
+            &sink,
+            &cancel,
+            std::time::Duration::from_secs(24 * 3600),
+            rx
+        ),
+        driver
+    );
+    let report = report.unwrap();
+    assert_eq!(report.exit_code, exit::INTERRUPTED);
+    assert_eq!(
+        finished(&got),
+        2,
+        "exactly the scheduled run and the triggered one"
+    );
+    world.stop().await;
+}
+
+/// SIGTERM stops the scheduled binary at a safe point with exit code 5.
+#[cfg(unix)]
+#[test]
+fn binary_stops_on_sigterm() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let bin = env!("CARGO_BIN_EXE_ml-connector");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let world = rt
+        .block_on(DemoWorld::start(options(dir.path(), false)))
+        .unwrap();
+    let mut child = Command::new(bin)
+        .args(["--headless", "--config"])
+        .arg(&world.config_path)
+        .arg("--data-dir")
+        .arg(data.path())
+        .env("ML_CONNECTOR_PASSPHRASE", PASSPHRASE)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut lines = stderr.lines();
+    for line in lines.by_ref() {
+        if line.unwrap().contains("run_finished") {
+            break;
+        }
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let code = child.wait().unwrap().code();
+    assert_eq!(code, Some(exit::INTERRUPTED), "{rest:?}");
+    rt.block_on(world.stop());
 }

@@ -177,10 +177,22 @@ impl Transport {
         let mut attempt = 0u32;
         let mut relogged = false;
         loop {
-            let auth = self
+            let auth = match self
                 .session
                 .auth(|basic| self.raw(Method::GET, "login", &[], None, Some(basic)))
-                .await?;
+                .await
+            {
+                Ok(auth) => auth,
+                // Logging in writes nothing, so a transient failure is always safe to retry.
+                Err(e) if e.is_transient() && attempt + 1 < self.retry.attempts => {
+                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(attempt, error = %e, "EBS login retried");
+                    tokio::time::sleep(self.retry.delay(attempt)).await;
+                    attempt += 1;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let (cred, generation) = match &auth {
                 Auth::Cookie { header, generation } => {
                     (Cred::Cookie(header.clone()), Some(*generation))

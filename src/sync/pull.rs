@@ -29,6 +29,10 @@ pub const FIRST_LOOKBACK_DAYS: i64 = 89;
 /// Cursors step back this much so late-listed items are not missed (keys dedupe).
 pub const CURSOR_OVERLAP_HOURS: i64 = 48;
 
+/// Key under which a closed group's financial events are kept in its record's `data`
+/// (beside the group's own fields, as Amazon names them).
+pub const EVENTS_KEY: &str = "FinancialEvents";
+
 /// What one pull of one seller did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct PullSummary {
@@ -251,9 +255,33 @@ async fn pull_event_groups(
         }
         sink.progress(&name, "event groups", i as u64, Some(total));
         let existing = ctx.store.event_group(&g.id)?;
-        let data = serde_json::to_value(g).unwrap_or(serde_json::Value::Null);
-        if existing.as_ref().is_some_and(|e| e.data == data) {
-            continue;
+        let group_json = serde_json::to_value(g).unwrap_or(serde_json::Value::Null);
+        let closed = g.end.is_some();
+        if let Some(e) = &existing {
+            let mut kept = e.data.clone();
+            let had_events = kept
+                .as_object_mut()
+                .and_then(|o| o.remove(EVENTS_KEY))
+                .is_some();
+            if kept == group_json && (had_events || !closed) {
+                continue;
+            }
+        }
+        // A closed group's events are final: kept with it (an open group's still change).
+        let mut data = group_json;
+        if closed {
+            announce_wait(seller, sink, Operation::ListFinancialEventsByGroupId);
+            let events = seller
+                .client
+                .all_events_of_group(&g.id, 100)
+                .await
+                .map_err(|e| SyncError::amazon(&name, e))?;
+            if let Some(o) = data.as_object_mut() {
+                o.insert(
+                    EVENTS_KEY.into(),
+                    serde_json::to_value(&events).unwrap_or(serde_json::Value::Null),
+                );
+            }
         }
         ctx.store.put_event_group(&EventGroupRecord {
             group_id: g.id.clone(),

@@ -58,7 +58,8 @@ pub fn stop_on_signals(cancel: CancellationToken) -> tokio::task::JoinHandle<()>
 }
 
 /// Runs [`run_once`] every `every` (or on a [`Trigger::SyncNow`]) until `cancel`
-/// fires; returns the last run's report.
+/// fires; returns the last run's report, its exit code then
+/// [`exit::INTERRUPTED`](super::headless::exit::INTERRUPTED).
 pub async fn run_scheduled(
     ctx: &SyncContext,
     engine: Option<&PostingEngine>,
@@ -67,10 +68,14 @@ pub async fn run_scheduled(
     every: Duration,
     mut triggers: mpsc::UnboundedReceiver<Trigger>,
 ) -> Result<RunReport, SyncError> {
+    let stopped = |mut r: RunReport| {
+        r.exit_code = super::headless::exit::INTERRUPTED;
+        Ok(r)
+    };
     loop {
         let report = run_once(ctx, engine, sink, cancel).await?;
         if cancel.is_cancelled() {
-            return Ok(report);
+            return stopped(report);
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
@@ -79,11 +84,11 @@ pub async fn run_scheduled(
                     // Nobody can trigger any more: keep the schedule alone.
                     tokio::select! {
                         _ = tokio::time::sleep(every) => {}
-                        _ = cancel.cancelled() => return Ok(report),
+                        _ = cancel.cancelled() => return stopped(report),
                     }
                 }
             }
-            _ = cancel.cancelled() => return Ok(report),
+            _ = cancel.cancelled() => return stopped(report),
         }
     }
 }
