@@ -779,7 +779,7 @@ async fn failed_staging_submission_and_confirmation_are_replayed_exactly_once() 
     approve(&w, &keys);
     let engine = w.engine();
     w.sim.inject(&Faults {
-        db_error_next: 1,
+        db_error_next: 5,
         ..Faults::default()
     });
     let out = engine.post_keys(&keys, &quiet).await.expect("post");

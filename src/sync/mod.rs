@@ -30,6 +30,8 @@
 //! staged | submitted ──import failed──▶ rejected (per-line EBS codes)
 //! rejected | vanished ──approve again──▶ approved (next revision, old rejected rows deleted first)
 //! imported | posted ──journal gone from EBS──▶ vanished (never silently re-posted)
+//! vanished ──archive (a person)──▶ archived
+//! imported | posted ──reversing journal imported (see [`reversal`])──▶ reversed ──approve──▶ approved (next revision)
 //! new mapping version: proposed | needs_mapping | inconsistent | approved | rejected ──▶ re-proposed
 //!   (an approval lapses only if the proposal's hash changed; a rejected batch stays
 //!   rejected until approved again unless the new proposal is itself blocked)

@@ -109,11 +109,10 @@ fn entry(store: &Store, seq: u64) -> Result<AuditEntry, ReplayError> {
         .ok_or(ReplayError::NoEntry(seq))
 }
 
-/// What a target resolves to.
-fn resolve(
-    store: &Store,
-    target: &ReplayTarget,
-) -> Result<(ReplayKind, Option<String>, Option<BatchKey>, Option<u64>), ReplayError> {
+/// What a target resolves to: kind, settlement, batch, the audit entry replayed.
+type Resolved = (ReplayKind, Option<String>, Option<BatchKey>, Option<u64>);
+
+fn resolve(store: &Store, target: &ReplayTarget) -> Result<Resolved, ReplayError> {
     match target {
         ReplayTarget::Batch(k) => Ok((
             ReplayKind::Posting,

@@ -235,6 +235,15 @@ impl PostingEngine {
         progress: Progress<'_>,
     ) -> Result<BatchOutcome, PostingError> {
         let rec = self.load(&plan.key)?;
+        if let Some(i) = self.store.intent(&plan.key)? {
+            return Err(PostingError::Refused {
+                key: plan.key.clone(),
+                detail: format!(
+                    "a {:?} call to EBS is outstanding for it (revision {}); reconcile first",
+                    i.action, i.revision
+                ),
+            });
+        }
         if rec.state != plan.state || rec.revision != plan.original_revision {
             return Err(PostingError::Refused {
                 key: plan.key.clone(),
