@@ -2,7 +2,10 @@
 //! scheduler, no sleeps): maker-checker refuses then allows; the alert command receives the
 //! run report; a posted batch is reversed and its correction re-posted (original, reversal,
 //! correction in EBS, netting correctly), with a kill at every step of the reversal; a
-//! vanished journal is re-posted once or archived; failed steps are replayed.
+//! vanished journal is re-posted once or archived; failed steps are replayed; a headless run
+//! over the demo world leaves maker-checker batches waiting and alerts about them.
+
+mod common;
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use ml_connector::ebs::{Contexts, Credentials, EbsClient, EbsConfig, PollPolicy, RetryPolicy};
@@ -925,4 +928,67 @@ async fn a_failed_pull_is_replayed_from_the_kept_file() {
         .await
         .expect_err("needs the configuration");
     assert!(e.to_string().contains("configuration"), "{e}");
+}
+
+// ------------------------------------------------------------------ headless: both simulators
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_headless_run_leaves_maker_checker_batches_waiting_and_alerts_about_them() {
+    use ml_connector::sim::world::DemoWorld;
+    use ml_connector::sync::headless::exit;
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let world = DemoWorld::start(common::options(dir.path(), false))
+        .await
+        .unwrap();
+    let script = dir.path().join("notify.sh");
+    std::fs::write(&script, "#!/bin/sh\ncat > \"$1\"\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let got = dir.path().join("alert.json");
+    let text = std::fs::read_to_string(&world.config_path).unwrap();
+    std::fs::write(
+        &world.config_path,
+        format!(
+            "{text}\n[controls]\ndistinct_approver = true\n[alerts]\non_failure = \"{} {}\"\nwaiting_after = \"0s\"\n",
+            script.display(),
+            got.display()
+        ),
+    )
+    .unwrap();
+    let ctx = common::context(&world, data.path());
+    let report = common::headless_once(&ctx).await;
+    assert_eq!(report.exit_code, exit::WAITING, "{:?}", report.errors);
+    // `headless` recorded the mapping versions, so `headless` may not approve: nothing posted.
+    assert_eq!(world.ebs.gl_journals().as_array().unwrap().len(), 0);
+    let reasons: Vec<String> = report
+        .settlements
+        .iter()
+        .flat_map(|s| s.batches.iter().filter_map(|b| b.reason.clone()))
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("headless may not approve")),
+        "{reasons:?}"
+    );
+    // The alert command got the run report with the waiting batches.
+    let alert: Value = serde_json::from_str(&std::fs::read_to_string(&got).expect("alert ran"))
+        .expect("report JSON on stdin");
+    assert_eq!(alert["exit_code"], exit::WAITING);
+    assert_eq!(
+        alert["settlements"].as_array().unwrap().len(),
+        report.settlements.len()
+    );
+    assert!(
+        alert["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["kind"] == "waiting"),
+        "{alert}"
+    );
+    world.stop().await;
 }
