@@ -992,3 +992,100 @@ async fn a_headless_run_leaves_maker_checker_batches_waiting_and_alerts_about_th
     );
     world.stop().await;
 }
+
+/// The real binary: `reverse SETTLEMENT --yes` then `replay SETTLEMENT/PERIOD` and `audit`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_reverse_and_replay_against_the_demo_world() {
+    use ml_connector::sim::world::DemoWorld;
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let world = DemoWorld::start(common::options(dir.path(), false))
+        .await
+        .unwrap();
+    let key = {
+        let ctx = common::context(&world, data.path());
+        common::headless_once(&ctx).await;
+        let b = ctx
+            .store
+            .batches()
+            .unwrap()
+            .into_iter()
+            .find(|b| b.state == BatchState::Imported)
+            .expect("an imported batch");
+        b.key()
+    };
+    let before = world.ebs.gl_journals().as_array().unwrap().len();
+    let bin = env!("CARGO_BIN_EXE_ml-connector");
+    let cfg = world.config_path.clone();
+    let data_path = data.path().to_path_buf();
+    let run = move |args: Vec<String>| {
+        let out = std::process::Command::new(bin)
+            .arg("--config")
+            .arg(&cfg)
+            .arg("--data-dir")
+            .arg(&data_path)
+            .args(&args)
+            .env("ML_CONNECTOR_PASSPHRASE", common::PASSPHRASE)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("binary runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let k = key.clone();
+    let (code, out, err) = tokio::task::spawn_blocking({
+        let run = run.clone();
+        move || {
+            run(vec![
+                "reverse".into(),
+                k.settlement_id.clone(),
+                "--period".into(),
+                k.period.clone(),
+                "--yes".into(),
+            ])
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    assert!(out.contains("Reverse batch") && out.contains("reversed (revision 2)"), "{out}");
+    assert_eq!(world.ebs.gl_journals().as_array().unwrap().len(), before + 1);
+    // Without --yes and nothing on stdin: nothing is sent (here: nothing left to reverse).
+    let k = key.clone();
+    let (code, _, err) = tokio::task::spawn_blocking({
+        let run = run.clone();
+        move || run(vec!["reverse".into(), k.settlement_id.clone(), "--period".into(), k.period.clone()])
+    })
+    .await
+    .unwrap();
+    assert_ne!(code, Some(0));
+    assert!(err.contains("reversed"), "{err}");
+    // Replaying the batch changes nothing in EBS, and says so in the audit trail.
+    let target = format!("{}/{}", key.settlement_id, key.period);
+    let (code, out, err) = tokio::task::spawn_blocking({
+        let run = run.clone();
+        move || run(vec!["replay".into(), target])
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    let got: Value = serde_json::from_str(out.trim()).expect("replay JSON");
+    assert_eq!(got["kind"], "posting");
+    assert_eq!(world.ebs.gl_journals().as_array().unwrap().len(), before + 1);
+    let (_, audit, _) = tokio::task::spawn_blocking(move || {
+        run(vec![
+            "audit".into(),
+            "--settlement".into(),
+            key.settlement_id.clone(),
+            "--format".into(),
+            "csv".into(),
+        ])
+    })
+    .await
+    .unwrap();
+    assert!(audit.contains(",reversal,") && audit.contains(",replay,"), "{audit}");
+    world.stop().await;
+}
