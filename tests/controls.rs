@@ -1051,13 +1051,26 @@ async fn binary_reverse_and_replay_against_the_demo_world() {
     .await
     .unwrap();
     assert_eq!(code, Some(0), "{out}\n{err}");
-    assert!(out.contains("Reverse batch") && out.contains("reversed (revision 2)"), "{out}");
-    assert_eq!(world.ebs.gl_journals().as_array().unwrap().len(), before + 1);
+    assert!(
+        out.contains("Reverse batch") && out.contains("reversed (revision 2)"),
+        "{out}"
+    );
+    assert_eq!(
+        world.ebs.gl_journals().as_array().unwrap().len(),
+        before + 1
+    );
     // Without --yes and nothing on stdin: nothing is sent (here: nothing left to reverse).
     let k = key.clone();
     let (code, _, err) = tokio::task::spawn_blocking({
         let run = run.clone();
-        move || run(vec!["reverse".into(), k.settlement_id.clone(), "--period".into(), k.period.clone()])
+        move || {
+            run(vec![
+                "reverse".into(),
+                k.settlement_id.clone(),
+                "--period".into(),
+                k.period.clone(),
+            ])
+        }
     })
     .await
     .unwrap();
@@ -1074,7 +1087,10 @@ async fn binary_reverse_and_replay_against_the_demo_world() {
     assert_eq!(code, Some(0), "{out}\n{err}");
     let got: Value = serde_json::from_str(out.trim()).expect("replay JSON");
     assert_eq!(got["kind"], "posting");
-    assert_eq!(world.ebs.gl_journals().as_array().unwrap().len(), before + 1);
+    assert_eq!(
+        world.ebs.gl_journals().as_array().unwrap().len(),
+        before + 1
+    );
     let (_, audit, _) = tokio::task::spawn_blocking(move || {
         run(vec![
             "audit".into(),
@@ -1086,6 +1102,47 @@ async fn binary_reverse_and_replay_against_the_demo_world() {
     })
     .await
     .unwrap();
-    assert!(audit.contains(",reversal,") && audit.contains(",replay,"), "{audit}");
+    assert!(
+        audit.contains(",reversal,") && audit.contains(",replay,"),
+        "{audit}"
+    );
     world.stop().await;
+}
+
+#[tokio::test]
+async fn a_rejected_reversal_leaves_the_batch_as_it_was_and_can_be_sent_again() {
+    let w = world().await;
+    let keys = w.propose("3701", &[oct(FEES)]);
+    approve(&w, &keys);
+    let engine = w.engine();
+    settle(&w, &engine, &keys).await.expect("post");
+    let plan = engine
+        .plan_reversal(&keys[0], Some("NOV-26"))
+        .await
+        .expect("plan");
+    let out = engine.reverse(&plan, "alice", &quiet).await.expect("sent");
+    assert_eq!(
+        out.state,
+        BatchState::Imported,
+        "waiting on the import: {out:?}"
+    );
+    // NOV-26 closes before Journal Import runs: the reversal is rejected (EP01).
+    assert!(w.sim.set_period_status(1, "NOV-26", "C"));
+    w.sim.run_until_idle();
+    let r = engine
+        .reconcile_in_flight(&ProgressSink::noop())
+        .await
+        .expect("reconcile");
+    let err = r.outcomes[0].error.as_deref().expect("rejected");
+    assert!(err.contains("rejected the reversing journal"), "{err}");
+    assert!(w.store().intents().unwrap().is_empty());
+    assert_eq!(w.state(&keys[0]).state, BatchState::Imported);
+    assert_eq!(w.journals("3701").len(), 1);
+    // Reopened, the reversal goes through once.
+    assert!(w.sim.set_period_status(1, "NOV-26", "O"));
+    let out = reverse_until_done(&w, &engine, &keys[0], Some("NOV-26")).await;
+    assert_eq!(out.state, BatchState::Reversed, "{out:?}");
+    let js = w.journals("3701");
+    assert_eq!(js.len(), 2);
+    assert!(net_by_account(&js).is_empty());
 }

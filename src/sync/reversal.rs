@@ -474,7 +474,47 @@ impl PostingEngine {
                             pr.outcome = None;
                             next = NextStep::Submit;
                         }
-                        GlStatus::Rejected | GlStatus::Inconsistent => {
+                        GlStatus::Rejected => {
+                            // Its rejected rows go, so a later attempt starts clean; the batch
+                            // keeps its state and the codes are in the audit trail.
+                            let codes: Vec<String> = o
+                                .rejected()
+                                .map(|l| match &l.result {
+                                    crate::ebs::gl::LineResult::Rejected { code, description } => {
+                                        format!(
+                                            "line {} account {} {code} ({description})",
+                                            l.line, l.account
+                                        )
+                                    }
+                                    _ => String::new(),
+                                })
+                                .collect();
+                            ebs.delete_rows(
+                                Module::Gl,
+                                "GL_INTERFACE",
+                                &[("GROUP_ID", o.group_id.clone())],
+                            )
+                            .await?;
+                            let rec = self.load(&key)?;
+                            self.store.append_audit(
+                                self.audit(AuditAction::Outcome, &rec).details(json!({
+                                    "reversal_revision": batch.revision,
+                                    "status": "reversal rejected",
+                                    "group_id": o.group_id,
+                                    "lines": codes,
+                                })),
+                            )?;
+                            self.store.clear_intent(&key)?;
+                            return Err(PostingError::Refused {
+                                key: key.clone(),
+                                detail: format!(
+                                    "Journal Import rejected the reversing journal: {}; the batch stays {}; fix the cause and reverse again",
+                                    codes.join("; "),
+                                    rec.state
+                                ),
+                            });
+                        }
+                        GlStatus::Inconsistent => {
                             return Err(PostingError::Refused {
                                 key: key.clone(),
                                 detail: format!(
