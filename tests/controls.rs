@@ -1018,6 +1018,7 @@ async fn binary_reverse_and_replay_against_the_demo_world() {
     let bin = env!("CARGO_BIN_EXE_ml-connector");
     let cfg = world.config_path.clone();
     let data_path = data.path().to_path_buf();
+    let data_path2 = data_path.clone();
     let run = move |args: Vec<String>| {
         let out = std::process::Command::new(bin)
             .arg("--config")
@@ -1087,6 +1088,38 @@ async fn binary_reverse_and_replay_against_the_demo_world() {
     assert_eq!(code, Some(0), "{out}\n{err}");
     let got: Value = serde_json::from_str(out.trim()).expect("replay JSON");
     assert_eq!(got["kind"], "posting");
+    assert_eq!(
+        world.ebs.gl_journals().as_array().unwrap().len(),
+        before + 1
+    );
+    // A proposal and a pull, replayed from the stored inputs (needs the configuration).
+    let (proposal_seq, pull_seq) = {
+        let store = ml_connector::store::Store::open(&data_path2, "test").unwrap();
+        let entries = store.audit_entries(Some(&key.settlement_id)).unwrap();
+        let seq = |a: AuditAction| {
+            entries
+                .iter()
+                .find(|e| e.action == a)
+                .map(|e| e.seq)
+                .unwrap()
+        };
+        (seq(AuditAction::Proposal), seq(AuditAction::Pull))
+    };
+    for (seq, kind, says) in [
+        (proposal_seq, "proposal", "proposed"),
+        (pull_seq, "pull", "already matches"),
+    ] {
+        let (code, out, err) = tokio::task::spawn_blocking({
+            let run = run.clone();
+            move || run(vec!["replay".into(), seq.to_string()])
+        })
+        .await
+        .unwrap();
+        assert_eq!(code, Some(0), "{out}\n{err}");
+        let got: Value = serde_json::from_str(out.trim()).expect("replay JSON");
+        assert_eq!(got["kind"], kind, "{got}");
+        assert!(got["detail"].as_str().unwrap().contains(says), "{got}");
+    }
     assert_eq!(
         world.ebs.gl_journals().as_array().unwrap().len(),
         before + 1
