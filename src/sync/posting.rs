@@ -26,8 +26,9 @@
 //! period does not hold back the next); settlements run in parallel up to the EBS client's
 //! concurrency limit; a cancelled engine stops between batches. What a person must fix
 //! (routing, FX, a bad proposal) is recorded as the batch's reason; EBS trouble is reported and
-//! retried next run. Revisions reversed in EBS (audit `reversal` entries) do not block a later
-//! revision.
+//! retried next run. Revisions reversed in EBS (audit `reversal` entries: the reversed revision
+//! and the reversing journal's) do not block a later revision; a batch with an outstanding
+//! `reverse` intent is finished by [`super::reversal`] before anything else.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
