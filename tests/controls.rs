@@ -601,7 +601,7 @@ async fn a_posted_batch_is_reversed_and_its_correction_posted_as_the_next_revisi
 }
 
 /// Reverses an imported batch with a kill at the n-th step boundary, restarts, finishes.
-async fn reversal_crash_run(n: usize) -> Option<CrashPoint> {
+async fn reversal_crash_run(n: usize, into: Option<&str>) -> Option<CrashPoint> {
     let mut w = world().await;
     let sid = "3401";
     let keys = w.propose(sid, &[oct(FEES)]);
@@ -620,10 +620,11 @@ async fn reversal_crash_run(n: usize) -> Option<CrashPoint> {
             false
         }
     }));
-    let plan = crashing.plan_reversal(&keys[0], None).await.expect("plan");
+    let plan = crashing.plan_reversal(&keys[0], into).await.expect("plan");
     assert_eq!(
-        plan.batch.period_name, "OCT-26",
-        "the original's period is open"
+        plan.batch.period_name,
+        into.unwrap_or("OCT-26"),
+        "by default the original's period (open)"
     );
     let mut first = crashing.reverse(&plan, "alice", &quiet).await;
     for _ in 0..3 {
@@ -691,10 +692,12 @@ async fn reversal_crash_run(n: usize) -> Option<CrashPoint> {
 #[tokio::test]
 async fn a_kill_at_every_step_of_a_reversal_neither_loses_nor_duplicates() {
     let mut seen = Vec::new();
-    for n in 0.. {
-        match reversal_crash_run(n).await {
-            Some(p) => seen.push(p),
-            None => break,
+    for into in [None, Some("NOV-26")] {
+        for n in 0.. {
+            match reversal_crash_run(n, into).await {
+                Some(p) => seen.push(p),
+                None => break,
+            }
         }
     }
     use CrashPoint::*;
