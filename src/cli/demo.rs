@@ -9,9 +9,18 @@ use crate::sim::world::{DemoOptions, DemoWorld};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Start only the simulators and write the client setup (the TUI demo comes later).
+    /// Start only the simulators and write the client setup (without it: the workstation on the demo world).
     #[arg(long)]
     pub sims_only: bool,
+    /// Run the unattended pipeline against the demo world instead of the workstation.
+    #[arg(long, conflicts_with = "sims_only")]
+    pub headless: bool,
+    /// With --headless: one run, then exit.
+    #[arg(long, requires = "headless")]
+    pub once: bool,
+    /// With --headless: print the run report on stdout at the end.
+    #[arg(long, value_name = "FORMAT", requires = "headless")]
+    pub report: Option<super::headless::ReportFormat>,
     /// Seed of the simulated world.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
@@ -25,9 +34,14 @@ pub struct DemoArgs {
 
 pub fn run(args: DemoArgs, data_dir: Option<&std::path::Path>) -> anyhow::Result<i32> {
     if !args.sims_only {
-        anyhow::bail!(
-            "the interactive demo is not built yet: use `ml-connector demo --sims-only --data-dir DIR`"
-        );
+        return super::tui::demo(super::tui::DemoRun {
+            seed: args.seed,
+            time_scale: args.time_scale,
+            fault_rate: args.fault_rate,
+            headless: args.headless,
+            once: args.once,
+            report: args.report,
+        });
     }
     let dir: PathBuf = data_dir.map(PathBuf::from).ok_or_else(|| {
         anyhow::anyhow!("--data-dir DIR is required: the demo writes its config there")

@@ -18,6 +18,7 @@ pub mod settlement;
 pub mod sim_amazon;
 pub mod sim_ebs;
 pub mod store;
+pub mod tui;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -77,7 +78,7 @@ pub enum Command {
     Replay(replay::ReplayArgs),
     /// A journal deleted in EBS after import: --repost as the next revision, or --archive.
     Vanished(replay::VanishedArgs),
-    /// The simulated world: `demo --sims-only --data-dir DIR` starts both simulators and writes a ready config.
+    /// The demo: the workstation on a simulated world (`--headless --once`: the unattended run; `--sims-only --data-dir DIR`: only the simulators and a ready config).
     Demo(demo::DemoArgs),
 }
 
@@ -98,11 +99,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             cli.once,
             cli.report,
         ),
-        None => {
-            use clap::CommandFactory;
-            Cli::command().print_help()?;
-            Ok(0)
-        }
+        None => tui::run(cli.config.as_deref(), cli.data_dir.as_deref()),
         Some(Command::Settlement(args)) => settlement::run(args),
         Some(Command::Mapping(args)) => mapping::run(args),
         Some(Command::Bench(args)) => bench::run(args),
