@@ -432,6 +432,7 @@ mod sim {
             journal_description: format!("Amazon settlement {settlement} {period}"),
             revision: 1,
             reversed_revisions: vec![],
+            reference_period: None,
             conversion: None,
             lines,
         }

@@ -112,6 +112,7 @@ fn journals(n: usize, lines: usize, seed: u64) -> Vec<GlBatch> {
                 je_category: "Amazon Settlement".to_string(),
                 revision: 1,
                 reversed_revisions: Vec::new(),
+                reference_period: None,
                 conversion: None,
                 lines: ls,
             }

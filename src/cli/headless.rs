@@ -121,6 +121,7 @@ pub fn run(
                 tracing::error!(error = %e, "run failed");
                 let mut report = RunReport::configuration_error(e.to_string(), chrono::Utc::now());
                 report.exit_code = exit::FAILURE;
+                crate::sync::alerts::after_run(&ctx.config.alerts, &report, &ctx.store).await;
                 print_report(&report, format);
                 exit::FAILURE
             }

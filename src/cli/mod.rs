@@ -12,6 +12,8 @@ pub mod demo;
 pub mod doctor;
 pub mod headless;
 pub mod mapping;
+pub mod replay;
+pub mod reverse;
 pub mod settlement;
 pub mod sim_amazon;
 pub mod sim_ebs;
@@ -70,6 +72,12 @@ pub enum Command {
     Audit(audit::AuditArgs),
     /// Check the configuration against Amazon and EBS: does it fit?
     Doctor(doctor::DoctorArgs),
+    /// Undo an imported or posted batch by a reversing journal (shows it, asks first).
+    Reverse(reverse::ReverseArgs),
+    /// Re-run a failed step (audit sequence number or SETTLEMENT/PERIOD) from the stored inputs.
+    Replay(replay::ReplayArgs),
+    /// A journal deleted in EBS after import: --repost as the next revision, or --archive.
+    Vanished(replay::VanishedArgs),
     /// The demo: the workstation on a simulated world (`--headless --once`: the unattended run; `--sims-only --data-dir DIR`: only the simulators and a ready config).
     Demo(demo::DemoArgs),
 }
@@ -109,6 +117,15 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             audit::run(args, cli.config.as_deref(), cli.data_dir.as_deref())
         }
         Some(Command::Doctor(args)) => doctor::run(args, cli.config.as_deref()),
+        Some(Command::Reverse(args)) => {
+            reverse::run(args, cli.config.as_deref(), cli.data_dir.as_deref())
+        }
+        Some(Command::Replay(args)) => {
+            replay::run(args, cli.config.as_deref(), cli.data_dir.as_deref())
+        }
+        Some(Command::Vanished(args)) => {
+            replay::run_vanished(args, cli.config.as_deref(), cli.data_dir.as_deref())
+        }
         Some(Command::Demo(args)) => demo::run(args, cli.data_dir.as_deref()),
     }
 }

@@ -50,6 +50,10 @@ pub struct GlBatch {
     pub revision: u32,
     /// Earlier revisions already reversed in EBS (they do not block this one).
     pub reversed_revisions: Vec<u32>,
+    /// REFERENCE22 when it differs from `period_name`: a reversing journal dated in a later
+    /// open period still names the batch (settlement × period) it reverses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_period: Option<String>,
     /// Foreign currency: conversion attributes; accounted amounts are on the lines.
     pub conversion: Option<Conversion>,
     pub lines: Vec<GlLine>,
@@ -86,6 +90,14 @@ fn sum(it: impl Iterator<Item = Option<Decimal>>) -> Decimal {
 }
 
 impl GlBatch {
+    /// The period of the batch this journal belongs to (REFERENCE22): `reference_period`,
+    /// else `period_name`.
+    pub fn key_period(&self) -> &str {
+        self.reference_period
+            .as_deref()
+            .unwrap_or(&self.period_name)
+    }
+
     pub fn entered_totals(&self) -> (Decimal, Decimal) {
         (
             sum(self.lines.iter().map(|l| l.entered_dr)),
@@ -491,7 +503,7 @@ impl EbsClient {
                 put("REFERENCE6", json!(format!("AMZ-{}", batch.settlement_id)));
                 put("REFERENCE10", json!(l.description));
                 put("REFERENCE21", json!(batch.settlement_id));
-                put("REFERENCE22", json!(batch.period_name));
+                put("REFERENCE22", json!(batch.key_period()));
                 put("REFERENCE23", json!(l.line_key));
                 put("REFERENCE24", json!(batch.revision.to_string()));
                 if let Some(p) = &batch.original_period {
@@ -1055,6 +1067,7 @@ mod tests {
             journal_description: "Amazon settlement 123, October".into(),
             revision: 1,
             reversed_revisions: vec![],
+            reference_period: None,
             conversion: None,
             lines: vec![
                 l("01-000-1190-0000-000", Some("90.00"), None, "Clearing"),

@@ -69,7 +69,7 @@ impl Observation {
         };
         let mut mine: Vec<&EbsJournal> = Vec::new();
         for j in &self.journals {
-            match revision_of_journal(j, &batch.settlement_id, &batch.period_name) {
+            match revision_of_journal(j, &batch.settlement_id, batch.key_period()) {
                 Some(r) if r == batch.revision => mine.push(j),
                 Some(r) if batch.reversed_revisions.contains(&r) => {}
                 Some(r) => {
@@ -156,7 +156,7 @@ impl EbsClient {
                 "GL_INTERFACE",
                 &[
                     ("REFERENCE21", batch.settlement_id.clone()),
-                    ("REFERENCE22", batch.period_name.clone()),
+                    ("REFERENCE22", batch.key_period().to_string()),
                 ],
             )
             .await?;
@@ -165,7 +165,7 @@ impl EbsClient {
                 &batch.je_source,
                 &batch.ledger_id,
                 &batch.settlement_id,
-                &batch.period_name,
+                batch.key_period(),
                 None,
             )
             .await?;

@@ -33,7 +33,7 @@ impl EbsClient {
                 &batch.je_source,
                 &batch.ledger_id,
                 &batch.settlement_id,
-                &batch.period_name,
+                batch.key_period(),
                 Some(batch.revision),
             )
             .await?;

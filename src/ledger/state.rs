@@ -9,7 +9,8 @@
 //!    │  └─(unmapped)─▶ needs_mapping            │                   └──import failed──▶ rejected ──fix+approve──▶ approved (next revision)
 //!    │  └─(rows≠total)▶ inconsistent            │                                          │
 //!    └──new mapping / unapprove─────────────────┘ (only before staging)                   └─ deleted in EBS ─▶ vanished
-//! imported|posted ──reverse──▶ reversed ;  before cutover ──▶ archived
+//! imported|posted ──reversing journal imported──▶ reversed ──approve──▶ approved (next revision)
+//! vanished ──archive──▶ archived ;  before cutover ──▶ archived
 //! ```
 //!
 //! A settlement's status is the worst of its batches ([`BatchState::severity`]).
@@ -107,7 +108,7 @@ impl BatchState {
             (
                 Proposed | NeedsMapping | Inconsistent | Approved | Rejected | Vanished,
                 Proposed | NeedsMapping | Inconsistent,
-            ) | (Proposed | Rejected | Vanished, Approved)
+            ) | (Proposed | Rejected | Vanished | Reversed, Approved)
                 | (Approved, Staged)
                 | (Staged, Submitted | Rejected)
                 | (Submitted, Imported | Rejected)

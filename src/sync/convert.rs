@@ -224,6 +224,7 @@ pub fn gl_batch(
         ),
         revision,
         reversed_revisions: Vec::new(),
+        reference_period: None,
         conversion: None,
         lines,
     })

@@ -325,6 +325,10 @@ pub async fn run_once(
     }
     interrupted |= cancel.is_cancelled();
     let report = report(ctx, started_at, errors, interrupted)?;
+    if !interrupted {
+        // Failed runs, long waits and reports near Amazon's deletion reach a person.
+        super::alerts::after_run(&ctx.config.alerts, &report, &ctx.store).await;
+    }
     sink.send(SyncMsg::RunFinished {
         at: report.finished_at,
         ok: report.exit_code == exit::DONE || report.exit_code == exit::WAITING,
@@ -386,8 +390,21 @@ async fn auto_post(
         })
         .cloned()
         .collect();
-    if !fresh.is_empty() {
-        engine.approve(&fresh, &ctx.actor, now)?;
+    // Maker-checker: what this actor may not approve waits for a person, with the reason.
+    let mut fresh_ok = Vec::new();
+    for k in fresh {
+        match engine.may_approve(&k, &ctx.actor) {
+            Ok(()) => fresh_ok.push(k),
+            Err(refusal) => {
+                to_post.retain(|t| t != &k);
+                if let Some(b) = ctx.store.batch(&k)? {
+                    wait_with_reason(ctx, &b, refusal.to_string(), sink, now)?;
+                }
+            }
+        }
+    }
+    if !fresh_ok.is_empty() {
+        engine.approve(&fresh_ok, &ctx.actor, now)?;
     }
     if !to_post.is_empty() {
         let outcomes = engine.post_batches(&to_post, sink).await?;

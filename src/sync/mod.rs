@@ -30,6 +30,8 @@
 //! staged | submitted ──import failed──▶ rejected (per-line EBS codes)
 //! rejected | vanished ──approve again──▶ approved (next revision, old rejected rows deleted first)
 //! imported | posted ──journal gone from EBS──▶ vanished (never silently re-posted)
+//! vanished ──archive (a person)──▶ archived
+//! imported | posted ──reversing journal imported (see [`reversal`])──▶ reversed ──approve──▶ approved (next revision)
 //! new mapping version: proposed | needs_mapping | inconsistent | approved | rejected ──▶ re-proposed
 //!   (an approval lapses only if the proposal's hash changed; a rejected batch stays
 //!   rejected until approved again unless the new proposal is itself blocked)
@@ -46,6 +48,7 @@ pub mod messages;
 
 pub use messages::{Collected, ProgressSink, SyncError, SyncMsg};
 
+pub mod alerts;
 pub mod bridge;
 pub mod context;
 pub mod headless;
@@ -53,6 +56,9 @@ pub mod propose;
 pub mod pull;
 pub mod scheduler;
 
+pub mod controls;
 pub mod convert;
 pub mod posting;
 pub mod reconcile;
+pub mod replay;
+pub mod reversal;

@@ -26,8 +26,9 @@
 //! period does not hold back the next); settlements run in parallel up to the EBS client's
 //! concurrency limit; a cancelled engine stops between batches. What a person must fix
 //! (routing, FX, a bad proposal) is recorded as the batch's reason; EBS trouble is reported and
-//! retried next run. Revisions reversed in EBS (audit `reversal` entries) do not block a later
-//! revision.
+//! retried next run. Revisions reversed in EBS (audit `reversal` entries: the reversed revision
+//! and the reversing journal's) do not block a later revision; a batch with an outstanding
+//! `reverse` intent is finished by [`super::reversal`] before anything else.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -103,6 +104,8 @@ pub enum PostingError {
     NoLedgerClient(String),
     #[error("batch {key}: {detail}")]
     Refused { key: BatchKey, detail: String },
+    #[error(transparent)]
+    NotAllowed(#[from] super::controls::Refusal),
     #[error("aborted at {point:?} of batch {key} (test crash hook)")]
     Aborted { key: BatchKey, point: CrashPoint },
 }
@@ -147,11 +150,13 @@ pub struct PostingEngine {
     clients: Arc<BTreeMap<String, Arc<EbsClient>>>,
     routes: Arc<Vec<LedgerRoute>>,
     pub(crate) actor: String,
-    wait: WaitMode,
+    pub(crate) wait: WaitMode,
     crash: Option<CrashHook>,
     cancel: Option<tokio_util::sync::CancellationToken>,
     /// Batches some task of this engine (or a clone) is working on: one at a time.
     busy: Arc<std::sync::Mutex<std::collections::HashSet<BatchKey>>>,
+    /// `[controls] distinct_approver`: maker-checker on approvals (see [`super::controls`]).
+    pub(crate) distinct_approver: bool,
 }
 
 /// Releases a batch claimed in [`PostingEngine::post_one`].
@@ -206,6 +211,7 @@ impl PostingEngine {
             crash: None,
             cancel: None,
             busy: Arc::default(),
+            distinct_approver: false,
         }
     }
 
@@ -244,7 +250,7 @@ impl PostingEngine {
         &self.store
     }
 
-    fn crash_at(&self, key: &BatchKey, point: CrashPoint) -> Result<(), PostingError> {
+    pub(crate) fn crash_at(&self, key: &BatchKey, point: CrashPoint) -> Result<(), PostingError> {
         match &self.crash {
             Some(h) if h(key, point) => Err(PostingError::Aborted {
                 key: key.clone(),
@@ -254,14 +260,14 @@ impl PostingEngine {
         }
     }
 
-    fn audit(&self, action: AuditAction, rec: &BatchRecord) -> NewAuditEntry {
+    pub(crate) fn audit(&self, action: AuditAction, rec: &BatchRecord) -> NewAuditEntry {
         NewAuditEntry::new(now(), self.actor.clone(), action)
             .settlement(rec.settlement_id.clone())
             .period(rec.period.clone())
     }
 
     /// Stores `before` changed by `f` as one audited transition.
-    fn transition(
+    pub(crate) fn transition(
         &self,
         before: &BatchRecord,
         audit: NewAuditEntry,
@@ -274,7 +280,7 @@ impl PostingEngine {
         Ok(after)
     }
 
-    fn load(&self, key: &BatchKey) -> Result<BatchRecord, PostingError> {
+    pub(crate) fn load(&self, key: &BatchKey) -> Result<BatchRecord, PostingError> {
         self.store
             .batch(key)?
             .ok_or_else(|| PostingError::NoBatch(key.clone()))
@@ -310,7 +316,10 @@ impl PostingEngine {
                 )));
             }
             let ok = match rec.state {
-                BatchState::Proposed | BatchState::Rejected | BatchState::Vanished => true,
+                BatchState::Proposed
+                | BatchState::Rejected
+                | BatchState::Vanished
+                | BatchState::Reversed => true,
                 // Re-approving the same proposal changes nothing; another one replaces it.
                 BatchState::Approved => !rec.approval_holds_for(&proposal),
                 _ => false,
@@ -320,14 +329,20 @@ impl PostingEngine {
             }
             if !ok {
                 return Err(refuse(format!(
-                    "it is {}; only proposed, rejected or vanished batches can be approved",
+                    "it is {}; only proposed, rejected, vanished or reversed batches can be approved",
                     rec.state
                 )));
+            }
+            if self.distinct_approver {
+                super::controls::check_maker_checker(&self.store, key, &proposal, actor)?;
             }
             plan.push((rec, proposal));
         }
         for (rec, proposal) in plan {
-            let next_revision = matches!(rec.state, BatchState::Rejected | BatchState::Vanished);
+            let next_revision = matches!(
+                rec.state,
+                BatchState::Rejected | BatchState::Vanished | BatchState::Reversed
+            );
             let audit = NewAuditEntry::new(now, actor, AuditAction::Approval)
                 .settlement(rec.settlement_id.clone())
                 .period(rec.period.clone())
@@ -479,7 +494,13 @@ impl PostingEngine {
             .filter(|e| {
                 e.action == AuditAction::Reversal && e.period.as_deref() == Some(&key.period)
             })
-            .filter_map(|e| e.details.get("revision").and_then(Value::as_u64))
+            // The reversed revision and the reversing journal's own revision.
+            .flat_map(|e| {
+                ["revision", "reversal_revision"]
+                    .into_iter()
+                    .filter_map(|k| e.details.get(k).and_then(Value::as_u64))
+                    .collect::<Vec<_>>()
+            })
             .filter_map(|r| u32::try_from(r).ok())
             .collect();
         out.sort_unstable();
@@ -649,6 +670,12 @@ impl PostingEngine {
         progress: Progress<'_>,
     ) -> Result<BatchOutcome, PostingError> {
         let mut rec = self.load(key)?;
+        if let Some(i) = self.store.intent(key)?
+            && i.action == IntentAction::Reverse
+        {
+            // A reversing journal is on its way: finish it first (see `reversal`).
+            return self.continue_reversal(rec, i, progress).await;
+        }
         if !matches!(
             rec.state,
             BatchState::Approved | BatchState::Staged | BatchState::Submitted
@@ -1287,6 +1314,7 @@ impl From<PostingError> for SyncError {
                 SyncError::ledger(k.settlement_id.clone(), &e)
             }
             PostingError::NoSettlement(ref s) => SyncError::ledger(s.clone(), &e),
+            PostingError::NotAllowed(ref r) => SyncError::ledger(r.batch.settlement_id.clone(), &e),
             // Only the test hook aborts: like a stop at that instant.
             PostingError::Aborted { .. } => SyncError::Cancelled,
         }
@@ -1340,6 +1368,7 @@ impl PostingEngine {
             crash: None,
             cancel: None,
             busy: Arc::default(),
+            distinct_approver: ctx.config.controls.distinct_approver,
         }
     }
 

@@ -361,6 +361,7 @@ async fn propose_one(
                 | BatchState::Inconsistent
                 | BatchState::Approved
                 | BatchState::Rejected
+                | BatchState::Reversed
         );
         Ok(reproposable
             && ctx
@@ -450,6 +451,28 @@ async fn propose_one(
                             mref.version,
                             b.revision + 1
                         ));
+                    }
+                    // Reversed stays reversed until approved (its next revision follows the
+                    // reversing journal's); the reason says what the new proposal is.
+                    BatchState::Reversed => {
+                        after.reason = Some(if state == BatchState::Proposed {
+                            format!(
+                                "reversed; re-proposed with mapping {} v{}: approve to post the correction as revision {}",
+                                mref.name,
+                                mref.version,
+                                b.revision + 1
+                            )
+                        } else {
+                            format!(
+                                "reversed; re-proposed with mapping {} v{}: {state}{}",
+                                mref.name,
+                                mref.version,
+                                reason
+                                    .as_deref()
+                                    .map(|r| format!(" ({r})"))
+                                    .unwrap_or_default()
+                            )
+                        });
                     }
                     _ => after.state = state,
                 }
