@@ -1595,3 +1595,130 @@ fn cli_bench_small_file_maps_cleanly() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("3000 row(s)"), "{out}");
 }
+
+/// The proposal of a text parsed whole and as two parts cut at the line break
+/// past the middle, with 1 and 2 threads.
+fn assert_split_proposal_same(text: &str) -> Proposal {
+    let m = Mapping::default_mapping();
+    let whole = SettlementFile::parse(text, "UTF-8").unwrap();
+    let engine_of = |file: &SettlementFile<'_>| {
+        Engine::new(
+            &m,
+            Engine::preview_calendar(&file.summary, chrono_tz::UTC),
+            chrono_tz::UTC,
+            &file.summary,
+            file.dominant_marketplace(),
+        )
+    };
+    let expected = propose_file(&whole, &engine_of(&whole), 1).unwrap();
+    let mid = text.len() / 2;
+    let cut = mid + text[mid..].find('\n').unwrap() + 1;
+    let (head, tail) = text.split_at(cut);
+    let split = SettlementFile::parse_split(head, tail, "UTF-8").unwrap();
+    for parts in [1, 2] {
+        let p = propose_file(&split, &engine_of(&split), parts).unwrap();
+        assert_eq!(p, expected, "{parts} thread(s)");
+        let p = propose_file(&whole, &engine_of(&whole), parts).unwrap();
+        assert_eq!(p, expected, "{parts} thread(s), whole text");
+    }
+    expected
+}
+
+#[test]
+fn split_text_proposals_equal_whole_text_on_examples_and_a_generated_file() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/examples");
+    let mut n = 0;
+    for entry in std::fs::read_dir(examples).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let p = assert_split_proposal_same(&text);
+        assert!(p.rows > 0);
+        n += 1;
+    }
+    assert_eq!(n, 3);
+    // 6,000 rows over two periods; a bad amount in the second half is
+    // reported at the same line for the whole and the split text
+    let rows: Vec<_> = GOOD_ROWS.iter().copied().cycle().take(6_000).collect();
+    let total = "95.01".parse::<Decimal>().unwrap() * Decimal::from(1_000);
+    let text = v2_file(&total.to_string(), &rows);
+    let p = assert_split_proposal_same(&text);
+    assert_eq!(p.rows, 6_000);
+    assert!(p.consistent && p.postable, "{:?}", p.blockers);
+    let mut bad_rows = rows.clone();
+    bad_rows[4_500].3 = "12x";
+    let bad = v2_file(&total.to_string(), &bad_rows);
+    let m = Mapping::default_mapping();
+    let whole = SettlementFile::parse(&bad, "UTF-8").unwrap();
+    let engine = Engine::new(
+        &m,
+        Engine::preview_calendar(&whole.summary, chrono_tz::UTC),
+        chrono_tz::UTC,
+        &whole.summary,
+        whole.dominant_marketplace(),
+    );
+    let expected = propose_file(&whole, &engine, 1).unwrap_err().to_string();
+    // header, summary, then row 4,500 (0-based) on line 4,503
+    assert!(
+        expected.contains("line 4503") && expected.contains("12x"),
+        "{expected}"
+    );
+    let cut = bad.len() / 2 + bad[bad.len() / 2..].find('\n').unwrap() + 1;
+    let split = SettlementFile::parse_split(&bad[..cut], &bad[cut..], "UTF-8").unwrap();
+    for parts in [1, 2, 4] {
+        let err = propose_file(&split, &engine, parts)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, expected, "{parts} thread(s)");
+    }
+}
+
+#[test]
+fn preview_of_a_large_file_reads_it_in_halves_with_the_same_result() {
+    // over 4 MB: `settlement preview` reads, validates and parses it in two halves
+    let dir = tempfile::tempdir().unwrap();
+    let rows: Vec<_> = GOOD_ROWS.iter().copied().cycle().take(30_000).collect();
+    let total = "95.01".parse::<Decimal>().unwrap() * Decimal::from(5_000);
+    let text = v2_file(&total.to_string(), &rows);
+    assert!(text.len() > 4 << 20);
+    let path = write(dir.path(), "big.txt", &text);
+    let (code, out, err) = cli(&[
+        "settlement",
+        "preview",
+        path.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["rows"], 30_000);
+    assert_eq!(json["rows_total"], total.to_string());
+    // as Windows-1252 (the whole-text path) the report is the same but for the charset
+    let (code, out_latin, err) = cli(&[
+        "settlement",
+        "preview",
+        path.to_str().unwrap(),
+        "--format",
+        "json",
+        "--charset",
+        "windows-1252",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let latin: serde_json::Value = serde_json::from_str(&out_latin).unwrap();
+    assert_eq!(latin["journals"], json["journals"]);
+    assert_eq!(latin["rows"], json["rows"]);
+    // a bad amount late in the file: the line as the whole-text path reports it
+    let mut bad_rows = rows.clone();
+    bad_rows[29_000].3 = "9,9x";
+    let bad = v2_file(&total.to_string(), &bad_rows);
+    let path = write(dir.path(), "bad.txt", &bad);
+    let (code, _, err) = cli(&["settlement", "preview", path.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("line 29003") && err.contains("9,9x"), "{err}");
+    let (_, _, err_latin) = cli(&[
+        "settlement",
+        "preview",
+        path.to_str().unwrap(),
+        "--charset",
+        "windows-1252",
+    ]);
+    assert_eq!(err, err_latin);
+}

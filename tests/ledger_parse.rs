@@ -993,3 +993,138 @@ fn split_rows_edge_cases() {
     assert_eq!(file.summary.total_amount, Decimal::ZERO);
     assert_eq!(file.dominant_marketplace(), None);
 }
+
+// ---- two-part texts (parse_split) ----------------------------------------
+
+/// Every cut at a line break after the summary row: [`SettlementFile::parse_split`]
+/// gives the summary, locale, rows, errors and census of [`SettlementFile::parse`].
+fn assert_split_same(text: &str) {
+    let whole = SettlementFile::parse(text, "UTF-8").unwrap();
+    let rows: Vec<_> = whole.rows().collect();
+    let newlines: Vec<usize> = text.match_indices('\n').map(|(i, _)| i).collect();
+    assert!(newlines.len() >= 2, "a header and a summary row");
+    for &nl in &newlines[1..] {
+        let (head, tail) = text.split_at(nl + 1);
+        let split = SettlementFile::parse_split(head, tail, "UTF-8").unwrap();
+        assert_eq!(split.summary, whole.summary, "cut at {nl}");
+        assert_eq!(split.locale, whole.locale, "cut at {nl}");
+        assert_eq!(split.rows().collect::<Vec<_>>(), rows, "cut at {nl}");
+        for parts in [1, 2, 3, 5] {
+            let chunks = split.split_rows(parts);
+            assert!(!chunks.is_empty() && chunks.len() <= parts.max(2));
+            let joined: Vec<_> = chunks.into_iter().flatten().collect();
+            assert_eq!(joined, rows, "cut at {nl}, {parts} parts");
+        }
+        assert_eq!(split.body_lines(), whole.body_lines(), "cut at {nl}");
+        assert_eq!(
+            split.dominant_marketplace(),
+            whole.dominant_marketplace(),
+            "cut at {nl}"
+        );
+    }
+}
+
+#[test]
+fn parse_split_equals_whole_text_on_utf8_fixtures() {
+    let mut tested = 0;
+    for name in [
+        "v1-de-33col.txt",
+        "v2-ca-23col-crlf-bom.txt",
+        "v2-de-comma-dotdates.txt",
+        "v2-extra-columns.txt",
+        "v2-uk-dayfirst-slash.txt",
+        "v2-us-24col.txt",
+        "v2-us-shortdates-nodeposit.txt",
+    ] {
+        let bytes = fixture(name);
+        let text = std::str::from_utf8(&bytes).unwrap();
+        assert_split_same(text);
+        tested += 1;
+    }
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/examples");
+    for entry in std::fs::read_dir(examples).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert_split_same(std::str::from_utf8(&bytes).unwrap());
+        tested += 1;
+    }
+    assert!(tested >= 10);
+}
+
+#[test]
+fn parse_split_locates_errors_in_the_tail_as_the_whole_text() {
+    // short dates decided by a later row, blank lines, a bad amount, a bad
+    // date and a truncated row, all after the first cut
+    let mut text = format!("{V2_HEADER}\n{}\n", summary_line("1.00"));
+    for i in 0..12 {
+        text.push_str(&body_line("1.00", "2025-10-01 08:00:00 UTC"));
+        text.push('\n');
+        if i == 4 {
+            text.push_str("  \n");
+        }
+    }
+    let bad_amount_line = text.lines().count() as u32 + 1;
+    text.push_str(&body_line("1,2x", "2025-10-01 08:00:00 UTC"));
+    text.push('\n');
+    text.push_str(&body_line("1.00", "not a date"));
+    text.push_str("\r\n");
+    text.push_str("1\t\t\tOrder\n");
+    assert_split_same(&text);
+    let e = first_error(&text);
+    assert_eq!(e.line, Some(bad_amount_line));
+    assert_eq!(e.column.as_deref(), Some("amount"));
+    let (head, tail) =
+        text.split_at(text.len() / 2 + text[text.len() / 2..].find('\n').unwrap() + 1);
+    let split = SettlementFile::parse_split(head, tail, "UTF-8").unwrap();
+    let errors: Vec<_> = split.rows().filter_map(Result::err).collect();
+    assert_eq!(errors.len(), 3);
+    assert_eq!(errors[0], e);
+    assert_eq!(errors[1].line, Some(bad_amount_line + 1));
+    assert_eq!(errors[1].column.as_deref(), Some("posted-date-time"));
+    assert_eq!(errors[2].line, Some(bad_amount_line + 2));
+}
+
+#[test]
+fn parse_split_decides_the_locale_from_the_tail_too() {
+    // the head's body has no amount with a decimal mark nor an ambiguous date:
+    // the tail's `1.234,56` and `13.10.2025` decide, as in the whole text
+    let mut text = format!("{V2_HEADER}\n{}\n", {
+        let mut s = v2_line(&[
+            (0, "1"),
+            (1, "24.09.2025 08:00:00 UTC"),
+            (2, "08.10.2025 08:00:00 UTC"),
+            (3, ""),
+            (4, "1234"),
+            (5, "EUR"),
+        ]);
+        s.push_str("");
+        s
+    });
+    text.push_str(&v2_line(&[(0, "1"), (6, "Order"), (14, "1"), (16, "")]));
+    text.push('\n');
+    let cut = text.len();
+    text.push_str(&v2_line(&[
+        (0, "1"),
+        (6, "Order"),
+        (14, "1.234,56"),
+        (16, "13.10.2025"),
+    ]));
+    text.push('\n');
+    text.push_str(&v2_line(&[
+        (0, "1"),
+        (6, "Order"),
+        (14, "-1,56"),
+        (16, "01.10.2025"),
+    ]));
+    text.push('\n');
+    let whole = SettlementFile::parse(&text, "UTF-8").unwrap();
+    assert_eq!(whole.locale.decimal_mark, DecimalMark::Comma);
+    let (head, tail) = text.split_at(cut);
+    let split = SettlementFile::parse_split(head, tail, "UTF-8").unwrap();
+    assert_eq!(split.locale, whole.locale);
+    assert_eq!(split.summary, whole.summary);
+    assert_eq!(
+        split.rows().collect::<Vec<_>>(),
+        whole.rows().collect::<Vec<_>>()
+    );
+    assert_split_same(&text);
+}

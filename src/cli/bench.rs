@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::settlement::with_settlement_text;
+use super::settlement::{with_settlement_file, with_settlement_text};
 use crate::ledger::journal::{Proposal, propose_file};
 use crate::ledger::mapping::Mapping;
 use crate::ledger::money::format_amount;
@@ -303,16 +303,22 @@ fn write_file(path: &Path, rows: usize) -> Result<u64> {
     Ok(std::fs::metadata(path)?.len())
 }
 
-/// Parse + map + journal of a file with `parts` threads.
+/// Parse + map + journal of a file with `parts` threads. One thread: one read,
+/// one text. More: what `settlement preview` does (read, validation and
+/// parsing in two halves from the first byte, see `with_settlement_file`).
 fn engine_run(path: &Path, mapping: &Mapping, parts: usize) -> Result<Proposal> {
-    let proposal = with_settlement_text(path, None, |text, charset| {
+    let propose = |file: &SettlementFile<'_>| {
+        let engine = super::settlement::file_engine(mapping, chrono_tz::UTC, file);
+        propose_file(file, &engine, parts).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    };
+    if parts > 1 {
+        return with_settlement_file(path, None, propose);
+    }
+    with_settlement_text(path, None, |text, charset| {
         let file = SettlementFile::parse(text, charset)
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        let tz = chrono_tz::UTC;
-        let engine = super::settlement::file_engine(mapping, tz, &file);
-        propose_file(&file, &engine, parts).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
-    })?;
-    Ok(proposal)
+        propose(&file)
+    })
 }
 
 /// Read + decode + parse only (rows iterated, nothing mapped), one thread.

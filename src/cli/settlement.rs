@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::ledger::journal::{Engine, propose_file};
 use crate::ledger::mapping::{DEFAULT_MAPPING, Mapping};
 use crate::ledger::model::SettlementFormat;
-use crate::ledger::parse::{SettlementFile, decode};
+use crate::ledger::parse::{SettlementFile, decode, reads_as_utf8, utf8_part};
 use crate::ledger::preview::PreviewReport;
 
 /// Exit code of a preview that worked but is not postable (unmapped rows
@@ -101,11 +101,103 @@ fn preview(args: &PreviewArgs) -> Result<i32> {
     let tz = parse_timezone(&args.timezone)?;
     let mapping = load_mapping(args.mapping.as_deref())?;
     let path = &args.file;
-    with_settlement_text(path, args.charset.as_deref(), |text, charset| {
+    with_settlement_file(path, args.charset.as_deref(), |file| {
+        preview_file(args, &mapping, tz, file)
+    })
+}
+
+/// Files at least this large are read, validated and parsed as two halves on
+/// two threads (smaller ones are not worth a thread).
+const SPLIT_BYTES: u64 = 4 << 20;
+
+/// Reads, decodes and parses a settlement file, then hands it to `f`. A large
+/// UTF-8 file is read into one buffer as two line-aligned halves, each read and
+/// validated on its own thread, and parsed with [`SettlementFile::parse_split`]
+/// (rows, line numbers and errors as for the whole text). Anything else, or
+/// anything that does not parse that way, takes [`with_settlement_text`], so
+/// errors are located exactly as there.
+pub fn with_settlement_file<R>(
+    path: &Path,
+    charset: Option<&str>,
+    f: impl FnOnce(&SettlementFile<'_>) -> Result<R>,
+) -> Result<R> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores > 1
+        && reads_as_utf8(charset)
+        && let Some((file, len, cut)) = find_cut(path)?
+    {
+        let mut bytes = vec![0u8; len];
+        if let Some((head, tail)) = read_halves(&file, &mut bytes, cut, path)?
+            && let Ok(parsed) = SettlementFile::parse_split(head, tail, "UTF-8")
+        {
+            return f(&parsed);
+        }
+    }
+    with_settlement_text(path, charset, |text, charset| {
         let file = SettlementFile::parse(text, charset)
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        preview_file(args, &mapping, tz, &file)
+        f(&file)
     })
+}
+
+fn read_error(path: &Path) -> String {
+    format!("cannot read settlement file {}", path.display())
+}
+
+/// Opens a file worth reading in halves: its length and the cut, just after
+/// the first line break at or past the middle. `None` when the file is small
+/// or has no line break past the middle.
+fn find_cut(path: &Path) -> Result<Option<(std::fs::File, usize, usize)>> {
+    use std::os::unix::fs::FileExt;
+    let file = std::fs::File::open(path).with_context(|| read_error(path))?;
+    let len = file.metadata().with_context(|| read_error(path))?.len();
+    if len < SPLIT_BYTES {
+        return Ok(None);
+    }
+    let Ok(len) = usize::try_from(len) else {
+        return Ok(None);
+    };
+    let mut probe = vec![0u8; 64 << 10];
+    let mut at = len / 2;
+    while at < len {
+        let n = (len - at).min(probe.len());
+        file.read_exact_at(&mut probe[..n], at as u64)
+            .with_context(|| read_error(path))?;
+        if let Some(i) = memchr::memchr(b'\n', &probe[..n]) {
+            let cut = at + i + 1;
+            return Ok((cut < len).then_some((file, len, cut)));
+        }
+        at += n;
+    }
+    Ok(None)
+}
+
+/// Reads `bytes[..cut]` and `bytes[cut..]` from `file` on two threads, and
+/// validates each half on the thread that read it. `None` when a half is not
+/// plain UTF-8 (see [`utf8_part`]).
+fn read_halves<'b>(
+    file: &std::fs::File,
+    bytes: &'b mut [u8],
+    cut: usize,
+    path: &Path,
+) -> Result<Option<(&'b str, &'b str)>> {
+    use std::os::unix::fs::FileExt;
+    let (a, b) = bytes.split_at_mut(cut);
+    let read = |part: &'b mut [u8], offset: usize| -> Result<Option<&'b str>> {
+        file.read_exact_at(part, offset as u64)
+            .with_context(|| read_error(path))?;
+        let part: &'b [u8] = part;
+        Ok(utf8_part(part))
+    };
+    let (head, tail) = std::thread::scope(|s| {
+        let other = s.spawn(|| read(b, cut));
+        let mine = read(a, 0);
+        let theirs = other
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (mine, theirs)
+    });
+    Ok(head?.zip(tail?))
 }
 
 /// Reads and decodes a settlement file, then hands its text to `f`. Keeps one

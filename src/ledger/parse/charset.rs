@@ -12,7 +12,7 @@ use super::{Decoded, ParseError, ParseErrorKind};
 
 /// Accepts a bare label (`ISO-8859-1`) or a whole Content-Type value
 /// (`text/plain; charset="ISO-8859-1"`).
-fn encoding_for(label: &str) -> Option<&'static Encoding> {
+pub(super) fn encoding_for(label: &str) -> Option<&'static Encoding> {
     let lower = label.to_ascii_lowercase();
     let value = match lower.find("charset=") {
         Some(at) => &label[at + "charset=".len()..],

@@ -46,6 +46,22 @@ pub fn decode<'b>(bytes: &'b [u8], charset: Option<&str>) -> Result<Decoded<'b>,
     charset::decode(bytes, charset)
 }
 
+/// Whether a download's charset (see [`decode`]) reads the bytes as UTF-8:
+/// none given (sniffed), or a UTF-8 label.
+pub fn reads_as_utf8(charset: Option<&str>) -> bool {
+    charset.is_none_or(|c| charset::encoding_for(c) == Some(encoding_rs::UTF_8))
+}
+
+/// A part of a download (cut at a line break) as text when [`decode`] would
+/// borrow it unchanged: valid UTF-8 without NUL bytes. `None`: decode the
+/// whole download instead, which locates the problem.
+pub fn utf8_part(bytes: &[u8]) -> Option<&str> {
+    if memchr::memchr(0, bytes).is_some() {
+        return None;
+    }
+    std::str::from_utf8(bytes).ok()
+}
+
 /// A bad file, located: `line 12, column `amount`: `abc` is not a number`.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub struct ParseError {
@@ -150,6 +166,10 @@ pub struct SettlementFile<'a> {
     body: &'a str,
     /// Line number of the body's first line.
     body_line: u32,
+    /// A continuation of the body held in another buffer (see [`Self::parse_split`]).
+    tail: &'a str,
+    /// Line number of the tail's first line.
+    tail_line: u32,
     /// Body lines and the dominant marketplace: a full pass, made only when asked.
     census: OnceLock<(usize, Option<&'a str>)>,
     ctx: Arc<Ctx>,
@@ -219,6 +239,18 @@ impl<'a> SettlementFile<'a> {
     /// marketplace-name are counted on first request. Body cells are checked
     /// by [`Self::rows`].
     pub fn parse(text: &'a str, charset: &'static str) -> Result<Self, ParseError> {
+        Self::parse_split(text, "", charset)
+    }
+
+    /// [`Self::parse`] of a text held as two parts: `head` (header, summary
+    /// row and the first body lines, ending with a line break) and `tail`, the
+    /// rest of the body. Rows, line numbers, locale and errors are those of
+    /// the joined text; the parts can be validated on separate threads.
+    pub fn parse_split(
+        text: &'a str,
+        tail: &'a str,
+        charset: &'static str,
+    ) -> Result<Self, ParseError> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut rest = text;
         let mut line_no = 1u32;
@@ -270,7 +302,7 @@ impl<'a> SettlementFile<'a> {
             summary_line,
         )?;
 
-        let scan = prescan(body, &layout, &currency, total_cell, start, end);
+        let scan = prescan([body, tail], &layout, &currency, total_cell, start, end);
         let mark = scan
             .0
             .unwrap_or_else(|| locale::conventional_mark(&currency));
@@ -301,6 +333,13 @@ impl<'a> SettlementFile<'a> {
             },
             body,
             body_line,
+            tail,
+            tail_line: if tail.is_empty() {
+                body_line
+            } else {
+                let newlines = memchr::memchr_iter(b'\n', body.as_bytes()).count();
+                body_line.saturating_add(u32::try_from(newlines).unwrap_or(u32::MAX))
+            },
             census: OnceLock::new(),
             ctx: Arc::new(Ctx {
                 layout,
@@ -312,38 +351,56 @@ impl<'a> SettlementFile<'a> {
 
     /// Every body row in file order. V1 lines expand to one row per amount.
     pub fn rows(&self) -> Rows<'a> {
-        Rows::new(self.body, self.body_line, Arc::clone(&self.ctx))
+        let mut rows = Rows::new(self.body, self.body_line, Arc::clone(&self.ctx));
+        if !self.tail.is_empty() {
+            rows.tail = Some((self.tail, self.tail_line));
+        }
+        rows
+    }
+
+    /// The body's parts with the line number of each one's first line.
+    fn segments(&self) -> Vec<(&'a str, u32)> {
+        let mut segs = vec![(self.body, self.body_line)];
+        if !self.tail.is_empty() {
+            segs.push((self.tail, self.tail_line));
+        }
+        segs
     }
 
     /// Line-aligned chunks covering all body rows, for parallel mapping. Returns
-    /// at most `parts` chunks (fewer for small files), at least one.
+    /// at most `parts` chunks (fewer for small files), at least one; a file
+    /// parsed from two parts is cut where they meet (at least two chunks).
     pub fn split_rows(&self, parts: usize) -> Vec<Rows<'a>> {
-        let parts = parts.max(1);
-        let bytes = self.body.as_bytes();
-        let mut chunks = Vec::with_capacity(parts);
-        let mut start = 0usize;
-        let mut line = self.body_line;
-        for k in 1..=parts {
-            if start >= bytes.len() {
-                break;
-            }
-            let end = if k == parts {
-                bytes.len()
-            } else {
-                let target = (bytes.len() / parts * k).max(start);
-                match memchr::memchr(b'\n', &bytes[target..]) {
-                    Some(i) => target + i + 1,
-                    None => bytes.len(),
+        let segs = self.segments();
+        // a two-part file is cut where its parts meet, then each part further
+        let n = segs.len();
+        let mut chunks = Vec::with_capacity(parts.max(n));
+        for (i, (text, first_line)) in segs.into_iter().enumerate() {
+            let per = (parts / n + usize::from(i < parts % n)).max(1);
+            let bytes = text.as_bytes();
+            let mut start = 0usize;
+            let mut line = first_line;
+            for k in 1..=per {
+                if start >= bytes.len() {
+                    break;
                 }
-            };
-            chunks.push(Rows::new(
-                &self.body[start..end],
-                line,
-                Arc::clone(&self.ctx),
-            ));
-            let newlines = memchr::memchr_iter(b'\n', &bytes[start..end]).count();
-            line = line.saturating_add(u32::try_from(newlines).unwrap_or(u32::MAX));
-            start = end;
+                let end = if k == per {
+                    bytes.len()
+                } else {
+                    let target = (bytes.len() / per * k).max(start);
+                    match memchr::memchr(b'\n', &bytes[target..]) {
+                        Some(i) => target + i + 1,
+                        None => bytes.len(),
+                    }
+                };
+                chunks.push(Rows::new(&text[start..end], line, Arc::clone(&self.ctx)));
+                if end < bytes.len() {
+                    // the last chunk's lines need no count
+                    let newlines = memchr::memchr_iter(b'\n', &bytes[start..end]).count();
+                    line = line.saturating_add(u32::try_from(newlines).unwrap_or(u32::MAX));
+                }
+                start = end;
+            }
         }
         if chunks.is_empty() {
             chunks.push(self.rows());
@@ -365,7 +422,7 @@ impl<'a> SettlementFile<'a> {
     fn census(&self) -> (usize, Option<&'a str>) {
         *self
             .census
-            .get_or_init(|| census(self.body, &self.ctx.layout))
+            .get_or_init(|| census([self.body, self.tail], &self.ctx.layout))
     }
 }
 
@@ -450,7 +507,7 @@ fn scan_halves<'a>(
 /// Decides the decimal mark and the day order. Each half stops reading once
 /// both are settled for it, so the decisions equal those of a full pass.
 fn prescan(
-    body: &str,
+    body: [&str; 2],
     layout: &Layout,
     currency: &Currency,
     total_cell: &str,
@@ -461,9 +518,12 @@ fn prescan(
     let slack = TimeDelta::days(1);
     let vote = locale::DayOrderVote::new((start - slack).date_naive(), (end + slack).date_naive());
     let total_mark = locale::mark_evidence(total_cell, zero_scale);
-    let parts = scan_halves(body, |part| {
-        scan_part(part, layout, zero_scale, total_mark, vote.clone(), false)
+    let parts = body.into_iter().flat_map(|b| {
+        scan_halves(b, |part| {
+            scan_part(part, layout, zero_scale, total_mark, vote.clone(), false)
+        })
     });
+    let parts: Vec<PartScan<'_>> = parts.collect();
     let mut merged_vote = vote;
     let mut mark = total_mark;
     for part in parts {
@@ -475,17 +535,19 @@ fn prescan(
 
 /// Non-blank body lines and the most frequent non-empty marketplace-name
 /// (ties: the first seen).
-fn census<'a>(body: &'a str, layout: &Layout) -> (usize, Option<&'a str>) {
+fn census<'a>(body: [&'a str; 2], layout: &Layout) -> (usize, Option<&'a str>) {
     let day = chrono::NaiveDate::MIN;
-    let parts = scan_halves(body, |part| {
-        scan_part(
-            part,
-            layout,
-            false,
-            Some(DecimalMark::Point),
-            locale::DayOrderVote::new(day, day),
-            true,
-        )
+    let parts = body.into_iter().flat_map(|b| {
+        scan_halves(b, |part| {
+            scan_part(
+                part,
+                layout,
+                false,
+                Some(DecimalMark::Point),
+                locale::DayOrderVote::new(day, day),
+                true,
+            )
+        })
     });
     let mut markets: Vec<(&'a str, usize)> = Vec::new();
     let mut body_lines = 0;
@@ -632,6 +694,8 @@ pub struct Rows<'a> {
     v1_next: usize,
     v1_posted: Option<PostedAt>,
     v1_quantity: Option<i64>,
+    /// The part of the body read after `scan` (its text and first line).
+    tail: Option<(&'a str, u32)>,
 }
 
 impl fmt::Debug for Rows<'_> {
@@ -655,6 +719,7 @@ impl<'a> Rows<'a> {
             v1_next: v1::TABLE.len(),
             v1_posted: None,
             v1_quantity: None,
+            tail: None,
         }
     }
 
@@ -768,7 +833,13 @@ impl<'a> Iterator for Rows<'a> {
         if let Some(pending) = self.v1_pending() {
             return Some(pending);
         }
-        while !self.scan.is_empty() {
+        loop {
+            if self.scan.is_empty() {
+                let (tail, line) = self.tail.take()?;
+                self.scan = Scanner::new(tail);
+                self.line = line;
+                continue;
+            }
             let (text, split) = self
                 .scan
                 .split_next(&self.ctx.layout.slots, &mut self.cells);
@@ -801,7 +872,6 @@ impl<'a> Iterator for Rows<'a> {
                 }
             }
         }
-        None
     }
 }
 
