@@ -270,6 +270,7 @@ fn refresh_approve_dialog(s: &mut AppState) {
     }
     c.facts.retain(|(l, _)| l != "Approver");
     if !refusals.is_empty() {
+        c.facts.retain(|(l, _)| l != "Approved by");
         c.blocked = Some(format!(
             "{} may not approve: {}",
             s.actor,

@@ -164,8 +164,7 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     {
         match s.approvers.get(&x.key) {
             Some(Err(r)) if x.state.can_move_to(BatchState::Approved) => {
-                let text = format!("{} may not approve: {}", s.actor, r.summary());
-                empty_note(f, bottom, &text, t);
+                empty_note(f, bottom, &r.summary(), t);
             }
             _ => empty_note(f, bottom, "EBS reported no line errors for this batch.", t),
         }
