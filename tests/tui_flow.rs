@@ -424,6 +424,102 @@ async fn post_then_reverse_through_the_tui() {
             .any(|e| e.action.as_str() == "reversal" && e.actor == "alice"),
         "the reversal is audited under the accountant's name"
     );
+
+    // the corrected proposal: the bridge says who may approve, then it posts as revision 3
+    f.key(KeyCode::Char('a')).await;
+    f.until("the approver check", |s| {
+        matches!(&s.dialog, Some(Dialog::Confirm(c))
+            if c.facts.iter().any(|(l, v)| l == "Approver" && v == "alice: you may approve"))
+    })
+    .await;
+    f.key(KeyCode::Char('y')).await;
+    f.until("approved as revision 3", |s| {
+        state_of(s) == Some((BatchState::Approved, 3))
+    })
+    .await;
+    f.key(KeyCode::Char('p')).await;
+    f.key(KeyCode::Char('y')).await;
+    f.until("revision 3 imported", |s| {
+        state_of(s).is_some_and(|(st, r)| imported(st) && r == 3)
+    })
+    .await;
+
+    let n = f
+        .world
+        .as_ref()
+        .unwrap()
+        .ebs
+        .gl_journals()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| {
+            j["lines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|l| l["reference_1"].as_str() == Some(us.as_str()))
+        })
+        .count();
+    assert_eq!(n, 3, "original, reversal, correction");
+
+    // the other period: posted, then deleted in EBS → vanished, its history shown, archived
+    let other = f.state.detail.as_ref().unwrap().proposal.journals[1]
+        .period
+        .clone();
+    let okey = ml_connector::app::view::BatchKey::new(us.clone(), other.clone());
+    let ostate = |s: &AppState| {
+        s.batches
+            .all
+            .iter()
+            .find(|b| b.key == okey)
+            .map(|b| b.state)
+    };
+    f.key(KeyCode::Char('l')).await;
+    f.key(KeyCode::Char('a')).await;
+    f.key(KeyCode::Char('y')).await;
+    f.until("other approved", |s| {
+        ostate(s) == Some(BatchState::Approved)
+    })
+    .await;
+    f.key(KeyCode::Char('p')).await;
+    f.key(KeyCode::Char('y')).await;
+    f.until("other imported", |s| ostate(s).is_some_and(imported))
+        .await;
+    let group: i64 = f
+        .state
+        .batches
+        .all
+        .iter()
+        .find(|b| b.key == okey)
+        .and_then(|b| b.group_id.clone())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(f.world.as_ref().unwrap().ebs.delete_journals(group) > 0);
+    f.key(KeyCode::Char('r')).await;
+    f.until("vanished", |s| ostate(s) == Some(BatchState::Vanished))
+        .await;
+    f.key(KeyCode::Char('3')).await;
+    f.key(KeyCode::Char('g')).await;
+    while f.state.selected_batch().is_some_and(|b| b.key != okey) {
+        f.key(KeyCode::Char('j')).await;
+    }
+    f.until("its history", |s| s.histories.contains_key(&okey))
+        .await;
+    let h = f.state.histories[&okey].clone();
+    assert!(
+        h.imported_at.is_some() && h.missing_since.is_some(),
+        "{h:?}"
+    );
+    assert!(!h.journal_ids.is_empty(), "{h:?}");
+    let screen = f.screen();
+    assert!(screen.contains("Seen missing"), "{screen}");
+    f.key(KeyCode::Char('A')).await;
+    assert!(matches!(f.state.dialog, Some(Dialog::Confirm(_))));
+    f.key(KeyCode::Char('y')).await;
+    f.until("archived", |s| ostate(s) == Some(BatchState::Archived))
+        .await;
     f.stop().await;
 }
 
