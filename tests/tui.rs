@@ -5,7 +5,10 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use ml_connector::app::fixtures::{self, FixtureWorld};
 use ml_connector::app::state::{ConfirmAction, Dialog, Drill, Screen};
-use ml_connector::app::view::{BatchKey, BatchView, SettlementDetail};
+use ml_connector::app::view::{
+    ApprovalRefusal, AuditEntryView, BatchHistoryView, BatchKey, BatchView, ReversalPlanView,
+    SettlementDetail,
+};
 use ml_connector::app::{AppState, Effect, Msg, update};
 use ml_connector::ledger::state::BatchState;
 use ratatui::Terminal;
@@ -19,6 +22,8 @@ struct Harness {
     world: FixtureWorld,
     state: AppState,
     effects: Vec<Effect>,
+    /// Maker-checker refusals sync would answer (everyone else may approve).
+    refusals: std::collections::HashMap<BatchKey, ApprovalRefusal>,
 }
 
 impl Harness {
@@ -28,6 +33,7 @@ impl Harness {
             state: AppState::new("alice", size),
             effects: Vec::new(),
             world,
+            refusals: Default::default(),
         };
         for m in h.world.initial_messages() {
             h.send(m);
@@ -89,6 +95,14 @@ impl Harness {
                         result: fixtures::account_check(a),
                     }],
                     Effect::PreviewMapping(d) => vec![self.world.preview(d)],
+                    Effect::MayApprove { key, .. } => vec![Msg::MayApprove {
+                        key: key.clone(),
+                        result: match self.refusals.get(key) {
+                            Some(r) => Err(r.clone()),
+                            None => Ok(()),
+                        },
+                    }],
+                    Effect::LoadHistory(key) => vec![Msg::BatchHistory(vanished_history(key))],
                     Effect::SaveMapping { draft, .. } => {
                         let mut out = self.world.save_mapping(draft);
                         if let Some(d) = &self.state.detail {
@@ -922,4 +936,372 @@ async fn event_loop_forwards_effects_and_quits() {
         "the last frame drawn shows the list:\n{screen}"
     );
     assert_eq!(fx_rx.recv().await, Some(Effect::Quit));
+}
+
+// ------------------------------------------------------------------ corrections and controls
+
+fn at(d: u32, h: u32, m: u32) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    chrono::Utc.with_ymd_and_hms(2025, 10, d, h, m, 0).unwrap()
+}
+
+/// The history sync reads from the audit trail for a vanished batch.
+fn vanished_history(key: &BatchKey) -> BatchHistoryView {
+    let e = |at, actor: &str, action: &str, detail: &str| AuditEntryView {
+        at,
+        actor: actor.into(),
+        action: action.into(),
+        period: Some(key.period.clone()),
+        detail: detail.into(),
+    };
+    BatchHistoryView {
+        key: key.clone(),
+        imported_at: Some(at(11, 7, 12)),
+        journal_ids: vec!["51234".into()],
+        missing_since: Some(at(12, 9, 28)),
+        entries: vec![
+            e(at(11, 6, 1), "sync", "proposal", "mapping=v3 lines=10"),
+            e(at(11, 7, 2), "m.schmidt", "approval", "revision=1"),
+            e(at(11, 7, 5), "sync", "staging", "group_id=880041 lines=10"),
+            e(at(11, 7, 6), "sync", "submission", "request_id=7712904"),
+            e(
+                at(11, 7, 12),
+                "sync",
+                "outcome",
+                "status=imported journals=[51234]",
+            ),
+            e(
+                at(12, 9, 28),
+                "sync",
+                "outcome",
+                "status=vanished journals=[51234]",
+            ),
+        ],
+    }
+}
+
+/// Makes DE's September batch (posted in the fixtures) vanished, as a refresh would.
+fn vanish_de_september(h: &mut Harness) {
+    let mut b = batch(h, DE, "2025-09");
+    b.state = BatchState::Vanished;
+    b.reason = Some(
+        "journal(s) [51234] were deleted in EBS after import; approve again to re-post as revision 2, or archive"
+            .into(),
+    );
+    h.send(Msg::BatchUpdated(b));
+}
+
+/// Selects one batch on the import status screen.
+fn select_batch(h: &mut Harness, id: &str, period: &str) {
+    h.key(KeyCode::Char('3'));
+    h.key(KeyCode::Char('g'));
+    while h
+        .state
+        .selected_batch()
+        .is_some_and(|b| b.key != BatchKey::new(id, period))
+    {
+        let before = h.state.batches.cursor.selected;
+        h.key(KeyCode::Char('j'));
+        assert_ne!(
+            before, h.state.batches.cursor.selected,
+            "{id}/{period} listed"
+        );
+    }
+}
+
+/// What sync plans for reversing DE's posted September batch.
+fn de_plan(h: &Harness) -> ReversalPlanView {
+    let b = batch(h, DE, "2025-09");
+    ReversalPlanView {
+        key: b.key.clone(),
+        state: b.state,
+        original_revision: 1,
+        original_journal_ids: vec!["51234".into()],
+        journal_name: format!("AMZ {DE} 2025-09 r2 reverses r1"),
+        period: "2025-10".into(),
+        accounting_date: chrono::NaiveDate::from_ymd_opt(2025, 10, 1).unwrap(),
+        reversal_revision: 2,
+        next_revision: 3,
+        line_count: b.line_count,
+        currency: b.currency.clone(),
+        total_debit: b.total_credit,
+        total_credit: b.total_debit,
+    }
+}
+
+fn open_reversal(h: &mut Harness) {
+    select_batch(h, DE, "2025-09");
+    h.serve();
+    h.key(KeyCode::Char('R'));
+    let cmds = h.serve();
+    assert_eq!(
+        cmds,
+        vec![Effect::PlanReversal {
+            key: BatchKey::new(DE, "2025-09"),
+            into: None
+        }]
+    );
+    let plan = de_plan(h);
+    h.send(Msg::ReversalPlan(plan));
+}
+
+fn maker_refusal() -> ApprovalRefusal {
+    ApprovalRefusal {
+        maker: Some("alice".into()),
+        mapping_version: Some(3),
+        why: "alice last changed mapping default (version 3, 2025-10-11 06:00 UTC) that its proposal was made with; with [controls] distinct_approver = true someone else must approve".into(),
+    }
+}
+
+#[test]
+fn snapshot_corrections() {
+    snap("confirm_reversal", open_reversal);
+    snap("maker_checker_refusal", |h| {
+        for p in ["2025-09", "2025-10"] {
+            h.refusals.insert(BatchKey::new(US, p), maker_refusal());
+        }
+        h.open(US);
+        h.key(KeyCode::Char('a'));
+        h.serve();
+    });
+    snap("batches_maker_checker", |h| {
+        h.refusals
+            .insert(BatchKey::new(US, "2025-09"), maker_refusal());
+        select_batch(h, US, "2025-09");
+        h.serve();
+    });
+    snap("batches_vanished", |h| {
+        vanish_de_september(h);
+        select_batch(h, DE, "2025-09");
+        h.serve();
+    });
+    snap("confirm_archive", |h| {
+        vanish_de_september(h);
+        select_batch(h, DE, "2025-09");
+        h.serve();
+        h.key(KeyCode::Char('A'));
+    });
+}
+
+#[test]
+fn reverse_a_posted_batch_with_confirmation() {
+    let mut h = Harness::new((160, 48));
+    // only imported or posted batches are reversed
+    select_batch(&mut h, US, "2025-09");
+    h.key(KeyCode::Char('R'));
+    assert!(h.state.dialog.is_none());
+    let (_, msg) = h.state.status.message.clone().unwrap();
+    assert!(msg.contains("only an imported or posted batch"), "{msg}");
+    assert!(
+        !h.serve()
+            .iter()
+            .any(|e| matches!(e, Effect::PlanReversal { .. }))
+    );
+
+    open_reversal(&mut h);
+    let Some(Dialog::Confirm(c)) = &h.state.dialog else {
+        panic!("the plan opens the confirmation")
+    };
+    let fact = |name: &str| {
+        c.facts
+            .iter()
+            .find(|(l, _)| l == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("{name} in {:?}", c.facts))
+    };
+    let b = batch(&h, DE, "2025-09");
+    assert_eq!(fact("Batch"), format!("{DE}/2025-09 (posted, revision 1)"));
+    assert_eq!(fact("Reverses"), "EBS journal(s) 51234");
+    assert_eq!(fact("Dated"), "2025-10-01 in period 2025-10");
+    assert!(fact("Lines").starts_with(&b.line_count.to_string()));
+    assert_eq!(fact("Debit"), format!("{} EUR", b.total_credit));
+    assert!(fact("Revision").contains("r2") && fact("Revision").contains("r3"));
+    assert!(c.irreversible);
+    let screen = h.screen();
+    assert!(screen.contains("reversing journal"), "{screen}");
+    // enter does not confirm an irreversible action; n cancels
+    h.key(KeyCode::Enter);
+    assert!(h.serve().is_empty(), "enter must not reverse");
+    h.key(KeyCode::Char('n'));
+    assert!(h.state.dialog.is_none());
+    assert!(h.serve().is_empty());
+
+    // again, and y
+    h.key(KeyCode::Char('R'));
+    h.serve();
+    h.send(Msg::ReversalPlan(de_plan(&h)));
+    h.key(KeyCode::Char('y'));
+    let cmds = h.serve();
+    assert_eq!(
+        cmds,
+        vec![Effect::Reverse {
+            key: BatchKey::new(DE, "2025-09"),
+            into: Some("2025-10".into()),
+            actor: "alice".into()
+        }]
+    );
+    // EBS imports the reversal: the batch is reversed, then approvable as revision 3
+    let mut b = batch(&h, DE, "2025-09");
+    b.state = BatchState::Reversed;
+    b.revision = 2;
+    b.reason = Some(
+        "revision 1 reversed by journal(s) [51301] in 2025-10; approve the corrected proposal to post revision 3"
+            .into(),
+    );
+    h.send(Msg::BatchUpdated(b));
+    assert_eq!(batch(&h, DE, "2025-09").state, BatchState::Reversed);
+    let (_, msg) = h.state.status.message.clone().unwrap();
+    assert!(
+        msg.contains("reversed") && msg.contains("revision 3"),
+        "{msg}"
+    );
+    assert!(h.screen().contains("reversed"));
+    h.key(KeyCode::Char('a'));
+    h.serve();
+    let Some(Dialog::Confirm(c)) = &h.state.dialog else {
+        panic!("a reversed batch can be approved again")
+    };
+    assert!(c.blocked.is_none());
+    assert!(
+        c.facts
+            .iter()
+            .any(|(l, v)| l == "Approver" && v == "alice: you may approve"),
+        "{:?}",
+        c.facts
+    );
+    // an error while planning is shown, and a late plan opens nothing
+    h.key(KeyCode::Esc);
+    select_batch(&mut h, DE, "2025-10");
+    let mut b = batch(&h, DE, "2025-10");
+    b.state = BatchState::Imported;
+    h.send(Msg::BatchUpdated(b));
+    h.key(KeyCode::Char('R'));
+    h.serve();
+    h.send(Msg::Error(format!(
+        "batch {DE}/2025-10: no open period at or after 2025-10-08 in ledger 1"
+    )));
+    let mut late = de_plan(&h);
+    late.key = BatchKey::new(DE, "2025-10");
+    h.send(Msg::ReversalPlan(late));
+    assert!(h.state.dialog.is_none());
+    assert!(h.screen().contains("no open period"));
+}
+
+#[test]
+fn maker_checker_refuses_in_the_ui() {
+    let mut h = Harness::new((160, 48));
+    for p in ["2025-09", "2025-10"] {
+        h.refusals.insert(BatchKey::new(US, p), maker_refusal());
+    }
+    // the batch view says who may approve
+    select_batch(&mut h, US, "2025-09");
+    let fx = h.take_effects();
+    assert!(
+        fx.contains(&Effect::MayApprove {
+            key: BatchKey::new(US, "2025-09"),
+            actor: "alice".into()
+        }),
+        "{fx:?}"
+    );
+    h.effects = fx;
+    h.serve();
+    let screen = h.screen();
+    assert!(
+        screen.contains("alice changed the mapping (version 3); someone else must approve"),
+        "{screen}"
+    );
+    // the approve confirmation is blocked, y does not approve
+    h.key(KeyCode::Char('a'));
+    h.serve();
+    let Some(Dialog::Confirm(c)) = &h.state.dialog else {
+        panic!()
+    };
+    assert!(
+        c.blocked
+            .as_deref()
+            .unwrap()
+            .contains("someone else must approve")
+    );
+    h.key(KeyCode::Char('y'));
+    assert!(h.serve().is_empty(), "a refused approval is not sent");
+    assert!(matches!(h.state.dialog, Some(Dialog::Confirm(_))));
+    let (_, msg) = h.state.status.message.clone().unwrap();
+    assert!(msg.contains("may not approve"), "{msg}");
+    h.key(KeyCode::Esc);
+    assert!(h.state.dialog.is_none());
+
+    // bob may
+    let mut h = Harness::new((160, 48));
+    h.state.actor = "bob".into();
+    select_batch(&mut h, US, "2025-09");
+    h.serve();
+    assert!(h.screen().contains("you may approve"));
+    h.key(KeyCode::Char('a'));
+    h.serve();
+    h.key(KeyCode::Char('y'));
+    let cmds = h.serve();
+    assert!(
+        matches!(&cmds[..], [Effect::Approve { actor, .. }] if actor == "bob"),
+        "{cmds:?}"
+    );
+}
+
+#[test]
+fn vanished_batch_shows_history_and_archives_after_confirmation() {
+    let mut h = Harness::new((160, 48));
+    vanish_de_september(&mut h);
+    select_batch(&mut h, DE, "2025-09");
+    let fx = h.take_effects();
+    assert!(fx.contains(&Effect::LoadHistory(BatchKey::new(DE, "2025-09"))));
+    h.effects = fx;
+    h.serve();
+    let screen = h.screen();
+    for want in [
+        "2025-10-11 07:12 UTC as revision 1: EBS journal(s) 51234",
+        "2025-10-12 09:28 UTC: deleted in EBS after import",
+        "re-post as revision 2",
+        "archive",
+    ] {
+        assert!(screen.contains(want), "{want} missing:\n{screen}");
+    }
+    // A: archive, after a confirmation that y alone accepts
+    h.key(KeyCode::Char('A'));
+    let Some(Dialog::Confirm(c)) = &h.state.dialog else {
+        panic!("archive asks first")
+    };
+    assert!(c.irreversible);
+    assert!(
+        c.facts
+            .iter()
+            .any(|(l, v)| l == "Journals" && v.contains("51234"))
+    );
+    h.key(KeyCode::Enter);
+    assert!(h.serve().is_empty());
+    h.key(KeyCode::Char('y'));
+    let cmds = h.serve();
+    assert_eq!(
+        cmds,
+        vec![Effect::ArchiveVanished {
+            key: BatchKey::new(DE, "2025-09"),
+            actor: "alice".into()
+        }]
+    );
+    // or p: re-post as a new revision starts with approving it
+    h.key(KeyCode::Char('p'));
+    let Some(Dialog::Confirm(c)) = &h.state.dialog else {
+        panic!("p on a vanished batch offers the re-post")
+    };
+    assert!(
+        matches!(&c.action, ConfirmAction::Approve(a) if a[0].key == BatchKey::new(DE, "2025-09"))
+    );
+    assert!(
+        c.facts
+            .iter()
+            .any(|(l, v)| l == "Then" && v.contains("rev 2"))
+    );
+    // archiving anything else is refused
+    h.key(KeyCode::Esc);
+    select_batch(&mut h, US, "2025-09");
+    h.key(KeyCode::Char('A'));
+    assert!(h.state.dialog.is_none());
 }

@@ -317,6 +317,213 @@ async fn review_approve_post_imported() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn post_then_reverse_through_the_tui() {
+    let mut f = Flow::start().await;
+    let us = f.latest(world::US);
+    f.open(&us).await;
+    let period = f.state.detail.as_ref().unwrap().proposal.journals[0]
+        .period
+        .clone();
+    let key = ml_connector::app::view::BatchKey::new(us.clone(), period.clone());
+    let state_of = |s: &AppState| {
+        s.batches
+            .all
+            .iter()
+            .find(|b| b.key == key)
+            .map(|b| (b.state, b.revision))
+    };
+    // approve and post the first period only
+    f.key(KeyCode::Char('a')).await;
+    assert!(matches!(f.state.dialog, Some(Dialog::Confirm(_))));
+    f.key(KeyCode::Char('y')).await;
+    f.until("approved", |s| {
+        state_of(s).is_some_and(|(st, _)| st == BatchState::Approved)
+    })
+    .await;
+    f.key(KeyCode::Char('p')).await;
+    f.key(KeyCode::Char('y')).await;
+    f.until("imported", |s| {
+        state_of(s).is_some_and(|(st, _)| imported(st))
+    })
+    .await;
+    // R: the bridge plans the reversal, the confirmation shows it
+    f.key(KeyCode::Char('R')).await;
+    f.until(
+        "the reversal confirmation",
+        |s| matches!(&s.dialog, Some(Dialog::Confirm(c)) if c.title.starts_with("Reverse")),
+    )
+    .await;
+    let Some(Dialog::Confirm(c)) = f.state.dialog.clone() else {
+        unreachable!()
+    };
+    let fact = |name: &str| {
+        c.facts
+            .iter()
+            .find(|(l, _)| l == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("{name} in {:?}", c.facts))
+    };
+    assert!(
+        fact("Reverses").starts_with("EBS journal(s) "),
+        "{:?}",
+        c.facts
+    );
+    assert!(fact("Revision").contains("reversal r2"), "{:?}", c.facts);
+    let b = f
+        .state
+        .batches
+        .all
+        .iter()
+        .find(|b| b.key == key)
+        .cloned()
+        .unwrap();
+    let code = b.currency.code().to_string();
+    assert!(fact("Debit").ends_with(&code));
+    // the reversal mirrors the original: its debit is the original's credit
+    assert_eq!(
+        fact("Debit"),
+        format!(
+            "{} {code}",
+            ml_connector::ledger::money::format_amount(b.total_credit, b.currency.scale())
+        )
+    );
+    assert!(f.screen().contains("reversing journal"));
+    f.key(KeyCode::Char('y')).await;
+    f.until("reversed", |s| {
+        state_of(s) == Some((BatchState::Reversed, 2))
+    })
+    .await;
+    let rec = f
+        .store
+        .batch(&ml_connector::store::BatchKey::new(
+            us.clone(),
+            period.clone(),
+        ))
+        .unwrap()
+        .unwrap();
+    assert_eq!(rec.state, BatchState::Reversed);
+    // EBS holds the original and its reversal, nothing else, netting to zero
+    let journals = f.world.as_ref().unwrap().ebs.gl_journals();
+    let ours: Vec<&serde_json::Value> = journals
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| {
+            j["lines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|l| l["reference_1"].as_str() == Some(us.as_str()))
+        })
+        .collect();
+    assert_eq!(ours.len(), 2, "{ours:#?}");
+    let audit = f.store.audit_entries(Some(&us)).unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action.as_str() == "reversal" && e.actor == "alice"),
+        "the reversal is audited under the accountant's name"
+    );
+
+    // the corrected proposal: the bridge says who may approve, then it posts as revision 3
+    f.key(KeyCode::Char('a')).await;
+    f.until("the approver check", |s| {
+        matches!(&s.dialog, Some(Dialog::Confirm(c))
+            if c.facts.iter().any(|(l, v)| l == "Approver" && v == "alice: you may approve"))
+    })
+    .await;
+    f.key(KeyCode::Char('y')).await;
+    f.until("approved as revision 3", |s| {
+        state_of(s) == Some((BatchState::Approved, 3))
+    })
+    .await;
+    f.key(KeyCode::Char('p')).await;
+    f.key(KeyCode::Char('y')).await;
+    f.until("revision 3 imported", |s| {
+        state_of(s).is_some_and(|(st, r)| imported(st) && r == 3)
+    })
+    .await;
+
+    let n = f
+        .world
+        .as_ref()
+        .unwrap()
+        .ebs
+        .gl_journals()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| {
+            j["lines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|l| l["reference_1"].as_str() == Some(us.as_str()))
+        })
+        .count();
+    assert_eq!(n, 3, "original, reversal, correction");
+
+    // the other period: posted, then deleted in EBS → vanished, its history shown, archived
+    let other = f.state.detail.as_ref().unwrap().proposal.journals[1]
+        .period
+        .clone();
+    let okey = ml_connector::app::view::BatchKey::new(us.clone(), other.clone());
+    let ostate = |s: &AppState| {
+        s.batches
+            .all
+            .iter()
+            .find(|b| b.key == okey)
+            .map(|b| b.state)
+    };
+    f.key(KeyCode::Char('l')).await;
+    f.key(KeyCode::Char('a')).await;
+    f.key(KeyCode::Char('y')).await;
+    f.until("other approved", |s| {
+        ostate(s) == Some(BatchState::Approved)
+    })
+    .await;
+    f.key(KeyCode::Char('p')).await;
+    f.key(KeyCode::Char('y')).await;
+    f.until("other imported", |s| ostate(s).is_some_and(imported))
+        .await;
+    let group: i64 = f
+        .state
+        .batches
+        .all
+        .iter()
+        .find(|b| b.key == okey)
+        .and_then(|b| b.group_id.clone())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(f.world.as_ref().unwrap().ebs.delete_journals(group) > 0);
+    f.key(KeyCode::Char('r')).await;
+    f.until("vanished", |s| ostate(s) == Some(BatchState::Vanished))
+        .await;
+    f.key(KeyCode::Char('3')).await;
+    f.key(KeyCode::Char('g')).await;
+    while f.state.selected_batch().is_some_and(|b| b.key != okey) {
+        f.key(KeyCode::Char('j')).await;
+    }
+    f.until("its history", |s| s.histories.contains_key(&okey))
+        .await;
+    let h = f.state.histories[&okey].clone();
+    assert!(
+        h.imported_at.is_some() && h.missing_since.is_some(),
+        "{h:?}"
+    );
+    assert!(!h.journal_ids.is_empty(), "{h:?}");
+    let screen = f.screen();
+    assert!(screen.contains("Seen missing"), "{screen}");
+    f.key(KeyCode::Char('A')).await;
+    assert!(matches!(f.state.dialog, Some(Dialog::Confirm(_))));
+    f.key(KeyCode::Char('y')).await;
+    f.until("archived", |s| ostate(s) == Some(BatchState::Archived))
+        .await;
+    f.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edit_mapping_proposals_change_then_approve() {
     let mut f = Flow::start().await;
     let de = f.latest(world::DE);

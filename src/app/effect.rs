@@ -41,5 +41,29 @@ pub enum Effect {
         draft: MappingDraft,
         actor: String,
     },
+    /// What reversing a batch would send; answer: `Msg::ReversalPlan`.
+    PlanReversal {
+        key: BatchKey,
+        /// The open period to date it in (`None`: the first open one at or after the original).
+        into: Option<String>,
+    },
+    /// Send the reversing journal (exactly once); answer: `BatchUpdated` as it moves.
+    Reverse {
+        key: BatchKey,
+        into: Option<String>,
+        actor: String,
+    },
+    /// May `actor` approve `key` (maker-checker)? Answer: `Msg::MayApprove`.
+    MayApprove {
+        key: BatchKey,
+        actor: String,
+    },
+    /// The batch's history from the audit trail; answer: `Msg::BatchHistory`.
+    LoadHistory(BatchKey),
+    /// A vanished batch is not re-posted: archived (audited).
+    ArchiveVanished {
+        key: BatchKey,
+        actor: String,
+    },
     Quit,
 }

@@ -160,6 +160,8 @@ pub enum Action {
     Approve,
     Unapprove,
     Post,
+    Reverse,
+    Archive,
     AddRule,
     EditRule,
     DeleteRule,
@@ -298,6 +300,12 @@ pub const BINDINGS: &[Binding] = &[
         "post approved to EBS",
     ),
     b(
+        C::Review,
+        &[K::Char('R')],
+        Action::Reverse,
+        "reverse imported/posted period (confirm)",
+    ),
+    b(
         C::Batches,
         &[K::Char(' ')],
         Action::ToggleSelect,
@@ -314,7 +322,19 @@ pub const BINDINGS: &[Binding] = &[
         C::Batches,
         &[K::Char('p')],
         Action::Post,
-        "post approved to EBS",
+        "post approved to EBS (vanished: re-post)",
+    ),
+    b(
+        C::Batches,
+        &[K::Char('R')],
+        Action::Reverse,
+        "reverse imported/posted batch (confirm)",
+    ),
+    b(
+        C::Batches,
+        &[K::Char('A')],
+        Action::Archive,
+        "archive vanished batch (confirm)",
     ),
     b(C::Mapping, &[K::Char('n')], Action::AddRule, "add rule"),
     b(

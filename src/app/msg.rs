@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use crossterm::event::{KeyEvent, MouseEvent};
 
 use super::view::{
-    AccountCheck, AuditEntryView, BatchView, MappingDraft, ProposalChange, SettlementDetail,
-    SettlementSummaryView,
+    AccountCheck, ApprovalRefusal, AuditEntryView, BatchHistoryView, BatchKey, BatchView,
+    MappingDraft, ProposalChange, ReversalPlanView, SettlementDetail, SettlementSummaryView,
 };
 
 // a batch view is a few hundred bytes; messages move once through a channel
@@ -62,6 +62,15 @@ pub enum Msg {
         settlement_id: Option<String>,
         entries: Vec<AuditEntryView>,
     },
+    /// What a reversal will send (answer to `Effect::PlanReversal`).
+    ReversalPlan(ReversalPlanView),
+    /// Whether the actor may approve a batch (answer to `Effect::MayApprove`).
+    MayApprove {
+        key: BatchKey,
+        result: Result<(), ApprovalRefusal>,
+    },
+    /// A batch's history (answer to `Effect::LoadHistory`).
+    BatchHistory(BatchHistoryView),
     /// Something failed; shown in the status bar.
     Error(String),
     /// Something worth saying; shown in the status bar.

@@ -6,8 +6,9 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::effect::Approval;
 use super::view::{
-    AccountCheck, AuditEntryView, BatchKey, BatchView, MappingDraft, MappingRuleView,
-    ProposalChange, SettlementDetail, SettlementSummaryView, SyncProgressView,
+    AccountCheck, ApprovalRefusal, AuditEntryView, BatchHistoryView, BatchKey, BatchView,
+    MappingDraft, MappingRuleView, ProposalChange, SettlementDetail, SettlementSummaryView,
+    SyncProgressView,
 };
 use crate::ledger::state::BatchState;
 
@@ -235,6 +236,13 @@ pub enum ConfirmAction {
     Post(Vec<BatchKey>),
     DeleteRule(usize),
     SaveMapping,
+    /// Send the reversing journal dated in `into` (the period shown).
+    Reverse {
+        key: BatchKey,
+        into: Option<String>,
+    },
+    /// Archive a vanished batch instead of re-posting it.
+    Archive(BatchKey),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -245,6 +253,8 @@ pub struct Confirm {
     pub facts: Vec<(String, String)>,
     /// Cannot be undone from here (shown as a warning).
     pub irreversible: bool,
+    /// Why it cannot be confirmed (maker-checker): shown, and `y` is refused.
+    pub blocked: Option<String>,
 }
 
 /// The rule editor's text fields, in tab order.
@@ -382,6 +392,15 @@ pub struct AppState {
     pub mapping: MappingState,
     pub account_checks: HashMap<String, AccountCheck>,
     pub audit: AuditState,
+    /// Whether the actor may approve a batch, as the sync layer answered.
+    pub approvers: HashMap<BatchKey, Result<(), ApprovalRefusal>>,
+    /// Batches whose approver check was asked and not yet answered.
+    pub asked_approver: BTreeSet<BatchKey>,
+    /// Histories of batches (vanished ones), as loaded.
+    pub histories: HashMap<BatchKey, BatchHistoryView>,
+    pub asked_history: BTreeSet<BatchKey>,
+    /// The batch whose reversal plan was asked for (its answer opens the confirmation).
+    pub reversal_pending: Option<BatchKey>,
     pub dialog: Option<Dialog>,
     pub status: StatusBar,
     pub now: Option<DateTime<Utc>>,
@@ -408,6 +427,11 @@ impl AppState {
             mapping: MappingState::default(),
             account_checks: HashMap::new(),
             audit: AuditState::default(),
+            approvers: HashMap::new(),
+            asked_approver: BTreeSet::new(),
+            histories: HashMap::new(),
+            asked_history: BTreeSet::new(),
+            reversal_pending: None,
             dialog: None,
             status: StatusBar::default(),
             now: None,

@@ -72,6 +72,31 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Effect> {
         }
         Msg::BatchUpdated(b) => {
             let id = b.key.settlement_id.clone();
+            // what may be done with it, and its history, are asked again
+            let before = s
+                .batches
+                .all
+                .iter()
+                .find(|x| x.key == b.key)
+                .map(|x| x.state);
+            if before != Some(b.state) {
+                s.approvers.remove(&b.key);
+                s.asked_approver.remove(&b.key);
+                s.histories.remove(&b.key);
+                s.asked_history.remove(&b.key);
+            }
+            if b.state == BatchState::Reversed && before != Some(BatchState::Reversed) {
+                set_message(
+                    s,
+                    MessageLevel::Info,
+                    format!(
+                        "{} reversed (revision {}); approve the corrected proposal to post revision {}",
+                        b.key,
+                        b.revision,
+                        b.revision + 1
+                    ),
+                );
+            }
             if b.state == BatchState::Rejected {
                 let n = b.line_errors.len();
                 set_message(
@@ -110,6 +135,9 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::MappingLoaded(draft) => {
+            // a new mapping version may have a new maker
+            s.approvers.clear();
+            s.asked_approver.clear();
             let m = &mut s.mapping;
             m.saved = Some(draft.clone());
             m.draft = Some(draft);
@@ -139,6 +167,8 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::MappingSaved { version } => {
+            s.approvers.clear();
+            s.asked_approver.clear();
             if let Some(d) = &mut s.mapping.draft {
                 d.version = Some(version);
                 s.mapping.saved = Some(d.clone());
@@ -157,14 +187,100 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Effect> {
             s.audit.entries = entries;
             s.audit.cursor = Default::default();
         }
+        Msg::ReversalPlan(plan) => {
+            if s.reversal_pending.as_ref() == Some(&plan.key) {
+                s.reversal_pending = None;
+                reversal_confirm(s, plan);
+            }
+        }
+        Msg::MayApprove { key, result } => {
+            s.asked_approver.remove(&key);
+            s.approvers.insert(key, result);
+            refresh_approve_dialog(s);
+        }
+        Msg::BatchHistory(h) => {
+            s.asked_history.remove(&h.key);
+            s.histories.insert(h.key.clone(), h);
+        }
         Msg::Error(e) => {
+            s.reversal_pending = None;
             s.status.last_error = Some(e.clone());
             set_message(s, MessageLevel::Error, e);
         }
         Msg::Info(i) => set_message(s, MessageLevel::Info, i),
     }
     fit_scroll(s);
+    focus_requests(s, &mut fx);
     fx
+}
+
+/// Asks the sync layer about the batch in focus: who may approve it (when it can be
+/// approved) and, for a vanished one, its history.
+fn focus_requests(s: &mut AppState, fx: &mut Vec<Effect>) {
+    let mut keys: Vec<(BatchKey, BatchState)> = Vec::new();
+    if let Some(Dialog::Confirm(c)) = &s.dialog
+        && let ConfirmAction::Approve(list) = &c.action
+    {
+        for a in list {
+            if let Some(b) = s.batches.all.iter().find(|b| b.key == a.key) {
+                keys.push((b.key.clone(), b.state));
+            }
+        }
+    } else if s.dialog.is_none()
+        && s.screen == Screen::Batches
+        && let Some(b) = s.selected_batch()
+    {
+        keys.push((b.key.clone(), b.state));
+    }
+    for (key, state) in keys {
+        if state.can_move_to(BatchState::Approved)
+            && !s.approvers.contains_key(&key)
+            && s.asked_approver.insert(key.clone())
+        {
+            fx.push(Effect::MayApprove {
+                key: key.clone(),
+                actor: s.actor.clone(),
+            });
+        }
+        if state == BatchState::Vanished
+            && !s.histories.contains_key(&key)
+            && s.asked_history.insert(key.clone())
+        {
+            fx.push(Effect::LoadHistory(key));
+        }
+    }
+}
+
+/// Shows the approver check in an open approve confirmation (refusals block it).
+fn refresh_approve_dialog(s: &mut AppState) {
+    let Some(Dialog::Confirm(c)) = &mut s.dialog else {
+        return;
+    };
+    let ConfirmAction::Approve(list) = &c.action else {
+        return;
+    };
+    let mut refusals = Vec::new();
+    let mut known = 0;
+    for a in list {
+        match s.approvers.get(&a.key) {
+            Some(Ok(())) => known += 1,
+            Some(Err(r)) => refusals.push(format!("{}: {}", a.key.period, r.summary())),
+            None => {}
+        }
+    }
+    c.facts.retain(|(l, _)| l != "Approver");
+    if !refusals.is_empty() {
+        c.facts.retain(|(l, _)| l != "Approved by");
+        c.blocked = Some(format!(
+            "{} may not approve: {}",
+            s.actor,
+            refusals.join("; ")
+        ));
+    } else if known == list.len() {
+        c.blocked = None;
+        c.facts
+            .push(("Approver".into(), format!("{}: you may approve", s.actor)));
+    }
 }
 
 fn set_message(s: &mut AppState, level: MessageLevel, text: String) {
@@ -540,6 +656,8 @@ fn act(s: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         Action::Approve => propose_confirm(s, Intent::Approve),
         Action::Unapprove => propose_confirm(s, Intent::Unapprove),
         Action::Post => propose_confirm(s, Intent::Post),
+        Action::Reverse => ask_reversal(s, fx),
+        Action::Archive => archive_confirm(s),
         Action::AddRule => add_rule(s),
         Action::EditRule => edit_rule(s),
         Action::DeleteRule => delete_rule(s),
@@ -763,6 +881,23 @@ fn propose_confirm(s: &mut AppState, intent: Intent) {
         set_message(s, MessageLevel::Info, "no journal batch here".into());
         return;
     }
+    // re-posting a vanished journal starts with approving it as the next revision
+    if intent == Intent::Post && all.iter().all(|b| b.state == BatchState::Vanished) {
+        propose_confirm(s, Intent::Approve);
+        if let Some(Dialog::Confirm(c)) = &mut s.dialog {
+            c.title = format!("Re-post {} vanished journal(s): approve first?", all.len());
+            let revs = all
+                .iter()
+                .map(|b| format!("{} rev {}", b.key.period, b.revision + 1))
+                .collect::<Vec<_>>()
+                .join(", ");
+            c.facts.push((
+                "Then".into(),
+                format!("p posts it to EBS as a new revision ({revs})"),
+            ));
+        }
+        return;
+    }
     let ok = |b: &BatchView| match intent {
         Intent::Approve => b.state.can_move_to(BatchState::Approved),
         Intent::Unapprove | Intent::Post => b.state == BatchState::Approved,
@@ -860,6 +995,182 @@ fn propose_confirm(s: &mut AppState, intent: Intent) {
         action,
         facts,
         irreversible,
+        blocked: None,
+    }));
+    refresh_approve_dialog(s);
+}
+
+/// The one batch under the cursor (review: the current period; import status: the selected).
+fn current_batch(s: &AppState) -> Option<BatchView> {
+    match s.screen {
+        Screen::Review => {
+            let d = s.detail.as_ref()?;
+            let j = d.proposal.journals.get(s.review.period)?;
+            d.batch(&j.period).cloned()
+        }
+        Screen::Batches => s.selected_batch().cloned(),
+        _ => None,
+    }
+}
+
+/// `R`: asks what reversing the current batch would send; the answer opens the confirmation.
+fn ask_reversal(s: &mut AppState, fx: &mut Vec<Effect>) {
+    let Some(b) = current_batch(s) else {
+        set_message(s, MessageLevel::Info, "no journal batch here".into());
+        return;
+    };
+    if !matches!(b.state, BatchState::Imported | BatchState::Posted) {
+        set_message(
+            s,
+            MessageLevel::Error,
+            format!(
+                "{} is {}: only an imported or posted batch is reversed (earlier ones are corrected by approving again)",
+                b.key, b.state
+            ),
+        );
+        return;
+    }
+    set_message(
+        s,
+        MessageLevel::Info,
+        format!("asking EBS for the open periods to reverse {}…", b.key),
+    );
+    s.reversal_pending = Some(b.key.clone());
+    fx.push(Effect::PlanReversal {
+        key: b.key,
+        into: None,
+    });
+}
+
+fn reversal_confirm(s: &mut AppState, p: super::view::ReversalPlanView) {
+    let scale = p.currency.scale();
+    let code = p.currency.code().to_string();
+    let ledger = s
+        .batches
+        .all
+        .iter()
+        .find(|b| b.key == p.key)
+        .map(|b| format!("{} · {}", b.ledger, b.operating_unit));
+    let mut facts = vec![(
+        "Batch".to_string(),
+        format!("{} ({}, revision {})", p.key, p.state, p.original_revision),
+    )];
+    if let Some(l) = ledger {
+        facts.push(("Ledger".into(), l));
+    }
+    facts.extend([
+        (
+            "Reverses".into(),
+            if p.original_journal_ids.is_empty() {
+                "the journal of this revision".to_string()
+            } else {
+                format!("EBS journal(s) {}", p.original_journal_ids.join(", "))
+            },
+        ),
+        ("Journal".into(), p.journal_name.clone()),
+        (
+            "Dated".into(),
+            format!("{} in period {}", p.accounting_date, p.period),
+        ),
+        (
+            "Lines".into(),
+            format!("{} (every line mirrored, debit ↔ credit)", p.line_count),
+        ),
+        (
+            "Debit".into(),
+            format!("{} {code}", format_amount(p.total_debit, scale)),
+        ),
+        (
+            "Credit".into(),
+            format!("{} {code}", format_amount(p.total_credit, scale)),
+        ),
+        (
+            "Revision".into(),
+            format!(
+                "reversal r{}; the corrected proposal posts as r{}",
+                p.reversal_revision, p.next_revision
+            ),
+        ),
+        ("Reversed by".into(), s.actor.clone()),
+    ]);
+    s.dialog = Some(Dialog::Confirm(Confirm {
+        title: format!("Reverse {} in EBS?", p.key),
+        action: ConfirmAction::Reverse {
+            key: p.key.clone(),
+            into: Some(p.period.clone()),
+        },
+        facts,
+        irreversible: true,
+        blocked: None,
+    }));
+}
+
+/// `A`: archive a vanished batch (after confirmation) instead of re-posting it.
+fn archive_confirm(s: &mut AppState) {
+    let Some(b) = current_batch(s) else {
+        set_message(s, MessageLevel::Info, "no journal batch here".into());
+        return;
+    };
+    if b.state != BatchState::Vanished {
+        set_message(
+            s,
+            MessageLevel::Error,
+            format!(
+                "{} is {}: only a vanished batch is archived here",
+                b.key, b.state
+            ),
+        );
+        return;
+    }
+    let mut facts = vec![(
+        "Batch".to_string(),
+        format!("{} (vanished, revision {})", b.key, b.revision),
+    )];
+    if let Some(h) = s.histories.get(&b.key) {
+        if !h.journal_ids.is_empty() {
+            facts.push((
+                "Journals".into(),
+                format!(
+                    "EBS journal(s) {} (deleted in EBS)",
+                    h.journal_ids.join(", ")
+                ),
+            ));
+        }
+        if let Some(at) = h.imported_at {
+            facts.push((
+                "Imported".into(),
+                at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            ));
+        }
+        if let Some(at) = h.missing_since {
+            facts.push((
+                "Seen missing".into(),
+                at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            ));
+        }
+    }
+    facts.extend([
+        (
+            "Debit".into(),
+            format!(
+                "{} {}",
+                format_amount(b.total_debit, b.currency.scale()),
+                b.currency.code()
+            ),
+        ),
+        (
+            "Effect".into(),
+            "archived, audited; nothing is sent to EBS and it is not re-posted".into(),
+        ),
+        ("Instead".into(), "p re-posts it as a new revision".into()),
+        ("Archived by".into(), s.actor.clone()),
+    ]);
+    s.dialog = Some(Dialog::Confirm(Confirm {
+        title: format!("Archive vanished {}?", b.key),
+        action: ConfirmAction::Archive(b.key.clone()),
+        facts,
+        irreversible: true,
+        blocked: None,
     }));
 }
 
@@ -897,6 +1208,14 @@ fn run_confirmed(s: &mut AppState, action: ConfirmAction, fx: &mut Vec<Effect>) 
                 d.rules.remove(i);
             }
             preview(s, fx);
+        }
+        ConfirmAction::Reverse { key, into } => {
+            set_message(s, MessageLevel::Info, format!("reversing {key} in EBS…"));
+            fx.push(Effect::Reverse { key, into, actor });
+        }
+        ConfirmAction::Archive(key) => {
+            set_message(s, MessageLevel::Info, format!("archiving {key}…"));
+            fx.push(Effect::ArchiveVanished { key, actor });
         }
         ConfirmAction::SaveMapping => {
             if let Some(draft) = s.mapping.draft.clone() {
@@ -996,6 +1315,7 @@ fn delete_rule(s: &mut AppState) {
         action: ConfirmAction::DeleteRule(i),
         facts,
         irreversible: false,
+        blocked: None,
     }));
 }
 
@@ -1058,6 +1378,7 @@ fn save_mapping(s: &mut AppState) {
         action: ConfirmAction::SaveMapping,
         facts,
         irreversible: false,
+        blocked: None,
     }));
 }
 
@@ -1078,10 +1399,17 @@ fn on_dialog_key(s: &mut AppState, key: Key, ev: KeyEvent, fx: &mut Vec<Effect>)
             _ => s.dialog = Some(Dialog::Help { scroll }),
         },
         Some(Dialog::Confirm(c)) => match action {
+            Some(Action::Cancel) => set_message(s, MessageLevel::Info, "cancelled".into()),
+            _ if c.blocked.is_some() => {
+                if key == Key::Char('y') || key == Key::Enter {
+                    let why = c.blocked.clone().unwrap_or_default();
+                    set_message(s, MessageLevel::Error, why);
+                }
+                s.dialog = Some(Dialog::Confirm(c));
+            }
             Some(Action::Confirm) => run_confirmed(s, c.action, fx),
             // Enter confirms only what can be undone; posting needs `y`
             _ if key == Key::Enter && !c.irreversible => run_confirmed(s, c.action, fx),
-            Some(Action::Cancel) => set_message(s, MessageLevel::Info, "cancelled".into()),
             _ => s.dialog = Some(Dialog::Confirm(c)),
         },
         Some(Dialog::RuleEditor(mut ed)) => match action {

@@ -633,6 +633,65 @@ pub struct AuditEntryView {
     pub detail: String,
 }
 
+/// What a reversal will send (answer to `Effect::PlanReversal`), shown for confirmation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReversalPlanView {
+    pub key: BatchKey,
+    /// The batch's state now (imported or posted).
+    pub state: BatchState,
+    pub original_revision: u32,
+    /// The EBS journals being reversed.
+    pub original_journal_ids: Vec<String>,
+    /// The reversing journal's name, its period and accounting date.
+    pub journal_name: String,
+    pub period: String,
+    pub accounting_date: NaiveDate,
+    pub reversal_revision: u32,
+    /// The revision the corrected batch will be posted as.
+    pub next_revision: u32,
+    pub line_count: u32,
+    pub currency: Currency,
+    pub total_debit: Decimal,
+    pub total_credit: Decimal,
+}
+
+/// Why someone may not approve a batch (answer to `Effect::MayApprove`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalRefusal {
+    /// Who last changed the mapping version (maker-checker), when that is the reason.
+    pub maker: Option<String>,
+    /// That mapping's version, when known.
+    pub mapping_version: Option<u32>,
+    /// The full reason as the engine gives it.
+    pub why: String,
+}
+
+impl ApprovalRefusal {
+    /// One line for a pane title or a dialog.
+    pub fn summary(&self) -> String {
+        match (&self.maker, self.mapping_version) {
+            (Some(m), Some(v)) => {
+                format!("{m} changed the mapping (version {v}); someone else must approve")
+            }
+            (Some(m), None) => format!("{m} changed the mapping; someone else must approve"),
+            _ => self.why.clone(),
+        }
+    }
+}
+
+/// A batch's own history from the audit trail (shown for a vanished batch).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchHistoryView {
+    pub key: BatchKey,
+    /// When EBS imported the revision that vanished.
+    pub imported_at: Option<DateTime<Utc>>,
+    pub journal_ids: Vec<String>,
+    /// When the connector found the journal(s) missing in EBS.
+    pub missing_since: Option<DateTime<Utc>>,
+    /// The batch's audit entries, oldest first.
+    pub entries: Vec<AuditEntryView>,
+}
+
 /// What the sync layer is doing right now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncProgressView {

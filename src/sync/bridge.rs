@@ -92,6 +92,8 @@ struct Inner {
     editing: StdMutex<(String, bool)>,
     /// Batches being posted from the workstation (posting progress refreshes them).
     posting: StdMutex<BTreeSet<BatchKey>>,
+    /// The reversal plans last shown, per batch (a confirmed reversal sends exactly that).
+    plans: StdMutex<HashMap<BatchKey, super::reversal::ReversalPlan>>,
 }
 
 /// Starts the bridge: executes every effect from `effects`, answers on `tx`.
@@ -131,6 +133,7 @@ async fn run(
         focus: StdMutex::new(None),
         editing: StdMutex::new((default_mapping, false)),
         posting: StdMutex::new(BTreeSet::new()),
+        plans: StdMutex::new(HashMap::new()),
     });
     let forwarder = tokio::spawn(forward(inner.clone(), sync_rx));
     let (trigger_tx, trigger_rx) = mpsc::unbounded_channel::<()>();
@@ -268,8 +271,147 @@ async fn execute(inner: &Arc<Inner>, effect: Effect) -> Result<(), String> {
         }
         Effect::PreviewMapping(draft) => preview(inner, draft).await?,
         Effect::SaveMapping { draft, actor } => save_mapping(inner, draft, actor).await?,
+        Effect::PlanReversal { key, into } => {
+            let k = store_key(&key);
+            let plan = inner
+                .engine
+                .plan_reversal(&k, into.as_deref())
+                .await
+                .map_err(err)?;
+            let view = plan_view(&plan);
+            if let Ok(mut p) = inner.plans.lock() {
+                p.insert(k, plan);
+            }
+            inner.say(Msg::ReversalPlan(view)).await;
+        }
+        Effect::Reverse { key, into, actor } => reverse(inner, key, into, actor).await?,
+        Effect::MayApprove { key, actor } => {
+            let k = store_key(&key);
+            let result = inner
+                .blocking(move |i| {
+                    Ok(i.engine.may_approve(&k, &actor).map_err(|r| {
+                        // the version the maker recorded (the proposal names it)
+                        let mapping_version = r
+                            .maker
+                            .as_ref()
+                            .and_then(|_| i.ctx.store.proposal(&k).ok().flatten())
+                            .map(|p| p.mapping.version);
+                        view::ApprovalRefusal {
+                            maker: r.maker.clone(),
+                            mapping_version,
+                            why: r.why.clone(),
+                        }
+                    }))
+                })
+                .await?;
+            inner.say(Msg::MayApprove { key, result }).await;
+        }
+        Effect::LoadHistory(key) => {
+            let k = key.clone();
+            let history = inner.blocking(move |i| i.history(&k)).await?;
+            inner.say(Msg::BatchHistory(history)).await;
+        }
+        Effect::ArchiveVanished { key, actor } => {
+            let k = store_key(&key);
+            let kk = k.clone();
+            let result = inner
+                .blocking(move |i| {
+                    i.engine
+                        .archive_vanished(&kk, &actor, Utc::now())
+                        .map_err(err)
+                })
+                .await;
+            send_batches(inner, &[k]).await;
+            result?;
+            inner
+                .say(Msg::Info(format!(
+                    "{key} archived: its vanished journal(s) are not re-posted"
+                )))
+                .await;
+            refresh_views(inner).await;
+        }
         Effect::SyncNow | Effect::Quit => {}
     }
+    Ok(())
+}
+
+fn plan_view(plan: &super::reversal::ReversalPlan) -> view::ReversalPlanView {
+    let (dr, cr) = plan.batch.entered_totals();
+    view::ReversalPlanView {
+        key: app_key(&plan.key),
+        state: plan.state,
+        original_revision: plan.original_revision,
+        original_journal_ids: plan
+            .original_journal_ids
+            .iter()
+            .map(|i| i.to_string())
+            .collect(),
+        journal_name: plan.batch.journal_name.clone(),
+        period: plan.batch.period_name.clone(),
+        accounting_date: plan.batch.accounting_date,
+        reversal_revision: plan.reversal_revision,
+        next_revision: plan.next_revision,
+        line_count: plan.batch.lines.len() as u32,
+        currency: crate::ledger::money::Currency::new(&plan.batch.currency),
+        total_debit: dr,
+        total_credit: cr,
+    }
+}
+
+/// Sends the reversing journal shown for confirmation (planned again when not kept),
+/// refreshing the batch as it moves.
+async fn reverse(
+    inner: &Arc<Inner>,
+    key: view::BatchKey,
+    into: Option<String>,
+    actor: String,
+) -> Result<(), String> {
+    let k = store_key(&key);
+    let shown = inner
+        .plans
+        .lock()
+        .ok()
+        .and_then(|mut p| p.remove(&k))
+        .filter(|p| into.as_deref().is_none_or(|i| p.batch.period_name == i));
+    let plan = match shown {
+        Some(p) => p,
+        None => inner
+            .engine
+            .plan_reversal(&k, into.as_deref())
+            .await
+            .map_err(err)?,
+    };
+    if let Ok(mut p) = inner.posting.lock() {
+        p.insert(k.clone());
+    }
+    let sink = &inner.sink;
+    let progress = |p: super::posting::PostingProgress| {
+        sink.send(SyncMsg::Progress {
+            scope: "ebs".into(),
+            what: format!("reversal: {}", p.step),
+            done: 0,
+            total: None,
+            detail: Some(format!("{}: {}", p.key, p.detail)),
+        })
+    };
+    let result = inner.engine.reverse(&plan, &actor, &progress).await;
+    if let Ok(mut p) = inner.posting.lock() {
+        p.remove(&k);
+    }
+    send_batches(inner, std::slice::from_ref(&k)).await;
+    let out = result.map_err(err)?;
+    let text = format!(
+        "{key}: {} (revision {}){}",
+        out.state,
+        out.revision,
+        out.reason.map(|r| format!(": {r}")).unwrap_or_default()
+    );
+    if out.state == BatchState::Reversed {
+        inner.say(Msg::Info(text)).await;
+    } else {
+        inner.say(Msg::Error(text)).await;
+    }
+    refresh_views(inner).await;
     Ok(())
 }
 
@@ -1318,6 +1460,65 @@ impl Inner {
             event_group,
             ExternalChecks::default(),
         ))
+    }
+
+    /// A batch's history from the audit trail: when EBS imported it, its journals, and
+    /// when they were found missing.
+    fn history(&self, key: &view::BatchKey) -> Result<view::BatchHistoryView, String> {
+        let entries: Vec<_> = self
+            .ctx
+            .store
+            .audit_entries(Some(&key.settlement_id))
+            .map_err(err)?
+            .into_iter()
+            .filter(|e| e.period.as_deref() == Some(key.period.as_str()))
+            .collect();
+        let status = |e: &crate::store::AuditEntry| {
+            e.details
+                .get("status")
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
+        let outcome = crate::store::AuditAction::Outcome;
+        let imported = entries
+            .iter()
+            .rev()
+            .find(|e| e.action == outcome && status(e).as_deref() == Some("imported"));
+        let missing = entries
+            .iter()
+            .rev()
+            .find(|e| e.action == outcome && status(e).as_deref() == Some("vanished"));
+        let mut journal_ids: Vec<String> = imported
+            .and_then(|e| e.details.get("journals"))
+            .and_then(|j| j.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|j| j.get("je_header_id"))
+                    .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if journal_ids.is_empty()
+            && let Some(rec) = self.ctx.store.batch(&store_key(key)).map_err(err)?
+        {
+            journal_ids = rec.journal_ids.iter().map(|i| i.to_string()).collect();
+        }
+        Ok(view::BatchHistoryView {
+            key: key.clone(),
+            imported_at: imported.map(|e| e.time),
+            journal_ids,
+            missing_since: missing.map(|e| e.time),
+            entries: entries
+                .iter()
+                .map(|e| AuditEntryView {
+                    at: e.time,
+                    actor: e.actor.clone(),
+                    action: e.action.as_str().to_string(),
+                    period: e.period.clone(),
+                    detail: audit_detail(&e.details),
+                })
+                .collect(),
+        })
     }
 
     fn audit(&self, id: Option<&str>) -> Result<Vec<AuditEntryView>, String> {

@@ -10,6 +10,9 @@ use super::theme::Theme;
 use super::widgets::{empty_note, money, pane, right, windowed_table};
 use crate::app::layout;
 use crate::app::state::{AppState, BatchPane};
+use crate::app::view::BatchView;
+use crate::ledger::state::BatchState;
+use ratatui::widgets::{Block, Paragraph, Wrap};
 
 pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     let (top, bottom) = layout::batches(area);
@@ -109,11 +112,26 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
             if let Some(who) = &x.approved_by {
                 spans.push(Span::styled(format!("· approved by {who} "), t.dim()));
             }
+            match s.approvers.get(&x.key) {
+                Some(Ok(())) if x.state.can_move_to(BatchState::Approved) => {
+                    spans.push(Span::styled("· you may approve ", t.ok()));
+                }
+                Some(Err(r)) if x.state.can_move_to(BatchState::Approved) => {
+                    spans.push(Span::styled(format!("· {} ", r.summary()), t.error()));
+                }
+                _ => {}
+            }
             Line::from(spans)
         }
         None => Line::from(" Line errors "),
     };
     let focused = b.pane == BatchPane::Errors;
+    if let Some(x) = sel
+        && x.state == BatchState::Vanished
+    {
+        vanished(f, bottom, x, s, pane(title, focused, t), t);
+        return;
+    }
     windowed_table(
         f,
         bottom,
@@ -141,7 +159,71 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
             ])
         },
     );
-    if sel.is_some() && errors.is_empty() {
-        empty_note(f, bottom, "EBS reported no line errors for this batch.", t);
+    if let Some(x) = sel
+        && errors.is_empty()
+    {
+        match s.approvers.get(&x.key) {
+            Some(Err(r)) if x.state.can_move_to(BatchState::Approved) => {
+                empty_note(f, bottom, &r.summary(), t);
+            }
+            _ => empty_note(f, bottom, "EBS reported no line errors for this batch.", t),
+        }
     }
+}
+
+/// A vanished batch: its history from the audit trail and what can be done.
+fn vanished(f: &mut Frame, area: Rect, x: &BatchView, s: &AppState, block: Block, t: &Theme) {
+    let when = |at: chrono::DateTime<chrono::Utc>| at.format("%Y-%m-%d %H:%M UTC").to_string();
+    let mut lines: Vec<Line> = Vec::new();
+    match s.histories.get(&x.key) {
+        None => lines.push(Line::from(Span::styled("loading its history…", t.dim()))),
+        Some(h) => {
+            let journals = if h.journal_ids.is_empty() {
+                "its journal(s)".to_string()
+            } else {
+                format!("EBS journal(s) {}", h.journal_ids.join(", "))
+            };
+            lines.push(Line::from(vec![
+                Span::styled("Imported      ", t.dim()),
+                Span::raw(match h.imported_at {
+                    Some(at) => format!("{} as revision {}: {journals}", when(at), x.revision),
+                    None => format!("revision {}: {journals}", x.revision),
+                }),
+            ]));
+            lines.push(Line::from(vec![
+                Span::styled("Seen missing  ", t.dim()),
+                Span::styled(
+                    match h.missing_since {
+                        Some(at) => format!("{}: deleted in EBS after import", when(at)),
+                        None => "deleted in EBS after import".into(),
+                    },
+                    t.error(),
+                ),
+            ]));
+        }
+    }
+    lines.push(Line::from(vec![
+        Span::styled("p", t.title()),
+        Span::raw(format!(
+            " re-post as revision {} (approve, then post)   ",
+            x.revision + 1
+        )),
+        Span::styled("A", t.title()),
+        Span::raw(" archive (nothing sent to EBS)"),
+    ]));
+    if let Some(h) = s.histories.get(&x.key) {
+        lines.push(Line::from(Span::styled("History", t.header())));
+        let room = area.height.saturating_sub(2 + lines.len() as u16) as usize;
+        let skip = h.entries.len().saturating_sub(room);
+        for e in &h.entries[skip..] {
+            lines.push(Line::from(vec![
+                Span::styled(format!("{} ", e.at.format("%Y-%m-%d %H:%M")), t.dim()),
+                Span::raw(format!("{:<10} {:<11} {}", e.actor, e.action, e.detail)),
+            ]));
+        }
+    }
+    f.render_widget(
+        Paragraph::new(lines).block(block).wrap(Wrap { trim: true }),
+        area,
+    );
 }

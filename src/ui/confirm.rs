@@ -8,7 +8,7 @@ use ratatui::widgets::{Clear, Paragraph, Wrap};
 use super::theme::Theme;
 use super::widgets::pane;
 use crate::app::layout;
-use crate::app::state::Confirm;
+use crate::app::state::{Confirm, ConfirmAction};
 
 pub fn render(f: &mut Frame, area: Rect, c: &Confirm, t: &Theme) {
     let mut lines: Vec<Line> = Vec::new();
@@ -25,15 +25,33 @@ pub fn render(f: &mut Frame, area: Rect, c: &Confirm, t: &Theme) {
         ]));
     }
     lines.push(Line::from(""));
-    if c.irreversible {
-        lines.push(Line::from(Span::styled(
-            "⚠ This writes to EBS and cannot be undone here; a posted journal is corrected only by a reversal.",
-            t.warn(),
-        )));
+    if let Some(why) = &c.blocked {
+        lines.push(Line::from(Span::styled(format!("✗ {why}"), t.error())));
+        lines.push(Line::from(""));
+        lines.push(Line::from(vec![
+            Span::styled("n/esc", t.title()),
+            Span::raw(" close"),
+        ]));
+    } else if c.irreversible {
+        let (warning, verb) = match &c.action {
+            ConfirmAction::Reverse { .. } => (
+                "⚠ This sends a reversing journal to EBS and cannot be undone; the original stays in EBS, nothing is deleted.",
+                " reverse   ",
+            ),
+            ConfirmAction::Archive(_) => (
+                "⚠ Archiving is final: nothing is sent to EBS and the journal is not re-posted.",
+                " archive   ",
+            ),
+            _ => (
+                "⚠ This writes to EBS and cannot be undone here; a posted journal is corrected only by a reversal.",
+                " post   ",
+            ),
+        };
+        lines.push(Line::from(Span::styled(warning, t.warn())));
         lines.push(Line::from(""));
         lines.push(Line::from(vec![
             Span::styled("y", t.title()),
-            Span::raw(" post   "),
+            Span::raw(verb),
             Span::styled("n/esc", t.title()),
             Span::raw(" cancel"),
         ]));
