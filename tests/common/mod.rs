@@ -1,6 +1,8 @@
 //! Helpers shared by the sync end-to-end and crash tests.
 #![allow(dead_code)]
 
+pub mod posting_world;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
