@@ -5,7 +5,8 @@
 //! decides the file's locale once (one pre-scan pass); [`SettlementFile::rows`]
 //! then streams [`RowRef`]s borrowed from the text, without a per-row allocation,
 //! and [`SettlementFile::split_rows`] cuts the body into line-aligned chunks for
-//! parallel mapping. V1 lines are normalised into V2 rows (see [`v1`]).
+//! parallel mapping. [`SettlementFile::parse_split`] reads a text held as two
+//! parts (validated on two threads) as if it were one. V1 lines are normalised into V2 rows (see [`v1`]).
 //!
 //! Every failure is a [`ParseError`] naming the line (and column when there is
 //! one); nothing here panics on bad input.
