@@ -19,14 +19,15 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use secrecy::ExposeSecret;
 
-use crate::amazon::{self, LwaCredentials, Operation, RateLimiter, SpApiClient};
+use crate::amazon::{self, Operation, RateLimiter, SpApiClient};
 use crate::config::{
-    Config, Credentials, EbsContext, EbsModule, EbsSecrets, PostingProfile, Region, RoutingConfig,
+    Config, Credentials, EbsContext, EbsModule, EbsSecrets, PostingProfile, RoutingConfig,
     SellerConfig,
 };
 use crate::ebs::checks::{AccountInfo, AccountProblem};
 use crate::ebs::{self, Contexts, EbsClient, EbsError, GlContext, Module, OuContext, RestHeader};
 use crate::ledger::mapping::Mapping;
+use crate::sync::context::{ebs_config, sp_api_builder};
 
 /// How a doctor run behaves.
 #[derive(Debug, Clone)]
@@ -192,32 +193,14 @@ fn mapping_accounts(mapping: &Mapping, text: &str) -> BTreeMap<String, String> {
 
 // ---------------------------------------------------------------- Amazon
 
-fn amazon_region(region: Region) -> amazon::Region {
-    match region {
-        Region::Na => amazon::Region::NorthAmerica,
-        Region::Eu => amazon::Region::Europe,
-        Region::Fe => amazon::Region::FarEast,
-    }
-}
-
 /// The SP-API client for a configured seller (its own limiter: a doctor run is its own process).
 pub fn sp_api_client(
     seller: &SellerConfig,
     credentials: &Credentials,
     http_timeout: Duration,
 ) -> Result<SpApiClient, String> {
-    let secrets = credentials
-        .seller(seller.name.as_str())
-        .map_err(|e| e.to_string())?;
-    let lwa = LwaCredentials {
-        client_id: secrets.client_id.clone(),
-        client_secret: secrets.client_secret.clone(),
-        refresh_token: secrets.refresh_token.clone(),
-    };
-    SpApiClient::builder(lwa, amazon_region(seller.region))
-        .seller(seller.name.as_str())
-        .base_url(seller.api_endpoint().as_str())
-        .token_url(seller.token_endpoint().as_str())
+    sp_api_builder(seller, credentials)
+        .map_err(|e| e.to_string())?
         .limiter(Arc::new(RateLimiter::new()))
         .retry(amazon::RetryPolicy {
             max_attempts: 3,
@@ -393,20 +376,7 @@ pub fn ebs_client(
         ar: ou(EbsModule::Ar),
         ap: ou(EbsModule::Ap),
     };
-    let mut cfg = ebs::EbsConfig::new(
-        ebs_cfg.base_url.as_str(),
-        ebs::Credentials {
-            user: secrets.username.clone(),
-            password: secrets.password.clone(),
-        },
-        contexts,
-    );
-    cfg.aliases = ebs::Aliases {
-        gl: ebs_cfg.aliases.gl.clone(),
-        ar: ebs_cfg.aliases.ar.clone(),
-        ap: ebs_cfg.aliases.ap.clone(),
-        custom: ebs_cfg.aliases.custom.clone(),
-    };
+    let mut cfg = ebs_config(ebs_cfg, secrets, contexts);
     cfg.http_timeout = http_timeout;
     cfg.retry = ebs::RetryPolicy {
         attempts: 2,

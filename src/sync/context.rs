@@ -8,12 +8,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use secrecy::ExposeSecret;
-
-use crate::amazon::SpApiClient;
 use crate::amazon::lwa::LwaCredentials;
 use crate::amazon::region::Region as AmzRegion;
-use crate::config::{Config, Credentials, EbsModule, Region, RoutingConfig, SellerConfig};
+use crate::amazon::{SpApiClient, SpApiClientBuilder};
+use crate::config::{
+    Config, Credentials, CredentialsError, EbsModule, EbsSecrets, Region, RoutingConfig,
+    SellerConfig,
+};
 use crate::ebs::{Contexts, EbsClient, GlContext, OuContext, RestHeader};
 use crate::store::Store;
 
@@ -81,6 +82,45 @@ fn amazon_region(r: Region) -> AmzRegion {
     }
 }
 
+/// The SP-API client of a configured seller: its credentials, region and endpoints.
+/// Callers add what differs (pacing, retries, time scale) before `build()`.
+pub fn sp_api_builder(
+    seller: &SellerConfig,
+    credentials: &Credentials,
+) -> Result<SpApiClientBuilder, CredentialsError> {
+    let secrets = credentials.seller(seller.name.as_str())?;
+    let lwa = LwaCredentials {
+        client_id: secrets.client_id.clone(),
+        client_secret: secrets.client_secret.clone(),
+        refresh_token: secrets.refresh_token.clone(),
+    };
+    Ok(SpApiClient::builder(lwa, amazon_region(seller.region))
+        .seller(seller.name.as_str())
+        .base_url(seller.api_endpoint().as_str())
+        .token_url(seller.token_endpoint().as_str()))
+}
+
+/// The EBS client configuration of the configured instance: its URL, login and service
+/// aliases, with the given module contexts. Callers tune timeouts and retries.
+pub fn ebs_config(
+    ebs: &crate::config::EbsConfig,
+    secrets: &EbsSecrets,
+    contexts: Contexts,
+) -> crate::ebs::EbsConfig {
+    let credentials = crate::ebs::Credentials {
+        user: secrets.username.clone(),
+        password: secrets.password.clone(),
+    };
+    let mut cfg = crate::ebs::EbsConfig::new(ebs.base_url.as_str(), credentials, contexts);
+    cfg.aliases = crate::ebs::Aliases {
+        gl: ebs.aliases.gl.clone(),
+        ar: ebs.aliases.ar.clone(),
+        ap: ebs.aliases.ap.clone(),
+        custom: ebs.aliases.custom.clone(),
+    };
+    cfg
+}
+
 impl SyncContext {
     /// Builds the clients. A seller without credentials, or a routing without an
     /// EBS context, is a configuration error naming it.
@@ -92,16 +132,7 @@ impl SyncContext {
     ) -> Result<SyncContext, SyncError> {
         let mut sellers = Vec::new();
         for seller in &config.sellers {
-            let secrets = credentials.seller(seller.name.as_str())?;
-            let lwa = LwaCredentials {
-                client_id: secrets.client_id.clone(),
-                client_secret: secrets.client_secret.clone(),
-                refresh_token: secrets.refresh_token.clone(),
-            };
-            let client = SpApiClient::builder(lwa, amazon_region(seller.region))
-                .seller(seller.name.as_str())
-                .base_url(seller.api_endpoint().as_str())
-                .token_url(seller.token_endpoint().as_str())
+            let client = sp_api_builder(seller, credentials)?
                 .time_scale(options.amazon_time_scale)
                 .build()
                 .map_err(|e| SyncError::amazon(seller.name.as_str(), e))?;
@@ -117,21 +148,7 @@ impl SyncContext {
                     continue;
                 }
                 let contexts = contexts_for(&config, route)?;
-                let creds = crate::ebs::Credentials {
-                    user: secrets.username.clone(),
-                    password: secrecy::SecretString::from(
-                        secrets.password.expose_secret().to_string(),
-                    ),
-                };
-                let mut cfg =
-                    crate::ebs::EbsConfig::new(ebs_cfg.base_url.as_str(), creds, contexts);
-                cfg.aliases = crate::ebs::Aliases {
-                    gl: ebs_cfg.aliases.gl.clone(),
-                    ar: ebs_cfg.aliases.ar.clone(),
-                    ap: ebs_cfg.aliases.ap.clone(),
-                    custom: ebs_cfg.aliases.custom.clone(),
-                };
-                let client = EbsClient::new(cfg)?;
+                let client = EbsClient::new(ebs_config(ebs_cfg, secrets, contexts))?;
                 ebs.insert(route.ledger_id, Arc::new(client));
             }
         }
