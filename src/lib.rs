@@ -4,7 +4,8 @@
 //! - [`ledger`]: pure accounting (no IO, no async, no clock).
 //! - [`amazon`] / [`ebs`]: production clients; [`sim`]: faithful simulators of both.
 //! - [`config`]: configuration and encrypted credentials; [`store`]: the only sled user.
-//! - [`sync`]: background tasks; [`app`] state and update; [`ui`] rendering; [`cli`] wiring.
+//! - [`sync`]: background tasks; [`app`] state and update; [`ui`] rendering;
+//!   [`workstation`]: the bridge running the app's effects on `sync`; [`cli`] wiring.
 
 pub mod amazon;
 pub mod app;
@@ -17,3 +18,4 @@ pub mod sim;
 pub mod store;
 pub mod sync;
 pub mod ui;
+pub mod workstation;

@@ -12,9 +12,9 @@ use ml_connector::config::{Config, Unlock};
 use ml_connector::ledger::state::BatchState;
 use ml_connector::sim::world::{self, DemoOptions, DemoWorld};
 use ml_connector::store::Store;
-use ml_connector::sync::bridge::{self, BridgeOptions};
 use ml_connector::sync::context::{SyncContext, SyncOptions};
 use ml_connector::sync::posting::PostingEngine;
+use ml_connector::workstation::{self, BridgeOptions};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use tokio::sync::mpsc;
@@ -64,7 +64,7 @@ impl Flow {
         let (msg_tx, rx) = mpsc::channel(1024);
         let (fx, fx_rx) = mpsc::channel(64);
         let cancel = CancellationToken::new();
-        let bridge = bridge::spawn(
+        let bridge = workstation::spawn(
             ctx,
             engine,
             msg_tx,

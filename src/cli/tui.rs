@@ -2,7 +2,7 @@
 //! on a simulated world started in-process (`demo --headless` runs the unattended
 //! pipeline against that world instead).
 //!
-//! The terminal belongs to the UI task; the sync bridge (`sync::bridge`) runs every
+//! The terminal belongs to the UI task; the workstation bridge (`workstation`) runs every
 //! effect and the background sync. Quitting stops sync at its next safe point.
 
 use std::path::{Path, PathBuf};
@@ -17,11 +17,11 @@ use crate::config::{Config, Credentials, Paths};
 use crate::sim::world::{DemoOptions, DemoWorld};
 use crate::store::Store;
 use crate::sync::ProgressSink;
-use crate::sync::bridge::{self, BridgeOptions};
 use crate::sync::context::{SyncContext, SyncOptions};
 use crate::sync::headless::{RunReport, run_once};
 use crate::sync::posting::PostingEngine;
 use crate::sync::scheduler::{run_scheduled, stop_on_signals};
+use crate::workstation::{self, BridgeOptions};
 
 use super::headless::ReportFormat;
 
@@ -62,7 +62,7 @@ async fn workstation(
     let (msg_tx, msg_rx) = mpsc::channel(1024);
     let (fx_tx, fx_rx) = mpsc::channel(64);
     let cancel = CancellationToken::new();
-    let bridge = bridge::spawn(
+    let bridge = workstation::spawn(
         ctx,
         engine,
         msg_tx.clone(),

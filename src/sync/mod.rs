@@ -49,7 +49,6 @@ pub mod messages;
 pub use messages::{Collected, ProgressSink, SyncError, SyncMsg};
 
 pub mod alerts;
-pub mod bridge;
 pub mod context;
 pub mod headless;
 pub mod propose;

@@ -1,0 +1,474 @@
+//! Store records → the app's view models: settlement summaries and details (the raw
+//! file re-parsed and proposed again for review), batches with their EBS status, batch
+//! history and the audit trail.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::app::view::{
+    self, AuditEntryView, BatchView, EventGroupLink, ExternalChecks, LineErrorView, PostTarget,
+    SettlementDetail, SettlementSummaryView,
+};
+use crate::ebs::checks::OpenPeriod;
+use crate::ledger::journal::{Engine, Journal, Proposal, propose_file};
+use crate::ledger::mapping::Mapping;
+use crate::ledger::parse::{ParseError, SettlementFile, decode};
+use crate::ledger::periods::{Calendar, local_day};
+use crate::ledger::state::BatchState;
+use crate::store::{BatchRecord, SettlementRecord};
+use crate::sync::propose::calendar_from_open;
+
+use super::{Inner, WorkstationError, app_key, store_key};
+
+fn parse_error(id: &str, source: ParseError) -> WorkstationError {
+    WorkstationError::Parse {
+        id: id.to_string(),
+        source,
+    }
+}
+
+impl Inner {
+    pub(super) fn client_for(&self, settlement_id: &str) -> Option<Arc<crate::ebs::EbsClient>> {
+        let rec = self.ctx.store.settlement(settlement_id).ok()??;
+        let route = self.ctx.config.routing_for(&rec.marketplace_id)?;
+        self.ctx.ebs.get(&route.ledger_id).cloned()
+    }
+
+    pub(super) async fn open_periods(
+        &self,
+        ledger: i64,
+    ) -> Result<Vec<OpenPeriod>, WorkstationError> {
+        let mut cache = self.periods.lock().await;
+        if let Some(p) = cache.get(&ledger) {
+            return Ok(p.clone());
+        }
+        let client = self
+            .ctx
+            .ebs
+            .get(&ledger)
+            .ok_or(WorkstationError::NoEbsConnection(ledger))?;
+        let l = ledger.to_string();
+        let open = crate::sync::context::ebs_read(|| client.open_periods(&l)).await?;
+        cache.insert(ledger, open.clone());
+        Ok(open)
+    }
+
+    /// The calendar proposals of this settlement use (EBS's open periods, else months).
+    pub(super) async fn calendar(&self, rec: &SettlementRecord) -> Calendar {
+        let route = self.ctx.config.routing_for(&rec.marketplace_id);
+        let tz = route.map_or(chrono_tz::UTC, |r| r.timezone.0);
+        let fallback = || Engine::preview_calendar(&rec.summary, tz);
+        let Some(route) = route else {
+            return fallback();
+        };
+        if !self.ctx.ebs.contains_key(&route.ledger_id) {
+            return fallback();
+        }
+        match self.open_periods(route.ledger_id).await {
+            Ok(open) => {
+                let from = local_day(tz, rec.summary.start)
+                    .checked_sub_months(chrono::Months::new(1))
+                    .unwrap_or(chrono::NaiveDate::MIN);
+                calendar_from_open(&open, from).unwrap_or_else(fallback)
+            }
+            Err(_) => fallback(),
+        }
+    }
+
+    fn row_count(&self, rec: &SettlementRecord) -> u64 {
+        let Some(sha) = rec.raw_sha256.clone() else {
+            return 0;
+        };
+        if let Some(n) = self
+            .row_counts
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&sha).copied())
+        {
+            return n;
+        }
+        let n = match self.ctx.store.raw_settlement(&rec.summary.settlement_id) {
+            Ok(Some((_, bytes))) => {
+                // body lines: every non-empty line but the header and the summary row
+                let lines = bytes
+                    .split(|b| *b == b'\n')
+                    .filter(|l| !l.iter().all(|b| b.is_ascii_whitespace()))
+                    .count() as u64;
+                lines.saturating_sub(2)
+            }
+            _ => 0,
+        };
+        if let Ok(mut c) = self.row_counts.lock() {
+            c.insert(sha, n);
+        }
+        n
+    }
+
+    fn summary_view(
+        &self,
+        rec: &SettlementRecord,
+        batches: &[BatchRecord],
+    ) -> SettlementSummaryView {
+        let status = BatchState::worst(batches.iter().map(|b| b.state))
+            // not proposed (yet): it needs a person to look (routing, mapping)
+            .unwrap_or(BatchState::NeedsMapping);
+        let market = crate::config::MarketplaceId::try_from(rec.marketplace_id.clone())
+            .ok()
+            .and_then(|m| m.country())
+            .map(|c| format!("Amazon {c}"))
+            .unwrap_or_else(|| rec.marketplace_id.clone());
+        SettlementSummaryView {
+            settlement_id: rec.summary.settlement_id.clone(),
+            seller: rec.seller.clone(),
+            marketplace: market,
+            start: rec.summary.start.date_naive(),
+            end: rec.summary.end.date_naive(),
+            deposit_date: rec.summary.deposit_date.map(|d| d.date_naive()),
+            total: rec.summary.total_amount,
+            currency: rec.summary.currency.clone(),
+            status,
+            gap_before: false,
+            batches: batches.len() as u32,
+            rows: self.row_count(rec),
+        }
+    }
+
+    pub(super) fn summaries(&self) -> Result<Vec<SettlementSummaryView>, WorkstationError> {
+        let mut by: BTreeMap<String, Vec<BatchRecord>> = BTreeMap::new();
+        for b in self.ctx.store.batches()? {
+            by.entry(b.settlement_id.clone()).or_default().push(b);
+        }
+        let mut list: Vec<SettlementSummaryView> = self
+            .ctx
+            .store
+            .settlements()?
+            .iter()
+            .map(|rec| {
+                self.summary_view(
+                    rec,
+                    by.get(&rec.summary.settlement_id)
+                        .map(Vec::as_slice)
+                        .unwrap_or(&[]),
+                )
+            })
+            .collect();
+        // newest first, as an accountant reads them
+        list.sort_by(|a, b| {
+            b.end
+                .cmp(&a.end)
+                .then(a.settlement_id.cmp(&b.settlement_id))
+        });
+        SettlementSummaryView::mark_gaps(&mut list);
+        Ok(list)
+    }
+
+    fn target(&self, marketplace: &str) -> PostTarget {
+        match self.ctx.config.routing_for(marketplace) {
+            Some(r) => PostTarget {
+                ledger: format!("ledger {} ({})", r.ledger_id, r.je_source),
+                operating_unit: format!("org {}", r.org_id),
+            },
+            None => PostTarget {
+                ledger: "no [[routing]] entry".into(),
+                operating_unit: "-".into(),
+            },
+        }
+    }
+
+    pub(super) fn batch_view(&self, rec: &BatchRecord) -> Result<BatchView, WorkstationError> {
+        let key = rec.key();
+        let settlement = self.ctx.store.settlement(&rec.settlement_id)?;
+        let (target, currency) = match &settlement {
+            Some(s) => (self.target(&s.marketplace_id), s.summary.currency.clone()),
+            None => (self.target(""), crate::ledger::money::Currency::new("USD")),
+        };
+        let proposal = self.ctx.store.proposal(&key)?;
+        let journal = proposal.as_ref().and_then(|p| {
+            crate::sync::convert::journal_of(&key.settlement_id, &key.period, &p.lines).ok()
+        });
+        let (line_count, debit, credit) = match (&rec.totals, &journal) {
+            (Some(t), _) => (rec.line_count.unwrap_or(0), t.debit, t.credit),
+            (None, Some(j)) => (j.lines.len() as u32, j.total_debit, j.total_credit),
+            _ => (0, Default::default(), Default::default()),
+        };
+        // per-line errors, with the staged line's account and description
+        let mut line_errors = Vec::new();
+        let rejected: Vec<_> = rec.line_outcomes.iter().filter(|o| !o.accepted).collect();
+        if !rejected.is_empty() {
+            let staged = self.engine.staged_batch(&key, rec.revision).ok().flatten();
+            for o in rejected {
+                let line = staged
+                    .as_ref()
+                    .and_then(|b| b.lines.iter().find(|l| l.line_key == o.reference));
+                let mut ids = vec![rec.settlement_id.clone()];
+                if let Some(l) = line {
+                    ids.push(l.description.clone());
+                }
+                line_errors.push(LineErrorView {
+                    line_key: o.reference.clone(),
+                    account: line.map(|l| l.account.clone()).unwrap_or_default(),
+                    ebs_code: o.code.clone().unwrap_or_else(|| "-".into()),
+                    message: o.message.clone().unwrap_or_default(),
+                    amazon_ids: ids,
+                });
+            }
+        }
+        let (phase, status) = match rec.request_id {
+            Some(id) => self
+                .requests
+                .lock()
+                .ok()
+                .and_then(|r| r.get(&id).cloned())
+                .map_or((None, None), |(p, s)| (Some(p), Some(s))),
+            None => (None, None),
+        };
+        let reason = rec.reason.clone().or_else(|| {
+            proposal
+                .as_ref()
+                .filter(|p| p.outcome != BatchState::Proposed)
+                .and_then(|p| p.reason.clone())
+        });
+        Ok(BatchView {
+            key: app_key(&key),
+            state: rec.state,
+            revision: rec.revision,
+            ledger: target.ledger,
+            operating_unit: target.operating_unit,
+            currency,
+            group_id: rec.group_id.clone(),
+            request_id: rec.request_id.map(|r| r.to_string()),
+            phase,
+            status,
+            line_count,
+            total_debit: debit,
+            total_credit: credit,
+            proposal_hash: proposal.map(|p| p.proposal_hash),
+            approved_by: rec.approval.as_ref().map(|a| a.who.clone()),
+            reason,
+            line_errors,
+            updated_at: Some(rec.updated_at),
+        })
+    }
+
+    pub(super) fn all_batches(&self) -> Result<Vec<BatchView>, WorkstationError> {
+        self.ctx
+            .store
+            .batches()?
+            .iter()
+            .map(|b| self.batch_view(b))
+            .collect()
+    }
+
+    /// Re-parses the stored raw file and proposes it with `mapping` (in memory).
+    pub(super) fn propose(
+        &self,
+        rec: &SettlementRecord,
+        mapping: &Mapping,
+        calendar: Calendar,
+    ) -> Result<(Vec<crate::ledger::model::SettlementRow>, Proposal), WorkstationError> {
+        let id = &rec.summary.settlement_id;
+        let (meta, bytes) = self
+            .ctx
+            .store
+            .raw_settlement(id)?
+            .ok_or_else(|| WorkstationError::RawFileMissing(id.clone()))?;
+        let decoded =
+            decode(&bytes, Some(&meta.charset)).map_err(|source| parse_error(id, source))?;
+        let file = SettlementFile::parse(&decoded.text, decoded.charset)
+            .map_err(|source| parse_error(id, source))?;
+        let tz = self
+            .ctx
+            .config
+            .routing_for(&rec.marketplace_id)
+            .map_or(chrono_tz::UTC, |r| r.timezone.0);
+        let market = (!rec.marketplace_id.is_empty()).then_some(rec.marketplace_id.as_str());
+        let engine = Engine::new(mapping, calendar, tz, &rec.summary, market);
+        let mut rows = Vec::with_capacity(file.body_lines());
+        for r in file.rows() {
+            rows.push(r.map_err(|source| parse_error(id, source))?.to_owned_row());
+        }
+        let proposal =
+            propose_file(&file, &engine, 1).map_err(|source| WorkstationError::Propose {
+                id: id.clone(),
+                source,
+            })?;
+        Ok((rows, proposal))
+    }
+
+    /// The review model: the raw file re-parsed, the stored journals per period,
+    /// the batches and the event group link.
+    pub(super) fn detail(
+        &self,
+        rec: &SettlementRecord,
+        calendar: Calendar,
+    ) -> Result<SettlementDetail, WorkstationError> {
+        let id = &rec.summary.settlement_id;
+        let store = &self.ctx.store;
+        let stored = store
+            .proposals()?
+            .into_iter()
+            .filter(|p| &p.batch.settlement_id == id)
+            .collect::<Vec<_>>();
+        // the mapping version the stored proposals were made with, else the current one
+        let mapping = match stored.first() {
+            Some(p) => match store.mapping(&p.mapping.name, p.mapping.version)? {
+                Some(v) => Mapping::parse(&v.text)?,
+                None => self.current_mapping_parsed()?,
+            },
+            None => {
+                let name = self.mapping_of(rec);
+                match store.latest_mapping(&name)? {
+                    Some(v) => Mapping::parse(&v.text)?,
+                    None => Mapping::default_mapping(),
+                }
+            }
+        };
+        let (rows, mut proposal) = self.propose(rec, &mapping, calendar)?;
+        // what is shown is what would be posted: the stored journals
+        if !stored.is_empty() {
+            let mut journals: Vec<Journal> = stored
+                .iter()
+                .filter_map(|p| {
+                    crate::sync::convert::journal_of(id, &p.batch.period, &p.lines).ok()
+                })
+                .collect();
+            journals.sort_by_key(|j| j.accounting_date);
+            proposal.journals = journals;
+        }
+        let batches = store
+            .batches_for(id)?
+            .iter()
+            .map(|b| self.batch_view(b))
+            .collect::<Result<Vec<_>, _>>()?;
+        let status_batches = store.batches_for(id)?;
+        let summary = self.summary_view(rec, &status_batches);
+        let event_group = match &rec.event_group_id {
+            Some(g) => store.event_group(g)?.map(|e| EventGroupLink {
+                group_id: e.group_id.clone(),
+                // the client's model as stored (the raw SP-API shape as a fallback)
+                total:
+                    serde_json::from_value::<crate::amazon::models::finances::FinancialEventGroup>(
+                        e.data.clone(),
+                    )
+                    .ok()
+                    .and_then(|g| g.original_total.map(|m| m.amount))
+                    .or_else(|| {
+                        crate::sync::convert::event_group_totals(&e.data).map(|t| t.original_total)
+                    })
+                    .unwrap_or_default(),
+            }),
+            None => None,
+        };
+        Ok(SettlementDetail::new(
+            summary,
+            self.target(&rec.marketplace_id),
+            rows,
+            proposal,
+            batches,
+            event_group,
+            ExternalChecks::default(),
+        ))
+    }
+
+    /// A batch's history from the audit trail: when EBS imported it, its journals, and
+    /// when they were found missing.
+    pub(super) fn history(
+        &self,
+        key: &view::BatchKey,
+    ) -> Result<view::BatchHistoryView, WorkstationError> {
+        let entries: Vec<_> = self
+            .ctx
+            .store
+            .audit_entries(Some(&key.settlement_id))?
+            .into_iter()
+            .filter(|e| e.period.as_deref() == Some(key.period.as_str()))
+            .collect();
+        let status = |e: &crate::store::AuditEntry| {
+            e.details
+                .get("status")
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
+        let outcome = crate::store::AuditAction::Outcome;
+        let imported = entries
+            .iter()
+            .rev()
+            .find(|e| e.action == outcome && status(e).as_deref() == Some("imported"));
+        let missing = entries
+            .iter()
+            .rev()
+            .find(|e| e.action == outcome && status(e).as_deref() == Some("vanished"));
+        let mut journal_ids: Vec<String> = imported
+            .and_then(|e| e.details.get("journals"))
+            .and_then(|j| j.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|j| j.get("je_header_id"))
+                    .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if journal_ids.is_empty()
+            && let Some(rec) = self.ctx.store.batch(&store_key(key))?
+        {
+            journal_ids = rec.journal_ids.iter().map(|i| i.to_string()).collect();
+        }
+        Ok(view::BatchHistoryView {
+            key: key.clone(),
+            imported_at: imported.map(|e| e.time),
+            journal_ids,
+            missing_since: missing.map(|e| e.time),
+            entries: entries
+                .iter()
+                .map(|e| AuditEntryView {
+                    at: e.time,
+                    actor: e.actor.clone(),
+                    action: e.action.as_str().to_string(),
+                    period: e.period.clone(),
+                    detail: audit_detail(&e.details),
+                })
+                .collect(),
+        })
+    }
+
+    pub(super) fn audit(&self, id: Option<&str>) -> Result<Vec<AuditEntryView>, WorkstationError> {
+        Ok(self
+            .ctx
+            .store
+            .audit_entries(id)?
+            .into_iter()
+            .rev()
+            .map(|e| AuditEntryView {
+                at: e.time,
+                actor: e.actor,
+                action: e.action.as_str().to_string(),
+                period: e.period,
+                detail: audit_detail(&e.details),
+            })
+            .collect())
+    }
+}
+
+/// A one-line reading of an audit entry's details (the batch body left out).
+pub(super) fn audit_detail(d: &serde_json::Value) -> String {
+    match d {
+        serde_json::Value::Object(m) => m
+            .iter()
+            .filter(|(k, _)| k.as_str() != "batch")
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => format!("{k}={s}"),
+                other => {
+                    let t = other.to_string();
+                    if t.chars().count() > 80 {
+                        format!("{k}={}…", t.chars().take(80).collect::<String>())
+                    } else {
+                        format!("{k}={t}")
+                    }
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
