@@ -973,7 +973,7 @@ mod sim {
         )
         .expect("implied user rate");
         let mut batches = vec![oct, nov];
-        ml_connector::ebs::gl::apply_fx(
+        ml_connector::sync::convert::apply_fx(
             &mut batches,
             &conv,
             "USD",

@@ -21,10 +21,11 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 
 use crate::config::schema::{EbsConfig as EbsSection, FxRateType, RoutingConfig};
-use crate::ebs::gl::{GlBatch, GlLine, apply_fx, line_key};
-use crate::ledger::fx::{self, EventGroupTotals, FxPolicy};
+use crate::ebs::gl::{GlBatch, GlLine, line_key};
+use crate::ledger::fx::{self, Conversion, EventGroupTotals, FxPolicy};
 use crate::ledger::journal::{Journal, LineKind};
 use crate::ledger::model::SettlementSummary;
+use crate::ledger::money::currency_scale;
 
 /// Where one marketplace's journals land in EBS.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -307,14 +308,82 @@ pub fn gl_batches(
     )
     .map_err(|e| ConvertError::Apply {
         settlement_id: sid.clone(),
-        detail: e.to_string(),
+        // Worded as when the EBS client did the conversion (EbsError::Fx).
+        detail: format!("foreign currency: {e}"),
     })?;
     Ok(batches)
+}
+
+/// Fills accounted amounts of a settlement's period journals (all in one foreign currency)
+/// and appends each journal's rounding line: clearing lines carry exactly the converted
+/// deposit, every journal balances in both currencies (see [`fx::convert_settlement`]).
+pub fn apply_fx(
+    batches: &mut [GlBatch],
+    conversion: &Conversion,
+    ledger_currency: &str,
+    converted_deposit: Option<Decimal>,
+    rounding_account: &str,
+    is_clearing: impl Fn(&GlLine) -> bool,
+) -> Result<(), fx::FxError> {
+    let journals: Vec<Vec<fx::FxLine>> = batches
+        .iter()
+        .map(|b| {
+            b.lines
+                .iter()
+                .map(|l| fx::FxLine {
+                    entered_dr: l.entered_dr.unwrap_or_default(),
+                    entered_cr: l.entered_cr.unwrap_or_default(),
+                    clearing: is_clearing(l),
+                })
+                .collect()
+        })
+        .collect();
+    let converted = fx::convert_settlement(
+        &journals,
+        conversion.rate,
+        currency_scale(ledger_currency),
+        converted_deposit,
+    )?;
+    for (b, c) in batches.iter_mut().zip(converted) {
+        b.conversion = Some(conversion.clone());
+        for (l, a) in b.lines.iter_mut().zip(&c.lines) {
+            if l.entered_cr.is_some() && l.entered_dr.is_none() {
+                l.accounted_cr = Some(a.cr);
+                l.accounted_dr = None;
+            } else {
+                l.accounted_dr = Some(a.dr);
+                l.accounted_cr = None;
+            }
+        }
+        if let Some(r) = c.rounding {
+            let (dr, cr) = if r.dr.is_zero() {
+                (None, Some(Decimal::ZERO))
+            } else {
+                (Some(Decimal::ZERO), None)
+            };
+            b.lines.push(GlLine {
+                account: rounding_account.to_string(),
+                entered_dr: dr,
+                entered_cr: cr,
+                accounted_dr: dr.map(|_| r.dr),
+                accounted_cr: cr.map(|_| r.cr),
+                description: "FX rounding".to_string(),
+                line_key: line_key(
+                    &b.settlement_id,
+                    &b.period_name,
+                    rounding_account,
+                    "FX rounding",
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ebs::gl::tests::batch;
     use crate::ledger::journal::{CLEARING_LABEL, JournalLine};
     use crate::ledger::model::SettlementFormat;
     use crate::ledger::money::Currency;
@@ -458,5 +527,47 @@ mod tests {
         assert_eq!(t.original_total, d("90.5"));
         assert_eq!(t.converted_total, Some(d("97.23")));
         assert_eq!(t.converted_currency.as_deref(), Some("USD"));
+    }
+
+    #[test]
+    fn fx_batches_balance_in_both_currencies() {
+        let mut a = batch();
+        a.currency = "EUR".into();
+        let mut b2 = batch();
+        b2.currency = "EUR".into();
+        b2.period_name = "NOV-26".into();
+        let conv = Conversion {
+            conversion_type: "User".into(),
+            date: a.accounting_date,
+            rate: d("1.0833"),
+            user_rate: true,
+        };
+        let mut batches = vec![a, b2];
+        apply_fx(
+            &mut batches,
+            &conv,
+            "USD",
+            Some(d("195.01")),
+            "01-000-7990-0000-000",
+            |l| l.account == "01-000-1190-0000-000",
+        )
+        .expect("fx");
+        let mut clearing = Decimal::ZERO;
+        for b in &batches {
+            assert!(b.shape_failures().is_empty(), "{:?}", b.shape_failures());
+            let (dr, cr) = b.accounted_totals();
+            assert_eq!(dr, cr);
+            clearing += b
+                .lines
+                .iter()
+                .filter(|l| l.account == "01-000-1190-0000-000")
+                .map(|l| l.accounted_dr.unwrap_or_default() - l.accounted_cr.unwrap_or_default())
+                .sum::<Decimal>();
+        }
+        assert_eq!(clearing, d("195.01"));
+        assert!(
+            batches.iter().any(|b| b.lines.len() == 4),
+            "a rounding line was added"
+        );
     }
 }
