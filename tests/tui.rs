@@ -2,14 +2,17 @@
 //! 80x24 and 160x48 (TestBackend), and accountant workflows driven key by key
 //! through `update` with the messages the sync layer would send.
 
+mod common;
+
+use common::fixtures::{self, FixtureWorld};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
-use ml_connector::app::fixtures::{self, FixtureWorld};
 use ml_connector::app::state::{ConfirmAction, Dialog, Drill, Screen};
 use ml_connector::app::view::{
     ApprovalRefusal, AuditEntryView, BatchHistoryView, BatchKey, BatchView, ReversalPlanView,
     SettlementDetail,
 };
 use ml_connector::app::{AppState, Effect, Msg, update};
+use ml_connector::cli::bench_tui::data as bench_data;
 use ml_connector::ledger::state::BatchState;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -813,8 +816,8 @@ fn quit_and_sync_now() {
 
 #[test]
 fn a_million_rows_render_the_last_window() {
-    let text = fixtures::generated_settlement_text(200_000);
-    let d = fixtures::generated_detail(&text);
+    let text = bench_data::generated_settlement_text(200_000);
+    let d = bench_data::generated_detail(&text);
     assert_eq!(d.rows.len(), 200_000);
     assert!(d.proposal.consistent);
     let mut s = AppState::new("bench", (160, 48));

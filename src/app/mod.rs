@@ -7,7 +7,6 @@
 //! The terminal event loop lives in `ui::run` (it renders).
 
 pub mod effect;
-pub mod fixtures;
 pub mod keymap;
 pub mod layout;
 pub mod msg;

@@ -5,6 +5,8 @@
 //! (update and draw) p50/p99; the time to the first frame with 100
 //! settlements; and the peak resident memory (VmHWM).
 
+pub mod data;
+
 use anyhow::Context as _;
 use clap::Args;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -12,8 +14,8 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use std::time::{Duration, Instant};
 
-use crate::app::fixtures::{generated_detail, generated_settlement_text, many_summaries};
 use crate::app::{AppState, Msg, Screen, update};
+use data::{generated_detail, generated_settlement_text, many_summaries};
 
 #[derive(Debug, Args)]
 pub struct BenchTuiArgs {

@@ -1,6 +1,8 @@
-//! Helpers shared by the sync end-to-end and crash tests.
+//! Helpers shared by the sync end-to-end and crash tests, and (`fixtures`) the
+//! in-memory world of the TUI tests.
 #![allow(dead_code)]
 
+pub mod fixtures;
 pub mod posting_world;
 
 use std::collections::BTreeMap;

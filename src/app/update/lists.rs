@@ -1,0 +1,87 @@
+//! The filtered settlement and batch lists: refiltering and merging batch updates.
+
+use crate::app::state::{AppState, Screen};
+use crate::app::view::BatchView;
+use crate::ledger::state::BatchState;
+
+pub(super) fn refilter(s: &mut AppState, keep: Option<String>) {
+    let q = s.search.query.to_lowercase();
+    s.visible = s
+        .settlements
+        .iter()
+        .enumerate()
+        .filter(|(_, x)| s.filter.admits(x.status) && x.matches(&q))
+        .map(|(i, _)| i)
+        .collect();
+    if let Some(id) = keep
+        && let Some(pos) = s
+            .visible
+            .iter()
+            .position(|i| s.settlements[*i].settlement_id == id)
+    {
+        s.list.selected = pos;
+    }
+    s.list.set(s.list.selected, s.visible.len());
+}
+
+pub(super) fn refilter_batches(s: &mut AppState) {
+    let keep = s.selected_batch().map(|b| b.key.clone());
+    let q = if s.screen == Screen::Batches {
+        s.search.query.to_lowercase()
+    } else {
+        String::new()
+    };
+    let b = &mut s.batches;
+    b.visible = (0..b.all.len()).filter(|i| b.all[*i].matches(&q)).collect();
+    if let Some(k) = keep
+        && let Some(pos) = b.visible.iter().position(|i| b.all[*i].key == k)
+    {
+        b.cursor.selected = pos;
+    }
+    b.cursor.set(b.cursor.selected, b.visible.len());
+}
+
+pub(super) fn upsert_batch(s: &mut AppState, b: BatchView, into_detail: bool) {
+    if into_detail
+        && let Some(d) = &mut s.detail
+        && d.summary.settlement_id == b.key.settlement_id
+    {
+        match d.batches.iter_mut().find(|x| x.key == b.key) {
+            Some(x) => *x = b.clone(),
+            None => d.batches.push(b.clone()),
+        }
+    }
+    match s.batches.all.binary_search_by(|x| x.key.cmp(&b.key)) {
+        Ok(i) => s.batches.all[i] = b,
+        Err(i) => s.batches.all.insert(i, b),
+    }
+    refilter_batches(s);
+}
+
+/// A settlement's status is its worst known batch.
+pub(super) fn refresh_statuses(s: &mut AppState, settlement_id: &str) {
+    let worst = BatchState::worst(
+        s.batches
+            .all
+            .iter()
+            .filter(|b| b.key.settlement_id == settlement_id)
+            .map(|b| b.state),
+    );
+    let Some(worst) = worst else { return };
+    if let Some(d) = &mut s.detail
+        && d.summary.settlement_id == settlement_id
+    {
+        d.summary.status = worst;
+    }
+    let mut changed = false;
+    for x in &mut s.settlements {
+        if x.settlement_id == settlement_id && x.status != worst {
+            x.status = worst;
+            changed = true;
+        }
+    }
+    if changed {
+        let keep = s.selected_settlement().map(|x| x.settlement_id.clone());
+        refilter(s, keep);
+    }
+}

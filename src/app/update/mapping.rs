@@ -1,0 +1,162 @@
+//! The mapping editor: rule add / edit / delete, the preview request and saving.
+
+use std::collections::BTreeSet;
+
+use super::set_message;
+use crate::app::effect::Effect;
+use crate::app::state::{
+    AppState, Confirm, ConfirmAction, Dialog, Drill, MessageLevel, RuleEditor,
+};
+use crate::app::view::MappingRuleView;
+
+/// Asks for the proposal diff of the current draft (or lists its problems).
+pub(super) fn preview(s: &mut AppState, fx: &mut Vec<Effect>) {
+    let Some(draft) = s.mapping.draft.clone() else {
+        return;
+    };
+    match draft.to_mapping() {
+        Ok(m) => {
+            s.mapping.problems.clear();
+            s.mapping.pending_hash = Some(m.content_hash().to_string());
+            if s.mapping.draft == s.mapping.saved {
+                s.mapping.diff.clear();
+                s.mapping.newly_mapped.clear();
+                s.mapping.newly_unmapped.clear();
+                s.mapping.diff_hash = s.mapping.pending_hash.clone();
+            } else {
+                fx.push(Effect::PreviewMapping(draft));
+            }
+        }
+        Err(e) => {
+            s.mapping.problems = e.problems.iter().map(|p| p.to_string()).collect();
+        }
+    }
+}
+
+pub(super) fn add_rule(s: &mut AppState) {
+    if s.mapping.draft.is_none() {
+        set_message(s, MessageLevel::Info, "mapping not loaded yet".into());
+        return;
+    }
+    // prefill from an unmapped group of the settlement under review
+    let mut rule = MappingRuleView::default();
+    if let Some(d) = &s.detail {
+        let picked = match s.review.drill {
+            Drill::Groups => d
+                .groups
+                .get(s.review.groups.selected)
+                .filter(|g| g.unmapped),
+            _ => None,
+        }
+        .or_else(|| d.groups.iter().find(|g| g.unmapped));
+        if let Some(g) = picked {
+            rule.transaction_type = Some(g.transaction_type.clone());
+            rule.amount_type = Some(g.amount_type.clone());
+            rule.amount_description = Some(g.amount_description.clone());
+        }
+    }
+    s.dialog = Some(Dialog::RuleEditor(Box::new(RuleEditor::new(None, &rule))));
+}
+
+pub(super) fn edit_rule(s: &mut AppState) {
+    let i = s.mapping.cursor.selected;
+    if let Some(rule) = s.mapping.draft.as_ref().and_then(|d| d.rules.get(i)) {
+        let editor = RuleEditor::new(Some(i), rule);
+        s.dialog = Some(Dialog::RuleEditor(Box::new(editor)));
+    }
+}
+
+pub(super) fn delete_rule(s: &mut AppState) {
+    let i = s.mapping.cursor.selected;
+    let Some(rule) = s.mapping.draft.as_ref().and_then(|d| d.rules.get(i)) else {
+        return;
+    };
+    let any = |f: &Option<String>| f.clone().unwrap_or_else(|| "*".into());
+    let facts = vec![
+        (
+            "Matches".into(),
+            format!(
+                "{} / {} / {} / {}",
+                any(&rule.transaction_type),
+                any(&rule.amount_type),
+                any(&rule.amount_description),
+                any(&rule.marketplace)
+            ),
+        ),
+        ("Account".into(), format!("{} {}", rule.account, rule.label)),
+        (
+            "Effect".into(),
+            "removed from the draft; nothing is stored until you save (w)".into(),
+        ),
+    ];
+    s.dialog = Some(Dialog::Confirm(Confirm {
+        title: format!("Delete rule {}?", i + 1),
+        action: ConfirmAction::DeleteRule(i),
+        facts,
+        irreversible: false,
+        blocked: None,
+    }));
+}
+
+pub(super) fn save_mapping(s: &mut AppState) {
+    if !s.mapping.dirty() {
+        set_message(
+            s,
+            MessageLevel::Info,
+            "the mapping has no unsaved changes".into(),
+        );
+        return;
+    }
+    if !s.mapping.problems.is_empty() {
+        set_message(
+            s,
+            MessageLevel::Error,
+            format!("fix the draft first: {}", s.mapping.problems.join("; ")),
+        );
+        return;
+    }
+    let m = &s.mapping;
+    let from = m
+        .saved
+        .as_ref()
+        .and_then(|d| d.version)
+        .map_or("none".to_string(), |v| v.to_string());
+    let settlements: BTreeSet<&str> = m.diff.iter().map(|c| c.settlement_id.as_str()).collect();
+    let mut facts = vec![
+        ("Version".into(), format!("{from} → new version")),
+        (
+            "Rules".into(),
+            m.draft.as_ref().map_or(0, |d| d.rules.len()).to_string(),
+        ),
+        (
+            "Changes".into(),
+            if m.diff_hash == m.pending_hash && m.diff_hash.is_some() {
+                format!(
+                    "{} journal line(s) in {} settlement(s)",
+                    m.diff.len(),
+                    settlements.len()
+                )
+            } else {
+                "preview pending".into()
+            },
+        ),
+        (
+            "Effect".into(),
+            "batches not yet staged (and rejected ones) are proposed again; their approvals lapse"
+                .into(),
+        ),
+    ];
+    if !m.newly_mapped.is_empty() {
+        facts.push(("Fully mapped".into(), m.newly_mapped.join(", ")));
+    }
+    if !m.newly_unmapped.is_empty() {
+        facts.push(("Newly unmapped".into(), m.newly_unmapped.join(", ")));
+    }
+    s.dialog = Some(Dialog::Confirm(Confirm {
+        title: "Save the mapping as a new version?".into(),
+        action: ConfirmAction::SaveMapping,
+        facts,
+        irreversible: false,
+        blocked: None,
+    }));
+}
