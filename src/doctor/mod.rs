@@ -202,9 +202,9 @@ pub fn sp_api_client(
     sp_api_builder(seller, credentials)
         .map_err(|e| e.to_string())?
         .limiter(Arc::new(RateLimiter::new()))
-        .retry(amazon::RetryPolicy {
+        .retry(amazon::Backoff {
             max_attempts: 3,
-            ..amazon::RetryPolicy::default()
+            ..amazon::DEFAULT_RETRY
         })
         .request_timeout(http_timeout)
         .build()
@@ -378,9 +378,9 @@ pub fn ebs_client(
     };
     let mut cfg = ebs_config(ebs_cfg, secrets, contexts);
     cfg.http_timeout = http_timeout;
-    cfg.retry = ebs::RetryPolicy {
-        attempts: 2,
-        ..ebs::RetryPolicy::default()
+    cfg.retry = ebs::Backoff {
+        max_attempts: 2,
+        ..ebs::DEFAULT_RETRY
     };
     EbsClient::new(cfg).map_err(|e| e.to_string())
 }
