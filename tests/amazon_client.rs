@@ -12,7 +12,7 @@ use ml_connector::amazon::models::reports::ProcessingStatus;
 use ml_connector::amazon::orders::OrdersQuery;
 use ml_connector::amazon::reports::ReportsQuery;
 use ml_connector::amazon::{
-    Error, LwaCredentials, ManualClock, Operation, RateLimiter, Region, RetryPolicy, SpApiClient,
+    Backoff, Error, LwaCredentials, ManualClock, Operation, RateLimiter, Region, SpApiClient,
 };
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -171,8 +171,8 @@ fn credentials() -> LwaCredentials {
     )
 }
 
-fn fast_retry(max_attempts: u32) -> RetryPolicy {
-    RetryPolicy {
+fn fast_retry(max_attempts: u32) -> Backoff {
+    Backoff {
         max_attempts,
         base: Duration::from_millis(1),
         cap: Duration::from_millis(5),
@@ -1382,7 +1382,7 @@ mod against_simulator {
         .token_url(sim.token_url())
         .time_scale(SCALE)
         .limiter(Arc::new(RateLimiter::with_time_scale(SCALE)))
-        .retry(RetryPolicy {
+        .retry(Backoff {
             max_attempts: 20,
             base: Duration::from_millis(500),
             cap: Duration::from_secs(30),

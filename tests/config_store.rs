@@ -1315,22 +1315,33 @@ fn no_secret_reaches_the_data_directory_or_any_message() {
     }
 }
 
-#[test]
-fn the_readme_example_is_a_valid_configuration() {
-    let readme = include_str!("../README.md");
-    let section = readme
-        .split("## Configuration")
+/// The first ```toml block after `heading` in a markdown text.
+fn toml_block_after<'a>(text: &'a str, heading: &str) -> &'a str {
+    text.split(heading)
         .nth(1)
-        .expect("README has a Configuration section");
-    let block = section
+        .unwrap_or_else(|| panic!("section {heading} exists"))
         .split("```toml\n")
         .nth(1)
         .unwrap()
         .split("```")
         .next()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn the_documented_example_is_a_valid_configuration() {
+    let docs = include_str!("../docs/configuration.md");
+    let block = toml_block_after(docs, "# Configuration");
     let cfg = load_str(block).unwrap();
     assert_eq!(cfg.settings(), load_str(EXAMPLE).unwrap().settings());
+}
+
+#[test]
+fn the_readme_first_configuration_is_valid() {
+    let readme = include_str!("../README.md");
+    let block = toml_block_after(readme, "## A first real configuration");
+    let cfg = load_str(block).unwrap();
+    assert_eq!(cfg.settings().user.as_deref(), Some("jdoe"));
 }
 
 #[test]

@@ -118,7 +118,7 @@ async fn the_alert_command_receives_the_run_report_on_stdin() {
             .iter()
             .any(|a| matches!(a, Alert::Retention { message, .. } if message.contains("R-OLD")))
     );
-    let n = notify(Some(&command), &report, &alerts, w.store())
+    let n = notify(Some(&command.clone().into()), &report, &alerts, w.store())
         .await
         .expect("notify");
     assert_eq!(n, Notified::Sent(3));
@@ -144,15 +144,20 @@ async fn the_alert_command_receives_the_run_report_on_stdin() {
     .unwrap();
     assert_eq!(again.len(), 2);
     assert_eq!(
-        notify(Some(&command), &ok, &again, w.store())
+        notify(Some(&command.clone().into()), &ok, &again, w.store())
             .await
             .unwrap(),
         Notified::AlreadySent
     );
     // A command that fails is an error to log, not a panic.
-    let e = notify(Some("/nonexistent/notify"), &report, &alerts, w.store())
-        .await
-        .expect_err("cannot run");
+    let e = notify(
+        Some(&"/nonexistent/notify".into()),
+        &report,
+        &alerts,
+        w.store(),
+    )
+    .await
+    .expect_err("cannot run");
     assert!(e.to_string().contains("/nonexistent/notify"), "{e}");
     // Nothing waiting long enough and no failure: nothing at all.
     let none = alerts_for(

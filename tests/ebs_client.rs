@@ -6,9 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::any;
-use ml_connector::ebs::{
-    AuthMode, Contexts, Credentials, EbsClient, EbsConfig, EbsError, RetryPolicy,
-};
+use ml_connector::ebs::{AuthMode, Backoff, Contexts, Credentials, EbsClient, EbsConfig, EbsError};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -161,8 +159,8 @@ fn client_for(url: &str, password: &str, limit: usize) -> EbsClient {
         Contexts::vision("1000", "1", "204"),
     );
     cfg.concurrency = limit;
-    cfg.retry = RetryPolicy {
-        attempts: 4,
+    cfg.retry = Backoff {
+        max_attempts: 4,
         base: Duration::from_millis(1),
         cap: Duration::from_millis(5),
     };
@@ -379,8 +377,8 @@ mod sim {
             Contexts::vision("1000", "1", "204"),
         );
         cfg.created_by = "1318".into();
-        cfg.retry = RetryPolicy {
-            attempts: 4,
+        cfg.retry = Backoff {
+            max_attempts: 4,
             base: Duration::from_millis(1),
             cap: Duration::from_millis(5),
         };

@@ -15,7 +15,8 @@ use super::limiter::{Operation, RateLimiter};
 use super::lwa::{Lwa, LwaCredentials};
 use super::models::{ApiErrorEntry, Envelope, parse_error_body};
 use super::region::{LWA_TOKEN_URL, Region, check_url_allowed};
-use super::retry::{RetryPolicy, is_retryable_status};
+use super::retry::{DEFAULT_RETRY, is_retryable_status};
+use crate::retry::Backoff;
 
 /// Counters per operation, for the sync screen and the benchmark.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -55,7 +56,7 @@ pub struct SpApiClientBuilder {
     token_url: Option<String>,
     limiter: Option<Arc<RateLimiter>>,
     clock: Option<Arc<dyn Clock>>,
-    retry: RetryPolicy,
+    retry: Backoff,
     time_scale: f64,
     app_name: String,
     app_version: String,
@@ -93,7 +94,7 @@ impl SpApiClientBuilder {
         self
     }
 
-    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+    pub fn retry(mut self, retry: Backoff) -> Self {
         self.retry = retry;
         self
     }
@@ -198,7 +199,7 @@ struct Inner {
     lwa: Lwa,
     limiter: Arc<RateLimiter>,
     clock: Arc<ServerClock>,
-    retry: RetryPolicy,
+    retry: Backoff,
     time_scale: f64,
     stats: Mutex<ClientStats>,
 }
@@ -235,7 +236,7 @@ impl SpApiClient {
             token_url: None,
             limiter: None,
             clock: None,
-            retry: RetryPolicy::default(),
+            retry: DEFAULT_RETRY,
             time_scale: 1.0,
             app_name: "ml-connector".to_string(),
             app_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -273,7 +274,7 @@ impl SpApiClient {
         self.inner.time_scale
     }
 
-    pub fn retry_policy(&self) -> RetryPolicy {
+    pub fn retry_policy(&self) -> Backoff {
         self.inner.retry
     }
 
@@ -411,7 +412,7 @@ impl SpApiClient {
                 self.bump_op(op, |s| s.transient_failures += 1);
             }
             failures += 1;
-            if failures >= self.inner.retry.max_attempts {
+            if !self.inner.retry.allows_retry(failures) {
                 return Err(Error::RetriesExhausted {
                     operation: op.name().to_string(),
                     attempts: failures,
@@ -420,7 +421,7 @@ impl SpApiClient {
                 });
             }
             tracing::debug!(operation = op.name(), failures, %problem, "retrying");
-            self.sleep_server(self.inner.retry.backoff(failures)).await;
+            self.sleep_server(self.inner.retry.delay(failures)).await;
         }
     }
 

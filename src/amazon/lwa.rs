@@ -15,7 +15,7 @@ use url::Url;
 use super::Error;
 use super::clock::ServerClock;
 use super::region::Region;
-use super::retry::RetryPolicy;
+use crate::retry::Backoff;
 
 /// Per-seller (and per-region) LWA credentials. `Debug` never shows them.
 #[derive(Clone)]
@@ -83,7 +83,7 @@ pub(crate) struct Lwa {
     region: Region,
     credentials: LwaCredentials,
     clock: Arc<ServerClock>,
-    retry: RetryPolicy,
+    retry: Backoff,
     time_scale: f64,
     state: tokio::sync::Mutex<CacheState>,
     exchanges: AtomicU64,
@@ -96,7 +96,7 @@ impl Lwa {
         region: Region,
         credentials: LwaCredentials,
         clock: Arc<ServerClock>,
-        retry: RetryPolicy,
+        retry: Backoff,
         time_scale: f64,
     ) -> Self {
         Lwa {
@@ -252,7 +252,7 @@ impl Lwa {
                 }
             };
             failures += 1;
-            if failures >= self.retry.max_attempts {
+            if !self.retry.allows_retry(failures) {
                 self.exchanges.fetch_add(1, Ordering::Relaxed);
                 return Err(Error::RetriesExhausted {
                     operation: "LWA token".into(),
@@ -261,7 +261,7 @@ impl Lwa {
                     request_id: None,
                 });
             }
-            tokio::time::sleep(self.retry.backoff(failures).div_f64(self.time_scale)).await;
+            tokio::time::sleep(self.retry.delay(failures).div_f64(self.time_scale)).await;
         }
     }
 }

@@ -19,12 +19,13 @@ pub mod retry;
 pub mod sellers;
 pub mod snapshot;
 
+pub use crate::retry::Backoff;
 pub use client::{ClientStats, OperationStats, SpApiClient, SpApiClientBuilder};
 pub use clock::{Clock, ManualClock, ServerClock, SystemClock};
 pub use limiter::{Operation, RateLimiter, RatePlan};
 pub use lwa::LwaCredentials;
 pub use region::Region;
-pub use retry::RetryPolicy;
+pub use retry::DEFAULT_RETRY;
 
 use futures::StreamExt;
 use futures::stream::BoxStream;

@@ -177,7 +177,7 @@ impl SpApiClient {
                 }
                 Err(DownloadProblem::Expired(message)) => {
                     failures += 1;
-                    if failures < policy.max_attempts {
+                    if policy.allows_retry(failures) {
                         self.bump(|s| s.document_url_refreshes += 1);
                         document = self.report_document(report_document_id).await?;
                         continue;
@@ -186,9 +186,9 @@ impl SpApiClient {
                 }
                 Err(DownloadProblem::Transient(message)) => {
                     failures += 1;
-                    if failures < policy.max_attempts {
+                    if policy.allows_retry(failures) {
                         self.bump(|s| s.download_retries += 1);
-                        self.sleep_server(policy.backoff(failures)).await;
+                        self.sleep_server(policy.delay(failures)).await;
                         continue;
                     }
                     message

@@ -99,8 +99,7 @@ impl Config {
     /// Parses and validates configuration text; `path` names it in errors and
     /// anchors its relative paths.
     pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let settings: ConfigFile =
-            toml::from_str(text).map_err(|err| spans::describe(text, path, &err))?;
+        let settings: ConfigFile = spans::parse(text, path)?;
         let config = Config {
             path: path.to_path_buf(),
             settings,

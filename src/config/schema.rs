@@ -626,12 +626,45 @@ pub enum AutoPost {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertsConfig {
-    /// Command run with the run report on stdin when a run fails.
+    /// Command run (no shell) with the run report on stdin when a run fails or work waits:
+    /// `"/path/cmd --to 'finance team'"` (split into words like a shell, quotes respected)
+    /// or `["/path/cmd", "--to", "finance team"]` (the words as they are).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub on_failure: Option<PathBuf>,
+    pub on_failure: Option<AlertCommand>,
     /// Alert when work has been waiting for a person this long.
     #[serde(default = "default_waiting_after")]
     pub waiting_after: HumanDuration,
+}
+
+/// `[alerts] on_failure`: one command line, or its words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "a command line (string) or its words (array of strings)"
+)]
+pub enum AlertCommand {
+    /// Split into words with shell quoting rules (`shell-words`); nothing else of a shell.
+    Line(String),
+    /// Taken as is: program first.
+    Words(Vec<String>),
+}
+
+impl From<String> for AlertCommand {
+    fn from(line: String) -> Self {
+        AlertCommand::Line(line)
+    }
+}
+
+impl From<&str> for AlertCommand {
+    fn from(line: &str) -> Self {
+        AlertCommand::Line(line.to_string())
+    }
+}
+
+impl From<Vec<String>> for AlertCommand {
+    fn from(words: Vec<String>) -> Self {
+        AlertCommand::Words(words)
+    }
 }
 
 fn default_waiting_after() -> HumanDuration {

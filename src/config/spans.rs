@@ -1,19 +1,39 @@
 //! Turns parse and validation problems into "FILE line N: … `key` in [section]".
 //!
-//! toml's errors carry byte spans; the spanned document (`DeTable`) tells which
-//! key and section a span belongs to.
+//! `serde_path_to_error` says which key a deserialization error belongs to; toml's
+//! error carries the byte span that gives its line. The spanned document (`DeTable`)
+//! names sections (`[[routing]] #2`) and finds the line of a validation issue's key.
 
 use std::ops::Range;
 use std::path::Path;
 
+use serde::de::DeserializeOwned;
+use serde_path_to_error::Segment;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::ConfigError;
 use super::validate::{Issue, Seg};
 
-/// Converts a toml/serde error into a [`ConfigError`] naming line, key and section.
-pub(super) fn describe(text: &str, path: &Path, err: &toml::de::Error) -> ConfigError {
+/// Deserializes configuration text; an error names its line, key and section.
+pub(super) fn parse<T: DeserializeOwned>(text: &str, path: &Path) -> Result<T, ConfigError> {
+    let de = toml::Deserializer::parse(text).map_err(|err| describe(text, path, &err, &[]))?;
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let at: Vec<Seg> = err
+            .path()
+            .iter()
+            .filter_map(|seg| match seg {
+                Segment::Map { key } => Some(Seg::Key(key.clone())),
+                Segment::Seq { index } => Some(Seg::Index(*index)),
+                Segment::Enum { .. } | Segment::Unknown => None,
+            })
+            .collect();
+        describe(text, path, err.inner(), &at)
+    })
+}
+
+/// Converts a toml/serde error at key path `located` into a [`ConfigError`].
+fn describe(text: &str, path: &Path, err: &toml::de::Error, located: &[Seg]) -> ConfigError {
     let message = err.message().trim().to_string();
     let Some(span) = err.span() else {
         return ConfigError::InvalidFile {
@@ -23,15 +43,11 @@ pub(super) fn describe(text: &str, path: &Path, err: &toml::de::Error) -> Config
     };
     let line = line_of(text, span.start);
     let doc = DeTable::parse(text).ok();
-    let located = doc
-        .as_ref()
-        .map(|doc| deepest_at(doc.get_ref(), span.start))
-        .unwrap_or_default();
 
     let message = if let Some(rest) = message.strip_prefix("unknown field `") {
         let (key, expected) = rest.split_once('`').unwrap_or((rest, ""));
-        // The span of an unknown field is the key itself, so `located` ends in it.
-        let section = section_name(doc.as_ref().map(|d| d.get_ref()), parent_of_key(&located));
+        // The path of an unknown field ends in the key itself.
+        let section = section_name(doc.as_ref().map(|d| d.get_ref()), parent_of_key(located));
         let expected = expected
             .trim_start_matches(',')
             .trim()
@@ -42,10 +58,10 @@ pub(super) fn describe(text: &str, path: &Path, err: &toml::de::Error) -> Config
         format!("unknown key `{key}` in {section} ({expected})")
     } else if let Some(rest) = message.strip_prefix("missing field `") {
         let key = rest.split('`').next().unwrap_or(rest);
-        let section = section_name(doc.as_ref().map(|d| d.get_ref()), &located);
+        let section = section_name(doc.as_ref().map(|d| d.get_ref()), located);
         format!("missing key `{key}` in {section}")
     } else {
-        match last_key(&located) {
+        match last_key(located) {
             Some((index, key)) => {
                 let section = section_name(doc.as_ref().map(|d| d.get_ref()), &located[..index]);
                 format!("invalid `{key}` in {section}: {message}")
@@ -104,63 +120,6 @@ fn line_of(text: &str, offset: usize) -> usize {
         .filter(|b| **b == b'\n')
         .count()
         + 1
-}
-
-fn contains(span: &Range<usize>, offset: usize) -> bool {
-    span.start <= offset && offset < span.end.max(span.start + 1)
-}
-
-/// The path of the innermost key or element whose span contains `offset`.
-fn deepest_at(table: &DeTable<'_>, offset: usize) -> Vec<Seg> {
-    let mut path = Vec::new();
-    walk_table(table, offset, &mut path);
-    path
-}
-
-fn walk_table(table: &DeTable<'_>, offset: usize, path: &mut Vec<Seg>) -> bool {
-    for (key, value) in table.iter() {
-        if contains(&key.span(), offset) {
-            path.push(Seg::Key(key.get_ref().to_string()));
-            return true;
-        }
-        if contains(&value.span(), offset) || table_contains(value, offset) {
-            path.push(Seg::Key(key.get_ref().to_string()));
-            walk_value(value, offset, path);
-            return true;
-        }
-    }
-    false
-}
-
-/// Tables' own spans may cover only their header; look inside too.
-fn table_contains(value: &Spanned<DeValue<'_>>, offset: usize) -> bool {
-    match value.get_ref() {
-        DeValue::Table(t) => t.iter().any(|(k, v)| {
-            contains(&k.span(), offset) || contains(&v.span(), offset) || table_contains(v, offset)
-        }),
-        DeValue::Array(a) => a
-            .iter()
-            .any(|v| contains(&v.span(), offset) || table_contains(v, offset)),
-        _ => false,
-    }
-}
-
-fn walk_value(value: &Spanned<DeValue<'_>>, offset: usize, path: &mut Vec<Seg>) {
-    match value.get_ref() {
-        DeValue::Table(t) => {
-            walk_table(t, offset, path);
-        }
-        DeValue::Array(a) => {
-            for (i, v) in a.iter().enumerate() {
-                if contains(&v.span(), offset) || table_contains(v, offset) {
-                    path.push(Seg::Index(i));
-                    walk_value(v, offset, path);
-                    return;
-                }
-            }
-        }
-        _ => {}
-    }
 }
 
 /// The span of the key at `path` (or of the element, for an index).

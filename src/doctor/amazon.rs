@@ -17,9 +17,9 @@ pub fn sp_api_client(
     sp_api_builder(seller, credentials)
         .map_err(|e| e.to_string())?
         .limiter(Arc::new(RateLimiter::new()))
-        .retry(amazon::RetryPolicy {
+        .retry(amazon::Backoff {
             max_attempts: 3,
-            ..amazon::RetryPolicy::default()
+            ..amazon::DEFAULT_RETRY
         })
         .request_timeout(http_timeout)
         .build()

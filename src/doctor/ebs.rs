@@ -54,9 +54,9 @@ pub fn ebs_client(
     };
     let mut cfg = ebs_config(ebs_cfg, secrets, contexts);
     cfg.http_timeout = http_timeout;
-    cfg.retry = ebs::RetryPolicy {
-        attempts: 2,
-        ..ebs::RetryPolicy::default()
+    cfg.retry = ebs::Backoff {
+        max_attempts: 2,
+        ..ebs::DEFAULT_RETRY
     };
     EbsClient::new(cfg).map_err(|e| e.to_string())
 }

@@ -23,11 +23,12 @@ pub mod session;
 pub mod transport;
 pub mod wire;
 
+pub use crate::retry::Backoff;
 pub use context::{Aliases, Contexts, GlContext, Module, OuContext, RestHeader};
 pub use error::{EbsError, Fault};
 pub use gl::{GlBatch, GlLine, GlOutcome, LineResult, PostingRecord, PostingStep};
 pub use session::{AuthMode, Credentials};
-pub use transport::{RetryPolicy, StatsSnapshot};
+pub use transport::{DEFAULT_RETRY, StatsSnapshot};
 
 use reqwest::Method;
 use serde_json::{Map, Value};
@@ -64,7 +65,7 @@ pub struct EbsConfig {
     pub aliases: Aliases,
     /// Calls in flight at most (default 2).
     pub concurrency: usize,
-    pub retry: RetryPolicy,
+    pub retry: Backoff,
     pub poll: PollPolicy,
     /// How long an account / period read stays trusted.
     pub check_ttl: Duration,
@@ -84,7 +85,7 @@ impl EbsConfig {
             contexts,
             aliases: Aliases::default(),
             concurrency: 2,
-            retry: RetryPolicy::default(),
+            retry: DEFAULT_RETRY,
             poll: PollPolicy::default(),
             check_ttl: Duration::from_secs(60),
             http_timeout: Duration::from_secs(120),

@@ -2,11 +2,12 @@
 //!
 //! Every request (login included) holds a semaphore permit, so the instance never sees more
 //! than `concurrency` calls of ours at once. Reads are retried on 5xx / network errors with
-//! exponential backoff and full jitter; writes only on 503 (the service did not run) — any
+//! the shared [`crate::retry::Backoff`]; writes only on 503 (the service did not run) — any
 //! other failed write is returned, because its outcome must be checked in EBS first.
 
 use crate::ebs::error::{EbsError, Fault};
 use crate::ebs::session::{Auth, AuthMode, Credentials, Session};
+use crate::retry::Backoff;
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
@@ -16,38 +17,9 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use url::Url;
 
-/// Bounded retries: `attempts` in total, sleeping `rand(0, min(cap, base·2ⁿ))` in between.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    pub attempts: u32,
-    pub base: Duration,
-    pub cap: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            attempts: 5,
-            base: Duration::from_millis(200),
-            cap: Duration::from_secs(10),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// Full-jitter delay before retry number `n` (0-based).
-    pub fn delay(&self, n: u32) -> Duration {
-        let exp = self
-            .base
-            .saturating_mul(1u32.checked_shl(n.min(20)).unwrap_or(u32::MAX))
-            .min(self.cap);
-        let ms = exp.as_millis() as u64;
-        if ms == 0 {
-            return Duration::ZERO;
-        }
-        Duration::from_millis(rand::random_range(0..=ms))
-    }
-}
+/// The EBS client's default: 5 attempts, waits from 200 ms up to 10 s.
+pub const DEFAULT_RETRY: Backoff =
+    Backoff::new(5, Duration::from_millis(200), Duration::from_secs(10));
 
 /// Counters for benchmarks and tests.
 #[derive(Debug, Default)]
@@ -92,7 +64,7 @@ pub struct Transport {
     base: Url,
     sem: Semaphore,
     limit: usize,
-    retry: RetryPolicy,
+    retry: Backoff,
     session: Session,
     stats: Arc<Stats>,
 }
@@ -139,7 +111,7 @@ impl Transport {
         creds: Credentials,
         mode: AuthMode,
         concurrency: usize,
-        retry: RetryPolicy,
+        retry: Backoff,
         timeout: Duration,
     ) -> Result<Self, EbsError> {
         let base = instance_base(instance_url)?;
@@ -174,6 +146,7 @@ impl Transport {
 
     /// Sends a call: authenticates, re-logs in once on 401, retries per policy.
     pub async fn send(&self, call: &Call) -> Result<Value, EbsError> {
+        // Failed attempts so far: a failure now is failure number `attempt + 1` of the Backoff.
         let mut attempt = 0u32;
         let mut relogged = false;
         loop {
@@ -184,10 +157,10 @@ impl Transport {
             {
                 Ok(auth) => auth,
                 // Logging in writes nothing, so a transient failure is always safe to retry.
-                Err(e) if e.is_transient() && attempt + 1 < self.retry.attempts => {
+                Err(e) if e.is_transient() && self.retry.allows_retry(attempt + 1) => {
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(attempt, error = %e, "EBS login retried");
-                    tokio::time::sleep(self.retry.delay(attempt)).await;
+                    tokio::time::sleep(self.retry.delay(attempt + 1)).await;
                     attempt += 1;
                     continue;
                 }
@@ -226,7 +199,7 @@ impl Transport {
                         self.session.invalidate(g).await;
                     }
                 }
-                Err(e) if e.is_transient() && attempt + 1 < self.retry.attempts => {
+                Err(e) if e.is_transient() && self.retry.allows_retry(attempt + 1) => {
                     let retry = match call.retry {
                         Retry::Safe => true,
                         Retry::WriteOnce => e.http_status() == Some(503),
@@ -236,7 +209,7 @@ impl Transport {
                     }
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(path = %call.path, attempt, error = %e, "EBS call retried");
-                    tokio::time::sleep(self.retry.delay(attempt)).await;
+                    tokio::time::sleep(self.retry.delay(attempt + 1)).await;
                     attempt += 1;
                 }
                 other => return other,
@@ -402,21 +375,5 @@ mod tests {
         assert!(!e.is_transient());
         let e = decode("x/", 502, b"<html>bad gateway</html>").expect_err("http");
         assert!(matches!(e, EbsError::Http { status: 502, .. }));
-    }
-
-    #[test]
-    fn jitter_is_bounded() {
-        let p = RetryPolicy {
-            attempts: 5,
-            base: Duration::from_millis(100),
-            cap: Duration::from_millis(350),
-        };
-        for n in 0..10 {
-            let d = p.delay(n);
-            assert!(d <= Duration::from_millis(350));
-            if n == 0 {
-                assert!(d <= Duration::from_millis(100));
-            }
-        }
     }
 }

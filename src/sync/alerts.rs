@@ -3,8 +3,8 @@
 //! After a headless run, [`alerts_for`] lists what deserves a person's attention: the run
 //! failed; work has waited longer than `waiting_after`; a settlement report Amazon listed
 //! is near its 90-day deletion (or past it) without having been pulled. [`notify`] runs the
-//! configured command directly (no shell: the value is split into arguments, quotes
-//! respected) with the run report JSON on stdin, plus an `alerts` array saying why.
+//! configured command directly (no shell: a string is split into words with shell quoting
+//! rules, an array is taken as is) with the run report JSON on stdin, plus an `alerts` array saying why.
 //! Waiting and retention alerts are sent again only when what they list changed (the last
 //! list is kept in the store cursor `alerts:notified`); a failed run always alerts.
 
@@ -16,6 +16,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 
+use crate::config::AlertCommand;
 use crate::store::{ChainIssue, Store, StoreError};
 
 use super::headless::{RunReport, exit};
@@ -63,47 +64,23 @@ pub enum AlertError {
     Store(#[from] StoreError),
 }
 
-/// Splits a command line into arguments without a shell: whitespace separates, single
-/// and double quotes group, a backslash escapes the next character outside single quotes.
+/// The words of a command: an array as it is, a string split with shell quoting rules
+/// (`shell-words`: whitespace separates, quotes group, backslash escapes; no shell runs,
+/// so `;`, `|`, `$` are plain text).
+pub fn command_words(command: &AlertCommand) -> Result<Vec<String>, AlertError> {
+    let words = match command {
+        AlertCommand::Words(words) => words.clone(),
+        AlertCommand::Line(line) => split_command(line)?,
+    };
+    if words.is_empty() {
+        return Err(AlertError::EmptyCommand);
+    }
+    Ok(words)
+}
+
+/// Splits a command line into arguments without a shell (see [`command_words`]).
 pub fn split_command(line: &str) -> Result<Vec<String>, AlertError> {
-    let mut args = Vec::new();
-    let mut cur = String::new();
-    let mut in_arg = false;
-    let mut quote: Option<char> = None;
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some('\''), c) => cur.push(c),
-            (_, '\\') => {
-                if let Some(n) = chars.next() {
-                    cur.push(n);
-                    in_arg = true;
-                }
-            }
-            (Some(_), c) => cur.push(c),
-            (None, '"' | '\'') => {
-                quote = Some(c);
-                in_arg = true;
-            }
-            (None, c) if c.is_whitespace() => {
-                if in_arg {
-                    args.push(std::mem::take(&mut cur));
-                    in_arg = false;
-                }
-            }
-            (None, c) => {
-                cur.push(c);
-                in_arg = true;
-            }
-        }
-    }
-    if quote.is_some() {
-        return Err(AlertError::Quote(line.to_string()));
-    }
-    if in_arg {
-        args.push(cur);
-    }
+    let args = shell_words::split(line).map_err(|_| AlertError::Quote(line.to_string()))?;
     if args.is_empty() {
         return Err(AlertError::EmptyCommand);
     }
@@ -183,7 +160,7 @@ fn repeat_key(a: &Alert) -> Option<String> {
 /// Sends `alerts` through `command` (with the report on stdin) unless everything in them
 /// was already sent; remembers what was sent.
 pub async fn notify(
-    command: Option<&str>,
+    command: Option<&AlertCommand>,
     report: &RunReport,
     alerts: &[Alert],
     store: &Store,
@@ -216,9 +193,9 @@ pub async fn notify(
     Ok(Notified::Sent(alerts.len()))
 }
 
-/// Runs `command` (split into arguments, no shell) with `payload` as JSON on stdin.
-pub async fn run_command(command: &str, payload: &Value) -> Result<(), AlertError> {
-    let argv = split_command(command)?;
+/// Runs `command` (its words, no shell) with `payload` as JSON on stdin.
+pub async fn run_command(command: &AlertCommand, payload: &Value) -> Result<(), AlertError> {
+    let argv = command_words(command)?;
     let program = argv[0].clone();
     let mut child = tokio::process::Command::new(&program)
         .args(&argv[1..])
@@ -276,11 +253,7 @@ pub async fn after_run(
         Ok(a) => a,
         Err(e) => return Some(format!("alerts: {e}")),
     };
-    let command = config
-        .on_failure
-        .as_ref()
-        .map(|p| p.to_string_lossy().into_owned());
-    match notify(command.as_deref(), report, &alerts, store).await {
+    match notify(config.on_failure.as_ref(), report, &alerts, store).await {
         Ok(n) => {
             tracing::debug!(?n, "alerts");
             None
@@ -307,5 +280,34 @@ mod tests {
         assert!(matches!(split_command("a 'b"), Err(AlertError::Quote(_))));
         // Shell syntax is just text.
         assert_eq!(split_command("a;b|c").unwrap(), ["a;b|c"]);
+    }
+
+    #[test]
+    fn words_are_taken_as_they_are() {
+        let words = vec!["/usr/bin/notify".to_string(), "a 'b".to_string()];
+        assert_eq!(command_words(&words.clone().into()).unwrap(), words);
+        assert_eq!(command_words(&"x 'y z'".into()).unwrap(), ["x", "y z"]);
+        assert!(matches!(
+            command_words(&Vec::new().into()),
+            Err(AlertError::EmptyCommand)
+        ));
+    }
+
+    #[test]
+    fn the_config_takes_a_string_or_an_array() {
+        let parse = |text: &str| toml::from_str::<crate::config::AlertsConfig>(text);
+        assert_eq!(
+            parse("on_failure = \"a 'b c'\"").unwrap().on_failure,
+            Some(AlertCommand::Line("a 'b c'".into()))
+        );
+        assert_eq!(
+            parse("on_failure = [\"a\", \"b c\"]").unwrap().on_failure,
+            Some(AlertCommand::Words(vec!["a".into(), "b c".into()]))
+        );
+        let e = parse("on_failure = 5").unwrap_err();
+        assert!(
+            e.message().contains("a command line (string) or its words"),
+            "{e}"
+        );
     }
 }

@@ -219,21 +219,14 @@ pub fn contexts_for(config: &Config, route: &RoutingConfig) -> Result<Contexts, 
     })
 }
 
-/// Retries a safe EBS read a few times on transient failures (a login answered
-/// 500 is not retried by the client itself; a read is always safe to repeat).
-pub async fn ebs_read<T, F, Fut>(mut f: F) -> Result<T, crate::ebs::EbsError>
+/// Runs a safe EBS read. It adds no retries of its own: the EBS transport already
+/// retries every `Retry::Safe` call and every login on transient failures with the
+/// client's [`crate::retry::Backoff`], so a loop here would only multiply its attempts.
+/// What reaches the caller has exhausted that budget (or is not transient).
+pub async fn ebs_read<T, F, Fut>(f: F) -> Result<T, crate::ebs::EbsError>
 where
-    F: FnMut() -> Fut,
+    F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<T, crate::ebs::EbsError>>,
 {
-    let mut attempt = 0u32;
-    loop {
-        match f().await {
-            Err(e) if e.is_transient() && attempt < 5 => {
-                attempt += 1;
-                tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
-            }
-            other => return other,
-        }
-    }
+    f().await
 }

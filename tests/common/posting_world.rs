@@ -2,7 +2,7 @@
 //! simulator in step mode, a store in a temp dir, and small hand-made journals.
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use ml_connector::ebs::{Contexts, Credentials, EbsClient, EbsConfig, PollPolicy, RetryPolicy};
+use ml_connector::ebs::{Backoff, Contexts, Credentials, EbsClient, EbsConfig, PollPolicy};
 use ml_connector::ledger::fx::FxPolicy;
 use ml_connector::ledger::journal::{CLEARING_LABEL, Journal, JournalLine, LineKind};
 use ml_connector::ledger::model::{SettlementFormat, SettlementSummary};
@@ -115,8 +115,8 @@ pub fn client_for(sim: &RunningEbsSim) -> Arc<EbsClient> {
         },
         Contexts::vision("1000", "1", "204"),
     );
-    cfg.retry = RetryPolicy {
-        attempts: 5,
+    cfg.retry = Backoff {
+        max_attempts: 5,
         base: Duration::from_millis(1),
         cap: Duration::from_millis(4),
     };

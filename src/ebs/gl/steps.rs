@@ -117,7 +117,7 @@ impl EbsClient {
                 .await
             {
                 Ok(_) => break,
-                Err(e) if e.is_transient() && attempt + 1 < self.cfg.retry.attempts => {
+                Err(e) if e.is_transient() && self.cfg.retry.allows_retry(attempt + 1) => {
                     // Did the insert land? Look before writing again.
                     let present = self
                         .read_rows(Module::Gl, "GL_INTERFACE", &[("GROUP_ID", group.clone())])
@@ -135,7 +135,7 @@ impl EbsClient {
                             ),
                         });
                     }
-                    tokio::time::sleep(self.cfg.retry.delay(attempt)).await;
+                    tokio::time::sleep(self.cfg.retry.delay(attempt + 1)).await;
                     attempt += 1;
                 }
                 Err(e) => return Err(e),
@@ -182,10 +182,10 @@ impl EbsClient {
                 .await
             {
                 Ok(o) => break o,
-                Err(e) if e.is_transient() && attempt + 1 < self.cfg.retry.attempts => {
+                Err(e) if e.is_transient() && self.cfg.retry.allows_retry(attempt + 1) => {
                     // The request may exist; a second import of the group finds no NEW rows,
                     // so resubmitting under a fresh control row cannot duplicate journals.
-                    tokio::time::sleep(self.cfg.retry.delay(attempt)).await;
+                    tokio::time::sleep(self.cfg.retry.delay(attempt + 1)).await;
                     run = self.hand_off(batch, Some(&group)).await?.1;
                     attempt += 1;
                 }
