@@ -72,8 +72,6 @@ pub enum EbsError {
     Step(String),
     #[error("could not persist the posting record (nothing more was sent to EBS): {0}")]
     Persist(String),
-    #[error("foreign currency: {0}")]
-    Fx(#[from] crate::ledger::fx::FxError),
 }
 
 fn resolution_suffix(r: &str) -> String {

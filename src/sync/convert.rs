@@ -308,7 +308,6 @@ pub fn gl_batches(
     )
     .map_err(|e| ConvertError::Apply {
         settlement_id: sid.clone(),
-        // Worded as when the EBS client did the conversion (EbsError::Fx).
         detail: format!("foreign currency: {e}"),
     })?;
     Ok(batches)
