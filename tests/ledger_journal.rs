@@ -770,7 +770,7 @@ account = "01-000-4013-0000-000"
 label = "Sales DE (first)"
 
 [[rules]]
-amount_type = "itemprice"
+transaction_type = "ORDER"
 amount_description = "PRINCIPAL"
 marketplace = "amazon.de"
 account = "01-000-4014-0000-000"
@@ -1721,4 +1721,270 @@ fn preview_of_a_large_file_reads_it_in_halves_with_the_same_result() {
         "windows-1252",
     ]);
     assert_eq!(err, err_latin);
+}
+
+// ---------------------------------------------------------------- nothing panics on input (issue 14)
+
+/// Amounts near the decimal's limit (7.9e28; the largest is 7.92e28): sums
+/// that overflow are an error naming the settlement, a line, what overflowed
+/// and what to do, whatever the thread count, never a panic.
+#[test]
+fn overflowing_sums_are_located_errors_not_panics() {
+    const HUGE: &str = "79000000000000000000000000000";
+    let posted = "2025-09-30 23:30:00 UTC";
+    let m = Mapping::default_mapping();
+    let check = |text: &str, want_line: Option<&str>| {
+        let file = SettlementFile::parse(text, "UTF-8").unwrap();
+        let engine = Engine::new(
+            &m,
+            Engine::preview_calendar(&file.summary, chrono_tz::UTC),
+            chrono_tz::UTC,
+            &file.summary,
+            file.dominant_marketplace(),
+        );
+        for parts in [1, 2, 4] {
+            let err = propose_file(&file, &engine, parts)
+                .expect_err("an overflow")
+                .to_string();
+            assert!(
+                err.contains("1001") && err.contains("overflow") && err.contains("check the file"),
+                "{parts}: {err}"
+            );
+            if let Some(line) = want_line {
+                assert!(err.contains(line), "{parts}: {err}");
+            }
+        }
+    };
+    // 38 rows of one combination (the simulator's HUGE fee)
+    let rows: Vec<_> = (0..38)
+        .map(|_| ("Order", "ItemPrice", "Principal", HUGE, posted))
+        .collect();
+    check(&v2_file(HUGE, &rows), Some("line"));
+    // one row each in two combinations of one account: the account's sum
+    let rows = [
+        ("Order", "ItemPrice", "Principal", HUGE, posted),
+        ("Order", "ItemPrice", "Shipping", HUGE, posted),
+    ];
+    check(&v2_file("0", &rows), None);
+    // two accounts: the rows' total and the journal's net
+    let rows = [
+        ("Order", "ItemPrice", "Principal", HUGE, posted),
+        ("Order", "ItemPrice", "Tax", HUGE, posted),
+    ];
+    check(&v2_file("0", &rows), None);
+    // the difference between the total and the rows
+    let rows = [("Order", "ItemPrice", "Principal", HUGE, posted)];
+    check(&v2_file(&format!("-{HUGE}"), &rows), None);
+    // unmapped rows summed per combination
+    let rows = [
+        ("Mystery", "Thing", "X", HUGE, posted),
+        ("Mystery", "Thing", "X", HUGE, posted),
+    ];
+    check(&v2_file("0", &rows), None);
+    // a total of debits: two fee rows (debits) and sales in two periods that net them
+    let neg = format!("-{HUGE}");
+    let rows = [
+        ("Order", "ItemFees", "Commission", neg.as_str(), posted),
+        (
+            "Order",
+            "ItemFees",
+            "FBAPerUnitFulfillmentFee",
+            neg.as_str(),
+            posted,
+        ),
+        ("Order", "ItemPrice", "Principal", HUGE, posted),
+        (
+            "Order",
+            "ItemPrice",
+            "Principal",
+            HUGE,
+            "2025-10-02 10:00:00 UTC",
+        ),
+    ];
+    check(&v2_file("0", &rows), None);
+
+    // the CLI: exit 1 with the message, not a panic (101)
+    let dir = tempfile::tempdir().unwrap();
+    let rows: Vec<_> = (0..38)
+        .map(|_| ("Order", "ItemPrice", "Principal", HUGE, posted))
+        .collect();
+    let huge = write(dir.path(), "huge.txt", &v2_file(HUGE, &rows));
+    let (code, out, err) = cli(&["settlement", "preview", huge.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("huge.txt") && err.contains("overflow"),
+        "{err}"
+    );
+    let default = write(
+        dir.path(),
+        "default.toml",
+        ml_connector::ledger::mapping::DEFAULT_MAPPING,
+    );
+    let (code, out, err) = cli(&[
+        "mapping",
+        "check",
+        default.to_str().unwrap(),
+        "--settlement",
+        huge.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("huge.txt") && err.contains("line 4") && err.contains("overflow"),
+        "{err}"
+    );
+}
+
+/// A summary row and nothing else: inconsistent and not postable, even when
+/// the total is zero or a difference account could take it.
+#[test]
+fn a_settlement_without_body_rows_is_inconsistent() {
+    let m = Mapping::default_mapping();
+    assert!(m.difference.is_some());
+    for total in ["0.00", "95.01"] {
+        let text = v2_file(total, &[]);
+        let file = SettlementFile::parse(&text, "UTF-8").unwrap();
+        let engine = Engine::new(
+            &m,
+            Engine::preview_calendar(&file.summary, chrono_tz::UTC),
+            chrono_tz::UTC,
+            &file.summary,
+            None,
+        );
+        let p = propose_file(&file, &engine, 2).unwrap();
+        assert_eq!(p.rows, 0);
+        assert!(!p.consistent, "{total}: {p:#?}");
+        assert!(!p.postable, "{total}: {p:#?}");
+        assert!(
+            p.blockers.iter().any(|b| b.contains("no body rows")),
+            "{total}: {:?}",
+            p.blockers
+        );
+        // nothing is posted to the difference account
+        assert!(
+            p.journals.iter().all(|j| j.lines.is_empty()),
+            "{total}: {p:#?}"
+        );
+        let report = PreviewReport::new(&file.summary, &p, "UTC");
+        assert!(
+            report.verdict().contains("INCONSISTENT") && report.verdict().contains("NOT postable"),
+            "{}",
+            report.verdict()
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let empty = write(dir.path(), "empty.txt", &v2_file("95.01", &[]));
+    let (code, out, _) = cli(&["settlement", "preview", empty.to_str().unwrap()]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("INCONSISTENT") && out.contains("no body rows"),
+        "{out}"
+    );
+}
+
+/// Two rules that match the same rows but post to different accounts: only
+/// the first could ever apply, so the file is refused, naming both lines.
+#[test]
+fn rules_with_the_same_criteria_and_other_accounts_name_both_lines() {
+    let text = format!(
+        "{ACCOUNTS}\n[[rules]]\namount_type = \"ItemPrice\"\namount_description = \"Principal\"\naccount = \"01-000-4010-0000-000\"\n\n[[rules]]\namount_description = \"principal\"\namount_type = \"ITEMPRICE\"\nmarketplace = \"*\"\naccount = \"01-000-4011-0000-000\"\n"
+    );
+    let err = Mapping::parse(&text).unwrap_err();
+    let msg = err.to_string();
+    assert_eq!(err.problems.len(), 1, "{msg}");
+    assert_eq!(err.problems[0].line, Some(10), "{msg}");
+    assert!(
+        msg.contains("line 5") && msg.contains("line 10"),
+        "both lines: {msg}"
+    );
+    assert!(
+        msg.contains("01-000-4010-0000-000") && msg.contains("01-000-4011-0000-000"),
+        "{msg}"
+    );
+    // the same account twice is harmless; another marketplace is another rule
+    Mapping::parse(&format!(
+        "{ACCOUNTS}\n[[rules]]\namount_type = \"ItemPrice\"\naccount = \"01-000-4010-0000-000\"\n[[rules]]\namount_type = \"ItemPrice\"\naccount = \"01-000-4010-0000-000\"\nlabel = \"again\"\n[[rules]]\namount_type = \"ItemPrice\"\nmarketplace = \"Amazon.fr\"\naccount = \"01-000-4012-0000-000\"\n"
+    ))
+    .unwrap();
+    // `mapping check` says so too
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "dup.toml", &text);
+    let (code, out, _) = cli(&["mapping", "check", path.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("dup.toml: line 10") && out.contains("line 5"),
+        "{out}"
+    );
+}
+
+/// A file that is not UTF-8 is read as Windows-1252: every form of the
+/// preview says so; a UTF-8 file's report names its charset and adds no note.
+#[test]
+fn preview_says_which_charset_decoded_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let utf8 = v2_file("95.01", GOOD_ROWS).replace("SKU1", "SKU-Caf\u{e9}");
+    let latin: Vec<u8> = utf8
+        .chars()
+        .map(|c| u8::try_from(u32::from(c)).unwrap())
+        .collect();
+    assert!(std::str::from_utf8(&latin).is_err());
+    let latin_path = dir.path().join("latin.txt");
+    std::fs::write(&latin_path, &latin).unwrap();
+    let utf8_path = write(dir.path(), "utf8.txt", &utf8);
+    let l = latin_path.to_str().unwrap();
+    let u = utf8_path.to_str().unwrap();
+    let note = "decoded as windows-1252: not valid UTF-8";
+
+    let (code, out, err) = cli(&["settlement", "preview", l, "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["charset"], "windows-1252", "{out}");
+    assert_eq!(v["notes"], serde_json::json!([note]), "{out}");
+    let (code, out, _) = cli(&["settlement", "preview", u, "--format", "json"]);
+    assert_eq!(code, 0);
+    let w: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(w["charset"], "UTF-8", "{out}");
+    assert_eq!(w["notes"], serde_json::json!([]), "{out}");
+    // the rest of the contract is the same
+    for key in [
+        "settlement_id",
+        "rows",
+        "rows_total",
+        "journals",
+        "postable",
+    ] {
+        assert_eq!(v[key], w[key], "{key}");
+    }
+
+    let (_, out, _) = cli(&["settlement", "preview", l]);
+    assert!(out.contains(note), "{out}");
+    let (_, out, _) = cli(&["settlement", "preview", u]);
+    assert!(!out.contains("decoded as"), "{out}");
+
+    let (_, out, _) = cli(&["settlement", "preview", l, "--format", "csv"]);
+    assert!(
+        out.lines()
+            .any(|r| r.starts_with("1001,") && r.contains(note) && r.ends_with(",note")),
+        "{out}"
+    );
+    let (_, out, _) = cli(&["settlement", "preview", u, "--format", "csv"]);
+    assert!(!out.contains(",note"), "{out}");
+
+    // a charset given on the command line is named as given
+    let (code, out, err) = cli(&[
+        "settlement",
+        "preview",
+        u,
+        "--format",
+        "json",
+        "--charset",
+        "ISO-8859-1",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let g: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(g["charset"], "windows-1252", "{out}");
+    assert_eq!(
+        g["notes"],
+        serde_json::json!(["decoded as windows-1252: the charset given"]),
+        "{out}"
+    );
 }

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, NaiveDate, Utc};
 use ml_connector::ledger::model::{DayOrder, PostedAt, RowRef, SettlementFormat};
 use ml_connector::ledger::money::DecimalMark;
-use ml_connector::ledger::parse::{ParseErrorKind, SettlementFile, decode, parse_settlement};
+use ml_connector::ledger::parse::{
+    ParseErrorKind, SettlementFile, decode, decode_owned, parse_settlement,
+};
 use rust_decimal::Decimal;
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -645,6 +647,14 @@ mod mutations {
 
     /// Runs the whole pipeline the way callers do; every error must name a line.
     fn check(bytes: &[u8]) {
+        for charset in [
+            None,
+            Some("windows-1252"),
+            Some("ISO-8859-8"),
+            Some("Shift_JIS"),
+        ] {
+            assert_owned_decode_same(bytes, charset);
+        }
         let located = |e: &ml_connector::ledger::parse::ParseError| {
             assert!(e.line.is_some(), "unlocated error: {e:?}");
             assert!(!e.to_string().is_empty());
@@ -1127,4 +1137,156 @@ fn parse_split_decides_the_locale_from_the_tail_too() {
         whole.rows().collect::<Vec<_>>()
     );
     assert_split_same(&text);
+}
+
+/// [`decode_owned`] gives what [`decode`] gives: text, charset, or error.
+fn assert_owned_decode_same(bytes: &[u8], charset: Option<&str>) {
+    let borrowed = decode(bytes, charset).map(|d| (d.text.into_owned(), d.charset));
+    let owned = decode_owned(bytes.to_vec(), charset).map(|d| (d.text.into_owned(), d.charset));
+    assert_eq!(owned, borrowed, "{charset:?}");
+}
+
+/// Decoding bytes handed over (the preview's path, which converts
+/// single-byte charsets in place) reads every fixture as decoding borrowed
+/// bytes does, under every charset label.
+#[test]
+fn owned_decoding_equals_borrowed_decoding() {
+    let mut files: Vec<Vec<u8>> = [
+        "v2-us-24col.txt",
+        "v2-ca-23col-crlf-bom.txt",
+        "v2-de-comma-dotdates.txt",
+        "v2-fr-latin1.txt",
+        "v2-jp-shiftjis.txt",
+        "v1-de-33col.txt",
+    ]
+    .iter()
+    .map(|n| fixture(n))
+    .collect();
+    let all_bytes: Vec<u8> = (1u8..=255).collect();
+    files.push(format!("{V2_HEADER}\n").into_bytes());
+    files.push([b"a\tb\n".as_slice(), &all_bytes, b"\n\xe9\xe9\xe9"].concat());
+    files.push(b"\xef\xbb\xbfcaf\xc3\xa9\n".to_vec());
+    files.push(b"\xff\xfea\x00\n\x00".to_vec());
+    files.push(b"caf\xe9\ncaf\xe9\n\x80\x9f\xff".to_vec());
+    for bytes in &files {
+        for charset in [
+            None,
+            Some("UTF-8"),
+            Some("windows-1252"),
+            Some("ISO-8859-1"),
+            Some("ISO-8859-8"),
+            Some("KOI8-R"),
+            Some("Shift_JIS"),
+            Some("UTF-16LE"),
+        ] {
+            assert_owned_decode_same(bytes, charset);
+        }
+    }
+    let latin = fixture("v2-fr-latin1.txt");
+    let d = decode_owned(latin, None).unwrap();
+    assert_eq!(d.charset, "windows-1252");
+    assert!(d.text.contains("CAF\u{c9}-cr\u{e8}me"));
+}
+
+// ---- rows that belong to another settlement (issue 14) --------------------
+
+/// A body row in another currency than the summary row's, or with another
+/// settlement id, is a located error naming what was found and what was
+/// expected; so is a summary row whose start is after its end. Empty cells
+/// (the usual body row) are fine.
+#[test]
+fn rows_of_another_settlement_or_currency_and_reversed_periods_are_located_errors() {
+    let ok = "2025-10-01 00:00:00 UTC";
+    let row = |id: &str, currency: &str| {
+        v2_line(&[
+            (0, id),
+            (5, currency),
+            (6, "Order"),
+            (11, "Amazon.com"),
+            (12, "ItemPrice"),
+            (13, "Principal"),
+            (14, "1.00"),
+            (17, ok),
+        ])
+    };
+    // the usual rows: same id (or none), same currency (any case, or none)
+    let text = format!(
+        "{V2_HEADER}\n{}\n{}\n{}\n{}\n{}\n",
+        summary_line("4.00"),
+        row("1", ""),
+        row("1", "USD"),
+        row("", ""),
+        row(" 1 ", "usd"),
+    );
+    let file = SettlementFile::parse(&text, "UTF-8").unwrap();
+    assert!(file.rows().all(|r| r.is_ok()));
+
+    let text = format!(
+        "{V2_HEADER}\n{}\n{}\n{}\n",
+        summary_line("2.00"),
+        row("1", "USD"),
+        row("1", "EUR"),
+    );
+    let e = first_error(&text);
+    assert_eq!(e.line, Some(4), "{e}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("line 4") && msg.contains("EUR") && msg.contains("USD"),
+        "{msg}"
+    );
+
+    let text = format!(
+        "{V2_HEADER}\n{}\n{}\n{}\n",
+        summary_line("2.00"),
+        row("1", ""),
+        row("2", ""),
+    );
+    let e = first_error(&text);
+    assert_eq!(e.line, Some(4), "{e}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("line 4") && msg.contains("`2`") && msg.contains("`1`"),
+        "{msg}"
+    );
+    // every chunk finds it too
+    let file = SettlementFile::parse(&text, "UTF-8").unwrap();
+    let errors: Vec<_> = file
+        .split_rows(2)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::err)
+        .collect();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].line, Some(4));
+
+    // V1: the same check on a line that expands into several rows
+    let v1 = String::from_utf8(fixture("v1-de-33col.txt")).unwrap();
+    let mut lines: Vec<String> = v1.lines().map(str::to_string).collect();
+    let body = lines
+        .iter()
+        .position(|l| l.starts_with("42\t") && !l.contains("EUR"))
+        .unwrap();
+    lines[body] = lines[body].replacen("42\t", "43\t", 1);
+    let e = first_error(&lines.join("\n"));
+    assert_eq!(e.line, Some(body as u32 + 1), "{e}");
+    assert!(e.to_string().contains("`43`"), "{e}");
+
+    // a summary row whose period ends before it starts
+    let reversed = v2_line(&[
+        (0, "1"),
+        (1, "2025-10-08 08:00:00 UTC"),
+        (2, "2025-09-24 08:00:00 UTC"),
+        (3, "2025-10-10 08:00:00 UTC"),
+        (4, "1.00"),
+        (5, "USD"),
+    ]);
+    let text = format!("{V2_HEADER}\n{reversed}\n{}\n", row("1", ""));
+    let e = SettlementFile::parse(&text, "UTF-8").unwrap_err();
+    assert_eq!(e.line, Some(2), "{e}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("2025-10-08") && msg.contains("2025-09-24") && msg.contains("after"),
+        "{msg}"
+    );
+    assert!(parse_settlement(text.as_bytes(), None).is_err());
 }

@@ -6,9 +6,10 @@ use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::ledger::journal::JournalError;
 use crate::ledger::mapping::Mapping;
 use crate::ledger::money::format_amount;
-use crate::ledger::parse::{SettlementFile, decode};
+use crate::ledger::parse::{SettlementFile, decode_owned};
 
 #[derive(Debug, Args)]
 pub struct MappingArgs {
@@ -67,7 +68,7 @@ fn check(args: &CheckArgs) -> Result<i32> {
     let bytes = std::fs::read(settlement)
         .with_context(|| format!("cannot read settlement file {}", settlement.display()))?;
     let decoded =
-        decode(&bytes, None).map_err(|e| anyhow::anyhow!("{}: {e}", settlement.display()))?;
+        decode_owned(bytes, None).map_err(|e| anyhow::anyhow!("{}: {e}", settlement.display()))?;
     let file = SettlementFile::parse(&decoded.text, decoded.charset)
         .map_err(|e| anyhow::anyhow!("{}: {e}", settlement.display()))?;
     let fallback = file.dominant_marketplace().unwrap_or("");
@@ -88,7 +89,14 @@ fn check(args: &CheckArgs) -> Result<i32> {
             marketplace,
         );
         let e = seen.entry(id).or_insert((Decimal::ZERO, 0, row.line));
-        e.0 += row.amount;
+        e.0 = e.0.checked_add(row.amount).ok_or_else(|| {
+            let what = format!(
+                "the amount {} added to the {} earlier row(s) of {} / {} / {}",
+                row.amount, e.1, row.transaction_type, row.amount_type, row.amount_description
+            );
+            let err = JournalError::overflow(&file.summary.settlement_id, Some(row.line), what);
+            anyhow::anyhow!("{}: {err}", settlement.display())
+        })?;
         e.1 += 1;
         rows += 1;
     }

@@ -3,13 +3,12 @@
 use anyhow::{Context, Result};
 use chrono_tz::Tz;
 use clap::{Args, Subcommand, ValueEnum};
-use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use crate::ledger::journal::{Engine, propose_file};
 use crate::ledger::mapping::{DEFAULT_MAPPING, Mapping};
 use crate::ledger::model::SettlementFormat;
-use crate::ledger::parse::{SettlementFile, decode, reads_as_utf8, utf8_part};
+use crate::ledger::parse::{SettlementFile, decode_owned, reads_as_utf8, utf8_part};
 use crate::ledger::preview::PreviewReport;
 
 /// Exit code of a preview that worked but is not postable (unmapped rows
@@ -201,8 +200,8 @@ fn read_halves<'b>(
 }
 
 /// Reads and decodes a settlement file, then hands its text to `f`. Keeps one
-/// copy of the file in memory: valid UTF-8 is borrowed from the bytes read, and
-/// the bytes are dropped when decoding had to make a new string.
+/// copy of the file in memory: the bytes read become the text (UTF-8 as is,
+/// single-byte charsets converted in place), see [`decode_owned`].
 pub fn with_settlement_text<R>(
     path: &Path,
     charset: Option<&str>,
@@ -211,15 +210,8 @@ pub fn with_settlement_text<R>(
     let bytes = std::fs::read(path)
         .with_context(|| format!("cannot read settlement file {}", path.display()))?;
     let decoded =
-        decode(&bytes, charset).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let charset = decoded.charset;
-    match decoded.text {
-        Cow::Borrowed(text) => f(text, charset),
-        Cow::Owned(text) => {
-            drop(bytes);
-            f(&text, charset)
-        }
-    }
+        decode_owned(bytes, charset).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    f(&decoded.text, decoded.charset)
 }
 
 /// The preview engine of a file (calendar months in `tz`). A V2 file's
@@ -249,7 +241,8 @@ fn preview_file(
     let parts = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
     let proposal = propose_file(file, &engine, parts)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let report = PreviewReport::new(&file.summary, &proposal, tz.name());
+    let report = PreviewReport::new(&file.summary, &proposal, tz.name())
+        .with_charset(file.locale.charset, args.charset.as_deref());
     let text = match args.format {
         OutputFormat::Table => report.to_table(),
         OutputFormat::Json => report.to_json(),

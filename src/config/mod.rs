@@ -99,6 +99,16 @@ impl Config {
     /// Parses and validates configuration text; `path` names it in errors and
     /// anchors its relative paths.
     pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        if is_blank_toml(text) {
+            return Err(ConfigError::InvalidFile {
+                path: path.to_path_buf(),
+                message: "the file is empty (no settings, only blank lines or comments): write \
+                          the configuration into it (every section is described in \
+                          docs/configuration.md and in src/config/example.toml), or pass \
+                          --config FILE to use another file"
+                    .into(),
+            });
+        }
         let settings: ConfigFile = spans::parse(text, path)?;
         let config = Config {
             path: path.to_path_buf(),
@@ -276,6 +286,15 @@ impl Config {
     }
 }
 
+/// No TOML content at all: zero bytes, whitespace, comments (a file every
+/// setting of which would silently be a default).
+fn is_blank_toml(text: &str) -> bool {
+    text.trim_start_matches('\u{feff}').lines().all(|line| {
+        let line = line.trim();
+        line.is_empty() || line.starts_with('#')
+    })
+}
+
 /// The audit actor (pure): see [`Config::actor`].
 pub fn actor(configured: Option<&str>, headless: bool, os_user: Option<String>) -> String {
     if headless {
@@ -304,4 +323,38 @@ pub struct EbsContext {
     pub nls_language: String,
     pub org_id: Option<i64>,
     pub access_set_id: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A config file with no settings (zero bytes, blanks, comments) is an
+    /// error saying so, not a run with every default.
+    #[test]
+    fn an_empty_file_is_an_error_saying_so() {
+        let path = Path::new("/etc/mlc/config.toml");
+        for text in [
+            "",
+            "   \n\t\n",
+            "# only a comment\n\n  # another\r\n",
+            "\u{feff}\n",
+        ] {
+            let err = Config::from_toml(text, path).unwrap_err();
+            let msg = err.to_string();
+            assert!(
+                msg.contains("/etc/mlc/config.toml") && msg.contains("empty"),
+                "{text:?}: {msg}"
+            );
+            assert!(msg.contains("example.toml"), "what to do: {msg}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        std::fs::write(&file, b"").unwrap();
+        let msg = Config::load(&file).unwrap_err().to_string();
+        assert!(msg.contains("empty"), "{msg}");
+        // a comment beside one real setting is not empty
+        let err = Config::from_toml("# c\nuser = \"ana\"\n", path);
+        assert!(err.is_ok() || !err.unwrap_err().to_string().contains("empty"));
+    }
 }

@@ -87,6 +87,28 @@ pub enum FxError {
         "converted deposit {deposit} cannot be spread: the settlement's clearing lines total zero in the entered currency"
     )]
     NoClearingToSpread { deposit: Decimal },
+    #[error(
+        "{what} overflows a decimal (more than {} in absolute value): amounts this large are no \
+         real settlement; check the settlement file and the rate",
+        Decimal::MAX
+    )]
+    Overflow { what: String },
+}
+
+/// The overflow error for `what`.
+fn overflow(what: impl Into<String>) -> FxError {
+    FxError::Overflow { what: what.into() }
+}
+
+/// The sum of `amounts`, or the overflow error for `what()`.
+fn checked_sum(
+    amounts: impl IntoIterator<Item = Decimal>,
+    what: impl FnOnce() -> String,
+) -> Result<Decimal, FxError> {
+    amounts
+        .into_iter()
+        .try_fold(Decimal::ZERO, Decimal::checked_add)
+        .ok_or_else(|| overflow(what()))
 }
 
 /// Decides the conversion of a settlement into the ledger currency.
@@ -142,7 +164,9 @@ pub fn implied_rate(
     {
         return None;
     }
-    let rate = (converted / group.original_total)
+    // a quotient beyond a decimal implies no rate
+    let rate = converted
+        .checked_div(group.original_total)?
         .round_dp_with_strategy(scale, RoundingStrategy::MidpointAwayFromZero);
     (rate > Decimal::ZERO).then_some(rate)
 }
@@ -186,21 +210,34 @@ pub fn convert_settlement(
     if rate <= Decimal::ZERO {
         return Err(FxError::BadRate(rate));
     }
+    // Every sum and product below is of amounts from the settlement: checked.
+    let signed = |l: &FxLine| {
+        l.entered_dr
+            .checked_sub(l.entered_cr)
+            .ok_or_else(|| overflow("a line's debit minus its credit"))
+    };
     for (j, lines) in journals.iter().enumerate() {
-        let dr: Decimal = lines.iter().map(|l| l.entered_dr).sum();
-        let cr: Decimal = lines.iter().map(|l| l.entered_cr).sum();
+        let dr = checked_sum(lines.iter().map(|l| l.entered_dr), || {
+            format!("the entered debits of journal {j}")
+        })?;
+        let cr = checked_sum(lines.iter().map(|l| l.entered_cr), || {
+            format!("the entered credits of journal {j}")
+        })?;
         if dr != cr {
             return Err(FxError::EnteredUnbalanced { journal: j, dr, cr });
         }
     }
     let round =
         |d: Decimal| d.round_dp_with_strategy(ledger_scale, RoundingStrategy::MidpointAwayFromZero);
-    let clearing_total: Decimal = journals
-        .iter()
-        .flatten()
-        .filter(|l| l.clearing)
-        .map(|l| l.entered_dr - l.entered_cr)
-        .sum();
+    let clearing_total =
+        journals
+            .iter()
+            .flatten()
+            .filter(|l| l.clearing)
+            .try_fold(Decimal::ZERO, |sum, l| {
+                sum.checked_add(signed(l)?)
+                    .ok_or_else(|| overflow("the entered clearing lines of all journals"))
+            })?;
     let target = match converted_deposit {
         Some(dep) => {
             if clearing_total.is_zero() && !dep.is_zero() {
@@ -208,7 +245,11 @@ pub fn convert_settlement(
             }
             dep
         }
-        None => round(clearing_total * rate),
+        None => round(
+            clearing_total
+                .checked_mul(rate)
+                .ok_or_else(|| overflow("the clearing total times the rate"))?,
+        ),
     };
 
     // Cumulative rounding over the clearing lines in order: the shares add up to `target`.
@@ -219,21 +260,36 @@ pub fn convert_settlement(
         let mut acc_lines = Vec::with_capacity(lines.len());
         let mut net = Decimal::ZERO;
         for line in lines {
-            let signed_entered = line.entered_dr - line.entered_cr;
+            let signed_entered = signed(line)?;
             let signed_acc = if line.clearing {
-                cum_entered += signed_entered;
+                cum_entered = cum_entered
+                    .checked_add(signed_entered)
+                    .ok_or_else(|| overflow("the entered clearing lines"))?;
                 let upto = if clearing_total.is_zero() {
                     Decimal::ZERO
                 } else {
-                    round(target * cum_entered / clearing_total)
+                    round(
+                        target
+                            .checked_mul(cum_entered)
+                            .and_then(|x| x.checked_div(clearing_total))
+                            .ok_or_else(|| overflow("the deposit's share of a clearing line"))?,
+                    )
                 };
-                let share = upto - cum_alloc;
+                let share = upto
+                    .checked_sub(cum_alloc)
+                    .ok_or_else(|| overflow("the deposit's share of a clearing line"))?;
                 cum_alloc = upto;
                 share
             } else {
-                round(signed_entered * rate)
+                round(
+                    signed_entered
+                        .checked_mul(rate)
+                        .ok_or_else(|| overflow("a line's amount times the rate"))?,
+                )
             };
-            net += signed_acc;
+            net = net
+                .checked_add(signed_acc)
+                .ok_or_else(|| overflow("the accounted amounts of a journal"))?;
             // Keep the accounted amount on the entered side.
             let acc = if line.entered_cr > line.entered_dr {
                 Accounted {
@@ -434,6 +490,36 @@ mod tests {
         let conv = convert_settlement(&journals, d("161.234"), 0, None).expect("ok");
         check_balanced(&journals, &conv);
         assert_eq!(conv[0].lines[0].dr, d("1612"));
+    }
+
+    /// Amounts near the decimal's limit: an error saying what overflowed, never a panic.
+    #[test]
+    fn overflow_is_an_error_not_a_panic() {
+        let huge = "79000000000000000000000000000";
+        // the entered debits of one journal
+        let j = vec![vec![
+            line(huge, "0", false),
+            line(huge, "0", false),
+            line("0", huge, true),
+        ]];
+        let err = convert_settlement(&j, d("1"), 2, None).expect_err("overflow");
+        assert!(err.to_string().contains("overflow"), "{err}");
+        // the clearing lines of two journals
+        let j = vec![
+            vec![line(huge, "0", true), line("0", huge, false)],
+            vec![line(huge, "0", true), line("0", huge, false)],
+        ];
+        let err = convert_settlement(&j, d("1"), 2, None).expect_err("overflow");
+        assert!(err.to_string().contains("overflow"), "{err}");
+        // one line times the rate, and the spread of a deposit
+        let j = vec![vec![line(huge, "0", true), line("0", huge, false)]];
+        let err = convert_settlement(&j, d("1.5"), 2, None).expect_err("overflow");
+        assert!(err.to_string().contains("overflow"), "{err}");
+        let err = convert_settlement(&j, d("1.5"), 2, Some(d(huge))).expect_err("overflow");
+        assert!(err.to_string().contains("overflow"), "{err}");
+        // an implied rate beyond a decimal: none implied
+        let g = group("0.0000000001", Some(huge), Some("USD"));
+        assert_eq!(implied_rate(&g, "USD", 10), None);
     }
 
     fn cents() -> impl Strategy<Value = Decimal> {

@@ -56,6 +56,32 @@ pub enum JournalError {
         #[source]
         source: PeriodError,
     },
+    /// A sum of the file's amounts beyond what a decimal holds (about ±7.9e28).
+    #[error(
+        "settlement {settlement_id}{}: {what} overflows a decimal (more than {} in absolute value): \
+         amounts this large are no real settlement; check the file (download it again) and \
+         report it if Amazon sent it so",
+        line.map(|l| format!(", line {l}")).unwrap_or_default(),
+        Decimal::MAX
+    )]
+    Overflow {
+        settlement_id: String,
+        /// The row whose amount overflowed the sum, or the first row of the
+        /// sum; none for totals over many rows.
+        line: Option<u32>,
+        what: String,
+    },
+}
+
+impl JournalError {
+    /// A sum of `what` that overflowed (see [`JournalError::Overflow`]).
+    pub fn overflow(settlement_id: &str, line: Option<u32>, what: impl Into<String>) -> Self {
+        JournalError::Overflow {
+            settlement_id: settlement_id.to_string(),
+            line,
+            what: what.into(),
+        }
+    }
 }
 
 /// What a journal line is.
@@ -116,12 +142,16 @@ impl Journal {
 
     /// Debit minus credit on the clearing line(s): what this journal moves
     /// into clearing.
+    ///
+    /// Saturates rather than panics; [`Accumulator::finish`] checked that
+    /// the journals it builds fit.
     pub fn clearing_net(&self) -> Decimal {
         self.lines
             .iter()
             .filter(|l| l.kind == LineKind::Clearing)
-            .map(|l| l.debit - l.credit)
-            .sum()
+            .fold(Decimal::ZERO, |sum, l| {
+                sum.saturating_add(l.debit.saturating_sub(l.credit))
+            })
     }
 }
 
@@ -157,9 +187,12 @@ pub struct Proposal {
 }
 
 impl Proposal {
-    /// Sum of the clearing lines over all journals.
+    /// Sum of the clearing lines over all journals. Saturates rather than
+    /// panics; [`Accumulator::finish`] checked that it fits.
     pub fn clearing_total(&self) -> Decimal {
-        self.journals.iter().map(Journal::clearing_net).sum()
+        self.journals
+            .iter()
+            .fold(Decimal::ZERO, |sum, j| sum.saturating_add(j.clearing_net()))
     }
 }
 
@@ -260,6 +293,7 @@ impl<'m> Engine<'m> {
             rows: 0,
             markets: Vec::new(),
             last_market: 0,
+            overflow: None,
         }
     }
 
@@ -298,13 +332,24 @@ impl<'m> Engine<'m> {
 struct Cell {
     sum: Decimal,
     rows: u64,
+    /// Line of the cell's first row (for overflow errors).
+    first_line: u32,
 }
 
 impl Cell {
+    /// Adds rows summing to `amount`, the first on `first_line`; `false`
+    /// (and no change) when the sum would overflow.
     #[inline]
-    fn add(&mut self, amount: Decimal, rows: u64) {
-        self.sum += amount;
+    fn add(&mut self, amount: Decimal, rows: u64, first_line: u32) -> bool {
+        let Some(sum) = self.sum.checked_add(amount) else {
+            return false;
+        };
+        if self.rows == 0 || first_line < self.first_line {
+            self.first_line = first_line;
+        }
+        self.sum = sum;
         self.rows += rows;
+        true
     }
 }
 
@@ -320,6 +365,8 @@ pub struct Accumulator<'e> {
     /// of first appearance, and the index of the last one seen.
     markets: Vec<(String, u64)>,
     last_market: usize,
+    /// A sum that overflowed while merging: reported by [`Self::finish`].
+    overflow: Option<JournalError>,
 }
 
 /// Stands in for the settlement's marketplace until it is known (deferred
@@ -363,9 +410,41 @@ impl<'e> Accumulator<'e> {
                 .map_err(row_err)?,
         };
         e.target_of(period, || "the row".into()).map_err(row_err)?;
-        self.cell(period as u32, combo).add(row.amount, 1);
+        let cell = self.cell(period as u32, combo);
+        let earlier = cell.rows;
+        if !cell.add(row.amount, 1, row.line) {
+            return Err(JournalError::overflow(
+                &e.summary.settlement_id,
+                Some(row.line),
+                format!(
+                    "the amount {} added to the {earlier} earlier row(s) of {} / {} / {}",
+                    row.amount, row.transaction_type, row.amount_type, row.amount_description
+                ),
+            ));
+        }
         self.rows += 1;
         Ok(())
+    }
+
+    /// Adds a partial sum of a combination (merging, or moving rows to their
+    /// marketplace); an overflow is kept for [`Self::finish`].
+    fn add_cell(&mut self, period: u32, combo: u32, from: Cell) {
+        if !self
+            .cell(period, combo)
+            .add(from.sum, from.rows, from.first_line)
+            && self.overflow.is_none()
+        {
+            let c = self.matcher.combo(combo);
+            let what = format!(
+                "the sum of the rows of {} / {} / {}",
+                c.transaction_type, c.amount_type, c.amount_description
+            );
+            self.overflow = Some(JournalError::overflow(
+                &self.engine.summary.settlement_id,
+                Some(from.first_line),
+                what,
+            ));
+        }
     }
 
     #[inline]
@@ -433,7 +512,7 @@ impl<'e> Accumulator<'e> {
                 &dominant,
             );
             for (period, cell) in periods {
-                self.cell(period, real).add(cell.sum, cell.rows);
+                self.add_cell(period, real, cell);
             }
         }
     }
@@ -451,8 +530,11 @@ impl<'e> Accumulator<'e> {
         }
         for (combo, periods) in other.cells.into_iter().enumerate() {
             for (period, cell) in periods {
-                self.cell(period, ids[combo]).add(cell.sum, cell.rows);
+                self.add_cell(period, ids[combo], cell);
             }
+        }
+        if self.overflow.is_none() {
+            self.overflow = other.overflow;
         }
         self.rows += other.rows;
         for (name, n) in other.markets {
@@ -469,11 +551,18 @@ impl<'e> Accumulator<'e> {
         if e.deferred {
             self.resolve_marketplace();
         }
+        if let Some(overflow) = self.overflow.take() {
+            return Err(overflow);
+        }
         let mapping = e.mapping;
         let summary = &e.summary;
         let settlement_err = |source| JournalError::Settlement {
             settlement_id: summary.settlement_id.clone(),
             source,
+        };
+        // every sum below adds amounts from the file: checked, never `+`
+        let overflow = |line: Option<u32>, what: String| {
+            JournalError::overflow(&summary.settlement_id, line, what)
         };
 
         #[derive(Default)]
@@ -497,7 +586,9 @@ impl<'e> Accumulator<'e> {
         });
         let mut rows_total = Decimal::ZERO;
         for (combo, period, cell) in cells {
-            rows_total += cell.sum;
+            rows_total = rows_total
+                .checked_add(cell.sum)
+                .ok_or_else(|| overflow(None, "the sum of all rows".into()))?;
             let period = period as usize;
             // checked in `add`
             let target = e
@@ -524,7 +615,15 @@ impl<'e> Accumulator<'e> {
                             c.amount_description.clone(),
                         ))
                         .or_default();
-                    u.0 += cell.sum;
+                    u.0 = u.0.checked_add(cell.sum).ok_or_else(|| {
+                        overflow(
+                            Some(cell.first_line),
+                            format!(
+                                "the sum of the unmapped rows of {} / {} / {}",
+                                c.transaction_type, c.amount_type, c.amount_description
+                            ),
+                        )
+                    })?;
                     u.1 += cell.rows;
                     match &mapping.suspense {
                         Some(s) => (s.as_str(), SUSPENSE_LABEL, LineKind::Suspense, None),
@@ -535,7 +634,12 @@ impl<'e> Accumulator<'e> {
             let g = groups
                 .entry((target, account.to_string(), label.to_string(), original))
                 .or_default();
-            g.sum += cell.sum;
+            g.sum = g.sum.checked_add(cell.sum).ok_or_else(|| {
+                overflow(
+                    Some(cell.first_line),
+                    format!("the sum of the rows on account {account} ({label})"),
+                )
+            })?;
             g.rows += cell.rows;
             g.kind = Some(g.kind.map_or(kind, |k| k.min(kind)));
             if let Some(r) = rule {
@@ -544,10 +648,35 @@ impl<'e> Accumulator<'e> {
             }
         }
 
-        let difference = summary.total_amount - rows_total;
-        let consistent = difference.is_zero();
+        let difference = summary
+            .total_amount
+            .checked_sub(rows_total)
+            .ok_or_else(|| {
+                overflow(
+                    None,
+                    format!(
+                        "the settlement total {} minus the rows' sum {rows_total}",
+                        summary.total_amount
+                    ),
+                )
+            })?;
+        // A summary row alone explains nothing: no rows to post, and a total
+        // that cannot be checked (nor sent to the difference account).
+        let no_rows = self.rows == 0;
+        let consistent = difference.is_zero() && !no_rows;
         let mut blockers = Vec::new();
-        if !consistent {
+        if no_rows {
+            blockers.push(format!(
+                "inconsistent: the file has no body rows, only its summary row (total {}); \
+                 download it again, or ask Amazon why the settlement lists no transactions",
+                summary.total_amount
+            ));
+            // one empty journal where the settlement ends, so the settlement
+            // still shows (as inconsistent) wherever its journals are listed
+            if let Some(end) = e.end_period.and_then(|p| e.index.target(p)) {
+                rows_per_target.entry(end).or_default();
+            }
+        } else if !consistent {
             match &mapping.difference {
                 // The difference is posted like a row of that amount: positive
                 // (Amazon paid more than the rows explain) is a credit to the
@@ -562,7 +691,12 @@ impl<'e> Accumulator<'e> {
                     let g = groups
                         .entry((end, account.clone(), DIFFERENCE_LABEL.to_string(), None))
                         .or_default();
-                    g.sum += difference;
+                    g.sum = g.sum.checked_add(difference).ok_or_else(|| {
+                        overflow(
+                            None,
+                            format!("the difference {difference} added to account {account}"),
+                        )
+                    })?;
                     g.kind = Some(LineKind::Difference);
                 }
                 None => blockers.push(format!(
@@ -598,7 +732,9 @@ impl<'e> Accumulator<'e> {
             {
                 let original_period = original.map(|p| e.index.period(p).name.clone());
                 let rules: Vec<usize> = g.rules.iter().copied().collect();
-                net += g.sum;
+                net = net
+                    .checked_add(g.sum)
+                    .ok_or_else(|| overflow(None, format!("the net of journal {}", period.name)))?;
                 if g.sum.is_zero() {
                     zero_net.push(ZeroNetGroup {
                         account: account.clone(),
@@ -644,8 +780,14 @@ impl<'e> Accumulator<'e> {
                     ap: false,
                 });
             }
-            let total_debit = lines.iter().map(|l| l.debit).sum();
-            let total_credit = lines.iter().map(|l| l.credit).sum();
+            let total = |side: fn(&JournalLine) -> Decimal, name: &str| {
+                lines
+                    .iter()
+                    .try_fold(Decimal::ZERO, |sum, l| sum.checked_add(side(l)))
+                    .ok_or_else(|| overflow(None, format!("the {name} of journal {}", period.name)))
+            };
+            let total_debit = total(|l| l.debit, "debits")?;
+            let total_credit = total(|l| l.credit, "credits")?;
             journals.push(Journal {
                 period: period.name.clone(),
                 accounting_date,
@@ -655,6 +797,12 @@ impl<'e> Accumulator<'e> {
                 total_credit,
             });
         }
+
+        // what `Proposal::clearing_total` adds up, in its order
+        journals
+            .iter()
+            .try_fold(Decimal::ZERO, |sum, j| sum.checked_add(j.clearing_net()))
+            .ok_or_else(|| overflow(None, "the clearing lines of all journals".into()))?;
 
         let unmapped = unmapped
             .into_iter()
@@ -742,178 +890,4 @@ pub fn propose_file(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ledger::model::{PostedAt, SettlementFormat};
-    use chrono::{TimeZone, Utc};
-
-    fn dec(s: &str) -> Decimal {
-        Decimal::from_str_exact(s).unwrap()
-    }
-
-    fn summary(total: &str) -> SettlementSummary {
-        SettlementSummary {
-            settlement_id: "S1".into(),
-            format: SettlementFormat::V2,
-            start: Utc.with_ymd_and_hms(2025, 9, 24, 8, 0, 0).unwrap(),
-            end: Utc.with_ymd_and_hms(2025, 10, 8, 8, 0, 0).unwrap(),
-            deposit_date: None,
-            total_amount: dec(total),
-            currency: Currency::new("USD"),
-        }
-    }
-
-    fn row<'a>(
-        line: u32,
-        tt: &'a str,
-        at: &'a str,
-        desc: &'a str,
-        amount: &str,
-        posted: Option<PostedAt>,
-    ) -> RowRef<'a> {
-        RowRef {
-            line,
-            transaction_type: tt,
-            amount_type: at,
-            amount_description: desc,
-            amount: dec(amount),
-            order_id: "",
-            merchant_order_id: "",
-            adjustment_id: "",
-            shipment_id: "",
-            marketplace_name: "Amazon.com",
-            fulfillment_id: "",
-            posted,
-            order_item_code: "",
-            merchant_order_item_id: "",
-            merchant_adjustment_item_id: "",
-            sku: "",
-            quantity_purchased: None,
-            promotion_id: "",
-        }
-    }
-
-    fn at(y: i32, m: u32, d: u32, h: u32) -> Option<PostedAt> {
-        Some(PostedAt::Instant(
-            Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap(),
-        ))
-    }
-
-    #[test]
-    fn rows_marketplace_equals_the_dominant_one() {
-        let mapping = Mapping::default_mapping();
-        let s = summary("0");
-        let cal = Engine::preview_calendar(&s, chrono_tz::UTC);
-        let posted = at(2025, 9, 30, 12);
-        let mk = |line, mp: &'static str, tt, at, desc, amount| {
-            let mut r = row(line, tt, at, desc, amount, posted);
-            r.marketplace_name = mp;
-            r
-        };
-        // Amazon.fr and Amazon.de tie at two rows: the first seen wins
-        let rows = [
-            mk(
-                3,
-                "",
-                "other-transaction",
-                "other-transaction",
-                "Storage Fee",
-                "-5.00",
-            ),
-            mk(4, "Amazon.fr", "Order", "ItemPrice", "Principal", "10.00"),
-            mk(5, "Amazon.de", "Order", "ItemPrice", "Principal", "20.00"),
-            mk(6, "", "Order", "ItemPrice", "Principal", "1.00"),
-            mk(7, "Amazon.de", "Order", "ItemPrice", "Principal", "20.00"),
-            mk(8, "Amazon.fr", "Order", "ItemFees", "Commission", "-1.50"),
-            mk(9, "", "Mystery", "Thing", "X", "-2.00"),
-        ];
-        for dominant in [Some("Amazon.fr"), None] {
-            let rows: Vec<RowRef<'_>> = match dominant {
-                Some(_) => rows.to_vec(),
-                None => rows
-                    .iter()
-                    .map(|r| RowRef {
-                        marketplace_name: "",
-                        ..*r
-                    })
-                    .collect(),
-            };
-            let known = Engine::new(&mapping, cal.clone(), chrono_tz::UTC, &s, dominant);
-            let want = known.propose(rows.iter().copied()).unwrap();
-            let counted = Engine::with_rows_marketplace(&mapping, cal.clone(), chrono_tz::UTC, &s);
-            assert_eq!(counted.propose(rows.iter().copied()).unwrap(), want);
-            for cut in 0..rows.len() {
-                let mut a = counted.accumulator();
-                let mut b = counted.accumulator();
-                rows[..cut].iter().for_each(|r| a.add(r).unwrap());
-                rows[cut..].iter().for_each(|r| b.add(r).unwrap());
-                a.merge(b);
-                assert_eq!(a.finish().unwrap(), want, "cut {cut}");
-            }
-        }
-    }
-
-    #[test]
-    fn merge_equals_single_pass() {
-        let mapping = Mapping::default_mapping();
-        let s = summary("70.00");
-        let engine = Engine::new(
-            &mapping,
-            Engine::preview_calendar(&s, chrono_tz::UTC),
-            chrono_tz::UTC,
-            &s,
-            Some("Amazon.com"),
-        );
-        let rows = [
-            row(
-                3,
-                "Order",
-                "ItemPrice",
-                "Principal",
-                "100.00",
-                at(2025, 9, 30, 12),
-            ),
-            row(
-                4,
-                "Order",
-                "ItemFees",
-                "Commission",
-                "-15.00",
-                at(2025, 9, 30, 12),
-            ),
-            row(
-                5,
-                "Order",
-                "ItemPrice",
-                "Principal",
-                "20.00",
-                at(2025, 10, 2, 12),
-            ),
-            row(
-                6,
-                "order",
-                "itemfees",
-                "commission",
-                "-3.00",
-                at(2025, 10, 2, 12),
-            ),
-            row(7, "Mystery", "Thing", "X", "-32.00", None),
-        ];
-        let single = engine.propose(rows).unwrap();
-        let mut a = engine.accumulator();
-        let mut b = engine.accumulator();
-        for r in &rows[..2] {
-            a.add(r).unwrap();
-        }
-        for r in &rows[2..] {
-            b.add(r).unwrap();
-        }
-        a.merge(b);
-        let merged = a.finish().unwrap();
-        assert_eq!(single, merged);
-        assert_eq!(single.rows, 5);
-        assert_eq!(single.journals.len(), 2);
-        assert_eq!(single.clearing_total(), dec("70.00"));
-        assert!(single.journals.iter().all(Journal::is_balanced));
-    }
-}
+mod tests;

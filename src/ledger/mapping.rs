@@ -264,6 +264,7 @@ impl Mapping {
                 line,
             });
         }
+        problems.extend(conflicting_rules(&rules));
         if !problems.is_empty() {
             return Err(MappingError { problems });
         }
@@ -348,6 +349,61 @@ impl Mapping {
     pub fn matcher(&self) -> Matcher<'_> {
         Matcher::new(self)
     }
+}
+
+/// Rules that match exactly the same rows (the same fields, compared as
+/// matching compares them: case-insensitively, `*` as absent) but post to
+/// another account: only the first could ever apply, so which account the
+/// accountant meant is unknown. One problem per later rule, naming both lines.
+fn conflicting_rules(rules: &[Rule]) -> Vec<MappingProblem> {
+    fn folded(field: &Option<String>) -> Option<String> {
+        field
+            .as_deref()
+            .map(|f| f.chars().flat_map(char::to_lowercase).collect())
+    }
+    fn shown(field: &Option<String>) -> String {
+        field
+            .as_deref()
+            .map_or_else(|| "any".to_string(), |f| format!("`{f}`"))
+    }
+    let mut first: HashMap<[Option<String>; 4], usize> = HashMap::new();
+    let mut problems = Vec::new();
+    for (i, rule) in rules.iter().enumerate() {
+        let key = [
+            folded(&rule.transaction_type),
+            folded(&rule.amount_type),
+            folded(&rule.amount_description),
+            folded(&rule.marketplace),
+        ];
+        let Some(&j) = first.get(&key) else {
+            first.insert(key, i);
+            continue;
+        };
+        let earlier = &rules[j];
+        if earlier.account == rule.account {
+            continue;
+        }
+        problems.push(MappingProblem {
+            line: Some(rule.line),
+            column: None,
+            message: format!(
+                "rule {} matches the same rows as rule {} on line {} (transaction_type {}, \
+                 amount_type {}, amount_description {}, marketplace {}) but posts to `{}` \
+                 instead of `{}`: only the first would ever apply; remove one, or make one \
+                 more specific",
+                i + 1,
+                j + 1,
+                earlier.line,
+                shown(&rule.transaction_type),
+                shown(&rule.amount_type),
+                shown(&rule.amount_description),
+                shown(&rule.marketplace),
+                rule.account,
+                earlier.account,
+            ),
+        });
+    }
+    problems
 }
 
 /// Case-insensitive equality without allocating (ASCII fast path).
@@ -628,8 +684,8 @@ label = "order item price A"
 [[rules]]
 amount_type = "ItemPrice"
 transaction_type = "order"
-account = "01-000-4002-0000-000"
-label = "order item price B (tie, later)"
+account = "01-000-4001-0000-000"
+label = "order item price B (tie, later; another account would be a conflict)"
 [[rules]]
 transaction_type = "Order"
 amount_type = "*"

@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::journal::{LineKind, Proposal};
 use super::model::{SettlementFormat, SettlementSummary};
 use super::money::{currency_scale, format_amount};
+use super::parse::charset_note;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PreviewLine {
@@ -71,6 +72,12 @@ pub struct PreviewReport {
     pub blockers: Vec<String>,
     pub timezone: String,
     pub mapping_hash: String,
+    /// The character set the file was decoded with (`UTF-8`, `windows-1252`,
+    /// `Shift_JIS`, …): part of how it was read, like its decimal mark.
+    pub charset: String,
+    /// Things to know about how the file was read, e.g. `decoded as
+    /// windows-1252: not valid UTF-8` (empty for a UTF-8 file).
+    pub notes: Vec<String>,
 }
 
 fn instant(t: DateTime<Utc>) -> String {
@@ -141,7 +148,20 @@ impl PreviewReport {
             blockers: proposal.blockers.clone(),
             timezone: timezone.to_string(),
             mapping_hash: proposal.mapping_hash.clone(),
+            charset: "UTF-8".to_string(),
+            notes: Vec::new(),
         }
+    }
+
+    /// Names the charset the file was decoded with (`used`, see
+    /// [`FileLocale::charset`](super::model::FileLocale)); when it is not
+    /// UTF-8, a note says so and why (`given`: the charset label the caller
+    /// passed to [`decode`](super::parse::decode), if any).
+    pub fn with_charset(mut self, used: &str, given: Option<&str>) -> PreviewReport {
+        self.charset = used.to_string();
+        self.notes.retain(|n| !n.starts_with("decoded as "));
+        self.notes.extend(charset_note(used, given));
+        self
     }
 
     /// Pretty JSON with a trailing newline.
@@ -158,7 +178,12 @@ impl PreviewReport {
             .iter()
             .all(|j| j.total_debit == j.total_credit);
         let mut parts = Vec::new();
-        if !self.consistent {
+        if !self.consistent && self.rows == 0 {
+            parts.push(format!(
+                "INCONSISTENT: no body rows, only the summary row (total {})",
+                self.total_amount
+            ));
+        } else if !self.consistent {
             parts.push(format!(
                 "INCONSISTENT: rows sum to {} but the total is {} (difference {})",
                 self.rows_total, self.total_amount, self.difference
@@ -215,6 +240,9 @@ impl PreviewReport {
             self.timezone,
             &self.mapping_hash[..self.mapping_hash.len().min(12)]
         ));
+        for note in &self.notes {
+            out.push_str(&format!("Note: {note}\n"));
+        }
         let label_of = |label: &str, original: &Option<String>| match original {
             Some(p) => format!("{label} [from {p}]"),
             None => label.to_string(),
@@ -285,7 +313,8 @@ impl PreviewReport {
 
     /// CSV for spreadsheets: one record per journal line, then one per unmapped
     /// combination (`kind` = `unmapped`, its amount as debit when negative,
-    /// credit when positive, like a line).
+    /// credit when positive, like a line), then one per note (`kind` = `note`,
+    /// the note as label, no amounts).
     pub fn to_csv(&self) -> String {
         let mut out = String::from(
             "settlement_id,period,accounting_date,account,label,debit,credit,rows,original_period,kind\n",
@@ -332,6 +361,24 @@ impl PreviewReport {
                     &u.rows.to_string(),
                     "",
                     "unmapped",
+                ],
+            );
+        }
+        // how the file was read: a record of kind `note`, no amounts
+        for note in &self.notes {
+            csv_record(
+                &mut out,
+                &[
+                    &self.settlement_id,
+                    "",
+                    "",
+                    "",
+                    note,
+                    "",
+                    "",
+                    "",
+                    "",
+                    "note",
                 ],
             );
         }

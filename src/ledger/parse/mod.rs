@@ -47,6 +47,28 @@ pub fn decode<'b>(bytes: &'b [u8], charset: Option<&str>) -> Result<Decoded<'b>,
     charset::decode(bytes, charset)
 }
 
+/// [`decode`] of bytes the caller hands over: the same text, charset and
+/// errors, but the bytes and a full copy of the text are never both held
+/// (UTF-8 and single-byte charsets such as windows-1252 reuse the buffer).
+pub fn decode_owned(bytes: Vec<u8>, charset: Option<&str>) -> Result<Decoded<'static>, ParseError> {
+    charset::decode_owned(bytes, charset)
+}
+
+/// What a report should say about the charset a file was decoded with:
+/// nothing for UTF-8; else that it was the charset given (`given`: the
+/// download's or the user's label, see [`decode`]) or that the bytes are not
+/// valid UTF-8 (sniffed).
+pub fn charset_note(used: &str, given: Option<&str>) -> Option<String> {
+    if used == encoding_rs::UTF_8.name() {
+        return None;
+    }
+    let why = match given.and_then(charset::encoding_for) {
+        Some(enc) if enc.name() == used => "the charset given",
+        _ => "not valid UTF-8",
+    };
+    Some(format!("decoded as {used}: {why}"))
+}
+
 /// Whether a download's charset (see [`decode`]) reads the bytes as UTF-8:
 /// none given (sniffed), or a UTF-8 label.
 pub fn reads_as_utf8(charset: Option<&str>) -> bool {
@@ -147,6 +169,21 @@ pub enum ParseErrorKind {
     Truncated { found: usize, expected: usize },
     #[error("{found} columns but the header has {expected}: a stray tab in a value?")]
     TooManyColumns { found: usize, expected: usize },
+    #[error(
+        "`{found}` is another settlement than the summary row's `{expected}`: the file mixes settlements; download it again"
+    )]
+    OtherSettlement { found: String, expected: String },
+    #[error(
+        "`{found}` is another currency than the settlement's `{expected}` (summary row): a settlement has one currency; download it again"
+    )]
+    OtherCurrency { found: String, expected: String },
+    #[error(
+        "the settlement starts {start}, after it ends {end}: the summary row's dates are swapped or wrong; download the file again"
+    )]
+    StartAfterEnd {
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    },
 }
 
 /// What every row iterator of one file shares.
@@ -156,6 +193,10 @@ struct Ctx {
     mark: DecimalMark,
     /// The file's day order, or each separator's convention when it needed none.
     orders: dates::Orders,
+    /// The summary row's settlement id and currency: a body row naming
+    /// another is an error.
+    settlement_id: String,
+    currency: Currency,
 }
 
 /// A parsed settlement file borrowing its text: summary and locale up front, rows on demand.
@@ -260,7 +301,7 @@ impl<'a> SettlementFile<'a> {
                 let (line, after) = next_line(rest);
                 *rest = after;
                 let this = line_no;
-                line_no += 1;
+                line_no = line_no.saturating_add(1);
                 if !is_blank(line) {
                     return Some((line, this));
                 }
@@ -270,8 +311,9 @@ impl<'a> SettlementFile<'a> {
         let (header, header_line) =
             next_content(&mut rest).ok_or_else(|| ParseError::at(1, ParseErrorKind::Empty))?;
         let layout = Layout::from_header(header, header_line)?;
-        let (summary_text, summary_line) = next_content(&mut rest)
-            .ok_or_else(|| ParseError::at(header_line + 1, ParseErrorKind::NoSummaryRow))?;
+        let (summary_text, summary_line) = next_content(&mut rest).ok_or_else(|| {
+            ParseError::at(header_line.saturating_add(1), ParseErrorKind::NoSummaryRow)
+        })?;
         let body_line = line_no;
         let body = rest;
 
@@ -317,6 +359,7 @@ impl<'a> SettlementFile<'a> {
                 slash: locale::conventional_order(b'/', &currency),
             },
         };
+        let ctx_currency = currency.clone();
         Ok(SettlementFile {
             summary: SettlementSummary {
                 settlement_id: settlement_id.to_string(),
@@ -346,6 +389,8 @@ impl<'a> SettlementFile<'a> {
                 layout,
                 mark,
                 orders,
+                settlement_id: settlement_id.to_string(),
+                currency: ctx_currency,
             }),
         })
     }
@@ -473,6 +518,11 @@ fn summary_dates(
         },
     };
     match chosen {
+        [Some(start), Some(end), _] if start > end => Err(ParseError::in_column(
+            line,
+            Col::Start.name(),
+            ParseErrorKind::StartAfterEnd { start, end },
+        )),
         [Some(start), Some(end), deposit] => Ok((start, end, deposit)),
         // `required` guaranteed start and end cells are non-empty, and read() fills them
         _ => Err(ParseError::at(line, ParseErrorKind::MissingValue)),
@@ -749,6 +799,34 @@ impl<'a> Rows<'a> {
         Ok(Some(value))
     }
 
+    /// A body row's settlement id and currency, when filled, must be the
+    /// summary row's (Amazon leaves them empty or repeats them).
+    fn same_settlement(&self, line: u32) -> Result<(), ParseError> {
+        let id = self.cell(Col::SettlementId);
+        if !id.is_empty() && id != self.ctx.settlement_id {
+            return Err(ParseError::in_column(
+                line,
+                Col::SettlementId.name(),
+                ParseErrorKind::OtherSettlement {
+                    found: id.to_string(),
+                    expected: self.ctx.settlement_id.clone(),
+                },
+            ));
+        }
+        let currency = self.cell(Col::Currency);
+        if !currency.is_empty() && !currency.eq_ignore_ascii_case(self.ctx.currency.code()) {
+            return Err(ParseError::in_column(
+                line,
+                Col::Currency.name(),
+                ParseErrorKind::OtherCurrency {
+                    found: currency.to_string(),
+                    expected: self.ctx.currency.code().to_string(),
+                },
+            ));
+        }
+        Ok(())
+    }
+
     fn quantity(&self, line: u32) -> Result<Option<i64>, ParseError> {
         let cell = self.cell(Col::QuantityPurchased);
         if cell.is_empty() {
@@ -849,7 +927,9 @@ impl<'a> Iterator for Rows<'a> {
             if is_blank(text) {
                 continue;
             }
-            if let Err(e) = check_width(split, &self.ctx.layout, line) {
+            if let Err(e) =
+                check_width(split, &self.ctx.layout, line).and_then(|()| self.same_settlement(line))
+            {
                 return Some(Err(e));
             }
             match self.ctx.layout.format {
