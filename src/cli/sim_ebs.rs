@@ -26,7 +26,7 @@ Seeded world (default seed, assets/ebs/seed.toml; replace with --seed FILE):
   AP: supplier AMAZON SERVICES (601, AMZ001) sites US/CA/DE; sources AMAZON FEES
   Items (org 204, price list AMAZON US): ML-1001..ML-1004
   Aliases: gl gljournal, ar autoinvoice, ap apinvoice, custom xxmlc
-Wire contract, faults, world events and /_sim/ controls: README.md, section \"EBS simulator\".";
+Wire contract, faults, world events and /_sim/ controls: docs/simulators/ebs.md.";
 
 /// Runs a local Oracle EBS R12.2 (ISG REST) simulator.
 #[derive(Debug, clap::Args)]

@@ -40,7 +40,7 @@ impl Deref for Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error(
-        "no configuration at {}: create it (see the README section \"Configuration\") or pass --config FILE",
+        "no configuration at {}: create it (see docs/configuration.md) or pass --config FILE",
         path.display()
     )]
     NotFound { path: PathBuf },

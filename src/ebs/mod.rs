@@ -7,7 +7,7 @@
 //! caller persists before the next EBS call; [`EbsClient::gl_reconcile`] tells where to
 //! resume after a crash.
 //!
-//! Wire contract: reference `ebs/README.md` §1–8 and the simulator's README section; aliases
+//! Wire contract: reference `ebs/README.md` §1–8 and `docs/simulators/ebs.md`; aliases
 //! and contexts are configuration ([`context::Aliases`], [`context::Contexts`]).
 
 pub mod ap;

@@ -1,7 +1,7 @@
 //! Mapping rules: which GL account and label each settlement row goes to.
 //!
-//! The accountant owns a TOML file (see `assets/mapping.toml` and the README's
-//! "Mapping file" section). This module parses and validates it, and compiles it
+//! The accountant owns a TOML file (see `assets/mapping.toml` and
+//! `docs/mapping.md`). This module parses and validates it, and compiles it
 //! into a [`Matcher`] that maps a million rows at the cost of one hash lookup each:
 //! the best rule is chosen once per distinct (transaction type, amount type,
 //! description, marketplace) combination and cached.

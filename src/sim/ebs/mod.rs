@@ -3,7 +3,7 @@
 //! Faithful to `../shared/reference/ebs/README.md`: login/cookie sessions with expiry,
 //! application context, open interface tables (GL, AR, AP), concurrent programs on a timed or
 //! step scheduler, EBS-like validation, custom PL/SQL services, faults and world events.
-//! The exact wire contract is the README section "EBS simulator".
+//! The exact wire contract is `docs/simulators/ebs.md`.
 
 pub mod ap;
 pub mod ar;
