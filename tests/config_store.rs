@@ -1166,6 +1166,151 @@ fn cli_credentials_with_a_passphrase_and_a_wrong_one() {
     );
 }
 
+/// Exit code of `--strict` refusals and other configuration problems.
+const CONFIGURATION: i32 = 2;
+
+#[cfg(unix)]
+#[test]
+fn cli_credentials_readable_by_others_warn_everywhere_and_strict_refuses() {
+    use std::os::unix::fs::PermissionsExt;
+    let world = World::new("");
+    let json = world.json_file();
+    let out = world.run(
+        &["credentials", "set", "--from-json", json.to_str().unwrap()],
+        Some(SECRETS[4]),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let creds = world.config.parent().unwrap().join("credentials.age");
+    std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let fix = format!("chmod 600 {}", creds.display());
+
+    // Warned, and the command goes on.
+    let out = world.run(&["credentials", "check"], Some(SECRETS[4]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains(&fix), "{}", text(&out));
+    let out = world.run(&["doctor", "--timeout", "1"], Some(SECRETS[4]));
+    let said = text(&out);
+    assert!(said.contains(&fix), "{said}");
+    assert!(
+        said.contains("credentials: ok") || said.contains("decrypted"),
+        "{said}"
+    );
+    // A data directory that cannot open ends headless and the workstation right after
+    // the credentials are loaded (no network, no terminal needed).
+    std::fs::write(&world.data, "not a directory").unwrap();
+    let out = world.run(&["--headless", "--once"], Some(SECRETS[4]));
+    assert_ne!(out.status.code(), Some(CONFIGURATION), "{}", text(&out));
+    assert!(text(&out).contains(&fix), "{}", text(&out));
+    let out = world.run(&[], Some(SECRETS[4]));
+    assert!(!out.status.success());
+    assert!(text(&out).contains(&fix), "{}", text(&out));
+
+    // --strict refuses before anything else, with exit code 2.
+    for args in [
+        &["credentials", "check", "--strict"][..],
+        &["doctor", "--strict", "--timeout", "1"],
+        &["--headless", "--once", "--strict"],
+        &["--strict"],
+    ] {
+        let out = world.run(args, Some(SECRETS[4]));
+        let said = text(&out);
+        assert_eq!(out.status.code(), Some(CONFIGURATION), "{args:?}: {said}");
+        assert!(said.contains(&fix), "{args:?}: {said}");
+        assert_no_secret("strict refusal", said.as_bytes());
+    }
+
+    // Fixed: no warning, and --strict is content.
+    std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = world.run(&["credentials", "check", "--strict"], Some(SECRETS[4]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!text(&out).contains("chmod"), "{}", text(&out));
+    let out = world.run(&["doctor", "--strict", "--timeout", "1"], Some(SECRETS[4]));
+    assert!(!text(&out).contains("chmod"), "{}", text(&out));
+}
+
+#[test]
+fn cli_set_refuses_json_without_the_configured_sellers_or_ebs() {
+    let world = World::new("");
+    let json = world.json_file();
+    let out = world.run(
+        &["credentials", "set", "--from-json", json.to_str().unwrap()],
+        Some(SECRETS[4]),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let creds = world.config.parent().unwrap().join("credentials.age");
+    let before = std::fs::read(&creds).unwrap();
+
+    let other_seller = world.input.path().join("other.json");
+    std::fs::write(
+        &other_seller,
+        r#"{"sellers": {"beta-eu": {"client_id": "a", "client_secret": "b", "refresh_token": "c"}}}"#,
+    )
+    .unwrap();
+    let out = world.run(
+        &[
+            "credentials",
+            "set",
+            "--from-json",
+            other_seller.to_str().unwrap(),
+        ],
+        Some(SECRETS[4]),
+    );
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(CONFIGURATION), "{said}");
+    assert!(said.contains("acme-na") && said.contains("[ebs]"), "{said}");
+    assert!(
+        said.contains("--force") && said.contains("nothing was written"),
+        "{said}"
+    );
+    assert_eq!(std::fs::read(&creds).unwrap(), before, "file unchanged");
+
+    let no_ebs = world.input.path().join("no-ebs.json");
+    std::fs::write(
+        &no_ebs,
+        format!(
+            r#"{{"sellers": {{"acme-na": {{"client_id": "{}", "client_secret": "{}", "refresh_token": "{}"}}}}}}"#,
+            SECRETS[0], SECRETS[1], SECRETS[2]
+        ),
+    )
+    .unwrap();
+    let out = world.run(
+        &[
+            "credentials",
+            "set",
+            "--from-json",
+            no_ebs.to_str().unwrap(),
+        ],
+        Some(SECRETS[4]),
+    );
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(CONFIGURATION), "{said}");
+    assert!(
+        said.contains("[ebs]") && !said.contains("acme-na"),
+        "{said}"
+    );
+    assert_eq!(std::fs::read(&creds).unwrap(), before, "file unchanged");
+    let out = world.run(&["credentials", "check"], Some(SECRETS[4]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    // On purpose: written, with the warnings.
+    let out = world.run(
+        &[
+            "credentials",
+            "set",
+            "--force",
+            "--from-json",
+            no_ebs.to_str().unwrap(),
+        ],
+        Some(SECRETS[4]),
+    );
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("warning") && said.contains("[ebs]"), "{said}");
+    assert_ne!(std::fs::read(&creds).unwrap(), before);
+    let out = world.run(&["credentials", "check"], Some(SECRETS[4]));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+}
+
 #[test]
 fn cli_config_errors_name_the_line() {
     let world = World::new("");

@@ -24,8 +24,13 @@ pub enum CredentialsCommand {
         /// Read the credentials JSON from FILE (`-` for stdin).
         #[arg(long, value_name = "FILE")]
         from_json: Option<PathBuf>,
+        /// Write even when the JSON lacks a configured seller or the `[ebs]` login
+        /// (otherwise refused with exit code 2, the file unchanged).
+        #[arg(long)]
+        force: bool,
     },
-    /// Decrypt the credentials file and say what is present (never the values).
+    /// Decrypt the credentials file and say what is present (never the values); warns
+    /// when other users can read it (with --strict: refuses, exit code 2).
     Check,
 }
 
@@ -33,12 +38,13 @@ pub fn run(
     cmd: CredentialsCommand,
     config: Option<&Path>,
     data_dir: Option<&Path>,
+    strict: bool,
 ) -> anyhow::Result<i32> {
     let paths = Paths::resolve(config, data_dir)?;
     let config = Config::load(&paths.config_file)?;
     match cmd {
-        CredentialsCommand::Set { from_json } => set(&config, from_json.as_deref()),
-        CredentialsCommand::Check => check(&config),
+        CredentialsCommand::Set { from_json, force } => set(&config, from_json.as_deref(), force),
+        CredentialsCommand::Check => check(&config, strict),
     }
 }
 
@@ -73,7 +79,7 @@ pub fn unlock_for(config: &Config, confirm: bool, stdin_free: bool) -> anyhow::R
     Ok(Unlock::Passphrase(first))
 }
 
-fn set(config: &Config, from_json: Option<&Path>) -> anyhow::Result<i32> {
+fn set(config: &Config, from_json: Option<&Path>, force: bool) -> anyhow::Result<i32> {
     let stdin_free = from_json.is_some_and(|p| p != Path::new("-"));
     let json: Zeroizing<Vec<u8>> = match from_json {
         Some(path) if path == Path::new("-") => read_stdin()?,
@@ -84,6 +90,20 @@ fn set(config: &Config, from_json: Option<&Path>) -> anyhow::Result<i32> {
         None => read_stdin()?,
     };
     let creds = Credentials::from_json(&json)?;
+    let path = config.credentials_path();
+    let gaps = missing(config, &creds);
+    if !gaps.is_empty() && !force {
+        // Replacing a working file with one that lacks what the configuration needs
+        // breaks the next run; that takes --force.
+        for gap in &gaps {
+            eprintln!("error: {gap}");
+        }
+        eprintln!(
+            "nothing was written to {}: add the missing credentials to the JSON, or pass --force to write it anyway",
+            path.display()
+        );
+        return Ok(crate::sync::headless::exit::CONFIGURATION);
+    }
     let unlock = unlock_for(config, true, stdin_free)?;
     if let Unlock::Identity(path) = &unlock
         && !path.exists()
@@ -94,7 +114,6 @@ fn set(config: &Config, from_json: Option<&Path>) -> anyhow::Result<i32> {
             path.display()
         );
     }
-    let path = config.credentials_path();
     credentials::save(&path, &creds, &unlock, None)?;
     let how = match &unlock {
         Unlock::Passphrase(_) => "a passphrase".to_string(),
@@ -104,22 +123,26 @@ fn set(config: &Config, from_json: Option<&Path>) -> anyhow::Result<i32> {
     for line in creds.describe() {
         println!("  {line}");
     }
-    for warning in missing(config, &creds) {
+    for warning in gaps {
         println!("  warning: {warning}");
     }
     Ok(0)
 }
 
-fn check(config: &Config) -> anyhow::Result<i32> {
+fn check(config: &Config, strict: bool) -> anyhow::Result<i32> {
     let path = config.credentials_path();
+    let warning = match credentials::check_permissions(&path, strict) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(crate::sync::headless::exit::CONFIGURATION);
+        }
+    };
     let unlock = unlock_for(config, false, true)?;
     let creds = credentials::load(&path, &unlock)?;
     println!("{}: decrypted", path.display());
-    if !credentials::is_private(&path)? {
-        println!(
-            "  warning: {} is readable by others; run `chmod 600` on it",
-            path.display()
-        );
+    if let Some(warning) = warning {
+        println!("  warning: {warning}");
     }
     for line in creds.describe() {
         println!("  {line}");

@@ -1,5 +1,6 @@
 //! `ml-connector doctor`: one line per check against the configured systems, a
-//! summary, exit code 1 when anything failed.
+//! summary, exit code 1 when anything failed (2 when `--strict` refuses credentials
+//! other users can read).
 
 use std::io::Write;
 use std::path::Path;
@@ -9,7 +10,7 @@ use chrono::NaiveDate;
 use clap::Args;
 
 use crate::config::{Config, Paths};
-use crate::doctor::{self, Options, Report};
+use crate::doctor::{self, Check, Options, Report, Status};
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
@@ -21,7 +22,7 @@ pub struct DoctorArgs {
     pub timeout: u64,
 }
 
-pub fn run(args: DoctorArgs, config: Option<&Path>) -> anyhow::Result<i32> {
+pub fn run(args: DoctorArgs, config: Option<&Path>, strict: bool) -> anyhow::Result<i32> {
     let paths = Paths::resolve(config, None)?;
     let mut out = std::io::stdout().lock();
     let config = match Config::load(&paths.config_file) {
@@ -33,6 +34,14 @@ pub fn run(args: DoctorArgs, config: Option<&Path>) -> anyhow::Result<i32> {
             return Ok(report.exit_code());
         }
     };
+    let permissions =
+        crate::config::credentials::check_permissions(&config.credentials_path(), strict);
+    if let Err(e) = &permissions {
+        let mut report = Report::default();
+        report.fail("credentials", e.to_string());
+        write!(out, "{report}")?;
+        return Ok(crate::sync::headless::exit::CONFIGURATION);
+    }
     let mut opts = Options::new(
         args.as_of
             .unwrap_or_else(|| chrono::Utc::now().date_naive()),
@@ -47,6 +56,22 @@ pub fn run(args: DoctorArgs, config: Option<&Path>) -> anyhow::Result<i32> {
     report.ok("configuration", config.path().display().to_string());
     let found = runtime.block_on(doctor::run(&config, &opts));
     report.checks.extend(found.checks);
+    if let Ok(Some(warning)) = permissions {
+        // Right after the line that says the credentials decrypted (or could not).
+        let at = report
+            .checks
+            .iter()
+            .position(|c| c.subject == "credentials")
+            .map_or(report.checks.len(), |i| i + 1);
+        report.checks.insert(
+            at,
+            Check {
+                status: Status::Warn,
+                subject: "credentials".into(),
+                message: warning,
+            },
+        );
+    }
     write!(out, "{report}")?;
     Ok(report.exit_code())
 }

@@ -53,6 +53,7 @@ pub fn run(
     data_dir: Option<&Path>,
     once: bool,
     format: Option<ReportFormat>,
+    strict: bool,
 ) -> anyhow::Result<i32> {
     init_logging();
     let paths = match Paths::resolve(config, data_dir) {
@@ -63,6 +64,11 @@ pub fn run(
         Ok(c) => c,
         Err(e) => return Ok(config_error(e.to_string(), format)),
     };
+    match crate::config::credentials::check_permissions(&config.credentials_path(), strict) {
+        Ok(Some(warning)) => tracing::warn!(warning = %warning, "credentials"),
+        Ok(None) => {}
+        Err(e) => return Ok(config_error(e.to_string(), format)),
+    }
     let creds = match config
         .unlock_without_prompt()
         .and_then(|u| config.load_credentials(&u))

@@ -36,6 +36,10 @@ pub struct Cli {
     /// Data directory holding the store (default: the user's data directory).
     #[arg(long, global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Refuse (exit code 2) instead of warning when the credentials file can be read by
+    /// other users (headless, the workstation, doctor, `credentials check`).
+    #[arg(long, global = true)]
+    pub strict: bool,
     /// Run unattended: sync, then post what `[headless] auto_post` allows.
     #[arg(long)]
     pub headless: bool,
@@ -98,8 +102,9 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             cli.data_dir.as_deref(),
             cli.once,
             cli.report,
+            cli.strict,
         ),
-        None => tui::run(cli.config.as_deref(), cli.data_dir.as_deref()),
+        None => tui::run(cli.config.as_deref(), cli.data_dir.as_deref(), cli.strict),
         Some(Command::Settlement(args)) => settlement::run(args),
         Some(Command::Mapping(args)) => mapping::run(args),
         Some(Command::Bench(args)) => bench::run(args),
@@ -107,16 +112,19 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             SimCommand::Amazon(args) => sim_amazon::run(args),
             SimCommand::Ebs(args) => sim_ebs::run(args),
         },
-        Some(Command::Credentials(cmd)) => {
-            credentials::run(cmd, cli.config.as_deref(), cli.data_dir.as_deref())
-        }
+        Some(Command::Credentials(cmd)) => credentials::run(
+            cmd,
+            cli.config.as_deref(),
+            cli.data_dir.as_deref(),
+            cli.strict,
+        ),
         Some(Command::Store(cmd)) => {
             store::run(cmd, cli.config.as_deref(), cli.data_dir.as_deref())
         }
         Some(Command::Audit(args)) => {
             audit::run(args, cli.config.as_deref(), cli.data_dir.as_deref())
         }
-        Some(Command::Doctor(args)) => doctor::run(args, cli.config.as_deref()),
+        Some(Command::Doctor(args)) => doctor::run(args, cli.config.as_deref(), cli.strict),
         Some(Command::Reverse(args)) => {
             reverse::run(args, cli.config.as_deref(), cli.data_dir.as_deref())
         }

@@ -26,9 +26,17 @@ use crate::workstation::{self, BridgeOptions};
 use super::headless::ReportFormat;
 
 /// Bare `ml-connector`: the TUI on the configured system.
-pub fn run(config: Option<&Path>, data_dir: Option<&Path>) -> anyhow::Result<i32> {
+pub fn run(config: Option<&Path>, data_dir: Option<&Path>, strict: bool) -> anyhow::Result<i32> {
     let paths = Paths::resolve(config, data_dir)?;
     let config = Config::load(&paths.config_file)?;
+    match crate::config::credentials::check_permissions(&config.credentials_path(), strict) {
+        Ok(Some(warning)) => eprintln!("warning: {warning}"),
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(crate::sync::headless::exit::CONFIGURATION);
+        }
+    }
     // asked before the alternate screen: the prompt needs the plain terminal
     let unlock = super::credentials::unlock_for(&config, false, false)?;
     let creds = config.load_credentials(&unlock)?;

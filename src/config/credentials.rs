@@ -73,6 +73,10 @@ pub fn passphrase_from_env() -> Option<SecretString> {
     }
 }
 
+/// What to do about a damaged credentials file (the end of each such message).
+const RESTORE: &str =
+    "restore it from a backup or write it again with `ml-connector credentials set`";
+
 /// Why credentials could not be read or written. Never carries a secret.
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialsError {
@@ -83,9 +87,16 @@ pub enum CredentialsError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot decrypt {}: wrong passphrase", path.display())]
+    #[error(
+        "cannot decrypt {}: wrong passphrase (or its header is damaged: if the passphrase is right, restore it from a backup)",
+        path.display()
+    )]
     WrongPassphrase { path: PathBuf },
-    #[error("cannot decrypt {}: it was not encrypted to the identity in {}", path.display(), identity.display())]
+    #[error(
+        "cannot decrypt {}: it was not encrypted to the identity in {} (or its header is damaged: if the identity is right, restore it from a backup)",
+        path.display(),
+        identity.display()
+    )]
     WrongIdentity { path: PathBuf, identity: PathBuf },
     #[error(
         "{} is protected by a passphrase, but an identity file is configured: remove `identity` from the configuration or re-run `credentials set`",
@@ -99,8 +110,21 @@ pub enum CredentialsError {
     NeedsIdentity { path: PathBuf },
     #[error("identity file {}: {reason}", path.display())]
     Identity { path: PathBuf, reason: String },
-    #[error("{} is not a readable age file ({reason}); restore it from a backup or run `credentials set`", path.display())]
-    Corrupt { path: PathBuf, reason: String },
+    #[error("{} is not an age-encrypted file: {RESTORE}", path.display())]
+    NotAgeFile { path: PathBuf },
+    #[error("{}: the age header is damaged ({reason}); {RESTORE}", path.display())]
+    HeaderDamaged { path: PathBuf, reason: String },
+    #[error(
+        "{}: the encrypted contents are damaged (they fail their integrity check although the key is right); {RESTORE}",
+        path.display()
+    )]
+    PayloadDamaged { path: PathBuf },
+    #[error(
+        "{} can be read by other users (mode {mode:04o}); refusing with --strict: run `chmod 600 {}`",
+        path.display(),
+        path.display()
+    )]
+    NotPrivate { path: PathBuf, mode: u32 },
     #[error("credentials JSON{}: {reason}", location.as_deref().map(|l| format!(" {l}")).unwrap_or_default())]
     Format {
         location: Option<String>,
@@ -333,62 +357,135 @@ pub fn encrypt(
     Ok(out)
 }
 
+/// The first bytes of every (binary) age file.
+const AGE_MAGIC: &[u8] = b"age-encryption.org/";
+
+/// How far into a file its age header is looked for.
+const HEADER_SCAN: usize = 64 * 1024;
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Whether `bytes` is (or was, before damage) an age file: the magic line, a recipient
+/// line or the header's MAC line is there. Anything else is not an age file at all.
+fn looks_like_age(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(HEADER_SCAN)];
+    head.starts_with(AGE_MAGIC) || find(head, b"\n-> ").is_some() || find(head, b"\n--- ").is_some()
+}
+
+/// Whether the header ends (the `--- MAC` line is complete) before the file does.
+fn header_complete(bytes: &[u8]) -> bool {
+    find(bytes, b"\n--- ").is_some_and(|at| bytes[at + 1..].contains(&b'\n'))
+}
+
+/// The recipient types (`-> TYPE …` lines) the header names.
+fn stanza_tags(bytes: &[u8]) -> Vec<&[u8]> {
+    let head = &bytes[..bytes.len().min(HEADER_SCAN)];
+    let end = find(head, b"\n--- ").unwrap_or(head.len());
+    head[..end]
+        .split(|&b| b == b'\n')
+        .filter_map(|line| line.strip_prefix(b"-> "))
+        .map(|rest| rest.split(|&b| b == b' ').next().unwrap_or_default())
+        .collect()
+}
+
+/// Recipient types age itself writes (plus its random `…-grease` ones). Anything else in
+/// a file ml-connector wrote is a damaged header, not a file for some other key.
+fn known_tag(tag: &[u8]) -> bool {
+    matches!(
+        tag,
+        b"scrypt"
+            | b"X25519"
+            | b"ssh-ed25519"
+            | b"ssh-rsa"
+            | b"p256tag"
+            | b"mlkem768p256tag"
+            | b"mlkem768x25519"
+            | b"piv-p256"
+    ) || tag.ends_with(b"-grease")
+}
+
 /// Decrypts credentials read from `path` (named in errors).
+///
+/// Failures are told apart as far as the format allows: not an age file at all; a
+/// damaged header (unreadable structure, an unknown recipient type, a MAC mismatch under
+/// the right key); the wrong passphrase or identity (which a damaged salt or wrapped key
+/// looks exactly like, so those messages mention it); a passphrase file opened with an
+/// identity or the other way round; a damaged payload (integrity check fails).
 pub fn decrypt(
     bytes: &[u8],
     unlock: &Unlock,
     path: &Path,
 ) -> Result<Credentials, CredentialsError> {
-    let corrupt = |reason: String| CredentialsError::Corrupt {
-        path: path.to_path_buf(),
-        reason,
+    use age::DecryptError as E;
+    let path_buf = || path.to_path_buf();
+    let damaged = |reason: &str| CredentialsError::HeaderDamaged {
+        path: path_buf(),
+        reason: reason.into(),
     };
-    let decryptor = age::Decryptor::new(bytes).map_err(|e| corrupt(e.to_string()))?;
+    let payload_damaged = || CredentialsError::PayloadDamaged { path: path_buf() };
+    if !looks_like_age(bytes) {
+        return Err(CredentialsError::NotAgeFile { path: path_buf() });
+    }
+    let decryptor = age::Decryptor::new(bytes).map_err(|err| match err {
+        E::Io(_) if header_complete(bytes) => payload_damaged(),
+        E::Io(_) => damaged("the file ends inside it"),
+        E::UnknownFormat => damaged("unknown format version"),
+        _ => damaged("it does not parse"),
+    })?;
+    let tags = stanza_tags(bytes);
+    let unknown_tag = tags.is_empty() || tags.iter().any(|t| !known_tag(t));
     // Ciphertext is longer than plaintext: no reallocation leaves copies behind.
     let mut plaintext = Zeroizing::new(Vec::with_capacity(bytes.len()));
     let result = match unlock {
         Unlock::Passphrase(passphrase) => {
             if !decryptor.is_scrypt() {
-                return Err(CredentialsError::NeedsIdentity {
-                    path: path.to_path_buf(),
-                });
+                if unknown_tag {
+                    return Err(damaged("unknown recipient type"));
+                }
+                return Err(CredentialsError::NeedsIdentity { path: path_buf() });
             }
             let identity = age::scrypt::Identity::new(passphrase.clone());
             decryptor
                 .decrypt(std::iter::once(&identity as &dyn age::Identity))
                 .map_err(|err| match err {
-                    age::DecryptError::DecryptionFailed
-                    | age::DecryptError::NoMatchingKeys
-                    | age::DecryptError::KeyDecryptionFailed
-                    | age::DecryptError::InvalidMac => CredentialsError::WrongPassphrase {
-                        path: path.to_path_buf(),
-                    },
-                    other => corrupt(other.to_string()),
+                    E::DecryptionFailed | E::NoMatchingKeys | E::KeyDecryptionFailed => {
+                        CredentialsError::WrongPassphrase { path: path_buf() }
+                    }
+                    // The file key unwrapped, so the passphrase is right.
+                    E::InvalidMac => damaged("its MAC does not match"),
+                    E::ExcessiveWork { required, .. } => damaged(&format!(
+                        "it asks for scrypt work factor {required}, far more than ml-connector writes"
+                    )),
+                    _ => damaged("a recipient line is malformed"),
                 })
         }
         Unlock::Identity(identity_path) => {
             if decryptor.is_scrypt() {
-                return Err(CredentialsError::NeedsPassphrase {
-                    path: path.to_path_buf(),
-                });
+                return Err(CredentialsError::NeedsPassphrase { path: path_buf() });
+            }
+            if unknown_tag && !tags.contains(&&b"X25519"[..]) {
+                return Err(damaged("unknown recipient type"));
             }
             let identity = read_identity(identity_path)?;
             decryptor
                 .decrypt(std::iter::once(&identity as &dyn age::Identity))
                 .map_err(|err| match err {
-                    age::DecryptError::NoMatchingKeys | age::DecryptError::DecryptionFailed => {
+                    E::NoMatchingKeys | E::DecryptionFailed | E::KeyDecryptionFailed => {
                         CredentialsError::WrongIdentity {
-                            path: path.to_path_buf(),
+                            path: path_buf(),
                             identity: identity_path.clone(),
                         }
                     }
-                    other => corrupt(other.to_string()),
+                    E::InvalidMac => damaged("its MAC does not match"),
+                    _ => damaged("a recipient line is malformed"),
                 })
         }
     };
     result?
         .read_to_end(&mut plaintext)
-        .map_err(|e| corrupt(e.to_string()))?;
+        .map_err(|_| payload_damaged())?;
     Credentials::from_json(&plaintext)
 }
 
@@ -422,6 +519,12 @@ pub fn load(path: &Path, unlock: &Unlock) -> Result<Credentials, CredentialsErro
 
 /// Whether only the owner can read the file (always true off Unix).
 pub fn is_private(path: &Path) -> Result<bool, CredentialsError> {
+    Ok(open_mode(path)?.is_none())
+}
+
+/// The file's permission bits when group or others have any access (Unix); `None` when
+/// only the owner has, and always off Unix.
+fn open_mode(path: &Path) -> Result<Option<u32>, CredentialsError> {
     let meta = std::fs::metadata(path).map_err(|source| CredentialsError::Io {
         path: path.to_path_buf(),
         source,
@@ -429,12 +532,37 @@ pub fn is_private(path: &Path) -> Result<bool, CredentialsError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        Ok(meta.permissions().mode() & 0o077 == 0)
+        let mode = meta.permissions().mode() & 0o777;
+        Ok((mode & 0o077 != 0).then_some(mode))
     }
     #[cfg(not(unix))]
     {
         let _ = meta;
-        Ok(true)
+        Ok(None)
+    }
+}
+
+/// The warning every command that loads the credentials prints when other users can
+/// read the file (`None` when only the owner can, or the file cannot be looked at; the
+/// load itself reports that).
+pub fn permission_warning(path: &Path) -> Option<String> {
+    let mode = open_mode(path).ok()??;
+    Some(format!(
+        "{} can be read by other users (mode {mode:04o}): run `chmod 600 {}`",
+        path.display(),
+        path.display()
+    ))
+}
+
+/// [`permission_warning`], or with `strict` (`--strict`) a refusal
+/// ([`CredentialsError::NotPrivate`]) instead of the warning.
+pub fn check_permissions(path: &Path, strict: bool) -> Result<Option<String>, CredentialsError> {
+    match (open_mode(path), strict) {
+        (Ok(Some(mode)), true) => Err(CredentialsError::NotPrivate {
+            path: path.to_path_buf(),
+            mode,
+        }),
+        _ => Ok(permission_warning(path)),
     }
 }
 

@@ -193,12 +193,45 @@ pub async fn notify(
     Ok(Notified::Sent(alerts.len()))
 }
 
-/// Runs `command` (its words, no shell) with `payload` as JSON on stdin.
+/// Variables the alert command inherits; everything else is withheld. What the alert
+/// is about comes on stdin; the environment only needs to let an ordinary script run
+/// (find programs, its home, locale, time zone, a temp directory). Never
+/// `ML_CONNECTOR_PASSPHRASE` or any other `ML_CONNECTOR_*` variable, nor proxies or
+/// tokens that happen to be set: a notification script has no business with them.
+const ALERT_ENV: &[&str] = &[
+    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ", "TMPDIR",
+];
+
+/// Windows cannot start most programs without these.
+const ALERT_ENV_WINDOWS: &[&str] = &[
+    "SYSTEMROOT",
+    "WINDIR",
+    "TEMP",
+    "TMP",
+    "USERPROFILE",
+    "PATHEXT",
+    "COMSPEC",
+];
+
+/// Whether the alert command may see variable `name` ([`ALERT_ENV`] and `LC_*`).
+fn passed_to_alert(name: &str) -> bool {
+    // Case-insensitive: Windows spells it `Path`.
+    let listed = |list: &[&str]| list.iter().any(|v| v.eq_ignore_ascii_case(name));
+    !name.to_ascii_uppercase().starts_with("ML_CONNECTOR")
+        && (name.starts_with("LC_")
+            || listed(ALERT_ENV)
+            || (cfg!(windows) && listed(ALERT_ENV_WINDOWS)))
+}
+
+/// Runs `command` (its words, no shell) with `payload` as JSON on stdin and a clean
+/// environment (only [`ALERT_ENV`] and `LC_*` from ours).
 pub async fn run_command(command: &AlertCommand, payload: &Value) -> Result<(), AlertError> {
     let argv = command_words(command)?;
     let program = argv[0].clone();
     let mut child = tokio::process::Command::new(&program)
         .args(&argv[1..])
+        .env_clear()
+        .envs(std::env::vars_os().filter(|(name, _)| name.to_str().is_some_and(passed_to_alert)))
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())

@@ -95,6 +95,11 @@ impl Fault {
     }
 }
 
+/// Far more than the generated rows of one settlement (orders, refunds, fees, reserves,
+/// a carried negative balance) ever add up to; a scenario amount must leave this much
+/// room so that no sum over the settlement overflows.
+pub const SETTLEMENT_HEADROOM: i64 = 1_000_000_000_000_000_000;
+
 /// A settlement situation the demo (or a test) wants to be sure exists.
 /// Each applies to the settlements already closed at `start_time` of one marketplace.
 #[derive(Debug, Clone, PartialEq)]
@@ -122,6 +127,25 @@ impl Scenario {
         }
     }
 
+    /// Refuses an unmapped-fee amount the settlement's sums could not hold: the world
+    /// adds it to the settlement's other rows with plain `Decimal` arithmetic, which
+    /// panics on overflow. It must leave [`SETTLEMENT_HEADROOM`] either way.
+    pub fn check(&self) -> Result<(), SimError> {
+        if let Scenario::UnmappedFee { amount, .. } = self {
+            let room = Decimal::from(SETTLEMENT_HEADROOM);
+            if amount
+                .checked_add(room)
+                .and_then(|_| amount.checked_sub(room))
+                .is_none()
+            {
+                return Err(SimError::Config(format!(
+                    "scenario unmapped-fee: amount {amount} overflows the settlement total"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Parses `month-end:US`, `negative:US`, `unmapped-fee:US` (description
     /// `NewFeeType2026`, amount -1.23) or `unmapped-fee:US:MyFee:-4.56`.
     pub fn parse(s: &str) -> Result<Scenario, SimError> {
@@ -132,19 +156,21 @@ impl Scenario {
             ))
         };
         let marketplace = parts.get(1).ok_or_else(bad)?.to_ascii_uppercase();
-        match parts[0] {
-            "month-end" if parts.len() == 2 => Ok(Scenario::MonthEndSpan { marketplace }),
-            "negative" if parts.len() == 2 => Ok(Scenario::NegativeThenCleared { marketplace }),
-            "unmapped-fee" if parts.len() <= 4 => Ok(Scenario::UnmappedFee {
+        let scenario = match parts[0] {
+            "month-end" if parts.len() == 2 => Scenario::MonthEndSpan { marketplace },
+            "negative" if parts.len() == 2 => Scenario::NegativeThenCleared { marketplace },
+            "unmapped-fee" if parts.len() <= 4 => Scenario::UnmappedFee {
                 marketplace,
                 description: parts.get(2).unwrap_or(&"NewFeeType2026").to_string(),
                 amount: match parts.get(3) {
                     Some(a) => a.parse().map_err(|_| bad())?,
                     None => Decimal::new(-123, 2),
                 },
-            }),
-            _ => Err(bad()),
-        }
+            },
+            _ => return Err(bad()),
+        };
+        scenario.check()?;
+        Ok(scenario)
     }
 }
 
@@ -347,6 +373,9 @@ pub async fn spawn(config: AmazonSimConfig) -> Result<RunningAmazonSim, SimError
     if !(0.0..=1.0).contains(&config.fault_rate) {
         return Err(SimError::Config("fault_rate must be within 0..=1".into()));
     }
+    for scenario in &config.scenarios {
+        scenario.check()?;
+    }
     let state = Arc::new(server::State::new(config.clone())?);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
         .await
@@ -367,4 +396,71 @@ pub async fn spawn(config: AmazonSimConfig) -> Result<RunningAmazonSim, SimError
         cancel,
         task,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Decimal::MAX`: what `unmapped-fee:US:Fee:HUGE` asked for in issue 14.
+    const HUGE: &str = "79228162514264337593543950335";
+
+    fn overflow_message(amount: &str) -> String {
+        format!("scenario unmapped-fee: amount {amount} overflows the settlement total")
+    }
+
+    #[test]
+    fn an_unmapped_fee_that_overflows_the_settlement_total_is_refused_when_parsed() {
+        // The last: representable, but leaves no room for the settlement's other rows.
+        for amount in [
+            HUGE,
+            "-79228162514264337593543950335",
+            "79228162514264337593543950000",
+        ] {
+            let Err(err) = Scenario::parse(&format!("unmapped-fee:US:Fee:{amount}")) else {
+                panic!("{amount} accepted");
+            };
+            assert!(
+                err.to_string().contains(&overflow_message(amount)),
+                "{amount}: {err}"
+            );
+        }
+        // Large, but room to spare.
+        assert!(Scenario::parse("unmapped-fee:US:Fee:-123456789012.34").is_ok());
+    }
+
+    fn config_with_fee(amount: Decimal) -> AmazonSimConfig {
+        AmazonSimConfig {
+            marketplaces: vec!["US".into()],
+            history_days: 28,
+            time_scale: 0.0,
+            scenarios: vec![Scenario::UnmappedFee {
+                marketplace: "US".into(),
+                description: "Fee".into(),
+                amount,
+            }],
+            ..AmazonSimConfig::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn spawn_refuses_an_overflowing_fee_instead_of_panicking() {
+        for amount in [Decimal::MAX, Decimal::MIN] {
+            match spawn(config_with_fee(amount)).await {
+                Ok(sim) => {
+                    sim.stop().await;
+                    panic!("{amount} accepted");
+                }
+                Err(err) => assert!(
+                    err.to_string()
+                        .contains(&overflow_message(&amount.to_string())),
+                    "{err}"
+                ),
+            }
+        }
+        let sim = spawn(config_with_fee(Decimal::new(-987_654_321_012_345, 2)))
+            .await
+            .expect("a large fee that fits");
+        sim.stop().await;
+    }
 }
