@@ -1,13 +1,13 @@
 //! `ml-connector doctor`: one line per check against the configured systems, a
 //! summary, exit code 1 when anything failed.
 
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
 use chrono::NaiveDate;
 use clap::Args;
 
+use super::output::emit;
 use crate::config::{Config, Paths};
 use crate::doctor::{self, Options, Report};
 
@@ -23,14 +23,12 @@ pub struct DoctorArgs {
 
 pub fn run(args: DoctorArgs, config: Option<&Path>) -> anyhow::Result<i32> {
     let paths = Paths::resolve(config, None)?;
-    let mut out = std::io::stdout().lock();
     let config = match Config::load(&paths.config_file) {
         Ok(c) => c,
         Err(e) => {
             let mut report = Report::default();
             report.fail("configuration", e.to_string());
-            write!(out, "{report}")?;
-            return Ok(report.exit_code());
+            return Ok(emit("report", &report.to_string(), report.exit_code()));
         }
     };
     let mut opts = Options::new(
@@ -47,6 +45,5 @@ pub fn run(args: DoctorArgs, config: Option<&Path>) -> anyhow::Result<i32> {
     report.ok("configuration", config.path().display().to_string());
     let found = runtime.block_on(doctor::run(&config, &opts));
     report.checks.extend(found.checks);
-    write!(out, "{report}")?;
-    Ok(report.exit_code())
+    Ok(emit("report", &report.to_string(), report.exit_code()))
 }
