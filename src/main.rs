@@ -5,7 +5,8 @@ fn main() {
     match ml_connector::cli::run(cli) {
         Ok(code) => std::process::exit(code),
         Err(err) => {
-            eprintln!("error: {err:#}");
+            // Never `eprintln!`: a closed stderr must not turn an error into a panic.
+            ml_connector::cli::output::stderr_line(format_args!("error: {err:#}"));
             std::process::exit(1);
         }
     }

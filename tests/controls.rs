@@ -126,7 +126,8 @@ async fn the_alert_command_receives_the_run_report_on_stdin() {
     let mut lines = text.lines();
     let got: Value = serde_json::from_str(lines.next().unwrap()).expect("report JSON");
     assert_eq!(got["exit_code"], 4);
-    assert_eq!(got["errors"][0], "ebs: unreachable");
+    assert_eq!(got["errors"][0]["system"], "config");
+    assert_eq!(got["errors"][0]["message"], "ebs: unreachable");
     assert_eq!(got["alerts"].as_array().unwrap().len(), 3);
     assert_eq!(got["alerts"][1]["kind"], "waiting");
     // Arguments were split without a shell: the quoted one arrives whole.

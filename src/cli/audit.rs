@@ -1,6 +1,5 @@
 //! `ml-connector audit`: print the audit trail.
 
-use std::io::Write;
 use std::path::Path;
 
 use clap::Args;
@@ -24,7 +23,9 @@ fn parse_format(s: &str) -> Result<AuditFormat, String> {
 pub fn run(args: AuditArgs, config: Option<&Path>, data_dir: Option<&Path>) -> anyhow::Result<i32> {
     let store = super::store::open(config, data_dir)?;
     let entries = store.audit_entries(args.settlement.as_deref())?;
-    let mut out = std::io::stdout().lock();
-    out.write_all(audit::render(&entries, args.format).as_bytes())?;
-    Ok(0)
+    Ok(super::output::emit(
+        "output",
+        &audit::render(&entries, args.format),
+        0,
+    ))
 }

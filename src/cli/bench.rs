@@ -3,6 +3,7 @@
 //!
 //! Run it on a release build: `cargo run --release -- bench settlement`.
 
+use super::output::{errln, outln};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use rand::rngs::StdRng;
@@ -442,33 +443,31 @@ fn best_of<T>(n: usize, mut f: impl FnMut() -> Result<(T, Measure)>) -> Result<(
 
 fn settlement(args: &SettlementBenchArgs) -> Result<i32> {
     if cfg!(debug_assertions) {
-        eprintln!(
-            "note: debug build; run `cargo run --release -- bench settlement` for real figures"
-        );
+        errln!("note: debug build; run `cargo run --release -- bench settlement` for real figures");
     }
     let dir = args.dir.clone().unwrap_or_else(std::env::temp_dir);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let path = dir.join(format!("ml-connector-bench-{}.txt", args.rows));
     let t = Instant::now();
     let size = write_file(&path, args.rows)?;
-    println!(
+    outln!(
         "generated {} ({} rows, {:.1} MB) in {:.2} s; best of {} runs each",
         path.display(),
         args.rows,
         size as f64 / 1e6,
         t.elapsed().as_secs_f64(),
         args.repeat
-    );
+    )?;
     let mapping = Mapping::default_mapping();
     let parts = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .clamp(1, 2);
     let n = args.repeat;
     let (parsed, m0) = best_of(n, || measure(|| parse_only(&path)))?;
-    println!(
+    outln!(
         "{}",
         m0.show("ml-connector parse only, 1 thread", size, Some(parsed))
-    );
+    )?;
     let (single, m1) = best_of(n, || measure(|| engine_run(&path, &mapping, 1)))?;
     let (proposal, m2) = best_of(n, || measure(|| engine_run(&path, &mapping, parts)))?;
     if single != proposal {
@@ -483,11 +482,11 @@ fn settlement(args: &SettlementBenchArgs) -> Result<i32> {
         );
     }
     let rows = proposal.rows;
-    println!(
+    outln!(
         "{}",
         m1.show("ml-connector parse+map+journal, 1 thread", size, Some(rows))
-    );
-    println!(
+    )?;
+    outln!(
         "{}  ({} journals, clearing {}, balanced)",
         m2.show(
             &format!("ml-connector parse+map+journal, {parts} threads"),
@@ -496,11 +495,11 @@ fn settlement(args: &SettlementBenchArgs) -> Result<i32> {
         ),
         proposal.journals.len(),
         format_amount(proposal.clearing_total(), 2)
-    );
+    )?;
     let ours = m1.best(m2);
     match best_of(n, || timed(Command::new("wc").arg("-l").arg(&path))) {
-        Ok((out, m)) => println!("{}  ({out})", m.show("wc -l", size, None)),
-        Err(e) => println!("wc -l: not run: {e:#}"),
+        Ok((out, m)) => outln!("{}  ({out})", m.show("wc -l", size, None))?,
+        Err(e) => outln!("wc -l: not run: {e:#}")?,
     }
     if !args.no_python {
         let repo_script = Path::new("assets/bench/settlement_sums.py");
@@ -513,10 +512,10 @@ fn settlement(args: &SettlementBenchArgs) -> Result<i32> {
         };
         match best_of(n, || timed(Command::new("python3").arg(&script).arg(&path))) {
             Ok((out, py)) => {
-                println!(
+                outln!(
                     "{}  ({out})",
                     py.show(&format!("python3 {}", script.display()), size, Some(rows))
-                );
+                )?;
                 let expect = format!(
                     "rows {rows} groups {} rows_total {}",
                     proposal_groups(&path)?.len(),
@@ -534,27 +533,27 @@ fn settlement(args: &SettlementBenchArgs) -> Result<i32> {
                 {
                     let _ = write!(line, ", {:.1}x CPU time (1 thread)", a / b);
                 }
-                println!("{line}");
+                outln!("{line}")?;
             }
-            Err(e) => println!("python3: not run: {e:#}"),
+            Err(e) => outln!("python3: not run: {e:#}")?,
         }
     }
     if let Some(peak) = peak_rss() {
-        println!(
+        outln!(
             "peak RSS {:.1} MB = {:.2}x the file size",
             peak as f64 / 1e6,
             peak as f64 / size as f64
-        );
+        )?;
     }
     if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
-        println!(
+        outln!(
             "load average {} on {} core(s)",
             load.split_whitespace()
                 .take(3)
                 .collect::<Vec<_>>()
                 .join(" "),
             std::thread::available_parallelism().map_or(1, |n| n.get())
-        );
+        )?;
     }
     Ok(0)
 }

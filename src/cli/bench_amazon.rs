@@ -6,6 +6,7 @@
 //! beyond its burst; the three listings run concurrently, so the sync's bound is the
 //! largest of them. Run it on a release build: `cargo run --release -- bench amazon-sync`.
 
+use super::output::outln;
 use anyhow::{Context, Result};
 use chrono::Duration as ChronoDuration;
 use clap::Args;
@@ -121,11 +122,11 @@ async fn bench(args: AmazonSyncArgs) -> Result<i32> {
         bounds.insert(*op, b);
         bound_wall = bound_wall.max(b);
     }
-    println!(
+    outln!(
         "Amazon sync against the simulator at time scale {scale}x (seed {})",
         args.seed
-    );
-    println!(
+    )?;
+    outln!(
         "  work: {} orders, {} event groups ({} events), {} settlements ({} rows)",
         snapshot.orders.len(),
         snapshot.groups.len(),
@@ -136,22 +137,25 @@ async fn bench(args: AmazonSyncArgs) -> Result<i32> {
             .iter()
             .map(|s| s.parsed.rows.len())
             .sum::<usize>()
-    );
-    println!(
+    )?;
+    outln!(
         "  {:<32} {:>8} {:>12} {:>14}",
-        "operation", "calls", "429 (server)", "bound (wall s)"
-    );
+        "operation",
+        "calls",
+        "429 (server)",
+        "bound (wall s)"
+    )?;
     for (op, s) in &stats.operations {
         let throttled = server_stats["operations"][op.name()]["throttled"]
             .as_u64()
             .unwrap_or(0);
-        println!(
+        outln!(
             "  {:<32} {:>8} {:>12} {:>14.2}",
             op.name(),
             s.requests,
             throttled,
             bounds[op]
-        );
+        )?;
     }
     let total_429: u64 = Operation::ALL
         .iter()
@@ -166,13 +170,13 @@ async fn bench(args: AmazonSyncArgs) -> Result<i32> {
     } else {
         f64::NAN
     };
-    println!(
+    outln!(
         "  wall time {wall:.2} s; token-bucket lower bound {bound_wall:.2} s; ratio {ratio:.3} (target ≤ 1.10)"
-    );
-    println!(
+    )?;
+    outln!(
         "  429 answers: {total_429}; token exchanges: {}",
         stats.token_exchanges
-    );
+    )?;
     Ok(if total_429 == 0 && ratio <= 1.10 {
         0
     } else {

@@ -4,6 +4,7 @@
 //!
 //! Run it on a release build: `cargo run --release -- bench ebs-post`.
 
+use super::output::{errln, outln};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use futures::StreamExt;
@@ -158,7 +159,7 @@ async fn bench(args: EbsPostArgs) -> Result<i32> {
     let client = Arc::new(EbsClient::new(cfg)?);
     let batches = journals(args.journals, args.lines, 7);
     let total_lines: usize = batches.iter().map(|b| b.lines.len()).sum();
-    eprintln!(
+    errln!(
         "posting {} journals ({} lines) to the in-process EBS simulator, client concurrency {}",
         batches.len(),
         total_lines,
@@ -196,24 +197,25 @@ async fn bench(args: EbsPostArgs) -> Result<i32> {
         .unwrap_or(0);
     let stats = client.stats();
     let secs = elapsed.as_secs_f64();
-    println!("journals imported   {imported} / {}", batches.len());
-    println!("lines in EBS        {in_ebs} / {total_lines}");
-    println!("elapsed             {secs:.2} s");
-    println!(
+    outln!("journals imported   {imported} / {}", batches.len())?;
+    outln!("lines in EBS        {in_ebs} / {total_lines}")?;
+    outln!("elapsed             {secs:.2} s")?;
+    outln!(
         "throughput          {:.0} lines/s",
         total_lines as f64 / secs
-    );
-    println!(
+    )?;
+    outln!(
         "requests            {} ({:.1} per journal), retries {}, re-logins {}",
         stats.requests,
         stats.requests as f64 / batches.len().max(1) as f64,
         stats.retries,
         stats.relogins
-    );
-    println!(
+    )?;
+    outln!(
         "max in flight       {} (limit {})",
-        stats.max_in_flight, args.concurrency
-    );
+        stats.max_in_flight,
+        args.concurrency
+    )?;
     if stats.max_in_flight > args.concurrency {
         bail!("concurrency limit exceeded");
     }

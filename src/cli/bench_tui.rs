@@ -7,6 +7,7 @@
 
 pub mod data;
 
+use super::output::outln;
 use anyhow::Context as _;
 use clap::Args;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -155,44 +156,44 @@ pub fn run(args: BenchTuiArgs) -> anyhow::Result<i32> {
     frames.sort();
     best.sort();
     let rows = state.detail.as_ref().map_or(0, |d| d.rows.len());
-    println!("bench tui (TestBackend {w}x{h})");
-    println!(
+    outln!("bench tui (TestBackend {w}x{h})")?;
+    outln!(
         "  first frame, {} settlements: {}   (target < 300 ms)",
         args.settlements,
         ms(first_frame)
-    );
-    println!("  settlement: {rows} rows, {groups} groups");
-    println!("    generate text:              {}", ms(generated));
-    println!("    parse + propose + group:    {}", ms(built));
-    println!("    review screen first frame:  {}", ms(review_first));
-    println!(
+    )?;
+    outln!("  settlement: {rows} rows, {groups} groups")?;
+    outln!("    generate text:              {}", ms(generated))?;
+    outln!("    parse + propose + group:    {}", ms(built))?;
+    outln!("    review screen first frame:  {}", ms(review_first))?;
+    outln!(
         "  scrolling the review screen: {} frames x {passes} passes (update + draw), deepest row {selected}:",
         args.frames
-    );
-    println!(
+    )?;
+    outln!(
         "    all frames:           p50 {}   p99 {}   max {}",
         ms(pct(&frames, 0.50)),
         ms(pct(&frames, 0.99)),
         ms(frames.last().copied().unwrap_or_default())
-    );
-    println!(
+    )?;
+    outln!(
         "    fastest of {passes} per frame: p50 {}   p99 {}   max {}   (target p99 < 8 ms)",
         ms(pct(&best, 0.50)),
         ms(pct(&best, 0.99)),
         ms(best.last().copied().unwrap_or_default())
-    );
-    println!(
+    )?;
+    outln!(
         "    time this thread waited for a CPU meanwhile: {} (load average {})",
         ms(waited),
         std::fs::read_to_string("/proc/loadavg")
             .ok()
             .and_then(|l| l.split_whitespace().next().map(str::to_string))
             .unwrap_or_else(|| "?".into())
-    );
-    println!("  order drill-down (scan of all rows): {}", ms(order_drill));
+    )?;
+    outln!("  order drill-down (scan of all rows): {}", ms(order_drill))?;
     match vm_hwm_kib() {
-        Some(k) => println!("  peak memory (VmHWM): {:.1} MiB", k as f64 / 1024.0),
-        None => println!("  peak memory (VmHWM): unavailable on this platform"),
+        Some(k) => outln!("  peak memory (VmHWM): {:.1} MiB", k as f64 / 1024.0)?,
+        None => outln!("  peak memory (VmHWM): unavailable on this platform")?,
     }
     Ok(0)
 }

@@ -1,6 +1,7 @@
 //! `ml-connector credentials set|check`: write and inspect the encrypted credentials file.
 
-use std::io::{IsTerminal, Read, Write};
+use super::output::{errln, outln};
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -109,7 +110,7 @@ fn set(config: &Config, from_json: Option<&Path>, force: bool) -> anyhow::Result
         && !path.exists()
     {
         let public = credentials::generate_identity(path)?;
-        eprintln!(
+        errln!(
             "created identity {} (public key {public}); keep a copy somewhere safe",
             path.display()
         );
@@ -119,12 +120,12 @@ fn set(config: &Config, from_json: Option<&Path>, force: bool) -> anyhow::Result
         Unlock::Passphrase(_) => "a passphrase".to_string(),
         Unlock::Identity(p) => format!("the identity in {}", p.display()),
     };
-    println!("wrote {} (mode 0600), encrypted to {how}", path.display());
+    outln!("wrote {} (mode 0600), encrypted to {how}", path.display())?;
     for line in creds.describe() {
-        println!("  {line}");
+        outln!("  {line}")?;
     }
     for warning in gaps {
-        println!("  warning: {warning}");
+        outln!("  warning: {warning}")?;
     }
     Ok(0)
 }
@@ -140,16 +141,16 @@ fn check(config: &Config, strict: bool) -> anyhow::Result<i32> {
     };
     let unlock = unlock_for(config, false, true)?;
     let creds = credentials::load(&path, &unlock)?;
-    println!("{}: decrypted", path.display());
+    outln!("{}: decrypted", path.display())?;
     if let Some(warning) = warning {
-        println!("  warning: {warning}");
+        outln!("  warning: {warning}")?;
     }
     for line in creds.describe() {
-        println!("  {line}");
+        outln!("  {line}")?;
     }
     let problems = missing(config, &creds);
     for problem in &problems {
-        println!("  missing: {problem}");
+        outln!("  missing: {problem}")?;
     }
     Ok(if problems.is_empty() { 0 } else { 1 })
 }
@@ -180,7 +181,7 @@ fn read_stdin() -> anyhow::Result<Zeroizing<Vec<u8>>> {
 fn ask_fields(config: &Config) -> anyhow::Result<Credentials> {
     let mut creds = Credentials::default();
     for seller in &config.sellers {
-        eprintln!("seller {}:", seller.name);
+        errln!("seller {}:", seller.name);
         let secrets = credentials::SellerSecrets {
             client_id: prompt_hidden("  LWA client_id: ")?,
             client_secret: prompt_hidden("  LWA client_secret: ")?,
@@ -189,8 +190,7 @@ fn ask_fields(config: &Config) -> anyhow::Result<Credentials> {
         creds.sellers.insert(seller.name.to_string(), secrets);
     }
     if config.ebs.is_some() {
-        eprint!("EBS username: ");
-        std::io::stderr().flush()?;
+        super::output::stderr_text(format_args!("EBS username: "));
         let mut username = String::new();
         std::io::stdin().read_line(&mut username)?;
         creds.ebs = Some(credentials::EbsSecrets {
@@ -204,8 +204,7 @@ fn ask_fields(config: &Config) -> anyhow::Result<Credentials> {
 /// Reads a line from the terminal without echoing it.
 fn prompt_hidden(prompt: &str) -> anyhow::Result<SecretString> {
     use crossterm::event::{Event, KeyCode, KeyEventKind, KeyModifiers};
-    eprint!("{prompt}");
-    std::io::stderr().flush()?;
+    super::output::stderr_text(format_args!("{prompt}"));
     crossterm::terminal::enable_raw_mode()?;
     let mut value = Zeroizing::new(String::new());
     let result = loop {
@@ -227,7 +226,7 @@ fn prompt_hidden(prompt: &str) -> anyhow::Result<SecretString> {
         }
     };
     crossterm::terminal::disable_raw_mode()?;
-    eprintln!();
+    errln!();
     result?;
     Ok(SecretString::from(value.as_str()))
 }

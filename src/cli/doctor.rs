@@ -2,13 +2,13 @@
 //! summary, exit code 1 when anything failed (2 when `--strict` refuses credentials
 //! other users can read).
 
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
 use chrono::NaiveDate;
 use clap::Args;
 
+use super::output::emit;
 use crate::config::{Config, Paths};
 use crate::doctor::{self, Check, Options, Report, Status};
 
@@ -24,14 +24,12 @@ pub struct DoctorArgs {
 
 pub fn run(args: DoctorArgs, config: Option<&Path>, strict: bool) -> anyhow::Result<i32> {
     let paths = Paths::resolve(config, None)?;
-    let mut out = std::io::stdout().lock();
     let config = match Config::load(&paths.config_file) {
         Ok(c) => c,
         Err(e) => {
             let mut report = Report::default();
             report.fail("configuration", e.to_string());
-            write!(out, "{report}")?;
-            return Ok(report.exit_code());
+            return Ok(emit("report", &report.to_string(), report.exit_code()));
         }
     };
     let permissions =
@@ -39,8 +37,11 @@ pub fn run(args: DoctorArgs, config: Option<&Path>, strict: bool) -> anyhow::Res
     if let Err(e) = &permissions {
         let mut report = Report::default();
         report.fail("credentials", e.to_string());
-        write!(out, "{report}")?;
-        return Ok(crate::sync::headless::exit::CONFIGURATION);
+        return Ok(emit(
+            "report",
+            &report.to_string(),
+            crate::sync::headless::exit::CONFIGURATION,
+        ));
     }
     let mut opts = Options::new(
         args.as_of
@@ -72,6 +73,5 @@ pub fn run(args: DoctorArgs, config: Option<&Path>, strict: bool) -> anyhow::Res
             },
         );
     }
-    write!(out, "{report}")?;
-    Ok(report.exit_code())
+    Ok(emit("report", &report.to_string(), report.exit_code()))
 }

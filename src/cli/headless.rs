@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::config::{Config, Paths};
 use crate::store::Store;
 use crate::sync::context::{SyncContext, SyncOptions};
-use crate::sync::headless::{RunReport, exit, run_once};
+use crate::sync::headless::{ErrorSystem, RunError, RunReport, exit, run_once};
 use crate::sync::posting::PostingEngine;
 use crate::sync::scheduler::{run_scheduled, stop_on_signals};
 use crate::sync::{ProgressSink, SyncMsg};
@@ -27,24 +27,36 @@ fn init_logging() {
         .json()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // A closed stderr loses the logs, never the run (the default would panic).
+        .log_internal_errors(false)
         .with_current_span(false)
         .try_init();
 }
 
-fn print_report(report: &RunReport, format: Option<ReportFormat>) {
-    if let Some(ReportFormat::Json) = format {
-        match serde_json::to_string(report) {
-            Ok(s) => println!("{s}"),
-            Err(e) => tracing::error!(error = %e, "cannot render the run report"),
+/// Prints the report (with `--report json`) and returns the process exit code: the run's,
+/// or [`exit::OUTPUT`] when the run succeeded but its report could not be written.
+pub fn print_report(report: &RunReport, format: Option<ReportFormat>) -> i32 {
+    let code = report.exit_code;
+    let Some(ReportFormat::Json) = format else {
+        return code;
+    };
+    match serde_json::to_string(report) {
+        Ok(s) => super::output::emit("report", &format!("{s}\n"), code),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot render the run report");
+            super::output::failed_code(code)
         }
     }
 }
 
-fn config_error(msg: String, format: Option<ReportFormat>) -> i32 {
-    tracing::error!(error = %msg, "configuration");
-    let report = RunReport::configuration_error(msg, chrono::Utc::now());
-    print_report(&report, format);
-    exit::CONFIGURATION
+fn config_error(error: RunError, format: Option<ReportFormat>) -> i32 {
+    tracing::error!(error = %error, "configuration");
+    let report = RunReport::stopped(error, exit::CONFIGURATION, chrono::Utc::now());
+    print_report(&report, format)
+}
+
+fn setup_error(operation: &str, e: impl std::fmt::Display) -> RunError {
+    RunError::new(ErrorSystem::Config, operation, e.to_string())
 }
 
 /// Runs the unattended pipeline; returns the exit code.
@@ -58,32 +70,34 @@ pub fn run(
     init_logging();
     let paths = match Paths::resolve(config, data_dir) {
         Ok(p) => p,
-        Err(e) => return Ok(config_error(e.to_string(), format)),
+        Err(e) => return Ok(config_error(setup_error("configuration", e), format)),
     };
     let config = match Config::load(&paths.config_file) {
         Ok(c) => c,
-        Err(e) => return Ok(config_error(e.to_string(), format)),
+        Err(e) => return Ok(config_error(setup_error("configuration", e), format)),
     };
     match crate::config::credentials::check_permissions(&config.credentials_path(), strict) {
         Ok(Some(warning)) => tracing::warn!(warning = %warning, "credentials"),
         Ok(None) => {}
-        Err(e) => return Ok(config_error(e.to_string(), format)),
+        Err(e) => return Ok(config_error(setup_error("credentials", e), format)),
     }
     let creds = match config
         .unlock_without_prompt()
         .and_then(|u| config.load_credentials(&u))
     {
         Ok(c) => c,
-        Err(e) => return Ok(config_error(e.to_string(), format)),
+        Err(e) => return Ok(config_error(setup_error("credentials", e), format)),
     };
     let store = match Store::open(&paths.data_dir, "ml-connector --headless") {
         Ok(s) => Arc::new(s),
         Err(e) => {
             tracing::error!(error = %e, "store");
-            let mut report = RunReport::configuration_error(e.to_string(), chrono::Utc::now());
-            report.exit_code = exit::FAILURE;
-            print_report(&report, format);
-            return Ok(exit::FAILURE);
+            let report = RunReport::stopped(
+                RunError::new(ErrorSystem::Store, "open", e.to_string()),
+                exit::FAILURE,
+                chrono::Utc::now(),
+            );
+            return Ok(print_report(&report, format));
         }
     };
     let every = config.schedule.every.0;
@@ -95,7 +109,7 @@ pub fn run(
         };
         let ctx = match SyncContext::new(Arc::new(config), &creds, store, options) {
             Ok(c) => c,
-            Err(e) => return Ok(config_error(e.to_string(), format)),
+            Err(e) => return Ok(config_error(RunError::from_sync("configuration", &e), format)),
         };
         drop(creds);
         let engine = (!ctx.ebs.is_empty()).then(|| PostingEngine::from_context(&ctx));
@@ -119,17 +133,18 @@ pub fn run(
         let code = match result {
             Ok(report) => {
                 tracing::info!(exit_code = report.exit_code, counts = ?report.counts, "run finished");
-                print_report(&report, format);
-                report.exit_code
+                print_report(&report, format)
             }
-            Err(e) if e.is_configuration() => config_error(e.to_string(), format),
+            Err(e) if e.is_configuration() => config_error(RunError::from_sync("run", &e), format),
             Err(e) => {
                 tracing::error!(error = %e, "run failed");
-                let mut report = RunReport::configuration_error(e.to_string(), chrono::Utc::now());
-                report.exit_code = exit::FAILURE;
+                let report = RunReport::stopped(
+                    RunError::from_sync("run", &e),
+                    exit::FAILURE,
+                    chrono::Utc::now(),
+                );
                 crate::sync::alerts::after_run(&ctx.config.alerts, &report, &ctx.store).await;
-                print_report(&report, format);
-                exit::FAILURE
+                print_report(&report, format)
             }
         };
         ctx.store.flush()?;

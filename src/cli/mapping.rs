@@ -1,5 +1,6 @@
 //! `ml-connector mapping check`: validates a mapping file, optionally against a settlement.
 
+use super::output::outln;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use rust_decimal::Decimal;
@@ -47,13 +48,13 @@ fn check(args: &CheckArgs) -> Result<i32> {
         Ok(m) => m,
         Err(e) => {
             for p in &e.problems {
-                println!("{}: {p}", path.display());
+                outln!("{}: {p}", path.display())?;
             }
-            println!("{}: {} problem(s)", path.display(), e.problems.len());
+            outln!("{}: {} problem(s)", path.display(), e.problems.len())?;
             return Ok(1);
         }
     };
-    println!(
+    outln!(
         "{}: ok: {} rule(s), clearing {}, suspense {}, difference {}, hash {}",
         path.display(),
         mapping.rules.len(),
@@ -61,7 +62,7 @@ fn check(args: &CheckArgs) -> Result<i32> {
         mapping.suspense.as_deref().unwrap_or("-"),
         mapping.difference.as_deref().unwrap_or("-"),
         &mapping.content_hash()[..12]
-    );
+    )?;
     let Some(settlement) = &args.settlement else {
         return Ok(0);
     };
@@ -105,15 +106,15 @@ fn check(args: &CheckArgs) -> Result<i32> {
         .iter()
         .filter(|(id, _)| matcher.rule_of(**id).is_none())
         .collect();
-    println!(
+    outln!(
         "{}: settlement {}, {rows} row(s) in {} combination(s)",
         settlement.display(),
         file.summary.settlement_id,
         seen.len()
-    );
+    )?;
     for (id, (amount, n, first_line)) in &uncovered {
         let c = matcher.combo(**id);
-        println!(
+        outln!(
             "{}: line {first_line}: no rule covers transaction_type `{}`, amount_type `{}`, amount_description `{}`, marketplace `{}` ({n} row(s), {} {})",
             settlement.display(),
             c.transaction_type,
@@ -122,17 +123,17 @@ fn check(args: &CheckArgs) -> Result<i32> {
             c.marketplace,
             format_amount(*amount, scale),
             file.summary.currency
-        );
+        )?;
     }
     if uncovered.is_empty() {
-        println!("{}: every row is covered by a rule", settlement.display());
+        outln!("{}: every row is covered by a rule", settlement.display())?;
         Ok(0)
     } else {
-        println!(
+        outln!(
             "{}: {} combination(s) not covered",
             settlement.display(),
             uncovered.len()
-        );
+        )?;
         Ok(1)
     }
 }

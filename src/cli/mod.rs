@@ -12,6 +12,7 @@ pub mod demo;
 pub mod doctor;
 pub mod headless;
 pub mod mapping;
+pub mod output;
 pub mod replay;
 pub mod reverse;
 pub mod settlement;

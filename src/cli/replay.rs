@@ -2,6 +2,7 @@
 //! `ml-connector vanished SETTLEMENT --period P --repost|--archive` (a journal deleted in
 //! EBS after import: post it again as the next revision, or archive it).
 
+use super::output::{emit, outln};
 use std::path::Path;
 
 use clap::Args;
@@ -33,12 +34,16 @@ pub fn run(
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let out = replay_with_context(&ctx, &engine, &args.id, &ProgressSink::noop()).await?;
-        println!("{}", serde_json::to_string(&out)?);
         ctx.store.flush()?;
-        Ok(match &out.batch {
+        let code = match &out.batch {
             Some(b) if b.error.is_some() => 4,
             _ => 0,
-        })
+        };
+        Ok(emit(
+            "output",
+            &format!("{}\n", serde_json::to_string(&out)?),
+            code,
+        ))
     })
 }
 
@@ -66,7 +71,7 @@ pub fn run_vanished(
     let now = chrono::Utc::now();
     if args.archive {
         let rec = engine.archive_vanished(&key, &ctx.actor, now)?;
-        println!("{key}: {}", rec.state);
+        outln!("{key}: {}", rec.state)?;
         return Ok(0);
     }
     let rec = ctx
@@ -80,24 +85,28 @@ pub fn run_vanished(
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let out = engine.post_keys(std::slice::from_ref(&key), &say).await?;
-        for o in &out {
-            println!(
-                "{}: {} (revision {}){}",
-                o.key,
-                o.state,
-                o.revision,
-                o.error
-                    .clone()
-                    .or(o.reason.clone())
-                    .map(|r| format!(": {r}"))
-                    .unwrap_or_default()
-            );
-        }
         ctx.store.flush()?;
-        Ok(if out.iter().all(|o| o.error.is_none()) {
+        let code = if out.iter().all(|o| o.error.is_none()) {
             0
         } else {
             4
-        })
+        };
+        let text: String = out
+            .iter()
+            .map(|o| {
+                format!(
+                    "{}: {} (revision {}){}\n",
+                    o.key,
+                    o.state,
+                    o.revision,
+                    o.error
+                        .clone()
+                        .or(o.reason.clone())
+                        .map(|r| format!(": {r}"))
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+        Ok(emit("output", &text, code))
     })
 }

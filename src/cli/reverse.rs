@@ -2,7 +2,8 @@
 //! posted batch by a reversing journal (never by deleting), after showing what will be
 //! reversed and asking for confirmation.
 
-use std::io::{BufRead, Write};
+use super::output::{errln, out, outln};
+use std::io::BufRead;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -53,15 +54,14 @@ pub(crate) fn wire(
 }
 
 pub(crate) fn confirm(question: &str) -> anyhow::Result<bool> {
-    eprint!("{question} [y/N] ");
-    std::io::stderr().flush()?;
+    super::output::stderr_text(format_args!("{question} [y/N] "));
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES"))
 }
 
 pub(crate) fn say(p: PostingProgress) {
-    eprintln!("  {}: {} {}", p.key, p.step, p.detail);
+    errln!("  {}: {} {}", p.key, p.step, p.detail);
 }
 
 pub fn run(
@@ -91,20 +91,19 @@ pub fn run(
         let mut code = 0;
         for key in keys {
             let plan = engine.plan_reversal(&key, args.into.as_deref()).await?;
-            print!("{}", plan.describe());
-            std::io::stdout().flush()?;
+            out!("{}", plan.describe())?;
             if !args.yes && !confirm("Send this reversing journal to EBS?")? {
-                eprintln!("{key}: not reversed");
+                errln!("{key}: not reversed");
                 code = 3;
                 continue;
             }
             let out = engine.reverse(&plan, &ctx.actor, &say).await?;
-            println!(
+            outln!(
                 "{key}: {} (revision {}){}",
                 out.state,
                 out.revision,
                 out.reason.map(|r| format!(": {r}")).unwrap_or_default()
-            );
+            )?;
             if out.state != BatchState::Reversed {
                 code = 3;
             }

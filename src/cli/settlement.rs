@@ -248,10 +248,10 @@ fn preview_file(
         OutputFormat::Json => report.to_json(),
         OutputFormat::Csv => report.to_csv(),
     };
-    print!("{text}");
-    Ok(if proposal.postable {
+    let code = if proposal.postable {
         0
     } else {
         EXIT_NOT_POSTABLE
-    })
+    };
+    Ok(super::output::emit("output", &text, code))
 }

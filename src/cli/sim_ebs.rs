@@ -1,5 +1,6 @@
 //! `ml-connector sim ebs`: runs the EBS simulator until killed.
 
+use super::output::outln;
 use crate::sim::ebs::{EbsSimConfig, Faults, Scheduler, Seed, spawn};
 use anyhow::Context;
 use std::path::PathBuf;
@@ -134,12 +135,10 @@ pub fn run(args: SimEbsArgs) -> anyhow::Result<i32> {
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     rt.block_on(async move {
         let sim = spawn(config).await?;
-        println!(
+        outln!(
             "{}",
             serde_json::json!({"listening": sim.addr().to_string()})
-        );
-        use std::io::Write;
-        std::io::stdout().flush()?;
+        )?;
         tokio::signal::ctrl_c().await?;
         sim.shutdown().await;
         Ok::<i32, anyhow::Error>(0)

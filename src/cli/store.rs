@@ -1,5 +1,6 @@
 //! `ml-connector store verify|export|import`: check, back up and restore the store.
 
+use super::output::{errln, outln};
 use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
 
@@ -47,24 +48,24 @@ pub fn run(
             let report = store.verify()?;
             let total: usize = report.counts.values().sum();
             for issue in store.chain_issues(chrono::Utc::now())? {
-                println!("warning: {issue}");
+                outln!("warning: {issue}")?;
             }
             if report.is_clean() {
-                println!(
+                outln!(
                     "store {} is consistent: {total} entries in {} trees",
                     store.data_dir().display(),
                     report.counts.len()
-                );
+                )?;
                 Ok(0)
             } else {
                 for problem in &report.problems {
-                    println!("problem: {problem}");
+                    outln!("problem: {problem}")?;
                 }
-                println!(
+                outln!(
                     "{} problem(s) in {}",
                     report.problems.len(),
                     store.data_dir().display()
-                );
+                )?;
                 Ok(1)
             }
         }
@@ -84,7 +85,7 @@ pub fn run(
                 None => store.export(&mut std::io::stdout().lock())?,
             };
             if let Some(path) = output {
-                eprintln!("exported {count} entries to {}", path.display());
+                errln!("exported {count} entries to {}", path.display());
             }
             Ok(0)
         }
@@ -96,13 +97,13 @@ pub fn run(
                     .with_context(|| format!("cannot open {}", file.display()))?;
                 store.import(&mut BufReader::new(f))?
             };
-            println!(
+            outln!(
                 "imported {} entries (schema {}{}) into {}",
                 summary.entries,
                 summary.schema_version,
                 if summary.migrated { ", migrated" } else { "" },
                 store.data_dir().display()
-            );
+            )?;
             Ok(0)
         }
     }

@@ -24,6 +24,7 @@ use crate::sync::scheduler::{run_scheduled, stop_on_signals};
 use crate::workstation::{self, BridgeOptions};
 
 use super::headless::ReportFormat;
+use super::output::errln;
 
 /// Bare `ml-connector`: the TUI on the configured system.
 pub fn run(config: Option<&Path>, data_dir: Option<&Path>, strict: bool) -> anyhow::Result<i32> {
@@ -83,7 +84,7 @@ async fn workstation(
     );
     let result = crate::ui::run_terminal_app(actor, msg_tx, msg_rx, fx_tx).await;
     cancel.cancel();
-    eprintln!("stopping sync at the next safe point…");
+    errln!("stopping sync at the next safe point…");
     let _ = bridge.await;
     store.flush()?;
     result?;
@@ -186,7 +187,7 @@ async fn demo_headless(
     let logger = tokio::spawn(async move {
         while let Some(msg) = rx.recv().await {
             if let Ok(line) = serde_json::to_string(&msg) {
-                eprintln!("{line}");
+                errln!("{line}");
             }
         }
     });
@@ -203,11 +204,5 @@ async fn demo_headless(
     signals.abort();
     ctx.store.flush()?;
     let report: RunReport = result?;
-    if let Some(ReportFormat::Json) = run.report {
-        use std::io::Write;
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{}", serde_json::to_string(&report)?)?;
-        out.flush()?;
-    }
-    Ok(report.exit_code)
+    Ok(super::headless::print_report(&report, run.report))
 }

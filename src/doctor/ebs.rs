@@ -80,6 +80,12 @@ fn ebs_hint(e: &EbsError, key: &str) -> String {
         }
         _ => match e {
             EbsError::Network { .. } => "check [ebs] base_url and the network".into(),
+            // A 5xx (ISG_DB_CONNECTION_ERROR, overloaded) says nothing about the configuration.
+            _ if matches!(e, EbsError::Fault { .. } | EbsError::Http { .. })
+                && super::services::is_transient(e.http_status().unwrap_or(0), e.code()) =>
+            {
+                "transient: EBS could not answer right now; try again (nothing is wrong with the configuration as far as this shows)".into()
+            }
             _ => String::new(),
         },
     };

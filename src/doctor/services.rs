@@ -77,6 +77,22 @@ pub fn wadl_methods(xml: &str) -> BTreeSet<(String, String)> {
     out
 }
 
+/// Whether a failed `?WADL` answer says the alias is not there: HTTP 404 or ISG's
+/// not-deployed faults (whatever status the instance gives them). A 5xx such as
+/// `ISG_DB_CONNECTION_ERROR` says nothing about the alias.
+fn means_absent(status: u16, code: Option<&str>) -> bool {
+    status == 404 || matches!(code, Some("ISG_INVALID_ALIAS" | "ISG_INVALID_FUNCTION"))
+}
+
+/// Whether an EBS error answer is EBS being unable to answer right now (database
+/// connection, overload) rather than an answer about the configuration.
+pub(super) fn is_transient(status: u16, code: Option<&str>) -> bool {
+    match code {
+        Some(c) => matches!(c, "ISG_DB_CONNECTION_ERROR" | "ISG_SERVICE_UNAVAILABLE"),
+        None => status >= 500,
+    }
+}
+
 /// Reads `?WADL`; some instances want a login for it, so a 401 is asked again with Basic auth.
 async fn fetch_wadl(
     http: &reqwest::Client,
@@ -171,14 +187,30 @@ pub(super) async fn check_wadl(
             continue;
         }
         if !(200..300).contains(&status) {
-            let code = serde_json::from_str::<serde_json::Value>(&text)
+            let fault = serde_json::from_str::<serde_json::Value>(&text)
                 .ok()
                 .and_then(|v| {
                     v.pointer("/ISGServiceFault/Code")
                         .and_then(|c| c.as_str())
                         .map(str::to_string)
-                })
-                .unwrap_or_else(|| format!("HTTP {status}"));
+                });
+            if !means_absent(status, fault.as_deref()) {
+                // Not an answer about the alias: EBS could not say (DB down, overloaded…).
+                let code = fault.as_ref().map(|c| format!(" {c}")).unwrap_or_default();
+                let what = if is_transient(status, fault.as_deref()) {
+                    "(transient): try again; if it persists, check the EBS database and ISG"
+                } else {
+                    "(not an answer about the alias): check ISG and its logs"
+                };
+                report.fail(
+                    area,
+                    format!(
+                        "?WADL: EBS answered HTTP {status}{code} {what}; its methods were not verified"
+                    ),
+                );
+                continue;
+            }
+            let code = fault.unwrap_or_else(|| format!("HTTP {status}"));
             report.fail(
                 area,
                 format!(
@@ -251,5 +283,55 @@ mod tests {
         assert!(m.contains(&("submit_cp_gllezl".into(), "POST".into())));
         assert!(!m.contains(&("gl_interface".into(), "DELETE".into())));
         assert_eq!(m.len(), 3);
+    }
+
+    /// A 500 `ISG_DB_CONNECTION_ERROR` on `?WADL` is EBS failing for a moment, not an
+    /// alias that is missing; a 404 `ISG_INVALID_ALIAS` is.
+    #[tokio::test]
+    async fn a_transient_500_is_not_an_undeployed_alias() {
+        use crate::sim::ebs::{EbsSimConfig, Faults, spawn};
+        let sim = spawn(EbsSimConfig::step()).await.expect("ebs simulator");
+        let config = |custom: &str| {
+            let text = format!(
+                "[ebs]\nbase_url = \"{}\"\n[ebs.gl]\nresponsibility = \"GENERAL_LEDGER_SUPER_USER\"\napplication = \"SQLGL\"\n[ebs.aliases]\ncustom = \"{custom}\"\n",
+                sim.base_url()
+            );
+            Config::from_toml(&text, std::path::Path::new("config.toml")).expect("config")
+        };
+        let opts = Options::new(chrono::NaiveDate::from_ymd_opt(2026, 6, 15).unwrap());
+
+        // The first call (the gl alias's WADL) meets a database fault.
+        sim.inject(&Faults {
+            db_error_next: 1,
+            ..Faults::default()
+        });
+        let mut report = Report::default();
+        let missing = check_wadl(&config("xxmlc"), None, &opts, &mut report).await;
+        assert!(missing.is_empty(), "{missing:?} {report}");
+        let gl = &report.checks[0];
+        assert_eq!(gl.status, super::super::Status::Fail, "{report}");
+        assert!(
+            gl.message
+                .contains("EBS answered HTTP 500 ISG_DB_CONNECTION_ERROR (transient): try again"),
+            "{}",
+            gl.message
+        );
+        assert!(!gl.message.contains("not deployed"), "{}", gl.message);
+        assert!(
+            report.checks[1].message.starts_with("deployed with"),
+            "{report}"
+        );
+
+        // An alias that is not there is still named as such.
+        let mut report = Report::default();
+        let missing = check_wadl(&config("xxnotdeployed"), None, &opts, &mut report).await;
+        assert!(missing.contains("custom"), "{report}");
+        assert!(
+            report.checks[1]
+                .message
+                .contains("?WADL answered HTTP 404 (ISG_INVALID_ALIAS): the alias is not deployed"),
+            "{report}"
+        );
+        sim.shutdown().await;
     }
 }

@@ -31,7 +31,9 @@ const CURSOR: &str = "alerts:notified";
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Alert {
     /// The run failed (exit code 4); `errors` says what.
-    RunFailed { errors: Vec<String> },
+    RunFailed {
+        errors: Vec<super::messages::RunError>,
+    },
     /// A batch has waited for a person longer than `waiting_after`.
     Waiting {
         settlement_id: String,

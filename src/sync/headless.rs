@@ -21,8 +21,9 @@ use crate::ledger::state::BatchState;
 use crate::store::{BatchKey, BatchRecord, SettlementRecord};
 
 use super::context::SyncContext;
+pub use super::messages::{ErrorSystem, RunError};
 use super::messages::{ProgressSink, SyncError, SyncMsg};
-use super::posting::PostingEngine;
+use super::posting::{BatchOutcome, PostingEngine};
 use super::propose::propose_pending;
 use super::pull::pull_seller;
 
@@ -34,10 +35,14 @@ pub mod exit {
     pub const CONFIGURATION: i32 = 2;
     /// The run went through; some work waits for a person (see the report's reasons).
     pub const WAITING: i32 = 3;
-    /// Something failed (Amazon or EBS unreachable, store error…); the next run retries.
+    /// Something failed (Amazon or EBS unreachable or answering errors, store error…): the
+    /// report's `errors` say what, each unfinished batch its reason; the next run retries.
     pub const FAILURE: i32 = 4;
     /// Stopped by SIGINT / SIGTERM at a safe point.
     pub const INTERRUPTED: i32 = 5;
+    /// The run's own code was 0 but its report could not be written (closed pipe, full
+    /// disk); a non-zero run code is kept as it is.
+    pub const OUTPUT: i32 = 1;
 }
 
 /// One batch in the run report.
@@ -75,14 +80,24 @@ pub struct RunReport {
     pub settlements: Vec<SettlementReport>,
     /// Batches per state (every state listed, zeros included).
     pub counts: BTreeMap<String, u64>,
-    /// Failures of this run (scope: message).
-    pub errors: Vec<String>,
+    /// Failures of this run, one object each (system, operation, HTTP status / code or
+    /// transport error, batch); empty unless the exit code is 2 or 4.
+    pub errors: Vec<RunError>,
     pub exit_code: i32,
 }
 
 impl RunReport {
     /// The report of a run that could not start (configuration).
     pub fn configuration_error(message: String, now: DateTime<Utc>) -> RunReport {
+        RunReport::stopped(
+            RunError::new(ErrorSystem::Config, "configuration", message),
+            exit::CONFIGURATION,
+            now,
+        )
+    }
+
+    /// The report of a run stopped by one error before it could report on the store.
+    pub fn stopped(error: RunError, exit_code: i32, now: DateTime<Utc>) -> RunReport {
         RunReport {
             started_at: now,
             finished_at: now,
@@ -91,8 +106,8 @@ impl RunReport {
                 .iter()
                 .map(|s| (s.as_str().to_string(), 0))
                 .collect(),
-            errors: vec![message],
-            exit_code: exit::CONFIGURATION,
+            errors: vec![error],
+            exit_code,
         }
     }
 }
@@ -109,7 +124,7 @@ fn is_done(s: BatchState) -> bool {
 pub fn report(
     ctx: &SyncContext,
     started_at: DateTime<Utc>,
-    errors: Vec<String>,
+    errors: Vec<RunError>,
     interrupted: bool,
 ) -> Result<RunReport, SyncError> {
     let mut counts: BTreeMap<String, u64> = BatchState::ALL
@@ -264,8 +279,9 @@ async fn auto_post_blocker(
     Ok(None)
 }
 
-/// One unattended pass. Errors of one seller or one settlement are recorded and the
-/// run goes on; configuration errors stop it.
+/// One unattended pass. Errors of one seller, settlement or batch are recorded (in the
+/// report's `errors`, and as the reason of each batch they left unfinished) and the run
+/// goes on; configuration errors stop it.
 pub async fn run_once(
     ctx: &SyncContext,
     engine: Option<&PostingEngine>,
@@ -273,21 +289,20 @@ pub async fn run_once(
     cancel: &CancellationToken,
 ) -> Result<RunReport, SyncError> {
     let started_at = Utc::now();
-    let mut errors: Vec<String> = Vec::new();
+    let mut errors: Vec<RunError> = Vec::new();
     let mut interrupted = false;
-    let fail = |scope: &str, e: &SyncError, errors: &mut Vec<String>| {
+    let fail = |step: &str, scope: &str, e: &SyncError, errors: &mut Vec<RunError>| {
         sink.error(scope, e, false);
         tracing::warn!(scope, error = %e, "step failed");
-        errors.push(format!("{scope}: {e}"));
+        errors.push(RunError::from_sync(step, e));
     };
     // 1. Whatever a previous run left in flight is settled with EBS first.
-    if let Some(engine) = engine
-        && let Err(e) = engine.reconcile_in_flight(sink).await
-    {
-        if e.is_configuration() {
-            return Err(e);
+    if let Some(engine) = engine {
+        match engine.reconcile_in_flight(sink).await {
+            Ok(s) => note_failures(&s.outcomes, &mut errors),
+            Err(e) if e.is_configuration() => return Err(e),
+            Err(e) => fail("reconcile", "reconcile", &e, &mut errors),
         }
-        fail("reconcile", &e, &mut errors);
     }
     // 2. Pull every seller.
     for seller in &ctx.sellers {
@@ -298,7 +313,7 @@ pub async fn run_once(
         match pull_seller(ctx, seller, sink, cancel).await {
             Ok(s) => tracing::info!(seller = seller.name(), summary = ?s, "pulled"),
             Err(SyncError::Cancelled) => interrupted = true,
-            Err(e) => fail(seller.name(), &e, &mut errors),
+            Err(e) => fail("pull", seller.name(), &e, &mut errors),
         }
     }
     // 3. Propose.
@@ -306,22 +321,24 @@ pub async fn run_once(
         match propose_pending(ctx, sink, Utc::now()).await {
             Ok(s) => {
                 for (id, why) in &s.failed {
-                    errors.push(format!("settlement {id}: {why}"));
+                    let mut e = RunError::new(ErrorSystem::Ledger, "propose", why.clone());
+                    e.settlement_id = Some(id.clone());
+                    errors.push(e);
                 }
             }
             Err(e) if e.is_configuration() => return Err(e),
-            Err(e) => fail("propose", &e, &mut errors),
+            Err(e) => fail("propose", "propose", &e, &mut errors),
         }
     }
     // 4. Post what auto_post allows.
     if !interrupted
         && !cancel.is_cancelled()
-        && let Err(e) = auto_post(ctx, engine, sink).await
+        && let Err(e) = auto_post(ctx, engine, sink, &mut errors).await
     {
         if e.is_configuration() {
             return Err(e);
         }
-        fail("post", &e, &mut errors);
+        fail("post", "post", &e, &mut errors);
     }
     interrupted |= cancel.is_cancelled();
     let report = report(ctx, started_at, errors, interrupted)?;
@@ -341,10 +358,23 @@ pub async fn run_once(
     Ok(report)
 }
 
+/// The failures of batches a posting step could not finish (their reasons are recorded).
+fn note_failures(outcomes: &[BatchOutcome], errors: &mut Vec<RunError>) {
+    for o in outcomes {
+        if let Some(f) = &o.failure {
+            tracing::warn!(batch = %o.key, error = %f, "batch left unfinished");
+            if !errors.contains(f) {
+                errors.push(f.clone());
+            }
+        }
+    }
+}
+
 async fn auto_post(
     ctx: &SyncContext,
     engine: Option<&PostingEngine>,
     sink: &ProgressSink,
+    errors: &mut Vec<RunError>,
 ) -> Result<(), SyncError> {
     let now = Utc::now();
     let mut to_post: Vec<BatchKey> = Vec::new();
@@ -370,9 +400,14 @@ async fn auto_post(
             None => to_post.extend(batches.iter().map(|b| b.key())),
         }
     }
-    // Approved batches of earlier runs (by a person, or interrupted) go too.
+    // Approved batches of earlier runs (by a person, or interrupted) go too, but not one
+    // EBS already failed on in this run (reconciling it).
+    let failed: Vec<String> = errors.iter().filter_map(|e| e.batch.clone()).collect();
     for b in ctx.store.batches()? {
-        if b.state == BatchState::Approved && !to_post.contains(&b.key()) {
+        if b.state == BatchState::Approved
+            && !to_post.contains(&b.key())
+            && !failed.contains(&b.key().to_string())
+        {
             to_post.push(b.key());
         }
     }
@@ -408,10 +443,12 @@ async fn auto_post(
     }
     if !to_post.is_empty() {
         let outcomes = engine.post_batches(&to_post, sink).await?;
-        for o in outcomes {
+        for o in &outcomes {
             tracing::info!(batch = %o.key, state = %o.state, reason = ?o.reason, error = ?o.error, "posted");
         }
+        note_failures(&outcomes, errors);
     }
-    engine.refresh_posted(sink).await?;
+    let refreshed = engine.refresh_posted(sink).await?;
+    note_failures(&refreshed, errors);
     Ok(())
 }

@@ -224,6 +224,9 @@ pub enum SyncError {
     /// A configuration problem found while wiring the sync (no routing, unknown seller…).
     #[error("configuration: {0}")]
     Setup(String),
+    /// A mapping file that does not parse: `problem` names the line and column.
+    #[error("mapping file {path}: {problem}")]
+    Mapping { path: String, problem: String },
     /// Stopped on request (SIGINT/SIGTERM, UI quit) at a safe point.
     #[error("stopped on request")]
     Cancelled,
@@ -248,8 +251,192 @@ impl SyncError {
     pub fn is_configuration(&self) -> bool {
         matches!(
             self,
-            SyncError::Config(_) | SyncError::Credentials(_) | SyncError::Setup(_)
+            SyncError::Config(_)
+                | SyncError::Credentials(_)
+                | SyncError::Setup(_)
+                | SyncError::Mapping { .. }
         )
+    }
+}
+
+/// The system a [`RunError`] came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorSystem {
+    Ebs,
+    Amazon,
+    Store,
+    Config,
+    Ledger,
+}
+
+/// One failure of a run as the run report lists it (`errors`) and the alert command gets
+/// it: which system, which call, what it answered (HTTP status and code, or the transport
+/// error when nothing answered), and which batch or settlement it stopped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunError {
+    pub system: ErrorSystem,
+    /// The call or step that failed (`get_request_status`, `GL_INTERFACE`, `getReports`,
+    /// `propose`, `pull`…).
+    pub operation: String,
+    pub http_status: Option<u16>,
+    /// The system's error code (`ISG_DB_CONNECTION_ERROR`, `QuotaExceeded`…).
+    pub code: Option<String>,
+    /// Why no answer came (connection refused, timeout…).
+    pub transport: Option<String>,
+    /// `SETTLEMENT/PERIOD` of the batch it left unfinished.
+    pub batch: Option<String>,
+    pub settlement_id: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.batch, &self.settlement_id) {
+            (Some(b), _) => write!(f, "batch {b}: {}", self.message),
+            (None, Some(s)) => write!(f, "settlement {s}: {}", self.message),
+            (None, None) => f.write_str(&self.message),
+        }
+    }
+}
+
+impl RunError {
+    pub fn new(
+        system: ErrorSystem,
+        operation: impl Into<String>,
+        message: impl Into<String>,
+    ) -> RunError {
+        RunError {
+            system,
+            operation: operation.into(),
+            http_status: None,
+            code: None,
+            transport: None,
+            batch: None,
+            settlement_id: None,
+            message: message.into(),
+        }
+    }
+
+    /// The same error, naming the batch it stopped.
+    pub fn for_batch(mut self, key: &BatchKey) -> RunError {
+        self.batch = Some(key.to_string());
+        self.settlement_id = Some(key.settlement_id.clone());
+        self
+    }
+
+    /// An EBS failure; `step` names the operation when the error does not (no HTTP call).
+    pub fn ebs(e: &crate::ebs::EbsError, step: &str) -> RunError {
+        use crate::ebs::EbsError as E;
+        let operation = match e {
+            E::Network { path, .. }
+            | E::Fault { path, .. }
+            | E::Http { path, .. }
+            | E::Decode { path, .. }
+            | E::Business { path, .. } => operation_of_path(path).unwrap_or(step),
+            E::BadCredentials { .. } => "login",
+            E::RequestTimeout { .. } => "get_request_status",
+            _ => step,
+        };
+        let mut out = RunError::new(ErrorSystem::Ebs, operation, e.to_string());
+        out.http_status = e.http_status();
+        out.code = e.code().map(str::to_string);
+        if let E::Network { source, .. } = e {
+            out.transport = Some(transport_of(source));
+        }
+        out
+    }
+
+    /// An Amazon failure of a seller; `step` names the operation when the error does not.
+    pub fn amazon(e: &crate::amazon::Error, scope: &str, step: &str) -> RunError {
+        use crate::amazon::Error as E;
+        let (operation, status) = match e {
+            E::Api {
+                operation, status, ..
+            } => (operation.as_str(), Some(*status)),
+            E::RetriesExhausted { operation, .. } | E::Decode { operation, .. } => {
+                (operation.as_str(), None)
+            }
+            E::Lwa { status, .. } => ("login_with_amazon", Some(*status)),
+            E::ReauthoriseSeller { .. } => ("login_with_amazon", None),
+            E::Download { .. } => ("download", None),
+            _ => (step, None),
+        };
+        let mut out = RunError::new(
+            ErrorSystem::Amazon,
+            operation,
+            format!("Amazon ({scope}): {e}"),
+        );
+        out.http_status = status;
+        out.code = e.amazon_code().map(str::to_string);
+        out
+    }
+
+    /// Any sync-layer failure of `step` (`reconcile`, `pull`, `propose`, `post`…).
+    pub fn from_sync(step: &str, e: &SyncError) -> RunError {
+        match e {
+            SyncError::Ebs(e) => RunError::ebs(e, step),
+            SyncError::Amazon { scope, source } => RunError::amazon(source, scope, step),
+            SyncError::Store(_) => RunError::new(ErrorSystem::Store, step, e.to_string()),
+            SyncError::Ledger {
+                settlement_id,
+                reason,
+            } => {
+                let mut out = RunError::new(ErrorSystem::Ledger, step, reason.clone());
+                out.settlement_id = Some(settlement_id.clone());
+                out
+            }
+            SyncError::Mapping { .. } => {
+                RunError::new(ErrorSystem::Config, "mapping", e.to_string())
+            }
+            SyncError::Config(_)
+            | SyncError::Credentials(_)
+            | SyncError::Setup(_)
+            | SyncError::Cancelled => RunError::new(ErrorSystem::Config, step, e.to_string()),
+        }
+    }
+
+    /// "HTTP 500 ISG_DB_CONNECTION_ERROR", the transport error, or the message: what went
+    /// wrong in a few words (for a batch's reason).
+    pub fn cause(&self) -> String {
+        match (&self.http_status, &self.code, &self.transport) {
+            (Some(s), Some(c), _) => format!("HTTP {s} {c}"),
+            (Some(s), None, _) => format!("HTTP {s}"),
+            (None, _, Some(t)) => t.clone(),
+            _ => self.message.clone(),
+        }
+    }
+}
+
+/// `xxmlc/get_request_status/` → `get_request_status` (the service method or table).
+fn operation_of_path(path: &str) -> Option<&str> {
+    let path = path.split('?').next().unwrap_or(path);
+    path.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .filter(|s| !s.is_empty())
+}
+
+/// What the transport said when no answer came: the kind, then the innermost cause.
+fn transport_of(e: &reqwest::Error) -> String {
+    let kind = if e.is_connect() {
+        "cannot connect"
+    } else if e.is_timeout() {
+        "timed out"
+    } else if e.is_body() || e.is_decode() {
+        "broken response"
+    } else {
+        "request failed"
+    };
+    let mut inner: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    let mut last = None;
+    while let Some(i) = inner {
+        last = Some(i);
+        inner = i.source();
+    }
+    match last {
+        Some(cause) => format!("{kind}: {cause}"),
+        None => kind.to_string(),
     }
 }
 

@@ -46,7 +46,8 @@ pub struct ProposeSummary {
     pub linked: Vec<(String, String)>,
     /// Approvals that lapsed because the proposal changed.
     pub lapsed: Vec<BatchKey>,
-    /// Settlements that could not be proposed, with why (they wait; nothing is lost).
+    /// Settlements that could not be proposed, with why (without the settlement id: they
+    /// wait; nothing is lost).
     pub failed: Vec<(String, String)>,
 }
 
@@ -68,6 +69,11 @@ pub fn sync_mappings(
         let name = mapping_name(&path);
         let version = match std::fs::read_to_string(&path) {
             Ok(text) => {
+                // A broken file is a configuration problem of its own, never a new version.
+                Mapping::parse(&text).map_err(|e| SyncError::Mapping {
+                    path: path.display().to_string(),
+                    problem: e.to_string(),
+                })?;
                 let (v, _new) = ctx.store.import_mapping(
                     &name,
                     &text,
@@ -200,7 +206,7 @@ fn batch_state_of(p: &crate::ledger::journal::Proposal) -> (BatchState, Option<S
 fn propose_settlement(
     ctx: &SyncContext,
     record: &SettlementRecord,
-    mapping_text: &str,
+    mapping: &MappingVersion,
     calendar: Calendar,
     tz: Tz,
 ) -> Result<crate::ledger::journal::Proposal, SyncError> {
@@ -209,7 +215,13 @@ fn propose_settlement(
         .store
         .raw_settlement(id)?
         .ok_or_else(|| SyncError::ledger(id, "its raw file is not in the store"))?;
-    let mapping = Mapping::parse(mapping_text).map_err(|e| SyncError::ledger(id, e))?;
+    let mapping = Mapping::parse(&mapping.text).map_err(|e| SyncError::Mapping {
+        path: format!(
+            "{} version {} (kept in the store, from {})",
+            mapping.name, mapping.version, mapping.source
+        ),
+        problem: e.to_string(),
+    })?;
     let decoded = decode(&bytes, Some(&meta.charset)).map_err(|e| SyncError::ledger(id, e))?;
     let file = SettlementFile::parse(&decoded.text, decoded.charset)
         .map_err(|e| SyncError::ledger(id, e))?;
@@ -288,7 +300,11 @@ pub async fn propose_pending(
         .await
         {
             Ok(()) => {}
-            Err(e @ (SyncError::Ledger { .. } | SyncError::Setup(_))) => {
+            Err(SyncError::Ledger { reason, .. }) => {
+                sink.error(&format!("settlement {id}"), &reason, false);
+                summary.failed.push((id, reason));
+            }
+            Err(e @ SyncError::Setup(_)) => {
                 sink.error(&format!("settlement {id}"), &e, false);
                 summary.failed.push((id, e.to_string()));
             }
@@ -379,7 +395,7 @@ async fn propose_one(
         return Ok(());
     }
     let calendar = calendar_for(ctx, route.ledger_id, rec, tz, periods_cache).await?;
-    let proposal = propose_settlement(ctx, rec, &mapping.text, calendar, tz)?;
+    let proposal = propose_settlement(ctx, rec, mapping, calendar, tz)?;
     let (state, reason) = batch_state_of(&proposal);
     let by_key: BTreeMap<BatchKey, BatchRecord> =
         existing.into_iter().map(|b| (b.key(), b)).collect();

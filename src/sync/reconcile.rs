@@ -13,6 +13,7 @@ use crate::ebs::posted::JournalState;
 use crate::ledger::state::BatchState;
 use crate::store::{AuditAction, BatchKey};
 
+use super::messages::RunError;
 use super::posting::{BatchOutcome, PostingEngine, PostingError, PostingProgress, Progress};
 
 /// What a reconciliation pass found.
@@ -77,6 +78,9 @@ impl PostingEngine {
                 Err(e) => {
                     let mut o = outcome(&rec);
                     o.error = Some(e.to_string());
+                    if let PostingError::Ebs(ebs) = &e {
+                        o.failure = Some(RunError::ebs(ebs, "refresh").for_batch(&key));
+                    }
                     out.push(o);
                     continue;
                 }
@@ -129,5 +133,6 @@ fn outcome(rec: &crate::store::BatchRecord) -> BatchOutcome {
         revision: rec.revision,
         reason: rec.reason.clone(),
         error: None,
+        failure: None,
     }
 }

@@ -550,6 +550,7 @@ fn outcome(rec: &BatchRecord) -> BatchOutcome {
         revision: rec.revision,
         reason: rec.reason.clone(),
         error: None,
+        failure: None,
     }
 }
 

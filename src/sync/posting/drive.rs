@@ -19,6 +19,7 @@ use super::{
     BatchOutcome, Claim, CrashPoint, PostingEngine, PostingError, PostingProgress, Progress,
     WaitMode, now, posting_record,
 };
+use crate::sync::messages::RunError;
 
 impl PostingEngine {
     /// Posts the batches (approved ones; in-flight ones are reconciled and continued).
@@ -105,29 +106,42 @@ impl PostingEngine {
                     step: "error",
                     detail: e.to_string(),
                 });
-                // What a person must fix (routing, FX, a bad proposal) is recorded on the
-                // batch; EBS trouble is only reported (the next run retries).
-                let rec = if matches!(e, PostingError::Ebs(_)) {
+                // Recorded on the batch either way (the TUI and the run report show it): what
+                // a person must fix (routing, FX, a bad proposal) is audited; EBS trouble is
+                // a failure of this run, and the next run resumes from what EBS holds.
+                let failure = match &e {
+                    PostingError::Ebs(ebs) => Some(RunError::ebs(ebs, "post").for_batch(key)),
+                    _ => None,
+                };
+                let why = match &failure {
+                    Some(f) => format!(
+                        "EBS failed during {} ({}); {}",
+                        f.operation,
+                        f.cause(),
+                        if self.store.intent(key)?.is_some() {
+                            "the next run resumes from the recorded intent"
+                        } else {
+                            "the next run compares with EBS and resumes"
+                        }
+                    ),
+                    None => format!("cannot post: {e}"),
+                };
+                let rec = if rec.reason.as_deref() == Some(why.as_str()) {
                     rec
                 } else {
-                    let why = format!("cannot post: {e}");
                     let mut after = rec.clone();
-                    if rec.reason.as_deref() != Some(why.as_str()) {
-                        after.reason = Some(why.clone());
-                        after.updated_at = now();
-                        self.store.transition(
-                            &rec,
-                            &after,
-                            Some(
-                                self.audit(AuditAction::Outcome, &rec)
-                                    .details(json!({"waiting": why})),
-                            ),
-                        )?;
-                    }
+                    after.reason = Some(why.clone());
+                    after.updated_at = now();
+                    let audit = failure.is_none().then(|| {
+                        self.audit(AuditAction::Outcome, &rec)
+                            .details(json!({"waiting": why}))
+                    });
+                    self.store.transition(&rec, &after, audit)?;
                     after
                 };
                 let mut o = BatchOutcome::of(&rec);
                 o.error = Some(e.to_string());
+                o.failure = failure;
                 Ok(o)
             }
         }

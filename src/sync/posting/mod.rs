@@ -50,6 +50,7 @@ use crate::ledger::state::BatchState;
 use crate::store::{AuditAction, BatchKey, BatchRecord, NewAuditEntry, Store, StoreError};
 
 use super::convert::{ConvertError, LedgerRoute};
+use super::messages::RunError;
 
 /// Where a simulated crash may happen (tests): just before an EBS write (its intent is
 /// recorded) or just after it (before the store transition).
@@ -121,6 +122,9 @@ pub struct BatchOutcome {
     pub reason: Option<String>,
     /// An error that stopped this batch in this run (EBS unreachable, …); retried next run.
     pub error: Option<String>,
+    /// The same, structured, when a system failed (EBS answered an error or did not answer):
+    /// the run report lists it and the run exits 4.
+    pub failure: Option<RunError>,
 }
 
 impl BatchOutcome {
@@ -131,6 +135,7 @@ impl BatchOutcome {
             revision: rec.revision,
             reason: rec.reason.clone(),
             error: None,
+            failure: None,
         }
     }
 }
