@@ -723,20 +723,38 @@ fn verify_catches_broken_cross_references_and_tampering() {
             .any(|p| p.contains("audit sequence jumps from 1 to 3")),
         "{problems:?}"
     );
-    // The archived file is altered.
-    let problems = verify_after_edit(|l| {
-        l.contains("\"tree\":\"raw_bytes\"").then(|| {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            serde_json::json!({"tree": "raw_bytes", "key": v["key"], "bytes": "dGFtcGVyZWQ="})
-                .to_string()
+    // The archived file is altered: since issue 14 the import itself refuses it,
+    // naming the settlement, and writes nothing.
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let export = {
+        let store = Store::open(a.path(), "test").unwrap();
+        populate(&store);
+        let mut out = Vec::new();
+        store.export(&mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let tampered: String = export
+        .lines()
+        .map(|l| {
+            if l.contains("\"tree\":\"raw_bytes\"") {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                serde_json::json!({"tree": "raw_bytes", "key": v["key"], "bytes": "dGFtcGVyZWQ="})
+                    .to_string()
+            } else {
+                l.to_string()
+            }
         })
-    });
+        .map(|l| l + "\n")
+        .collect();
+    let store = Store::open(b.path(), "test").unwrap();
+    let err = store.import(&mut tampered.as_bytes()).unwrap_err();
     assert!(
-        problems
-            .iter()
-            .any(|p| p.contains("bytes do not match the recorded sha256")),
-        "{problems:?}"
+        matches!(&err, StoreError::ImportTampered { settlement_id, .. } if settlement_id == "111"),
+        "{err}"
     );
+    assert!(err.to_string().contains("settlement 111"), "{err}");
+    assert!(store.settlements().unwrap().is_empty(), "nothing imported");
 }
 
 #[test]

@@ -87,6 +87,10 @@ async fn workstation(
     errln!("stopping sync at the next safe point…");
     let _ = bridge.await;
     store.flush()?;
+    // Leaving after changes leaves a rotating backup (issue 14).
+    if let Err(e) = store.backup_if_changed(crate::store::DEFAULT_BACKUPS) {
+        eprintln!("warning: store backup: {e}");
+    }
     result?;
     Ok(())
 }

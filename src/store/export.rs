@@ -1,4 +1,9 @@
 //! `store export` / `store import`: the whole store as deterministic JSON lines, and back.
+//!
+//! The store's place in its history journal (`meta.journal`) describes one data
+//! directory, so it is not exported; an import starts the directory's journal afresh
+//! from what it brought in. An import refuses unknown trees and raw files whose bytes
+//! do not hash to their recorded sha256, before writing anything.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
@@ -6,9 +11,15 @@ use std::path::PathBuf;
 
 use base64::Engine as _;
 
-use super::{BINARY_TREES, SCHEMA_VERSION, Store, StoreError, T, TREES, json, migrate};
+use super::{
+    BINARY_TREES, KEY_JOURNAL, KEY_SCHEMA, MIGRATIONS, RawFileMeta, SCHEMA_VERSION, Store,
+    StoreError, SupersededRaw, T, TREES, json, migrate, open, sha256_hex,
+};
 
 const EXPORT_FORMAT: &str = "ml-connector-store";
+
+/// An export read into memory: each tree's (key, value) pairs.
+type Entries = BTreeMap<String, Vec<(Vec<u8>, Vec<u8>)>>;
 
 /// What an import brought in.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -45,6 +56,9 @@ impl Store {
             let tree = self.db.open_tree(name)?;
             for item in tree.iter() {
                 let (k, v) = item?;
+                if name == "meta" && k.as_ref() == KEY_JOURNAL {
+                    continue;
+                }
                 let parsed = if BINARY_TREES.contains(&name.as_str()) {
                     None
                 } else {
@@ -69,11 +83,20 @@ impl Store {
     }
 
     /// Loads an export into this store, which must be empty; migrates it if it
-    /// came from an older schema, then flushes.
+    /// came from an older schema, then flushes and starts the history journal from it.
     pub fn import(&self, input: &mut dyn BufRead) -> Result<ImportSummary, StoreError> {
+        let mut journal = self
+            .journal
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(damage) = self.refused() {
+            return Err(damage.into());
+        }
         let has_data = self.trees.iter().enumerate().any(|(i, t)| {
             if i == T::Meta as usize {
-                t.len() > 1
+                t.iter()
+                    .keys()
+                    .any(|k| k.is_ok_and(|k| k != KEY_SCHEMA && k != KEY_JOURNAL))
             } else {
                 !t.is_empty()
             }
@@ -111,7 +134,7 @@ impl Store {
             });
         }
         let mut entries = 0;
-        let mut batch_per_tree: BTreeMap<String, sled::Batch> = BTreeMap::new();
+        let mut per_tree: Entries = BTreeMap::new();
         for (index, line) in lines {
             let n = index + 1;
             let line = line.map_err(|e| bad(n, e.to_string()))?;
@@ -137,10 +160,19 @@ impl Store {
             } else {
                 return Err(bad(n, "neither `value` nor `bytes`".into()));
             };
-            batch_per_tree.entry(tree).or_default().insert(key, bytes);
+            if tree == "meta" && key == KEY_JOURNAL {
+                // Another directory's place in its own journal.
+                continue;
+            }
+            per_tree.entry(tree).or_default().push((key, bytes));
             entries += 1;
         }
-        for (tree, batch) in batch_per_tree {
+        check_import(&per_tree)?;
+        for (tree, items) in per_tree {
+            let mut batch = sled::Batch::default();
+            for (k, v) in items {
+                batch.insert(k, v);
+            }
             self.db.open_tree(tree)?.apply_batch(batch)?;
         }
         self.flush()?;
@@ -148,10 +180,64 @@ impl Store {
         if migrated {
             migrate::run(&self.db, version)?;
         }
+        *journal = Some(open::start_journal(&self.db, &self.dir, "import")?);
         Ok(ImportSummary {
             entries,
             schema_version: version,
             migrated,
         })
     }
+}
+
+/// Refuses trees this build does not know and raw files whose bytes do not hash to
+/// their recorded sha256, naming them.
+fn check_import(per_tree: &Entries) -> Result<(), StoreError> {
+    let unknown: Vec<String> = per_tree
+        .keys()
+        .filter(|t| {
+            !TREES.contains(&t.as_str())
+                && !MIGRATIONS.iter().any(|m| m.old_trees.contains(&t.as_str()))
+        })
+        .cloned()
+        .collect();
+    if !unknown.is_empty() {
+        return Err(StoreError::ImportUnknownTrees { names: unknown });
+    }
+    let empty = Vec::new();
+    let bytes: BTreeMap<&[u8], &[u8]> = per_tree
+        .get("raw_bytes")
+        .unwrap_or(&empty)
+        .iter()
+        .map(|(k, v)| (k.as_slice(), v.as_slice()))
+        .collect();
+    for (key, value) in per_tree.get("raw_meta").unwrap_or(&empty) {
+        let id = String::from_utf8_lossy(key).into_owned();
+        let Ok(meta) = serde_json::from_slice::<RawFileMeta>(value) else {
+            continue; // `store verify` names values that do not read as their record
+        };
+        let matches = bytes
+            .get(key.as_slice())
+            .is_some_and(|b| sha256_hex(b) == meta.sha256 && b.len() as u64 == meta.len);
+        if !matches {
+            return Err(StoreError::ImportTampered {
+                settlement_id: id,
+                what: "the raw file",
+            });
+        }
+    }
+    for (_, value) in per_tree.get("raw_superseded").unwrap_or(&empty) {
+        let Ok(old) = serde_json::from_slice::<SupersededRaw>(value) else {
+            continue;
+        };
+        let matches = base64::engine::general_purpose::STANDARD
+            .decode(&old.bytes)
+            .is_ok_and(|b| sha256_hex(&b) == old.meta.sha256);
+        if !matches {
+            return Err(StoreError::ImportTampered {
+                settlement_id: old.meta.settlement_id,
+                what: "a superseded raw file",
+            });
+        }
+    }
+    Ok(())
 }

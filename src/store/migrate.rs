@@ -10,6 +10,9 @@ pub struct Migration {
     pub from: u32,
     pub to: u32,
     pub description: &'static str,
+    /// Trees of the older layout this step consumes (an import of an older export
+    /// may hold them; any other unknown tree is refused).
+    pub old_trees: &'static [&'static str],
     run: fn(&sled::Db) -> Result<(), String>,
 }
 
@@ -18,6 +21,7 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
     from: 1,
     to: 2,
     description: "posting state moves from tree `posting` (keys `settlement/period`) to `batches` (keys `settlement\\0period`) with revisions and per-line outcomes",
+    old_trees: &["posting"],
     run: v1_to_v2,
 }];
 

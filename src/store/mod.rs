@@ -6,28 +6,43 @@
 //! process owns a data directory (see [`lock`]). `verify`, `export` and `import`
 //! keep the archive honest and movable.
 //!
-//! Layout of a data directory: `DIR/LOCK` (the owner), `DIR/store/` (sled).
+//! sled 0.34 does not promise to notice damage, so every commit is first appended to
+//! an independent, hash-chained history journal ([`journal`]); opening checks the
+//! store against it ([`open`]), `restore` rebuilds from it, and runs that changed
+//! something leave rotating backups ([`backup`]).
 //!
-//! This file holds the type, opening, the trees and the one commit helper; each
+//! Layout of a data directory: `DIR/LOCK` (the owner), `DIR/store/` (sled),
+//! `DIR/history/` (the journal and raw settlement bytes), `DIR/backups/`, and
+//! `DIR/store.clean` (left by a clean close).
+//!
+//! This file holds the type, the trees and the one commit helper; each
 //! kind of record adds its `impl Store` methods in its own submodule.
 
 pub mod audit;
 mod audit_trail;
+mod backup;
 mod batches;
 pub mod chain;
 mod chain_gaps;
 mod cursors;
 mod export;
+mod guard;
+mod journal;
 pub mod lock;
 mod mappings;
 mod migrate;
+mod model;
+mod open;
 mod proposals;
 mod raw_files;
 pub mod records;
+mod restore;
 mod settlements;
 mod verify;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::Utc;
 use serde::Serialize;
@@ -37,11 +52,15 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 pub use audit::{AuditAction, AuditEntry, AuditFormat, NewAuditEntry};
+pub use backup::DEFAULT_BACKUPS;
 pub use chain::{ChainIssue, ChainLink, Unpulled};
 pub use export::ImportSummary;
+pub use journal::Position;
 pub use lock::Owner;
 pub use migrate::{MIGRATIONS, Migration};
+pub use open::{Inspected, OpenInfo};
 pub use records::*;
+pub use restore::{RestoreAction, RestoreReport};
 pub use verify::VerifyReport;
 
 use crate::ledger::state::BatchState;
@@ -95,6 +114,9 @@ const BINARY_TREES: [&str; 1] = ["raw_bytes"];
 
 const KEY_SCHEMA: &[u8] = b"schema_version";
 const KEY_AUDIT_NEXT: &[u8] = b"audit_next";
+/// Where the store is in its history journal ([`Position`]), written in the same
+/// transaction as each change. Describes this directory, so exports leave it out.
+const KEY_JOURNAL: &[u8] = b"journal";
 
 /// Why the store could not do something.
 #[derive(Debug, thiserror::Error)]
@@ -106,11 +128,10 @@ pub enum StoreError {
     },
     #[error("data directory {} is in use by {}", dir.display(), describe_holder(holder))]
     InUse { dir: PathBuf, holder: Option<Owner> },
-    #[error(
-        "cannot open the store in {}: {reason}. Nothing was changed and nothing is started over. To restore: move {} aside, then run `ml-connector --data-dir {} store import BACKUP.jsonl` with your latest `store export`",
-        dir.display(), dir.join("store").display(), dir.display()
-    )]
-    Open { dir: PathBuf, reason: String },
+    #[error("{0}")]
+    Damaged(Box<Damage>),
+    #[error("{} holds no ml-connector store", dir.display())]
+    NoStore { dir: PathBuf },
     #[error(
         "{} holds data but no schema version: it is not an ml-connector store (or is damaged); restore it from a `store export`",
         dir.display()
@@ -150,6 +171,116 @@ pub enum StoreError {
     ImportNotEmpty { dir: PathBuf },
     #[error("import line {line}: {reason}")]
     ImportFormat { line: usize, reason: String },
+    #[error(
+        "import refused: unknown tree(s) {}; this file is not an export of this ml-connector (nothing was imported)",
+        names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+    )]
+    ImportUnknownTrees { names: Vec<String> },
+    #[error(
+        "import refused: {what} of settlement {settlement_id} does not hash to its recorded sha256; the export was changed or damaged (nothing was imported)"
+    )]
+    ImportTampered {
+        settlement_id: String,
+        what: &'static str,
+    },
+}
+
+/// How a data directory can be made whole again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DamageKind {
+    /// The store lost or changed entries its history journal holds: rebuild the store.
+    Store,
+    /// The store reads well but its history journal is missing, cut short or broken:
+    /// start a new journal from the store.
+    History,
+    /// The store is damaged and there is no journal to rebuild it from.
+    NoHistory,
+    /// A write reached the journal but not the store (this process must stop; the
+    /// next open completes it).
+    Interrupted,
+}
+
+/// A damaged store: what is wrong and what to do. Never used as if it were new.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Damage {
+    /// The data directory.
+    pub path: PathBuf,
+    pub kind: DamageKind,
+    pub reason: String,
+    /// What is missing or different, in plain words.
+    pub details: Vec<String>,
+    /// Whether the store's files were left exactly as they were found.
+    pub untouched: bool,
+}
+
+/// Details shown in an error message (`store verify` lists them all).
+const DETAILS_SHOWN: usize = 12;
+
+impl Damage {
+    pub fn what_to_do(&self) -> String {
+        let dir = self.path.display();
+        match self.kind {
+            DamageKind::Store => format!(
+                "Run `ml-connector --data-dir {dir} store restore`: it moves the damaged store aside (nothing is deleted) and rebuilds it from {dir}/history; the next sync checks in-flight batches with EBS."
+            ),
+            DamageKind::History => format!(
+                "The store itself reads well: run `ml-connector --data-dir {dir} store restore` to start a new history journal from it (the damaged journal is kept beside it)."
+            ),
+            DamageKind::NoHistory => format!(
+                "There is no history journal to rebuild it from: move {dir}/store aside, then run `ml-connector --data-dir {dir} store import FILE` with the newest file in {dir}/backups/ or your latest `store export`."
+            ),
+            DamageKind::Interrupted => "Stop ml-connector and start it again: opening the store completes the write from its history journal.".to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for Damage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "cannot open the store in {}: it is damaged: {}",
+            self.path.display(),
+            self.reason
+        )?;
+        for detail in self.details.iter().take(DETAILS_SHOWN) {
+            write!(f, "\n  - {detail}")?;
+        }
+        if self.details.len() > DETAILS_SHOWN {
+            write!(
+                f,
+                "\n  - … and {} more (`ml-connector store verify` lists them all)",
+                self.details.len() - DETAILS_SHOWN
+            )?;
+        }
+        if self.details.is_empty() {
+            write!(f, ".")?;
+        }
+        if self.untouched {
+            write!(
+                f,
+                "\nIts files were left as they were, and nothing was started over."
+            )?;
+        } else {
+            write!(f, "\nNothing was started over.")?;
+        }
+        write!(f, " {}", self.what_to_do())
+    }
+}
+
+impl From<Damage> for StoreError {
+    fn from(damage: Damage) -> Self {
+        StoreError::Damaged(Box::new(damage))
+    }
+}
+
+impl StoreError {
+    /// The damage, when this error is one.
+    pub fn damage(&self) -> Option<&Damage> {
+        match self {
+            StoreError::Damaged(d) => Some(d),
+            _ => None,
+        }
+    }
 }
 
 fn describe_holder(holder: &Option<Owner>) -> String {
@@ -260,11 +391,25 @@ impl Expect {
 }
 
 /// The open store of one data directory.
+///
+/// Field order matters: sled's handles close before `closer` records a clean close
+/// (or puts a damaged store's original bytes back), and the lock goes last.
 pub struct Store {
     db: sled::Db,
-    dir: PathBuf,
     trees: Vec<sled::Tree>,
-    _lock: lock::DirLock,
+    dir: PathBuf,
+    /// The journal's appending end, and the commit lock (every write goes through
+    /// [`Store::commit`] holding it, so journal order is commit order). `None` when
+    /// the store was opened damaged.
+    journal: Mutex<Option<journal::Journal>>,
+    /// Why writes are refused (opened damaged, or a write reached the journal only).
+    refusal: Mutex<Option<Damage>>,
+    /// The journal position of the last backup (or of the open).
+    backed_up: AtomicU64,
+    info: OpenInfo,
+    on_close: Arc<Mutex<guard::OnClose>>,
+    _closer: guard::Closer,
+    _lock: Arc<lock::DirLock>,
 }
 
 impl std::fmt::Debug for Store {
@@ -273,82 +418,47 @@ impl std::fmt::Debug for Store {
     }
 }
 
-impl Store {
-    /// Opens (or creates) the store in `data_dir`, taking the directory's lock.
-    /// `command` names this process to anyone else trying to open it.
-    pub fn open(data_dir: &Path, command: &str) -> Result<Store, StoreError> {
-        if !data_dir.exists() {
-            let mut builder = std::fs::DirBuilder::new();
-            builder.recursive(true);
-            #[cfg(unix)]
-            {
-                // Financial records: only the owner reads them.
-                use std::os::unix::fs::DirBuilderExt;
-                builder.mode(0o700);
-            }
-            builder.create(data_dir).map_err(|source| StoreError::Io {
-                path: data_dir.to_path_buf(),
-                source,
-            })?;
+impl Drop for Store {
+    fn drop(&mut self) {
+        let mut on_close = self.on_close.lock().unwrap_or_else(PoisonError::into_inner);
+        if matches!(*on_close, guard::OnClose::PutBack(_)) {
+            return;
         }
-        let lock = lock::acquire(data_dir, command, Utc::now())?;
-        let db_path = data_dir.join("store");
-        let existed = db_path.exists();
-        let db = sled::Config::new()
-            .path(&db_path)
-            .open()
-            .map_err(|err| StoreError::Open {
-                dir: data_dir.to_path_buf(),
-                reason: err.to_string(),
-            })?;
-        let meta = db.open_tree("meta")?;
-        match meta.get(KEY_SCHEMA)? {
-            None => {
-                let has_data = existed
-                    && db
-                        .tree_names()
-                        .iter()
-                        .filter_map(|n| db.open_tree(n).ok())
-                        .any(|t| !t.is_empty());
-                if has_data {
-                    return Err(StoreError::NotAStore {
-                        dir: data_dir.to_path_buf(),
-                    });
-                }
-                meta.insert(KEY_SCHEMA, json(&SCHEMA_VERSION))?;
-                db.flush()?;
+        let position = self.journal_position();
+        *on_close = match position {
+            Some(pos) if self.refused().is_none() && self.db.flush().is_ok() => {
+                guard::OnClose::Clean(pos)
             }
-            Some(raw) => {
-                let found: u32 = serde_json::from_slice(&raw).map_err(|e| StoreError::Corrupt {
-                    tree: "meta",
-                    key: "`schema_version`".into(),
-                    reason: e.to_string(),
-                })?;
-                if found > SCHEMA_VERSION {
-                    return Err(StoreError::NewerSchema {
-                        found,
-                        supported: SCHEMA_VERSION,
-                    });
-                }
-                if found < SCHEMA_VERSION {
-                    migrate::run(&db, found)?;
-                }
-            }
-        }
-        let trees = TREES
-            .iter()
-            .map(|name| db.open_tree(name))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Store {
-            db,
-            dir: data_dir.to_path_buf(),
-            trees,
-            _lock: lock,
-        })
+            _ => guard::OnClose::Nothing,
+        };
     }
+}
 
+impl Store {
     pub fn data_dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// What opening found and did (clean close, journal created, a write completed).
+    pub fn open_info(&self) -> &OpenInfo {
+        &self.info
+    }
+
+    /// Where the store is in its history journal (`None` when opened damaged).
+    pub fn journal_position(&self) -> Option<Position> {
+        self.journal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(|j| j.position().clone())
+    }
+
+    /// Why writes are refused, if they are.
+    pub fn refused(&self) -> Option<Damage> {
+        self.refusal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     fn tree(&self, t: T) -> &sled::Tree {
@@ -392,51 +502,104 @@ impl Store {
             .collect()
     }
 
-    /// Applies `ops` (after checking `expects`) and appends `audit`, atomically, then flushes.
+    /// Applies `ops` (after checking `expects`) and appends `audit`, atomically, then
+    /// flushes. The writes are journaled (and fsynced) first: the journal is never
+    /// behind the store.
     fn commit(
         &self,
         expects: &[Expect],
         ops: &[Op],
         audit: Option<&NewAuditEntry>,
     ) -> Result<Option<AuditEntry>, StoreError> {
-        let trees: Vec<&sled::Tree> = self.trees.iter().collect();
-        let entry = trees.as_slice().transaction(|view| {
-            for expect in expects {
-                let current = view[expect.tree as usize].get(&expect.key)?;
-                if !(expect.check)(current.as_deref()) {
-                    return Err(ConflictableTransactionError::Abort(StoreError::Conflict {
-                        what: expect.what.clone(),
-                    }));
-                }
+        let mut journal = self.journal.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(damage) = self.refused() {
+            return Err(damage.into());
+        }
+        let Some(journal) = journal.as_mut() else {
+            return Err(StoreError::Sled("the store is not open for writing".into()));
+        };
+        // Every write holds the commit lock, so what is read here stays true.
+        for expect in expects {
+            let current = self.tree(expect.tree).get(&expect.key)?;
+            if !(expect.check)(current.as_deref()) {
+                return Err(StoreError::Conflict {
+                    what: expect.what.clone(),
+                });
             }
-            for op in ops {
-                match op {
-                    Op::Put(t, k, v) => {
-                        view[*t as usize].insert(k.as_slice(), v.as_slice())?;
-                    }
-                    Op::Del(t, k) => {
-                        view[*t as usize].remove(k.as_slice())?;
-                    }
-                }
+        }
+        let entry = match audit {
+            None => None,
+            Some(new) => {
+                let seq: u64 = self.get_json(T::Meta, KEY_AUDIT_NEXT)?.unwrap_or(1);
+                Some(AuditEntry::from_new(seq, new.clone()))
             }
-            let Some(new) = audit else { return Ok(None) };
-            let meta = &view[T::Meta as usize];
-            let seq: u64 = match meta.get(KEY_AUDIT_NEXT)? {
-                Some(raw) => serde_json::from_slice(&raw).map_err(|e| {
-                    ConflictableTransactionError::Abort(StoreError::Corrupt {
-                        tree: "meta",
-                        key: "`audit_next`".into(),
-                        reason: e.to_string(),
-                    })
-                })?,
-                None => 1,
-            };
-            let entry = AuditEntry::from_new(seq, new.clone());
-            view[T::Audit as usize].insert(&seq.to_be_bytes(), json(&entry))?;
-            meta.insert(KEY_AUDIT_NEXT, json(&(seq + 1)))?;
-            Ok(Some(entry))
-        })?;
-        self.flush()?;
+        };
+        let audit_ops: Vec<Op> = entry
+            .iter()
+            .flat_map(|e| {
+                [
+                    Op::Put(T::Audit, e.seq.to_be_bytes().to_vec(), json(e)),
+                    Op::Put(T::Meta, KEY_AUDIT_NEXT.to_vec(), json(&(e.seq + 1))),
+                ]
+            })
+            .collect();
+        let all: Vec<&Op> = ops.iter().chain(audit_ops.iter()).collect();
+        let Some(first) = all.first() else {
+            return Ok(None);
+        };
+        for op in &all {
+            if let Op::Put(T::RawBytes, k, v) = op {
+                journal::archive_raw(&self.dir, &model::plain(k), &sha256_hex(v), v)?;
+            }
+        }
+        let (kind, key) = match first {
+            Op::Put(t, k, _) => model::label(TREES[*t as usize], k, false),
+            Op::Del(t, k) => model::label(TREES[*t as usize], k, true),
+        };
+        let jops = all
+            .iter()
+            .map(|op| match op {
+                Op::Put(t, k, v) => model::op(TREES[*t as usize], k, Some(v)),
+                Op::Del(t, k) => model::op(TREES[*t as usize], k, None),
+            })
+            .collect();
+        let pos = journal.append(kind, key, jops, Utc::now())?;
+        if let Err(e) = self.apply(&all, &pos) {
+            *self.refusal.lock().unwrap_or_else(PoisonError::into_inner) = Some(Damage {
+                path: self.dir.clone(),
+                kind: DamageKind::Interrupted,
+                reason: format!(
+                    "journal entry {} was written but the store could not take it ({e})",
+                    pos.seq
+                ),
+                details: Vec::new(),
+                untouched: false,
+            });
+            return Err(e);
+        }
         Ok(entry)
+    }
+
+    /// Writes `ops` and the journal position in one sled transaction, then flushes.
+    fn apply(&self, ops: &[&Op], pos: &Position) -> Result<(), StoreError> {
+        let trees: Vec<&sled::Tree> = self.trees.iter().collect();
+        let pos = json(pos);
+        trees.as_slice().transaction(
+            |view| -> Result<(), ConflictableTransactionError<StoreError>> {
+                for op in ops {
+                    match op {
+                        Op::Put(t, k, v) => {
+                            view[*t as usize].insert(k.as_slice(), v.as_slice())?;
+                        }
+                        Op::Del(t, k) => {
+                            view[*t as usize].remove(k.as_slice())?;
+                        }
+                    }
+                }
+                view[T::Meta as usize].insert(KEY_JOURNAL, pos.as_slice())?;
+                Ok(())
+            },
+        )?;
+        self.flush()
     }
 }

@@ -346,6 +346,10 @@ pub async fn run_once(
         // Failed runs, long waits and reports near Amazon's deletion reach a person.
         super::alerts::after_run(&ctx.config.alerts, &report, &ctx.store).await;
     }
+    // A run that changed the store leaves a rotating backup (issue 14).
+    if let Err(e) = ctx.store.backup_if_changed(crate::store::DEFAULT_BACKUPS) {
+        tracing::warn!(error = %e, "store backup");
+    }
     sink.send(SyncMsg::RunFinished {
         at: report.finished_at,
         ok: report.exit_code == exit::DONE || report.exit_code == exit::WAITING,
