@@ -34,7 +34,11 @@ impl Store {
     /// Batches whose EBS side may hold rows (staged, submitted) or with an
     /// outstanding intent: what a restart reconciles first.
     pub fn in_flight(&self) -> Result<Vec<BatchRecord>, StoreError> {
-        let intents: BTreeSet<BatchKey> = self.intents()?.into_iter().map(|i| i.batch).collect();
+        // By key: an intent that does not read still marks its batch (posting reports it).
+        let mut intents = BTreeSet::new();
+        for k in self.tree(T::Intents).iter().keys() {
+            intents.extend(BatchKey::from_bytes(&k?));
+        }
         Ok(self
             .batches()?
             .into_iter()

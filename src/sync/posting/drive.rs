@@ -11,8 +11,9 @@ use crate::ebs::context::Module;
 use crate::ebs::gl::{GlStatus, NextStep, PostingRecord, PostingStep};
 use crate::ebs::{EbsError, GlBatch};
 use crate::ledger::state::BatchState;
-use crate::store::{AuditAction, BatchKey, BatchRecord, IntentAction, PostingIntent};
-use crate::sync::convert;
+use crate::store::{
+    AuditAction, BatchKey, BatchRecord, IntentAction, IntentDetails, PostingIntent,
+};
 
 use super::transitions::{source_key, summarize_lines};
 use super::{
@@ -31,12 +32,13 @@ impl PostingEngine {
         let mut groups: BTreeMap<String, Vec<(chrono::NaiveDate, BatchKey)>> = BTreeMap::new();
         let unique: std::collections::BTreeSet<&BatchKey> = keys.iter().collect();
         for key in unique {
-            let date = self
-                .store
-                .proposal(key)?
-                .and_then(|p| convert::journal_of(&key.settlement_id, &key.period, &p.lines).ok())
-                .map(|j| j.accounting_date)
-                .unwrap_or(chrono::NaiveDate::MIN);
+            // Only orders the batches: an unreadable proposal is reported by `post_one`.
+            let date = match self.stored_proposal(key) {
+                Ok(p) => p.map(|p| p.lines.accounting_date),
+                Err(PostingError::Unreadable { .. }) => None,
+                Err(e) => return Err(e),
+            }
+            .unwrap_or(chrono::NaiveDate::MIN);
             groups
                 .entry(key.settlement_id.clone())
                 .or_default()
@@ -106,8 +108,10 @@ impl PostingEngine {
                     detail: e.to_string(),
                 });
                 // What a person must fix (routing, FX, a bad proposal) is recorded on the
-                // batch; EBS trouble is only reported (the next run retries).
-                let rec = if matches!(e, PostingError::Ebs(_)) {
+                // batch; EBS trouble is only reported (the next run retries), and so is an
+                // unreadable record: nothing is written over it (a transition would drop the
+                // intent that says what may be in EBS).
+                let rec = if matches!(e, PostingError::Ebs(_) | PostingError::Unreadable { .. }) {
                     rec
                 } else {
                     let why = format!("cannot post: {e}");
@@ -139,7 +143,7 @@ impl PostingEngine {
         progress: Progress<'_>,
     ) -> Result<BatchOutcome, PostingError> {
         let mut rec = self.load(key)?;
-        if let Some(i) = self.store.intent(key)?
+        if let Some(i) = self.stored_intent(key)?
             && i.action == IntentAction::Reverse
         {
             // A reversing journal is on its way: finish it first (see `reversal`).
@@ -162,7 +166,7 @@ impl PostingEngine {
                 detail,
             })
         };
-        let intent = self.store.intent(key)?;
+        let intent = self.stored_intent(key)?;
         let batch = self.batch_for(&rec, intent.as_ref())?;
         let last = posting_record(&rec, intent.as_ref());
         say("reconcile", "comparing with EBS".into());
@@ -203,8 +207,7 @@ impl PostingEngine {
             );
         }
         let proposal = self
-            .store
-            .proposal(key)?
+            .stored_proposal(key)?
             .ok_or_else(|| PostingError::NoProposal(key.clone()))?;
         if !rec.approval_holds_for(&proposal) {
             rec = self.transition(
@@ -286,7 +289,10 @@ impl PostingEngine {
             group_id: None,
             source_key: source_key(batch),
             written_at: now(),
-            details: json!({"groups": groups}),
+            details: IntentDetails {
+                groups: Some(groups.clone()),
+                ..IntentDetails::default()
+            },
         })?;
         self.crash_at(&key, CrashPoint::BeforeDeleteRejected)?;
         let mut deleted = 0u64;
