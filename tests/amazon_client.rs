@@ -1,6 +1,9 @@
 //! The SP-API client against Amazon's sandbox vectors and small scripted servers on
 //! 127.0.0.1:0 (never the network): parsing, LWA, pacing, retries, errors, downloads.
 
+#[path = "common/require.rs"]
+mod require;
+
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -366,7 +369,7 @@ async fn call_vector(file: &str, element: &Value, client: &SpApiClient) -> Resul
 #[tokio::test]
 async fn every_sandbox_vector_is_served_and_parsed() {
     let Some(dir) = sandbox_dir() else {
-        eprintln!("skipping: ../shared/reference/sp-api/sandbox not present");
+        require::missing("../shared/reference/sp-api/sandbox");
         return;
     };
     let mut files: Vec<String> = std::fs::read_dir(&dir)
@@ -419,7 +422,7 @@ async fn every_sandbox_vector_is_served_and_parsed() {
 #[test]
 fn sandbox_folder_has_no_unknown_files() {
     let Some(dir) = sandbox_dir() else {
-        eprintln!("skipping: ../shared not present");
+        require::missing("../shared/reference/sp-api/sandbox");
         return;
     };
     let called = [

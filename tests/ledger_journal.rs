@@ -3,6 +3,9 @@
 //! Pure engine tests use hand-built rows; file and CLI tests go through the
 //! parser and the real binary.
 
+#[path = "common/require.rs"]
+mod require;
+
 use chrono::{NaiveDate, TimeZone, Utc};
 use ml_connector::ledger::journal::{Engine, Journal, JournalError, LineKind, Proposal};
 use ml_connector::ledger::mapping::Mapping;
@@ -1514,7 +1517,7 @@ fn genuine_v1_samples_map_fully() {
         .map(|p| root.join(p).join("reference/sp-api/settlement-samples"))
         .find(|p| p.is_dir())
     else {
-        eprintln!("skipped: ../shared/reference/sp-api/settlement-samples not present");
+        require::missing("../shared/reference/sp-api/settlement-samples");
         return;
     };
     let m = Mapping::default_mapping();

@@ -1,6 +1,9 @@
 //! Settlement parsing: every format, locale and quirk on hand-written fixtures,
 //! the genuine V1 samples in `../shared` (when present), and mutation property tests.
 
+#[path = "common/require.rs"]
+mod require;
+
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -386,14 +389,16 @@ fn a_bad_line_does_not_stop_the_rest() {
 // ---- genuine samples -----------------------------------------------------
 
 fn samples_dir() -> Option<PathBuf> {
-    let dir =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/sp-api/settlement-samples");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skip: {} not present", dir.display());
-        None
+    // `../shared` is the documented place; a worktree one level deeper finds it at `../../shared`.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = ["../shared", "../../shared"]
+        .iter()
+        .map(|p| root.join(p).join("reference/sp-api/settlement-samples"))
+        .find(|p| p.is_dir());
+    if dir.is_none() {
+        require::missing("../shared/reference/sp-api/settlement-samples");
     }
+    dir
 }
 
 #[test]
@@ -1289,4 +1294,51 @@ fn rows_of_another_settlement_or_currency_and_reversed_periods_are_located_error
         "{msg}"
     );
     assert!(parse_settlement(text.as_bytes(), None).is_err());
+}
+
+/// The probe the next test runs in a child process (does nothing in a normal run).
+#[test]
+fn require_probe() {
+    if std::env::var_os("MLC_REQUIRE_PROBE").is_some() {
+        require::missing("a dependency of the probe");
+    }
+}
+
+/// Issue 14: a test whose outside dependency is missing skips on a developer machine and
+/// fails under CI, never passes silently there.
+#[test]
+fn a_missing_dependency_fails_under_ci_and_skips_elsewhere() {
+    let run = |ci: Option<&str>| {
+        let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+        cmd.args([
+            "--exact",
+            "require_probe",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("MLC_REQUIRE_PROBE", "1")
+        .env_remove("CI");
+        if let Some(v) = ci {
+            cmd.env("CI", v);
+        }
+        let out = cmd.output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, err) = run(Some("true"));
+    assert!(!ok, "passed under CI: {err}");
+    assert!(
+        err.contains("a dependency of the probe is missing and CI is set"),
+        "{err}"
+    );
+    for quiet in [None, Some(""), Some("false"), Some("0")] {
+        let (ok, err) = run(quiet);
+        assert!(ok, "CI={quiet:?}: {err}");
+        assert!(
+            err.contains("skipping: a dependency of the probe is missing"),
+            "{err}"
+        );
+    }
 }

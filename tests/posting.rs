@@ -566,3 +566,104 @@ async fn an_unrouted_marketplace_waits_with_the_reason_recorded() {
     );
     assert_eq!(w.interface_rows("9003", &oct(FEES)).await, 0);
 }
+
+/// Rewrites one stored record as an older or damaged build might have left it: export,
+/// edit the JSON of every entry of `tree` that `edit` changes, import into a fresh data
+/// directory, reopen there.
+fn tamper(w: &mut World, tree: &str, edit: impl Fn(&mut serde_json::Value) -> bool) {
+    let mut out = Vec::new();
+    w.store().export(&mut out).expect("export");
+    let mut edited = 0;
+    let text: Vec<String> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            if v["tree"] == tree && edit(&mut v["value"]) {
+                edited += 1;
+            }
+            v.to_string()
+        })
+        .collect();
+    assert!(edited > 0, "nothing of tree {tree} was edited");
+    w.store = None;
+    let dir = tempfile::tempdir().unwrap();
+    ml_connector::store::Store::open(dir.path(), "tamper")
+        .unwrap()
+        .import(&mut text.join("\n").as_bytes())
+        .expect("import");
+    w.dir = dir;
+    w.reopen();
+}
+
+/// Issue 14: what recovery reads back is typed; a record that does not read stops its
+/// batch as it is (reason recorded, `store verify` lists it), never a rebuild.
+#[tokio::test]
+async fn an_unreadable_intent_stops_the_batch_instead_of_a_rebuild() {
+    let mut w = world().await;
+    let keys = w.propose("9101", &[oct(FEES)]);
+    approve(&w, &keys);
+    let crashing = w
+        .engine()
+        .with_crash_hook(Arc::new(|_, p| p == CrashPoint::BeforeStage));
+    assert!(
+        crashing.post_keys(&keys, &quiet).await.is_err(),
+        "the hook stops it"
+    );
+    drop(crashing);
+    tamper(&mut w, "intents", |v| {
+        v["details"]["batch"] = json!({"settlement_id": 9101});
+        true
+    });
+    let out = w.engine().post_keys(&keys, &quiet).await.expect("post");
+    let err = out[0].error.as_deref().unwrap_or_default();
+    assert!(
+        err.contains("stored posting intent for 9101/OCT-26 is unreadable")
+            && err.contains("ml-connector store verify"),
+        "{out:?}"
+    );
+    assert_eq!(out[0].state, BatchState::Approved);
+    assert_eq!(w.state(&keys[0]).state, BatchState::Approved);
+    // Nothing is written over it: the intent still says what may be in EBS.
+    let in_flight = w.store().in_flight().unwrap();
+    assert_eq!(in_flight.len(), 1, "{in_flight:?}");
+    assert_eq!(w.interface_rows("9101", &oct(FEES)).await, 0);
+    let v = w.store().verify().unwrap();
+    assert!(
+        v.problems
+            .iter()
+            .any(|p| p.contains("intents") && p.contains("9101/OCT-26")),
+        "{v:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_unreadable_staging_entry_stops_the_batch_instead_of_a_rebuild() {
+    let mut w = world().await;
+    let keys = w.propose("9102", &[oct(FEES)]);
+    approve(&w, &keys);
+    let out = w.engine().post_keys(&keys, &quiet).await.expect("post");
+    assert_eq!(out[0].state, BatchState::Submitted, "{out:?}");
+    tamper(&mut w, "audit", |v| {
+        if v["action"] != "staging" {
+            return false;
+        }
+        v["details"]["batch"]["lines"] = json!("gone");
+        true
+    });
+    let out = w.engine().post_keys(&keys, &quiet).await.expect("post");
+    let err = out[0].error.as_deref().unwrap_or_default();
+    assert!(
+        err.contains("stored staging audit entry #")
+            && err.contains("for 9102/OCT-26 is unreadable"),
+        "{out:?}"
+    );
+    assert_eq!(w.state(&keys[0]).state, BatchState::Submitted);
+    let v = w.store().verify().unwrap();
+    assert!(
+        v.problems
+            .iter()
+            .any(|p| p.contains("(staging): details do not read")),
+        "{v:?}"
+    );
+}

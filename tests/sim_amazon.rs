@@ -2,6 +2,9 @@
 //! models, auth, paging, buckets, reports, URL expiry, GZIP, faults, and truth
 //! totals against the downloaded settlement files. Time moves only by `advance`.
 
+#[path = "common/require.rs"]
+mod require;
+
 use chrono::{DateTime, TimeZone, Utc};
 use ml_connector::ledger::money::{DecimalMark, parse_amount};
 use ml_connector::sim::amazon::{self, AmazonSimConfig, Fault, RunningAmazonSim, Scenario};
@@ -232,7 +235,7 @@ impl Models {
 #[tokio::test]
 async fn contract_every_response_matches_the_official_models() {
     let Some(models) = Models::load() else {
-        eprintln!("skipping: ../shared/reference/sp-api/models not present");
+        require::missing("../shared/reference/sp-api/models");
         return;
     };
     let mut cfg = config();

@@ -35,6 +35,7 @@ fn walk(store: &Store, key: &BatchKey, states: &[BatchState], n: i64) {
                 who: "jdoe".into(),
                 when: t(n),
                 proposal_hash: "ab".repeat(32),
+                hash_version: 1,
             });
         }
         if *state == BatchState::Staged {
@@ -46,7 +47,7 @@ fn walk(store: &Store, key: &BatchKey, states: &[BatchState], n: i64) {
                     group_id: Some(format!("MLC-{key}")),
                     source_key: format!("MLC:{key}"),
                     written_at: t(n),
-                    details: serde_json::Value::Null,
+                    details: serde_json::from_value(serde_json::json!({})).unwrap(),
                 })
                 .unwrap();
             next.group_id = Some(format!("MLC-{key}"));
@@ -159,7 +160,20 @@ fn demo_store(dir: &Path) -> String {
                         created_at: t(i),
                         outcome: BatchState::Proposed,
                         reason: None,
-                        lines: serde_json::json!([{"account": "01-000-6100", "dr": format!("{i}.00")}]),
+                        hash_version: 1,
+                        legacy_hash: None,
+                        lines: serde_json::from_value(serde_json::json!({
+                            "period": period,
+                            "accounting_date": "2026-10-31",
+                            "lines": [{"account": "01-000-6100", "label": "fees",
+                                       "debit": format!("{i}.00"), "credit": "0", "rows": 1,
+                                       "original_period": null, "kind": "mapped",
+                                       "rules": [], "ap": false}],
+                            "zero_net": [],
+                            "total_debit": format!("{i}.00"),
+                            "total_credit": "0"
+                        }))
+                        .unwrap(),
                     },
                     Some(audit(i, AuditAction::Proposal, &id, period)),
                 )

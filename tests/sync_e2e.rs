@@ -276,10 +276,36 @@ async fn new_mapping_versions_repropose_and_approvals_lapse_only_on_change() {
         "re-proposed with the new version"
     );
 
-    // A changed label: the proposal changes, the approval lapses.
-    let changed = text.replace("Amazon product sales", "Amazon product sales (net)")
+    // A changed label (display text, issue 14): a new proposal with the same accounting,
+    // so the approval holds.
+    let relabelled = text.replace("Amazon product sales", "Amazon product sales (net)")
         + "\n[[rules]]\ntransaction_type = \"Order\"\namount_type = \"ItemFees\"\namount_description = \"NewFeeType2026\"\naccount = \"01-000-6160-0000-000\"\nlabel = \"New Amazon fee\"\n";
-    std::fs::write(&path, changed).unwrap();
+    std::fs::write(&path, &relabelled).unwrap();
+    let s = propose_pending(&ctx, &sink, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert!(!s.lapsed.contains(&key), "{s:?}");
+    assert_eq!(
+        ctx.store.batch(&key).unwrap().unwrap().state,
+        BatchState::Approved
+    );
+    let p = ctx.store.proposal(&key).unwrap().unwrap();
+    assert!(
+        p.lines
+            .lines
+            .iter()
+            .any(|l| l.label == "Amazon product sales (net)"),
+        "re-proposed with the new label"
+    );
+
+    // A changed account: the accounting changes, the approval lapses.
+    let sales = "account = \"01-000-4010-0000-000\"\nlabel = \"Amazon product sales (net)\"";
+    assert!(relabelled.contains(sales));
+    let moved = relabelled.replace(
+        sales,
+        "account = \"01-000-4020-0000-000\"\nlabel = \"Amazon product sales (net)\"",
+    );
+    std::fs::write(&path, moved).unwrap();
     let s = propose_pending(&ctx, &sink, chrono::Utc::now())
         .await
         .unwrap();
@@ -389,4 +415,67 @@ fn binary_stops_on_sigterm() {
     let code = child.wait().unwrap().code();
     assert_eq!(code, Some(exit::INTERRUPTED), "{rest:?}");
     rt.block_on(world.stop());
+}
+
+/// Issue 14: the audit trail runs on one clock, the local one. Amazon's clock (a simulator
+/// two hours ahead) only shapes the queries and is kept as data in the pull entries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_trail_runs_on_the_local_clock_whatever_amazons_clock_says() {
+    use ml_connector::store::AuditAction;
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let world = DemoWorld::start(options(dir.path(), false)).await.unwrap();
+    world
+        .amazon
+        .advance(std::time::Duration::from_secs(2 * 3600));
+    let ctx = context(&world, data.path());
+    let sink = ProgressSink::noop();
+    let cancel = CancellationToken::new();
+    let before = chrono::Utc::now();
+    for s in &ctx.sellers {
+        ml_connector::sync::pull::pull_seller(&ctx, s, &sink, &cancel)
+            .await
+            .unwrap();
+    }
+    ml_connector::sync::propose::propose_pending(&ctx, &sink, chrono::Utc::now())
+        .await
+        .unwrap();
+    let after = chrono::Utc::now();
+    let entries = ctx.store.audit_entries(None).unwrap();
+    assert!(entries.iter().any(|e| e.action == AuditAction::Pull));
+    assert!(entries.iter().any(|e| e.action == AuditAction::Proposal));
+    for pair in entries.windows(2) {
+        assert!(
+            pair[0].time <= pair[1].time,
+            "the trail runs backwards: #{} {} at {} then #{} {} at {}",
+            pair[0].seq,
+            pair[0].action,
+            pair[0].time,
+            pair[1].seq,
+            pair[1].action,
+            pair[1].time
+        );
+    }
+    for e in &entries {
+        assert!(
+            before <= e.time && e.time <= after,
+            "#{} {} at {} is outside the run ({before} .. {after})",
+            e.seq,
+            e.action,
+            e.time
+        );
+    }
+    let amazon_times: Vec<chrono::DateTime<chrono::Utc>> = entries
+        .iter()
+        .filter(|e| e.action == AuditAction::Pull)
+        .filter_map(|e| serde_json::from_value(e.details.get("amazon_time")?.clone()).ok())
+        .collect();
+    assert!(!amazon_times.is_empty(), "Amazon's time is kept as data");
+    assert!(
+        amazon_times
+            .iter()
+            .all(|t| *t > after + chrono::Duration::hours(1)),
+        "{amazon_times:?}"
+    );
+    world.stop().await;
 }

@@ -2,6 +2,9 @@
 //! the REAL sync bridge against the in-process demo world (both simulators over
 //! HTTP on 127.0.0.1), and the real binary's `demo` driven under tmux.
 
+#[path = "common/require.rs"]
+mod require;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -792,7 +795,7 @@ fn demo_under_tmux() {
         .output()
         .map_or(true, |o| !o.status.success())
     {
-        println!("note: tmux is not installed; skipping the tmux test (.ci/run installs it)");
+        require::missing("tmux (.ci/run installs it)");
         return;
     }
     let home = tempfile::tempdir().unwrap();

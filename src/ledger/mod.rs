@@ -10,4 +10,5 @@ pub mod money;
 pub mod parse;
 pub mod periods;
 pub mod preview;
+pub mod proposal_hash;
 pub mod state;

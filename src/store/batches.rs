@@ -34,7 +34,11 @@ impl Store {
     /// Batches whose EBS side may hold rows (staged, submitted) or with an
     /// outstanding intent: what a restart reconciles first.
     pub fn in_flight(&self) -> Result<Vec<BatchRecord>, StoreError> {
-        let intents: BTreeSet<BatchKey> = self.intents()?.into_iter().map(|i| i.batch).collect();
+        // By key: an intent that does not read still marks its batch (posting reports it).
+        let mut intents = BTreeSet::new();
+        for k in self.tree(T::Intents).iter().keys() {
+            intents.extend(BatchKey::from_bytes(&k?));
+        }
         Ok(self
             .batches()?
             .into_iter()
@@ -96,6 +100,33 @@ impl Store {
                 Op::Put(T::Batches, key.to_bytes(), json(after)),
                 Op::Del(T::Intents, key.to_bytes()),
             ],
+            audit.as_ref(),
+        )
+    }
+
+    /// Records a new reason on a batch without moving it or dropping its intent: the
+    /// intent still says what may already be in EBS, so the next run checks before any
+    /// retry.
+    pub fn annotate(
+        &self,
+        before: &BatchRecord,
+        after: &BatchRecord,
+        audit: Option<NewAuditEntry>,
+    ) -> Result<Option<AuditEntry>, StoreError> {
+        let key = before.key();
+        if after.key() != key || after.state != before.state {
+            return Err(StoreError::Conflict {
+                what: format!("batch {key} (an annotation keeps its key and state)"),
+            });
+        }
+        self.commit(
+            &[Expect::record(
+                T::Batches,
+                key.to_bytes(),
+                Some(before.clone()),
+                format!("batch {key}"),
+            )],
+            &[Op::Put(T::Batches, key.to_bytes(), json(after))],
             audit.as_ref(),
         )
     }

@@ -66,7 +66,7 @@ pub use verify::VerifyReport;
 use crate::ledger::state::BatchState;
 
 /// The layout version this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Hex SHA-256 of bytes (the hash recorded for files, proposals and mappings).
 pub fn sha256_hex(bytes: &[u8]) -> String {

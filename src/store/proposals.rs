@@ -29,4 +29,9 @@ impl Store {
     pub fn proposals(&self) -> Result<Vec<Proposal>, StoreError> {
         self.all_json(T::Proposals, b"")
     }
+
+    /// The proposals of one settlement's batches, in period key order.
+    pub fn proposals_for(&self, settlement_id: &str) -> Result<Vec<Proposal>, StoreError> {
+        self.all_json(T::Proposals, &BatchKey::settlement_prefix(settlement_id))
+    }
 }

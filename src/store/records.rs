@@ -5,7 +5,10 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+use crate::ebs::gl::{GlBatch, PostingRecord};
+use crate::ledger::journal::Journal;
 use crate::ledger::model::SettlementSummary;
+use crate::ledger::proposal_hash::PROPOSAL_HASH_VERSION;
 use crate::ledger::state::BatchState;
 
 /// A settlement file kept verbatim (the bytes live in `raw_bytes`), with what is
@@ -176,15 +179,42 @@ impl fmt::Display for BatchKey {
 pub struct Proposal {
     pub batch: BatchKey,
     pub mapping: MappingRef,
-    /// Hash of the proposed lines: an approval names it and lapses if it changes.
+    /// [`proposal_hash`](crate::ledger::proposal_hash::proposal_hash) of the journal: an
+    /// approval names it and lapses if it changes.
     pub proposal_hash: String,
+    /// Which version of the proposal hash `proposal_hash` is; 0 (absent) is the hash of the
+    /// journal's serde form written before schema 3, which the schema 3 migration replaces
+    /// when it still matches the stored journal (see `store::migrate`).
+    #[serde(default)]
+    pub hash_version: u32,
+    /// The pre-schema-3 hash this proposal had (audit entries of that time name it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legacy_hash: Option<String>,
     pub created_at: DateTime<Utc>,
     /// `proposed`, `needs_mapping` or `inconsistent`.
     pub outcome: BatchState,
     #[serde(default)]
     pub reason: Option<String>,
-    /// The journal lines (the ledger's own serialisation).
-    pub lines: serde_json::Value,
+    /// The journal (the ledger's own serde form, as stored since schema 1; a change to
+    /// [`Journal`]'s serde form needs a migration: `tests/fixtures/store` guards it).
+    pub lines: Journal,
+}
+
+impl Proposal {
+    /// Whether its hash is of the current version (an approval can only hold for one).
+    pub fn hash_is_current(&self) -> bool {
+        self.hash_version == PROPOSAL_HASH_VERSION
+    }
+
+    /// What `store verify` says about a hash no approval can hold for.
+    pub(super) fn hash_problem(&self) -> Option<String> {
+        (!self.hash_is_current()).then(|| {
+            format!(
+                "proposal for {}: its hash is version {}, not {PROPOSAL_HASH_VERSION} (its journal did not match the hash it was stored with, so it was not re-hashed); it cannot be approved until re-proposed",
+                self.batch, self.hash_version
+            )
+        })
+    }
 }
 
 /// Who approved what, and when.
@@ -193,6 +223,9 @@ pub struct Approval {
     pub who: String,
     pub when: DateTime<Utc>,
     pub proposal_hash: String,
+    /// The version of `proposal_hash` (see [`Proposal::hash_version`]).
+    #[serde(default)]
+    pub hash_version: u32,
 }
 
 /// Debit and credit totals of a staged batch.
@@ -269,11 +302,14 @@ impl BatchRecord {
     }
 
     /// Whether the batch carries an approval of exactly this proposal (an
-    /// approval lapses only when the proposal it approved changed).
+    /// approval lapses only when the proposal it approved changed). Only hashes of the
+    /// current version compare: a proposal the migration could not re-hash holds none.
     pub fn approval_holds_for(&self, proposal: &Proposal) -> bool {
-        self.approval
-            .as_ref()
-            .is_some_and(|a| a.proposal_hash == proposal.proposal_hash)
+        self.approval.as_ref().is_some_and(|a| {
+            proposal.hash_is_current()
+                && a.hash_version == proposal.hash_version
+                && a.proposal_hash == proposal.proposal_hash
+        })
     }
 }
 
@@ -303,8 +339,111 @@ pub struct PostingIntent {
     /// The stable key EBS rows carry (looked up before any retry).
     pub source_key: String,
     pub written_at: DateTime<Utc>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub details: IntentDetails,
+}
+
+/// `null` reads as the default (an intent written without details).
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// Record layouts without a `v` field are version 1.
+fn v1() -> u32 {
+    1
+}
+
+fn is_v1(v: &u32) -> bool {
+    *v == 1
+}
+
+/// What an intent carries for recovery, by action: `stage` and `submit` the exact batch and
+/// the EBS client's record so far; `delete_rejected` the groups; `reverse` the reversing
+/// batch, the original revision and journals, and who asked. Versioned by `v` (absent: 1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IntentDetails {
+    #[serde(default = "v1", skip_serializing_if = "is_v1")]
+    pub v: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<GlBatch>,
     #[serde(default)]
-    pub details: serde_json::Value,
+    pub record: Option<PostingRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_revision: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_journal_ids: Option<Vec<i64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+}
+
+impl Default for IntentDetails {
+    fn default() -> Self {
+        IntentDetails {
+            v: 1,
+            batch: None,
+            record: None,
+            groups: None,
+            original_revision: None,
+            original_journal_ids: None,
+            actor: None,
+        }
+    }
+}
+
+/// The details of a `staging` audit entry: the batch exactly as staged (a restart
+/// continues with it, whatever the configuration says meanwhile). Versioned by `v`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StagingDetails {
+    #[serde(default = "v1", skip_serializing_if = "is_v1")]
+    pub v: u32,
+    pub revision: u32,
+    #[serde(default)]
+    pub group_id: Option<String>,
+    #[serde(default)]
+    pub lines: usize,
+    #[serde(default)]
+    pub discarded_groups: Vec<String>,
+    pub batch: GlBatch,
+}
+
+impl StagingDetails {
+    /// Reads the details of a `staging` entry.
+    pub fn of(entry: &super::AuditEntry) -> Result<Self, serde_json::Error> {
+        Self::deserialize(&entry.details)
+    }
+}
+
+/// The details of a `reversal` audit entry: which revision was reversed by which
+/// journal(s). Versioned by `v`. Recovery needs only the revisions; the rest is the record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReversalDetails {
+    #[serde(default = "v1", skip_serializing_if = "is_v1")]
+    pub v: u32,
+    /// The reversed revision.
+    pub revision: u32,
+    /// The reversing journal's own revision.
+    #[serde(default)]
+    pub reversal_revision: Option<u32>,
+    #[serde(default)]
+    pub original_journal_ids: Option<Vec<i64>>,
+    #[serde(default)]
+    pub journal_ids: Vec<i64>,
+    #[serde(default)]
+    pub period_name: Option<String>,
+    #[serde(default)]
+    pub accounting_date: Option<chrono::NaiveDate>,
+    #[serde(default)]
+    pub group_id: Option<String>,
+    #[serde(default)]
+    pub request_id: Option<String>,
+    #[serde(default)]
+    pub batch: Option<GlBatch>,
 }
 
 /// A sync cursor (opaque to the store).
@@ -312,4 +451,27 @@ pub struct PostingIntent {
 pub struct CursorRecord {
     pub value: serde_json::Value,
     pub updated_at: DateTime<Utc>,
+}
+
+impl ReversalDetails {
+    /// Reads the details of a `reversal` entry.
+    pub fn of(entry: &super::AuditEntry) -> Result<Self, serde_json::Error> {
+        Self::deserialize(&entry.details)
+    }
+}
+
+/// What `store verify` says about an audit entry whose details recovery reads and cannot
+/// (posting reads `staging` and `reversal` entries of a batch: with a settlement and period).
+pub(super) fn audit_details_problem(entry: &super::AuditEntry) -> Option<String> {
+    entry.settlement_id.as_ref()?;
+    entry.period.as_ref()?;
+    let err = match entry.action {
+        super::AuditAction::Staging => StagingDetails::of(entry).err(),
+        super::AuditAction::Reversal => ReversalDetails::of(entry).err(),
+        _ => None,
+    }?;
+    Some(format!(
+        "audit entry {} ({}): details do not read as its record: {err}",
+        entry.seq, entry.action
+    ))
 }

@@ -264,6 +264,7 @@ impl Store {
                     p.batch, p.mapping.name, p.mapping.version
                 ));
             }
+            problems.extend(p.hash_problem());
         }
 
         let intents: Vec<(Vec<u8>, PostingIntent)> = typed(self, T::Intents, problems);
@@ -293,6 +294,7 @@ impl Store {
                 ));
             }
             expected_seq = e.seq + 1;
+            problems.extend(super::records::audit_details_problem(e));
         }
         let next: u64 = self.get_json(T::Meta, KEY_AUDIT_NEXT)?.unwrap_or(1);
         if next != expected_seq {

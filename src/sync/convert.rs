@@ -1,7 +1,7 @@
 //! Ledger journals into EBS GL batches: routing, names, stable line keys, revision, FX.
 //!
-//! A stored proposal's `lines` hold the ledger's [`Journal`] of one period (its own serde
-//! form). Converting is pure and deterministic: the same proposal, route, revision and FX
+//! A stored proposal's `lines` hold the ledger's [`Journal`] of one period (typed, read by the
+//! store). Converting is pure and deterministic: the same proposal, route, revision and FX
 //! inputs always give the same [`GlBatch`] (same line keys, same amounts), so a restart
 //! rebuilds exactly the batch it staged before and EBS can be asked about it by its keys.
 //!
@@ -83,14 +83,6 @@ pub struct FxInputs {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConvertError {
     #[error(
-        "batch {settlement_id}/{period}: stored proposal lines are not a ledger journal: {detail}"
-    )]
-    BadProposal {
-        settlement_id: String,
-        period: String,
-        detail: String,
-    },
-    #[error(
         "settlement {settlement_id} period {period}: line {line} ({account}) has both debit and credit, or neither"
     )]
     BadLine {
@@ -118,19 +110,6 @@ pub enum ConvertError {
         settlement_id: String,
         detail: String,
     },
-}
-
-/// Reads the ledger journal a stored proposal carries.
-pub fn journal_of(
-    settlement_id: &str,
-    period: &str,
-    lines: &Value,
-) -> Result<Journal, ConvertError> {
-    serde_json::from_value(lines.clone()).map_err(|e| ConvertError::BadProposal {
-        settlement_id: settlement_id.to_string(),
-        period: period.to_string(),
-        detail: e.to_string(),
-    })
 }
 
 /// Reads `OriginalTotal` / `ConvertedTotal` of an SP-API `FinancialEventGroup` body.

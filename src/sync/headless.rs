@@ -250,10 +250,16 @@ async fn auto_post_blocker(
     for b in batches {
         let proposal = ctx
             .store
-            .proposal(&b.key())?
+            .proposal(&b.key())
+            .map_err(|e| match e {
+                crate::store::StoreError::Corrupt { reason, .. } => SyncError::ledger(
+                    id,
+                    format!("stored proposal for {} is unreadable: {reason}; run `ml-connector store verify`", b.key()),
+                ),
+                e => e.into(),
+            })?
             .ok_or_else(|| SyncError::ledger(id, format!("batch {} has no proposal", b.key())))?;
-        let journal: Journal = serde_json::from_value(proposal.lines)
-            .map_err(|e| SyncError::ledger(id, format!("stored proposal unreadable: {e}")))?;
+        let journal: Journal = proposal.lines;
         if !journal.is_balanced() {
             return Ok(Some(format!(
                 "period {}: journal does not balance (Dr {} Cr {})",

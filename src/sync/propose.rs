@@ -23,14 +23,15 @@ use chrono_tz::Tz;
 
 use crate::amazon::link::{LinkOutcome, link_settlement};
 use crate::amazon::models::finances::FinancialEventGroup;
-use crate::ledger::journal::{Engine, Journal, propose_file};
+use crate::ledger::journal::{Engine, propose_file};
 use crate::ledger::mapping::Mapping;
 use crate::ledger::parse::{SettlementFile, decode};
 use crate::ledger::periods::{Calendar, Period, local_day};
+use crate::ledger::proposal_hash::{PROPOSAL_HASH_VERSION, proposal_hash};
 use crate::ledger::state::BatchState;
 use crate::store::{
     AuditAction, BatchKey, BatchRecord, MappingRef, MappingVersion, NewAuditEntry, Proposal,
-    SettlementRecord, sha256_hex,
+    SettlementRecord,
 };
 
 use super::context::SyncContext;
@@ -230,11 +231,6 @@ fn propose_settlement(
     propose_file(&file, &engine, 1).map_err(|e| SyncError::ledger(id, e))
 }
 
-fn journal_hash(j: &Journal, state: BatchState) -> String {
-    let body = serde_json::json!({ "journal": j, "state": state });
-    sha256_hex(body.to_string().as_bytes())
-}
-
 /// Links unlinked settlements to their event group (exactly one candidate fits).
 fn link_groups(
     ctx: &SyncContext,
@@ -401,7 +397,7 @@ async fn propose_one(
         existing.into_iter().map(|b| (b.key(), b)).collect();
     for journal in &proposal.journals {
         let key = BatchKey::new(id, &journal.period);
-        let hash = journal_hash(journal, state);
+        let hash = proposal_hash(id, rec.summary.currency.code(), state, journal);
         let mut reason = reason.clone();
         if state == BatchState::Proposed && !journal.is_balanced() {
             reason = Some(format!(
@@ -413,10 +409,12 @@ async fn propose_one(
             batch: key.clone(),
             mapping: mref.clone(),
             proposal_hash: hash.clone(),
+            hash_version: PROPOSAL_HASH_VERSION,
+            legacy_hash: None,
             created_at: now,
             outcome: state,
             reason: reason.clone(),
-            lines: serde_json::to_value(journal).unwrap_or(serde_json::Value::Null),
+            lines: journal.clone(),
         };
         let old = ctx.store.proposal(&key)?;
         let audit = NewAuditEntry::new(now, &ctx.actor, AuditAction::Proposal)
@@ -444,8 +442,7 @@ async fn propose_one(
                 let mut lapse = None;
                 match b.state {
                     BatchState::Approved => {
-                        let same = b.approval.as_ref().is_some_and(|a| a.proposal_hash == hash);
-                        if !same {
+                        if !b.approval_holds_for(&stored) {
                             after.state = state;
                             after.approval = None;
                             lapse = Some(

@@ -6,6 +6,11 @@
 //! is kept verbatim (bytes, charset, hash) before its parsed summary is stored,
 //! so nothing that was proved with can be lost. Rate-limit waits and progress go
 //! to the [`ProgressSink`]; nothing here prints.
+//!
+//! Two clocks: Amazon's (the client's server-corrected clock) only for what Amazon
+//! validates (query windows); every time this side records (audit entries, `fetched_at`,
+//! `pulled_at`, cursor updates) is the local clock, so the audit trail runs on one clock.
+//! Amazon's time of a download is kept as data (`amazon_time` in the pull entry).
 
 use chrono::{DateTime, Duration, Utc};
 use futures::TryStreamExt;
@@ -63,6 +68,11 @@ fn set_cursor_time(
     ctx.store
         .set_cursor(name, serde_json::json!(at.to_rfc3339()), now)?;
     Ok(())
+}
+
+/// This side's clock (audit entries and fetch times).
+fn local_now() -> DateTime<Utc> {
+    Utc::now()
 }
 
 fn since(cursor: Option<DateTime<Utc>>, now: DateTime<Utc>) -> DateTime<Utc> {
@@ -164,7 +174,8 @@ async fn pull_settlements(
         }
         announce_wait(seller, sink, Operation::GetReportDocument);
         let fetched = seller.client.fetch_settlement(report).await.map_err(amz)?;
-        let fetched_at = seller.client.now();
+        let amazon_time = seller.client.now();
+        let fetched_at = local_now();
         let settlement_id = fetched.parsed.summary.settlement_id.clone();
         let bytes = &fetched.document.bytes;
         let charset = fetched.parsed.locale.charset;
@@ -183,6 +194,7 @@ async fn pull_settlements(
                 "bytes": meta.len,
                 "downloads": fetched.downloads,
                 "total_matches": fetched.total_matches(),
+                "amazon_time": amazon_time,
             }));
         let put = ctx.store.put_raw_settlement(&meta, bytes, Some(audit))?;
         summary.settlements_downloaded += 1;
@@ -287,7 +299,7 @@ async fn pull_event_groups(
             group_id: g.id.clone(),
             seller: name.clone(),
             settlement_id: existing.and_then(|e| e.settlement_id),
-            fetched_at: now,
+            fetched_at: local_now(),
             data,
         })?;
         summary.event_groups += 1;
@@ -304,7 +316,7 @@ async fn pull_event_groups(
         (c, o) => c.or(o),
     };
     if let Some(c) = cursor {
-        set_cursor_time(ctx, &cursor_name, c, now)?;
+        set_cursor_time(ctx, &cursor_name, c, local_now())?;
     }
     sink.progress(&name, "event groups", total, Some(total));
     Ok(())
@@ -335,6 +347,7 @@ async fn pull_orders(
             .await
             .map_err(|e| SyncError::amazon(&name, e))?
         {
+            let fetched_at = local_now();
             let records: Vec<OrderRecord> = page
                 .items
                 .iter()
@@ -344,7 +357,7 @@ async fn pull_orders(
                         order_id: o.amazon_order_id.clone(),
                         seller: name.clone(),
                         marketplace_id: Some(marketplace.as_str().to_string()),
-                        fetched_at: now,
+                        fetched_at,
                         data: serde_json::to_value(o).unwrap_or(serde_json::Value::Null),
                     }
                 })
@@ -357,7 +370,7 @@ async fn pull_orders(
             }
         }
         if let Some(n) = newest {
-            set_cursor_time(ctx, &cursor_name, n, now)?;
+            set_cursor_time(ctx, &cursor_name, n, local_now())?;
         }
     }
     Ok(())

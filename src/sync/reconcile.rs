@@ -54,7 +54,17 @@ impl PostingEngine {
                 continue;
             }
             let key = rec.key();
-            let batch = match self.staged_batch(&key, rec.revision)? {
+            let staged = match self.staged_batch(&key, rec.revision) {
+                Ok(b) => b,
+                Err(e @ PostingError::Unreadable { .. }) => {
+                    let mut o = outcome(&rec);
+                    o.error = Some(e.to_string());
+                    out.push(o);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let batch = match staged {
                 Some(b) => b,
                 None => match self.build_batch(&key, rec.revision) {
                     Ok(b) => b,

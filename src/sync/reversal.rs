@@ -26,7 +26,9 @@ use crate::ebs::EbsError;
 use crate::ebs::context::Module;
 use crate::ebs::gl::{GlBatch, GlStatus, NextStep, PostingRecord, PostingStep, line_key};
 use crate::ledger::state::BatchState;
-use crate::store::{AuditAction, BatchKey, BatchRecord, IntentAction, PostingIntent};
+use crate::store::{
+    AuditAction, BatchKey, BatchRecord, IntentAction, IntentDetails, PostingIntent, ReversalDetails,
+};
 
 use super::posting::{
     BatchOutcome, CrashPoint, PostingEngine, PostingError, PostingProgress, Progress, WaitMode,
@@ -158,7 +160,7 @@ impl PostingEngine {
             key: key.clone(),
             detail,
         };
-        if let Some(i) = self.store.intent(key)? {
+        if let Some(i) = self.stored_intent(key)? {
             return Err(refuse(format!(
                 "a {:?} call to EBS is outstanding for it (revision {}); reconcile first",
                 i.action, i.revision
@@ -235,7 +237,7 @@ impl PostingEngine {
         progress: Progress<'_>,
     ) -> Result<BatchOutcome, PostingError> {
         let rec = self.load(&plan.key)?;
-        if let Some(i) = self.store.intent(&plan.key)? {
+        if let Some(i) = self.stored_intent(&plan.key)? {
             return Err(PostingError::Refused {
                 key: plan.key.clone(),
                 detail: format!(
@@ -260,13 +262,14 @@ impl PostingEngine {
             group_id: None,
             source_key: reversal_source_key(&plan.batch),
             written_at: chrono::Utc::now(),
-            details: json!({
-                "batch": plan.batch,
-                "record": null,
-                "original_revision": plan.original_revision,
-                "original_journal_ids": plan.original_journal_ids,
-                "actor": actor,
-            }),
+            details: IntentDetails {
+                batch: Some(plan.batch.clone()),
+                record: None,
+                original_revision: Some(plan.original_revision),
+                original_journal_ids: Some(plan.original_journal_ids.clone()),
+                actor: Some(actor.to_string()),
+                ..IntentDetails::default()
+            },
         };
         self.store.record_intent(&intent)?;
         self.continue_reversal(rec, intent, progress).await
@@ -288,24 +291,22 @@ impl PostingEngine {
                 detail,
             })
         };
-        let batch: GlBatch = intent
-            .details
-            .get("batch")
-            .and_then(|b| serde_json::from_value(b.clone()).ok())
-            .ok_or_else(|| PostingError::Refused {
-                key: key.clone(),
-                detail: "the reversal intent does not hold its journal; clear it with `store verify` and reverse again".into(),
-            })?;
-        let last: Option<PostingRecord> = intent
-            .details
-            .get("record")
-            .and_then(|r| serde_json::from_value(r.clone()).ok());
+        let batch: GlBatch =
+            intent
+                .details
+                .batch
+                .clone()
+                .ok_or_else(|| PostingError::Unreadable {
+                    record: "posting intent".into(),
+                    key: key.clone(),
+                    reason: "its reverse intent holds no journal".into(),
+                })?;
+        let last: Option<PostingRecord> = intent.details.record.clone();
         let actor = intent
             .details
-            .get("actor")
-            .and_then(|a| a.as_str())
-            .unwrap_or(&self.actor)
-            .to_string();
+            .actor
+            .clone()
+            .unwrap_or_else(|| self.actor.clone());
         let ebs = self.ebs(&batch)?.clone();
         say("reconcile", "comparing the reversal with EBS".into());
         let resume = ebs.gl_reconcile(&batch, last.as_ref()).await?;
@@ -316,7 +317,7 @@ impl PostingEngine {
             let mut i = intent.clone();
             i.group_id = pr.group_id.clone();
             i.written_at = chrono::Utc::now();
-            i.details["record"] = json!(pr);
+            i.details.record = Some(pr.clone());
             self.store.record_intent(&i)?;
             Ok(())
         };
@@ -429,9 +430,8 @@ impl PostingEngine {
                             let rec = self.load(&key)?;
                             let orev = intent
                                 .details
-                                .get("original_revision")
-                                .and_then(|v| v.as_u64())
-                                .unwrap_or(u64::from(batch.revision - 1));
+                                .original_revision
+                                .unwrap_or(batch.revision - 1);
                             let audit = crate::store::NewAuditEntry::new(
                                 chrono::Utc::now(),
                                 actor.clone(),
@@ -439,16 +439,17 @@ impl PostingEngine {
                             )
                             .settlement(key.settlement_id.clone())
                             .period(key.period.clone())
-                            .details(json!({
-                                "revision": orev,
-                                "reversal_revision": batch.revision,
-                                "original_journal_ids": intent.details.get("original_journal_ids"),
-                                "journal_ids": ids,
-                                "period_name": batch.period_name,
-                                "accounting_date": batch.accounting_date,
-                                "group_id": o.group_id,
-                                "request_id": pr.request_id,
-                                "batch": batch,
+                            .details(json!(ReversalDetails {
+                                v: 1,
+                                revision: orev,
+                                reversal_revision: Some(batch.revision),
+                                original_journal_ids: intent.details.original_journal_ids.clone(),
+                                journal_ids: ids.clone(),
+                                period_name: Some(batch.period_name.clone()),
+                                accounting_date: Some(batch.accounting_date),
+                                group_id: Some(o.group_id.clone()),
+                                request_id: pr.request_id.clone(),
+                                batch: Some(batch.clone()),
                             }));
                             let after = self.transition(&rec, audit, |r| {
                                 r.state = BatchState::Reversed;

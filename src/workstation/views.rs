@@ -183,9 +183,7 @@ impl Inner {
             None => (self.target(""), crate::ledger::money::Currency::new("USD")),
         };
         let proposal = self.ctx.store.proposal(&key)?;
-        let journal = proposal.as_ref().and_then(|p| {
-            crate::sync::convert::journal_of(&key.settlement_id, &key.period, &p.lines).ok()
-        });
+        let journal = proposal.as_ref().map(|p| &p.lines);
         let (line_count, debit, credit) = match (&rec.totals, &journal) {
             (Some(t), _) => (rec.line_count.unwrap_or(0), t.debit, t.credit),
             (None, Some(j)) => (j.lines.len() as u32, j.total_debit, j.total_credit),
@@ -326,12 +324,7 @@ impl Inner {
         let (rows, mut proposal) = self.propose(rec, &mapping, calendar)?;
         // what is shown is what would be posted: the stored journals
         if !stored.is_empty() {
-            let mut journals: Vec<Journal> = stored
-                .iter()
-                .filter_map(|p| {
-                    crate::sync::convert::journal_of(id, &p.batch.period, &p.lines).ok()
-                })
-                .collect();
+            let mut journals: Vec<Journal> = stored.iter().map(|p| p.lines.clone()).collect();
             journals.sort_by_key(|j| j.accounting_date);
             proposal.journals = journals;
         }

@@ -7,11 +7,10 @@ use ml_connector::ledger::fx::FxPolicy;
 use ml_connector::ledger::journal::{CLEARING_LABEL, Journal, JournalLine, LineKind};
 use ml_connector::ledger::model::{SettlementFormat, SettlementSummary};
 use ml_connector::ledger::money::Currency;
+use ml_connector::ledger::proposal_hash::{PROPOSAL_HASH_VERSION, proposal_hash};
 use ml_connector::ledger::state::BatchState;
 use ml_connector::sim::ebs::{EbsSimConfig, RunningEbsSim, Seed, spawn};
-use ml_connector::store::{
-    BatchKey, BatchRecord, MappingRef, Proposal, SettlementRecord, Store, sha256_hex,
-};
+use ml_connector::store::{BatchKey, BatchRecord, MappingRef, Proposal, SettlementRecord, Store};
 use ml_connector::sync::convert::{LedgerRoute, gl_batch};
 use ml_connector::sync::posting::{BatchOutcome, PostingEngine, PostingProgress, WaitMode};
 use ml_connector::sync::{ProgressSink, SyncError};
@@ -209,7 +208,6 @@ impl World {
                     )
                     .expect("batch");
             }
-            let lines = serde_json::to_value(j).expect("json");
             store
                 .put_proposal(
                     &Proposal {
@@ -218,11 +216,13 @@ impl World {
                             name: "mapping.toml".into(),
                             version: 1,
                         },
-                        proposal_hash: sha256_hex(lines.to_string().as_bytes()),
+                        proposal_hash: proposal_hash(sid, "USD", BatchState::Proposed, j),
+                        hash_version: PROPOSAL_HASH_VERSION,
+                        legacy_hash: None,
                         created_at: Utc::now(),
                         outcome: BatchState::Proposed,
                         reason: None,
-                        lines,
+                        lines: j.clone(),
                     },
                     None,
                 )

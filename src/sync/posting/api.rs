@@ -22,8 +22,7 @@ impl From<PostingError> for SyncError {
             }
             PostingError::Convert(ref c) => {
                 let sid = match c {
-                    ConvertError::BadProposal { settlement_id, .. }
-                    | ConvertError::BadLine { settlement_id, .. }
+                    ConvertError::BadLine { settlement_id, .. }
                     | ConvertError::NoRoundingAccount { settlement_id, .. }
                     | ConvertError::Fx { settlement_id, .. }
                     | ConvertError::Apply { settlement_id, .. } => settlement_id.clone(),
@@ -32,7 +31,8 @@ impl From<PostingError> for SyncError {
             }
             PostingError::NoBatch(ref k)
             | PostingError::NoProposal(ref k)
-            | PostingError::Refused { key: ref k, .. } => {
+            | PostingError::Refused { key: ref k, .. }
+            | PostingError::Unreadable { key: ref k, .. } => {
                 SyncError::ledger(k.settlement_id.clone(), &e)
             }
             PostingError::NoSettlement(ref s) => SyncError::ledger(s.clone(), &e),

@@ -23,8 +23,7 @@ impl PostingEngine {
         for key in keys {
             let rec = self.load(key)?;
             let proposal = self
-                .store
-                .proposal(key)?
+                .stored_proposal(key)?
                 .ok_or_else(|| PostingError::NoProposal(key.clone()))?;
             let refuse = |detail: String| PostingError::Refused {
                 key: key.clone(),
@@ -36,6 +35,11 @@ impl PostingEngine {
                     proposal.outcome,
                     proposal.reason.as_deref().unwrap_or("no reason recorded")
                 )));
+            }
+            if !proposal.hash_is_current() {
+                return Err(refuse(
+                    "its stored proposal does not match the hash it was stored with (the schema 3 migration could not re-hash it); run `ml-connector store verify`, then re-propose it with a new mapping version".into(),
+                ));
             }
             let ok = match rec.state {
                 BatchState::Proposed
@@ -83,6 +87,7 @@ impl PostingEngine {
                     who: actor.to_string(),
                     when: now,
                     proposal_hash: proposal.proposal_hash.clone(),
+                    hash_version: proposal.hash_version,
                 });
                 r.reason = None;
             })?;
@@ -109,7 +114,7 @@ impl PostingEngine {
                     ),
                 });
             }
-            if self.store.intent(key)?.is_some() {
+            if self.stored_intent(key)?.is_some() {
                 return Err(PostingError::Refused {
                     key: key.clone(),
                     detail: "a call to EBS is outstanding for it; reconcile first".into(),

@@ -1,17 +1,70 @@
 //! The GL batch to post: built from the current proposal, or the one already staged (its
 //! `staging` audit entry) or announced (an outstanding intent), so a restart continues with
 //! the very batch EBS holds.
-
-use serde_json::Value;
+//!
+//! What recovery reads back is typed (proposal, intent, staging and reversal details): a
+//! stored record that does not read stops its batch as it is ([`PostingError::Unreadable`],
+//! reported in its outcome, nothing written over it), never a silent rebuild from the
+//! current proposal.
 
 use crate::ebs::GlBatch;
 use crate::ledger::state::BatchState;
-use crate::store::{AuditAction, BatchKey, BatchRecord, PostingIntent};
+use crate::store::{
+    AuditAction, AuditEntry, BatchKey, BatchRecord, IntentAction, PostingIntent, Proposal,
+    ReversalDetails, StagingDetails, StoreError,
+};
 use crate::sync::convert::{self, FxInputs};
 
 use super::{PostingEngine, PostingError};
 
+/// A store read of `record` for `key`: a damaged value stops the batch, other store
+/// failures stop the run.
+fn unreadable(record: &str, key: &BatchKey, e: StoreError) -> PostingError {
+    match e {
+        StoreError::Corrupt {
+            key: at, reason, ..
+        } => {
+            let own = format!("`{key}`");
+            PostingError::Unreadable {
+                record: record.to_string(),
+                key: key.clone(),
+                reason: if at == own {
+                    reason
+                } else {
+                    format!("{reason} (at key {at})")
+                },
+            }
+        }
+        e => PostingError::Store(e),
+    }
+}
+
+fn unreadable_entry(e: &AuditEntry, key: &BatchKey, err: serde_json::Error) -> PostingError {
+    PostingError::Unreadable {
+        record: format!("{} audit entry #{}", e.action, e.seq),
+        key: key.clone(),
+        reason: err.to_string(),
+    }
+}
+
 impl PostingEngine {
+    /// The batch's proposal, typed.
+    pub(crate) fn stored_proposal(&self, key: &BatchKey) -> Result<Option<Proposal>, PostingError> {
+        self.store
+            .proposal(key)
+            .map_err(|e| unreadable("proposal", key, e))
+    }
+
+    /// The batch's outstanding intent, typed.
+    pub(crate) fn stored_intent(
+        &self,
+        key: &BatchKey,
+    ) -> Result<Option<PostingIntent>, PostingError> {
+        self.store
+            .intent(key)
+            .map_err(|e| unreadable("posting intent", key, e))
+    }
+
     /// The GL batch of `key` at `revision`, from its current proposal (the settlement's
     /// journals are converted together for FX).
     pub(crate) fn build_batch(
@@ -36,16 +89,13 @@ impl PostingEngine {
             .ledger_currency
             .as_deref()
             .is_some_and(|c| !c.eq_ignore_ascii_case(settlement.summary.currency.code()));
-        let proposals: Vec<_> = if foreign {
+        let proposals: Vec<Proposal> = if foreign {
             self.store
-                .proposals()?
-                .into_iter()
-                .filter(|p| p.batch.settlement_id == key.settlement_id)
-                .collect()
+                .proposals_for(&key.settlement_id)
+                .map_err(|e| unreadable("proposal", key, e))?
         } else {
             vec![
-                self.store
-                    .proposal(key)?
+                self.stored_proposal(key)?
                     .ok_or_else(|| PostingError::NoProposal(key.clone()))?,
             ]
         };
@@ -55,10 +105,7 @@ impl PostingEngine {
             } else {
                 self.store.batch(&p.batch)?.map_or(1, |b| b.revision)
             };
-            journals.push((
-                convert::journal_of(&p.batch.settlement_id, &p.batch.period, &p.lines)?,
-                rev,
-            ));
+            journals.push((p.lines.clone(), rev));
         }
         let fx = if foreign {
             FxInputs {
@@ -85,25 +132,18 @@ impl PostingEngine {
         Ok(batch)
     }
 
-    /// Revisions of the batch reversed in EBS (audit `reversal` entries naming
-    /// `details.revision`): they no longer block a later revision.
+    /// Revisions of the batch reversed in EBS (audit `reversal` entries: the reversed
+    /// revision and the reversing journal's own): they no longer block a later revision.
     pub(crate) fn reversed_revisions(&self, key: &BatchKey) -> Result<Vec<u32>, PostingError> {
-        let mut out: Vec<u32> = self
-            .store
-            .audit_entries(Some(&key.settlement_id))?
-            .iter()
-            .filter(|e| {
-                e.action == AuditAction::Reversal && e.period.as_deref() == Some(&key.period)
-            })
-            // The reversed revision and the reversing journal's own revision.
-            .flat_map(|e| {
-                ["revision", "reversal_revision"]
-                    .into_iter()
-                    .filter_map(|k| e.details.get(k).and_then(Value::as_u64))
-                    .collect::<Vec<_>>()
-            })
-            .filter_map(|r| u32::try_from(r).ok())
-            .collect();
+        let mut out = Vec::new();
+        for e in self.store.audit_entries(Some(&key.settlement_id))? {
+            if e.action != AuditAction::Reversal || e.period.as_deref() != Some(&key.period) {
+                continue;
+            }
+            let d = ReversalDetails::of(&e).map_err(|err| unreadable_entry(&e, key, err))?;
+            out.push(d.revision);
+            out.extend(d.reversal_revision);
+        }
         out.sort_unstable();
         out.dedup();
         Ok(out)
@@ -116,32 +156,40 @@ impl PostingEngine {
         revision: u32,
     ) -> Result<Option<GlBatch>, PostingError> {
         let entries = self.store.audit_entries(Some(&key.settlement_id))?;
-        Ok(entries
-            .iter()
-            .rev()
-            .filter(|e| {
-                e.action == AuditAction::Staging && e.period.as_deref() == Some(&key.period)
-            })
-            .filter(|e| {
-                e.details.get("revision").and_then(Value::as_u64) == Some(u64::from(revision))
-            })
-            .find_map(|e| serde_json::from_value(e.details.get("batch")?.clone()).ok()))
+        for e in entries.iter().rev() {
+            if e.action != AuditAction::Staging || e.period.as_deref() != Some(&key.period) {
+                continue;
+            }
+            // An entry that does not read might be this revision's: stop rather than guess.
+            let d = StagingDetails::of(e).map_err(|err| unreadable_entry(e, key, err))?;
+            if d.revision == revision {
+                return Ok(Some(d.batch));
+            }
+        }
+        Ok(None)
     }
 
     /// The batch to reconcile and continue: the one named by an outstanding intent, else the
-    /// staged one, else a fresh build from the proposal.
+    /// staged one, else (nothing of this revision recorded) a fresh build from the proposal.
     pub(crate) fn batch_for(
         &self,
         rec: &BatchRecord,
         intent: Option<&PostingIntent>,
     ) -> Result<GlBatch, PostingError> {
         let key = rec.key();
-        if let Some(b) = intent
-            .filter(|i| i.revision == rec.revision)
-            .and_then(|i| i.details.get("batch"))
-            .and_then(|b| serde_json::from_value::<GlBatch>(b.clone()).ok())
-        {
-            return Ok(b);
+        if let Some(i) = intent.filter(|i| i.revision == rec.revision) {
+            match (&i.details.batch, i.action) {
+                (Some(b), _) => return Ok(b.clone()),
+                // These announce a batch: one without it cannot say what EBS may hold.
+                (None, IntentAction::Stage | IntentAction::Submit | IntentAction::Reverse) => {
+                    return Err(PostingError::Unreadable {
+                        record: "posting intent".into(),
+                        key,
+                        reason: format!("its {:?} intent holds no batch", i.action),
+                    });
+                }
+                (None, IntentAction::DeleteRejected) => {}
+            }
         }
         if rec.state != BatchState::Approved
             && let Some(b) = self.staged_batch(&key, rec.revision)?

@@ -11,8 +11,9 @@ use crate::ebs::context::Module;
 use crate::ebs::gl::{GlStatus, NextStep, PostingRecord, PostingStep};
 use crate::ebs::{EbsError, GlBatch};
 use crate::ledger::state::BatchState;
-use crate::store::{AuditAction, BatchKey, BatchRecord, IntentAction, PostingIntent};
-use crate::sync::convert;
+use crate::store::{
+    AuditAction, BatchKey, BatchRecord, IntentAction, IntentDetails, PostingIntent,
+};
 
 use super::transitions::{source_key, summarize_lines};
 use super::{
@@ -32,12 +33,13 @@ impl PostingEngine {
         let mut groups: BTreeMap<String, Vec<(chrono::NaiveDate, BatchKey)>> = BTreeMap::new();
         let unique: std::collections::BTreeSet<&BatchKey> = keys.iter().collect();
         for key in unique {
-            let date = self
-                .store
-                .proposal(key)?
-                .and_then(|p| convert::journal_of(&key.settlement_id, &key.period, &p.lines).ok())
-                .map(|j| j.accounting_date)
-                .unwrap_or(chrono::NaiveDate::MIN);
+            // Only orders the batches: an unreadable proposal is reported by `post_one`.
+            let date = match self.stored_proposal(key) {
+                Ok(p) => p.map(|p| p.lines.accounting_date),
+                Err(PostingError::Unreadable { .. }) => None,
+                Err(e) => return Err(e),
+            }
+            .unwrap_or(chrono::NaiveDate::MIN);
             groups
                 .entry(key.settlement_id.clone())
                 .or_default()
@@ -106,9 +108,11 @@ impl PostingEngine {
                     step: "error",
                     detail: e.to_string(),
                 });
-                // Recorded on the batch either way (the TUI and the run report show it): what
-                // a person must fix (routing, FX, a bad proposal) is audited; EBS trouble is
-                // a failure of this run, and the next run resumes from what EBS holds.
+                // Recorded on the batch (the TUI and the run report show it): what a person
+                // must fix (routing, FX, a bad proposal) is audited; EBS trouble is a failure
+                // of this run, and the next run resumes from what EBS holds. Neither drops the
+                // intent that says what may already be in EBS. An unreadable record is only
+                // reported: nothing is written over it.
                 let failure = match &e {
                     PostingError::Ebs(ebs) => Some(RunError::ebs(ebs, "post").for_batch(key)),
                     _ => None,
@@ -126,7 +130,9 @@ impl PostingEngine {
                     ),
                     None => format!("cannot post: {e}"),
                 };
-                let rec = if rec.reason.as_deref() == Some(why.as_str()) {
+                let rec = if rec.reason.as_deref() == Some(why.as_str())
+                    || matches!(e, PostingError::Unreadable { .. })
+                {
                     rec
                 } else {
                     let mut after = rec.clone();
@@ -136,7 +142,7 @@ impl PostingEngine {
                         self.audit(AuditAction::Outcome, &rec)
                             .details(json!({"waiting": why}))
                     });
-                    self.store.transition(&rec, &after, audit)?;
+                    self.store.annotate(&rec, &after, audit)?;
                     after
                 };
                 let mut o = BatchOutcome::of(&rec);
@@ -153,7 +159,7 @@ impl PostingEngine {
         progress: Progress<'_>,
     ) -> Result<BatchOutcome, PostingError> {
         let mut rec = self.load(key)?;
-        if let Some(i) = self.store.intent(key)?
+        if let Some(i) = self.stored_intent(key)?
             && i.action == IntentAction::Reverse
         {
             // A reversing journal is on its way: finish it first (see `reversal`).
@@ -176,7 +182,7 @@ impl PostingEngine {
                 detail,
             })
         };
-        let intent = self.store.intent(key)?;
+        let intent = self.stored_intent(key)?;
         let batch = self.batch_for(&rec, intent.as_ref())?;
         let last = posting_record(&rec, intent.as_ref());
         say("reconcile", "comparing with EBS".into());
@@ -217,8 +223,7 @@ impl PostingEngine {
             );
         }
         let proposal = self
-            .store
-            .proposal(key)?
+            .stored_proposal(key)?
             .ok_or_else(|| PostingError::NoProposal(key.clone()))?;
         if !rec.approval_holds_for(&proposal) {
             rec = self.transition(
@@ -300,7 +305,10 @@ impl PostingEngine {
             group_id: None,
             source_key: source_key(batch),
             written_at: now(),
-            details: json!({"groups": groups}),
+            details: IntentDetails {
+                groups: Some(groups.clone()),
+                ..IntentDetails::default()
+            },
         })?;
         self.crash_at(&key, CrashPoint::BeforeDeleteRejected)?;
         let mut deleted = 0u64;

@@ -106,6 +106,13 @@ pub enum PostingError {
     NoLedgerClient(String),
     #[error("batch {key}: {detail}")]
     Refused { key: BatchKey, detail: String },
+    /// A stored record recovery needs does not read as its type: the batch stops as it is.
+    #[error("stored {record} for {key} is unreadable: {reason}; run `ml-connector store verify`")]
+    Unreadable {
+        record: String,
+        key: BatchKey,
+        reason: String,
+    },
     #[error(transparent)]
     NotAllowed(#[from] super::controls::Refusal),
     #[error("aborted at {point:?} of batch {key} (test crash hook)")]

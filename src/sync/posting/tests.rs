@@ -54,7 +54,10 @@ fn an_allocation_intent_resumes_with_its_group() {
         group_id: Some("5002".into()),
         source_key: "1/OCT-26/r2".into(),
         written_at: Utc::now(),
-        details: json!({"record": pr}),
+        details: crate::store::IntentDetails {
+            record: Some(pr.clone()),
+            ..Default::default()
+        },
     };
     assert_eq!(posting_record(&r, Some(&intent)), Some(pr.clone()));
     // An intent of an older revision says nothing about this one.

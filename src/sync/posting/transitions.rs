@@ -6,7 +6,10 @@ use serde_json::json;
 use crate::ebs::GlBatch;
 use crate::ebs::gl::{GlOutcome, LineResult, PostingRecord, PostingStep};
 use crate::ledger::state::BatchState;
-use crate::store::{AuditAction, BatchRecord, IntentAction, LineOutcome, PostingIntent, Totals};
+use crate::store::{
+    AuditAction, BatchRecord, IntentAction, IntentDetails, LineOutcome, PostingIntent,
+    StagingDetails, Totals,
+};
 
 use super::{BatchOutcome, PostingEngine, PostingError, now};
 
@@ -55,7 +58,11 @@ impl PostingEngine {
             group_id: pr.group_id.clone(),
             source_key: source_key(batch),
             written_at: now(),
-            details: json!({"batch": batch, "record": pr}),
+            details: IntentDetails {
+                batch: Some(batch.clone()),
+                record: Some(pr.clone()),
+                ..IntentDetails::default()
+            },
         })?;
         Ok(())
     }
@@ -87,13 +94,15 @@ impl PostingEngine {
         let (debit, credit) = batch.entered_totals();
         self.transition(
             rec,
-            self.audit(AuditAction::Staging, rec).details(json!({
-                "revision": rec.revision,
-                "group_id": pr.group_id,
-                "lines": batch.lines.len(),
-                "discarded_groups": pr.discarded_groups,
-                "batch": batch,
-            })),
+            self.audit(AuditAction::Staging, rec)
+                .details(json!(StagingDetails {
+                    v: 1,
+                    revision: rec.revision,
+                    group_id: pr.group_id.clone(),
+                    lines: batch.lines.len(),
+                    discarded_groups: pr.discarded_groups.clone(),
+                    batch: batch.clone(),
+                })),
             |r| {
                 r.state = BatchState::Staged;
                 r.group_id = pr.group_id.clone();
@@ -294,8 +303,7 @@ pub(crate) fn posting_record(
     match rec.state {
         BatchState::Approved => intent
             .filter(|i| i.revision == rec.revision && i.action == IntentAction::Stage)
-            .and_then(|i| i.details.get("record"))
-            .and_then(|r| serde_json::from_value::<PostingRecord>(r.clone()).ok())
+            .and_then(|i| i.details.record.clone())
             .filter(|r| r.step <= PostingStep::GroupAllocated),
         BatchState::Staged => {
             let mut r = base(PostingStep::Staged);
