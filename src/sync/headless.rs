@@ -20,7 +20,7 @@ use crate::ledger::journal::Journal;
 use crate::ledger::state::BatchState;
 use crate::store::{BatchKey, BatchRecord, SettlementRecord};
 
-use super::context::SyncContext;
+use super::context::{SyncContext, within_deadline};
 use super::messages::{ProgressSink, SyncError, SyncMsg};
 use super::posting::PostingEngine;
 use super::propose::propose_pending;
@@ -303,7 +303,8 @@ pub async fn run_once(
     }
     // 3. Propose.
     if !interrupted {
-        match propose_pending(ctx, sink, Utc::now()).await {
+        let propose = propose_pending(ctx, sink, Utc::now());
+        match within_deadline("propose", ctx.deadlines.propose, propose).await {
             Ok(s) => {
                 for (id, why) in &s.failed {
                     errors.push(format!("settlement {id}: {why}"));
@@ -316,7 +317,8 @@ pub async fn run_once(
     // 4. Post what auto_post allows.
     if !interrupted
         && !cancel.is_cancelled()
-        && let Err(e) = auto_post(ctx, engine, sink).await
+        && let Err(e) =
+            within_deadline("post", ctx.deadlines.post, auto_post(ctx, engine, sink)).await
     {
         if e.is_configuration() {
             return Err(e);

@@ -227,6 +227,10 @@ pub enum SyncError {
     /// Stopped on request (SIGINT/SIGTERM, UI quit) at a safe point.
     #[error("stopped on request")]
     Cancelled,
+    /// A run step did not finish in time (a server that stopped answering…); the run
+    /// goes on with the next step and the next run starts it again.
+    #[error("{step} did not finish within its deadline of {}", crate::retry::human(*.deadline))]
+    Deadline { step: String, deadline: Duration },
 }
 
 impl SyncError {

@@ -172,6 +172,9 @@ pub struct AmazonSimConfig {
     pub gzip: bool,
     /// The simulated epoch (default: now rounded down to the minute).
     pub start_time: DateTime<Utc>,
+    /// Added to `start_time`: a simulator whose clock is this far ahead of (positive) or
+    /// behind (negative) the client's, world included — clock-skew tests.
+    pub clock_offset: Duration,
     pub scenarios: Vec<Scenario>,
 }
 
@@ -196,6 +199,7 @@ impl Default for AmazonSimConfig {
             slow_delay: std::time::Duration::from_secs(2),
             gzip: false,
             start_time: now.duration_trunc(Duration::minutes(1)).unwrap_or(now),
+            clock_offset: Duration::zero(),
             scenarios: Vec::new(),
         }
     }
@@ -347,6 +351,9 @@ pub async fn spawn(config: AmazonSimConfig) -> Result<RunningAmazonSim, SimError
     if !(0.0..=1.0).contains(&config.fault_rate) {
         return Err(SimError::Config("fault_rate must be within 0..=1".into()));
     }
+    let mut config = config;
+    config.start_time += config.clock_offset;
+    config.clock_offset = Duration::zero();
     let state = Arc::new(server::State::new(config.clone())?);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
         .await
