@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use super::Error;
@@ -16,7 +17,52 @@ use super::lwa::{Lwa, LwaCredentials};
 use super::models::{ApiErrorEntry, Envelope, parse_error_body};
 use super::region::{LWA_TOKEN_URL, Region, check_url_allowed};
 use super::retry::{DEFAULT_RETRY, is_retryable_status};
-use crate::retry::Backoff;
+use crate::retry::{Backoff, human, pause, watch};
+
+/// How long the client waits on the network, by kind of request. Wall-clock time (not
+/// scaled with a simulator's time scale). A request that runs out of time is a transport
+/// failure: retried with the [`Backoff`] and counted in `transient_failures`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// TCP (and TLS) connect.
+    pub connect: Duration,
+    /// A whole small JSON exchange: every SP-API operation and the LWA token.
+    pub json: Duration,
+    /// No byte for this long fails any request, downloads included.
+    pub idle: Duration,
+    /// A report download's body may take `json` plus its size at this rate (bytes/s)…
+    pub download_min_rate: u64,
+    /// …and never longer than this (also the limit when the size is not announced).
+    pub download_max: Duration,
+}
+
+/// Connect 10 s, JSON calls 30 s, downloads 30 s + 64 KiB/s of body (at most 15 min).
+pub const DEFAULT_TIMEOUTS: Timeouts = Timeouts {
+    connect: Duration::from_secs(10),
+    json: Duration::from_secs(30),
+    idle: Duration::from_secs(30),
+    download_min_rate: 64 * 1024,
+    download_max: Duration::from_secs(15 * 60),
+};
+
+impl Timeouts {
+    /// How long the body of a download of `len` bytes (when announced) may take.
+    pub fn download_for(&self, len: Option<u64>) -> Duration {
+        match len {
+            Some(len) => {
+                let rate = self.download_min_rate.max(1) as f64;
+                (self.json + Duration::from_secs_f64(len as f64 / rate)).min(self.download_max)
+            }
+            None => self.download_max,
+        }
+    }
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        DEFAULT_TIMEOUTS
+    }
+}
 
 /// Counters per operation, for the sync screen and the benchmark.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -60,7 +106,8 @@ pub struct SpApiClientBuilder {
     time_scale: f64,
     app_name: String,
     app_version: String,
-    request_timeout: Duration,
+    timeouts: Timeouts,
+    cancel: Option<CancellationToken>,
 }
 
 impl SpApiClientBuilder {
@@ -113,8 +160,23 @@ impl SpApiClientBuilder {
         self
     }
 
+    /// The limit of one small JSON call (see [`Timeouts::json`]).
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        self.request_timeout = timeout;
+        self.timeouts.json = timeout;
+        self.timeouts.idle = timeout;
+        self
+    }
+
+    /// Every network limit at once (default [`DEFAULT_TIMEOUTS`]).
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// Stops every wait of the client (pacing, backoff, requests in flight) when this
+    /// fires; the call then fails with [`Error::Cancelled`]. See also [`SpApiClient::with_cancel`].
+    pub fn cancel(mut self, cancel: CancellationToken) -> Self {
+        self.cancel = Some(cancel);
         self
     }
 
@@ -137,8 +199,8 @@ impl SpApiClientBuilder {
         let user_agent = user_agent(&self.app_name, &self.app_version);
         let http = reqwest::Client::builder()
             .user_agent(user_agent.clone())
-            .timeout(self.request_timeout)
-            .connect_timeout(Duration::from_secs(20))
+            .connect_timeout(self.timeouts.connect)
+            .read_timeout(self.timeouts.idle)
             .build()
             .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
         let clock =
@@ -156,8 +218,10 @@ impl SpApiClientBuilder {
             clock.clone(),
             self.retry,
             scale,
-        );
+        )
+        .with_timeout(self.timeouts.json);
         Ok(SpApiClient {
+            cancel: self.cancel.unwrap_or_default(),
             inner: Arc::new(Inner {
                 http,
                 base_url,
@@ -168,6 +232,7 @@ impl SpApiClientBuilder {
                 clock,
                 retry: self.retry,
                 time_scale: scale,
+                timeouts: self.timeouts,
                 stats: Mutex::new(ClientStats::default()),
             }),
         })
@@ -201,14 +266,17 @@ struct Inner {
     clock: Arc<ServerClock>,
     retry: Backoff,
     time_scale: f64,
+    timeouts: Timeouts,
     stats: Mutex<ClientStats>,
 }
 
 /// The SP-API client for one seller in one region. Clone it freely: clones share the
-/// token cache, the limiter and the counters.
+/// token cache, the limiter and the counters (and the cancellation token, unless
+/// [`with_cancel`](Self::with_cancel) gives a clone its own).
 #[derive(Clone)]
 pub struct SpApiClient {
     inner: Arc<Inner>,
+    cancel: CancellationToken,
 }
 
 impl std::fmt::Debug for SpApiClient {
@@ -240,8 +308,27 @@ impl SpApiClient {
             time_scale: 1.0,
             app_name: "ml-connector".to_string(),
             app_version: env!("CARGO_PKG_VERSION").to_string(),
-            request_timeout: Duration::from_secs(120),
+            timeouts: DEFAULT_TIMEOUTS,
+            cancel: None,
         }
+    }
+
+    /// A clone (same token cache, limiter and counters) whose waits end when `cancel`
+    /// fires: one run's stop signal for a client that outlives the run.
+    pub fn with_cancel(&self, cancel: CancellationToken) -> SpApiClient {
+        SpApiClient {
+            inner: self.inner.clone(),
+            cancel,
+        }
+    }
+
+    /// The token that stops this client's waits.
+    pub fn cancel_token(&self) -> &CancellationToken {
+        &self.cancel
+    }
+
+    pub fn timeouts(&self) -> Timeouts {
+        self.inner.timeouts
     }
 
     pub fn region(&self) -> Region {
@@ -302,17 +389,44 @@ impl SpApiClient {
         self.bump(|s| f(s.operations.entry(op).or_default()));
     }
 
-    /// Sleeps a server-time duration.
-    pub(crate) async fn sleep_server(&self, d: Duration) {
-        let wall = d.div_f64(self.inner.time_scale);
-        if !wall.is_zero() {
-            tokio::time::sleep(wall).await;
-        }
+    /// Sleeps a server-time duration (logged when long), unless the client is cancelled.
+    pub(crate) async fn pause_server(
+        &self,
+        d: Duration,
+        what: &str,
+        why: &str,
+    ) -> Result<(), Error> {
+        pause(d.div_f64(self.inner.time_scale), &self.cancel, what, why)
+            .await
+            .map_err(|_| Error::Cancelled)
+    }
+
+    /// Runs a request in flight: cancellable, and logged while it has no answer.
+    pub(crate) async fn in_flight<T>(
+        &self,
+        work: impl Future<Output = T>,
+        what: &str,
+        limit: Duration,
+    ) -> Result<T, Error> {
+        let why = format!("gives up after {}", human(limit));
+        watch(work, &self.cancel, what, &why)
+            .await
+            .map_err(|_| Error::Cancelled)
     }
 
     /// Checks a token up front: exchanges the refresh token if none is cached.
     pub async fn authenticate(&self) -> Result<(), Error> {
-        self.inner.lwa.access_token().await.map(|_| ())
+        self.inner.lwa.access_token(&self.cancel).await.map(|_| ())
+    }
+
+    /// Makes "now" the server's before a caller derives a time window from it (Amazon
+    /// checks `createdSince` and friends against its own clock): without a server `Date`
+    /// seen yet, exchanges the token, whose answer carries one.
+    pub async fn sync_clock(&self) -> Result<(), Error> {
+        if !self.inner.clock.is_learned() {
+            self.authenticate().await?;
+        }
+        Ok(())
     }
 
     fn url(&self, path: &str) -> Result<Url, Error> {
@@ -341,12 +455,17 @@ impl SpApiClient {
         loop {
             // Token first: a slow exchange between the limiter slot and the send would
             // let later calls overtake this one at the server.
-            self.inner.lwa.access_token().await?;
-            self.inner.limiter.acquire(op).await;
-            let token = self.inner.lwa.access_token().await?;
+            self.inner.lwa.access_token(&self.cancel).await?;
+            self.inner
+                .limiter
+                .acquire_until(op, &self.cancel)
+                .await
+                .map_err(|_| Error::Cancelled)?;
+            let token = self.inner.lwa.access_token(&self.cancel).await?;
             let amz_date = self.now().format("%Y%m%dT%H%M%SZ").to_string();
             self.bump_op(op, |s| s.requests += 1);
-            let sent = self
+            let limit = self.inner.timeouts.json;
+            let request = self
                 .inner
                 .http
                 .get(url.clone())
@@ -354,13 +473,17 @@ impl SpApiClient {
                 .header("x-amz-access-token", token.expose_secret())
                 .header("x-amz-date", amz_date)
                 .header(reqwest::header::ACCEPT, "application/json")
-                .send()
-                .await;
-            let (problem, request_id) = match sent {
-                Err(e) => (format!("transport: {}", e.without_url()), None),
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    let headers = resp.headers();
+                .timeout(limit);
+            let exchange = async {
+                let resp = request.send().await?;
+                let status = resp.status().as_u16();
+                let headers = resp.headers().clone();
+                Ok::<_, reqwest::Error>((status, headers, resp.bytes().await))
+            };
+            let (problem, request_id) = match self.in_flight(exchange, op.name(), limit).await? {
+                Err(e) => (transport_problem(e, limit), None),
+                Ok((status, headers, body)) => {
+                    let headers = &headers;
                     if let Some(date) = headers
                         .get(reqwest::header::DATE)
                         .and_then(|v| v.to_str().ok())
@@ -373,9 +496,9 @@ impl SpApiClient {
                     {
                         self.inner.limiter.observe_rate(op, rate);
                     }
-                    match resp.bytes().await {
+                    match body {
                         Err(e) => (
-                            format!("HTTP {status}, body cut: {}", e.without_url()),
+                            format!("HTTP {status}, body cut: {}", transport_problem(e, limit)),
                             request_id,
                         ),
                         Ok(body) if (200..300).contains(&status) => {
@@ -420,8 +543,10 @@ impl SpApiClient {
                     request_id,
                 });
             }
-            tracing::debug!(operation = op.name(), failures, %problem, "retrying");
-            self.sleep_server(self.inner.retry.delay(failures)).await;
+            tracing::info!(operation = op.name(), failures, %problem, "{} failed (attempt {failures}): {problem}; retrying", op.name());
+            let why = format!("retry after attempt {failures} failed");
+            self.pause_server(self.inner.retry.delay(failures), op.name(), &why)
+                .await?;
         }
     }
 
@@ -462,6 +587,34 @@ impl SpApiClient {
             },
         }
     }
+}
+
+/// A transport failure in words; a timeout says which limit ran out.
+pub(crate) fn transport_problem(e: reqwest::Error, limit: Duration) -> String {
+    let e = &e.without_url();
+    if e.is_timeout() {
+        format!("transport: timed out (no answer within {})", human(limit))
+    } else if e.is_connect() {
+        format!("transport: cannot connect: {}", error_chain(e))
+    } else {
+        format!("transport: {}", error_chain(e))
+    }
+}
+
+/// An error and its sources, without any URL (pre-signed URLs carry credentials).
+fn error_chain(e: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
 }
 
 fn header_text(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Duration, TimeDelta, Utc};
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 /// A source of wall-clock time. Injected so tests and time-scaled simulators control it.
 pub trait Clock: Send + Sync + 'static {
@@ -89,6 +89,8 @@ impl Clock for ManualClock {
 pub struct ServerClock {
     base: Arc<dyn Clock>,
     offset_ms: AtomicI64,
+    /// Whether a server `Date` has been seen (before that, "now" is only the local clock).
+    learned: AtomicBool,
 }
 
 impl std::fmt::Debug for ServerClock {
@@ -104,7 +106,13 @@ impl ServerClock {
         ServerClock {
             base,
             offset_ms: AtomicI64::new(0),
+            learned: AtomicBool::new(false),
         }
+    }
+
+    /// True once a server `Date` has been observed: "now" is then the server's.
+    pub fn is_learned(&self) -> bool {
+        self.learned.load(Ordering::Relaxed)
     }
 
     /// Server time as best known.
@@ -121,6 +129,7 @@ impl ServerClock {
     /// response took a while, so the server's true time lies in about `[date, date + 1 s]`;
     /// corrections smaller than that band are ignored to avoid jitter.
     pub fn observe_server_date(&self, server: DateTime<Utc>) {
+        self.learned.store(true, Ordering::Relaxed);
         let local = self.now();
         let low = server - Duration::seconds(1);
         let high = server + Duration::seconds(2);
@@ -149,9 +158,11 @@ mod tests {
         let t0 = Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap();
         let base = Arc::new(ManualClock::new(t0));
         let clock = ServerClock::new(base.clone());
+        assert!(!clock.is_learned());
         // Within the header's one-second resolution: no change.
         clock.observe_server_date(t0 - Duration::milliseconds(600));
         assert_eq!(clock.now(), t0);
+        assert!(clock.is_learned());
         // Local clock one hour slow: corrected to the server's time (mid-second).
         clock.observe_server_date(t0 + Duration::hours(1));
         assert_eq!(

@@ -11,8 +11,10 @@ use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use super::region::Region;
+use crate::retry::{Cancelled, pause};
 
 /// The SP-API operations this client calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -203,11 +205,33 @@ impl RateLimiter {
     }
 
     /// Waits until a call to `op` fits in the bucket (plus the jitter margin when paced).
+    /// A long wait is logged (`waiting Ns for <op> (rate limit)`).
     pub async fn acquire(&self, op: Operation) {
-        let wait = self.reserve(op);
-        if !wait.is_zero() {
-            tokio::time::sleep(wait + self.margin).await;
+        // A token nobody cancels: the wait always runs to its end.
+        let _ = self.acquire_until(op, &CancellationToken::new()).await;
+    }
+
+    /// [`acquire`](Self::acquire) that gives up when `cancel` fires; the token taken for
+    /// the call is then given back (the call will not be made).
+    pub async fn acquire_until(
+        &self,
+        op: Operation,
+        cancel: &CancellationToken,
+    ) -> Result<(), Cancelled> {
+        if cancel.is_cancelled() {
+            return Err(Cancelled);
         }
+        let wait = self.reserve(op);
+        if wait.is_zero() {
+            return Ok(());
+        }
+        let paused = pause(wait + self.margin, cancel, op.name(), "rate limit").await;
+        if paused.is_err() {
+            self.with_bucket(op, |bucket, _| {
+                bucket.tokens = (bucket.tokens + 1.0).min(f64::from(bucket.plan.burst));
+            });
+        }
+        paused
     }
 
     /// Applies a rate from `x-amzn-RateLimit-Limit`. The header counts requests per

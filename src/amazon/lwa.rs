@@ -10,12 +10,14 @@ use serde::Deserialize;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use super::Error;
+use super::client::transport_problem;
 use super::clock::ServerClock;
 use super::region::Region;
-use crate::retry::Backoff;
+use crate::retry::{Backoff, human, pause, watch};
 
 /// Per-seller (and per-region) LWA credentials. `Debug` never shows them.
 #[derive(Clone)]
@@ -85,6 +87,8 @@ pub(crate) struct Lwa {
     clock: Arc<ServerClock>,
     retry: Backoff,
     time_scale: f64,
+    /// Limit of one token exchange.
+    timeout: std::time::Duration,
     state: tokio::sync::Mutex<CacheState>,
     exchanges: AtomicU64,
 }
@@ -107,9 +111,16 @@ impl Lwa {
             clock,
             retry,
             time_scale,
+            timeout: super::client::DEFAULT_TIMEOUTS.json,
             state: tokio::sync::Mutex::new(CacheState::Empty),
             exchanges: AtomicU64::new(0),
         }
+    }
+
+    /// Sets the limit of one token exchange.
+    pub(crate) fn with_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     /// How many token exchanges have been made (each is one POST that succeeded or failed finally).
@@ -118,8 +129,11 @@ impl Lwa {
     }
 
     /// A valid access token, from the cache or a fresh exchange. Holding the lock across
-    /// the exchange is what makes the refresh single-flight.
-    pub(crate) async fn access_token(&self) -> Result<SecretString, Error> {
+    /// the exchange is what makes the refresh single-flight. Its waits end when `cancel` fires.
+    pub(crate) async fn access_token(
+        &self,
+        cancel: &CancellationToken,
+    ) -> Result<SecretString, Error> {
         let mut state = self.state.lock().await;
         match &*state {
             CacheState::Valid(cached)
@@ -136,7 +150,7 @@ impl Lwa {
             }
             _ => {}
         }
-        match self.exchange().await {
+        match self.exchange(cancel).await {
             Ok(fresh) => {
                 let token = fresh.token.clone();
                 *state = CacheState::Valid(fresh);
@@ -166,7 +180,7 @@ impl Lwa {
         }
     }
 
-    async fn exchange(&self) -> Result<CachedToken, Error> {
+    async fn exchange(&self, cancel: &CancellationToken) -> Result<CachedToken, Error> {
         let form = [
             ("grant_type", "refresh_token"),
             (
@@ -181,14 +195,21 @@ impl Lwa {
         ];
         let mut failures = 0u32;
         loop {
-            let last_problem = match self
+            let request = self
                 .http
                 .post(self.token_url.clone())
                 .form(&form)
-                .send()
+                .timeout(self.timeout)
+                .send();
+            let why = format!("gives up after {}", human(self.timeout));
+            let sent = watch(request, cancel, "LWA token", &why)
                 .await
-            {
-                Err(e) => format!("token request failed: {}", e.without_url()),
+                .map_err(|_| Error::Cancelled)?;
+            let last_problem = match sent {
+                Err(e) => format!(
+                    "token request failed: {}",
+                    transport_problem(e, self.timeout)
+                ),
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     if let Some(date) = resp
@@ -198,8 +219,14 @@ impl Lwa {
                     {
                         self.clock.observe_header(date);
                     }
-                    match resp.bytes().await {
-                        Err(e) => format!("token response unreadable: {}", e.without_url()),
+                    let body = watch(resp.bytes(), cancel, "LWA token", &why)
+                        .await
+                        .map_err(|_| Error::Cancelled)?;
+                    match body {
+                        Err(e) => format!(
+                            "token response unreadable: {}",
+                            transport_problem(e, self.timeout)
+                        ),
                         Ok(body) if (200..300).contains(&status) => {
                             self.exchanges.fetch_add(1, Ordering::Relaxed);
                             let parsed: TokenResponse =
@@ -261,7 +288,15 @@ impl Lwa {
                     request_id: None,
                 });
             }
-            tokio::time::sleep(self.retry.delay(failures).div_f64(self.time_scale)).await;
+            tracing::info!(failures, problem = %last_problem, "LWA token exchange failed (attempt {failures}): {last_problem}; retrying");
+            pause(
+                self.retry.delay(failures).div_f64(self.time_scale),
+                cancel,
+                "LWA token",
+                &format!("retry after attempt {failures} failed"),
+            )
+            .await
+            .map_err(|_| Error::Cancelled)?;
         }
     }
 }

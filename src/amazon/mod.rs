@@ -20,7 +20,9 @@ pub mod sellers;
 pub mod snapshot;
 
 pub use crate::retry::Backoff;
-pub use client::{ClientStats, OperationStats, SpApiClient, SpApiClientBuilder};
+pub use client::{
+    ClientStats, DEFAULT_TIMEOUTS, OperationStats, SpApiClient, SpApiClientBuilder, Timeouts,
+};
 pub use clock::{Clock, ManualClock, ServerClock, SystemClock};
 pub use limiter::{Operation, RateLimiter, RatePlan};
 pub use lwa::LwaCredentials;
@@ -128,6 +130,10 @@ pub enum Error {
 
     #[error("configuration: {0}")]
     Config(String),
+
+    /// The run was asked to stop (SIGINT/SIGTERM) while the call waited.
+    #[error("stopped on request")]
+    Cancelled,
 }
 
 impl Error {

@@ -5,13 +5,13 @@
 //! calling `getReportDocument` again. GZIP follows `compressionAlgorithm`; the charset
 //! comes from the download's `Content-Type`.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use std::io::Read;
 use url::Url;
 
-use super::client::SpApiClient;
+use super::client::{SpApiClient, transport_problem};
 use super::limiter::Operation;
 use super::models::reports::{
     CompressionAlgorithm, Report, ReportDocument, ReportsList, SETTLEMENT_FLAT_FILE_V1,
@@ -20,6 +20,7 @@ use super::models::reports::{
 use super::orders::{iso, path_segment, token};
 use super::region::check_url_allowed;
 use super::{Error, Page, page_stream};
+use crate::retry::human;
 
 /// Filters for `getReports` (used on the first page only; later pages send `nextToken` alone).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +73,28 @@ impl ReportsQuery {
     }
 }
 
+/// How far back Amazon accepts `createdSince` (reports are kept 90 days).
+pub const REPORTS_WINDOW_DAYS: i64 = 90;
+/// A clamped `createdSince` stays this far inside the window (the server's clock is
+/// known to about a second; its check runs a moment after ours).
+pub const WINDOW_MARGIN_MINUTES: i64 = 60;
+
+/// Whether Amazon refused a `createdSince` older than its 90-day window.
+fn is_created_since_too_old(e: &Error) -> bool {
+    match e {
+        Error::Api {
+            status: 400,
+            message,
+            details,
+            ..
+        } => {
+            let text = format!("{message} {}", details.as_deref().unwrap_or("")).to_lowercase();
+            text.contains("createdsince")
+        }
+        _ => false,
+    }
+}
+
 /// A downloaded report document, decompressed, not yet decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DownloadedDocument {
@@ -104,7 +127,37 @@ pub fn charset_from_content_type(content_type: &str) -> Option<String> {
 
 impl SpApiClient {
     /// One `getReports` page: filters on the first page, `nextToken` alone afterwards.
+    ///
+    /// A first page refused because `createdSince` lies beyond Amazon's 90-day window
+    /// (our clock and Amazon's disagree) is asked again once with `createdSince` moved
+    /// inside the window by Amazon's clock, learned from the refusal's `Date` header.
+    /// Nothing is lost: Amazon keeps no older report.
     pub async fn reports_page(
+        &self,
+        query: &ReportsQuery,
+        next_token: Option<&str>,
+    ) -> Result<Page<Report>, Error> {
+        match self.reports_page_once(query, next_token).await {
+            Err(e) if next_token.is_none() && is_created_since_too_old(&e) => {
+                let floor = self.now() - Duration::days(REPORTS_WINDOW_DAYS)
+                    + Duration::minutes(WINDOW_MARGIN_MINUTES);
+                let Some(asked) = query.created_since.filter(|s| *s < floor) else {
+                    return Err(e);
+                };
+                tracing::warn!(
+                    asked = %iso(asked),
+                    clamped = %iso(floor),
+                    "getReports refused createdSince as older than 90 days by Amazon's clock; asking again from inside the window"
+                );
+                let mut clamped = query.clone();
+                clamped.created_since = Some(floor);
+                self.reports_page_once(&clamped, None).await
+            }
+            other => other,
+        }
+    }
+
+    async fn reports_page_once(
         &self,
         query: &ReportsQuery,
         next_token: Option<&str>,
@@ -167,7 +220,7 @@ impl SpApiClient {
         let policy = self.retry_policy();
         let mut failures = 0u32;
         loop {
-            let problem = match self.try_download(&document).await {
+            let problem = match self.try_download(&document).await? {
                 Ok(downloaded) => return Ok(downloaded),
                 Err(DownloadProblem::Fatal(message)) => {
                     return Err(Error::Download {
@@ -188,7 +241,10 @@ impl SpApiClient {
                     failures += 1;
                     if policy.allows_retry(failures) {
                         self.bump(|s| s.download_retries += 1);
-                        self.sleep_server(policy.delay(failures)).await;
+                        tracing::info!(report_document_id, failures, problem = %message, "report download failed (attempt {failures}): {message}; retrying");
+                        let why = format!("retry after download attempt {failures} failed");
+                        self.pause_server(policy.delay(failures), "report download", &why)
+                            .await?;
                         continue;
                     }
                     message
@@ -215,22 +271,70 @@ impl SpApiClient {
         self.download_document(document_id).await
     }
 
+    /// One download attempt; the outer `Err` is a cancellation (never retried).
     async fn try_download(
         &self,
         document: &ReportDocument,
+    ) -> Result<Result<DownloadedDocument, DownloadProblem>, Error> {
+        let timeouts = self.timeouts();
+        let url = match Url::parse(&document.url) {
+            Ok(url) => url,
+            Err(e) => {
+                return Ok(Err(DownloadProblem::Fatal(format!(
+                    "document URL unreadable: {e}"
+                ))));
+            }
+        };
+        if let Err(e) = check_url_allowed(&url) {
+            return Ok(Err(DownloadProblem::Fatal(e.to_string())));
+        }
+        // A plain GET: no SP-API headers go to S3. The answer must start within the JSON
+        // limit; the body then gets time in proportion to its announced size.
+        let send = self.http_for_download().get(url).send();
+        let sent = self
+            .in_flight(
+                tokio::time::timeout(timeouts.json, send),
+                "report download",
+                timeouts.json,
+            )
+            .await?;
+        let resp = match sent {
+            Err(_) => {
+                return Ok(Err(DownloadProblem::Transient(format!(
+                    "download failed: transport: timed out (no answer within {})",
+                    human(timeouts.json)
+                ))));
+            }
+            Ok(Err(e)) => {
+                return Ok(Err(DownloadProblem::Transient(format!(
+                    "download failed: {}",
+                    transport_problem(e, timeouts.json)
+                ))));
+            }
+            Ok(Ok(resp)) => resp,
+        };
+        let limit = timeouts.download_for(resp.content_length());
+        let read = self
+            .in_flight(
+                tokio::time::timeout(limit, self.read_download(document, resp, limit)),
+                "report download",
+                limit,
+            )
+            .await?;
+        Ok(read.unwrap_or_else(|_| {
+            Err(DownloadProblem::Transient(format!(
+                "download cut: body not complete within {}",
+                human(limit)
+            )))
+        }))
+    }
+
+    async fn read_download(
+        &self,
+        document: &ReportDocument,
+        resp: reqwest::Response,
+        limit: std::time::Duration,
     ) -> Result<DownloadedDocument, DownloadProblem> {
-        let url = Url::parse(&document.url)
-            .map_err(|e| DownloadProblem::Fatal(format!("document URL unreadable: {e}")))?;
-        check_url_allowed(&url).map_err(|e| DownloadProblem::Fatal(e.to_string()))?;
-        // A plain GET: no SP-API headers go to S3.
-        let resp = self
-            .http_for_download()
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| {
-                DownloadProblem::Transient(format!("download failed: {}", e.without_url()))
-            })?;
         let status = resp.status().as_u16();
         let content_type = resp
             .headers()
@@ -239,7 +343,10 @@ impl SpApiClient {
             .map(str::to_string);
         let declared_len = resp.content_length();
         let body = resp.bytes().await.map_err(|e| {
-            DownloadProblem::Transient(format!("download cut (HTTP {status}): {}", e.without_url()))
+            DownloadProblem::Transient(format!(
+                "download cut (HTTP {status}): {}",
+                transport_problem(e, limit)
+            ))
         })?;
         if status == 403 {
             let text = String::from_utf8_lossy(&body);

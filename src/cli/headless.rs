@@ -119,7 +119,8 @@ pub fn run(
                 log_msg(&msg);
             }
         });
-        let cancel = tokio_util::sync::CancellationToken::new();
+        // The context's token: a signal also ends the EBS clients' waits.
+        let cancel = ctx.cancel.clone();
         let signals = stop_on_signals(cancel.clone());
         let result = if once {
             run_once(&ctx, engine.as_ref(), &sink, &cancel).await

@@ -54,6 +54,10 @@ pub struct SimAmazonArgs {
     /// Simulated start time, RFC 3339 (default: now, rounded down to the minute).
     #[arg(long)]
     pub start_time: Option<chrono::DateTime<chrono::Utc>>,
+    /// Runs the simulated clock this far ahead of (+) or behind (-) the start time,
+    /// world included, to test clock skew: e.g. +1d, -1d, +90m, -30s (units s, m, h, d).
+    #[arg(long, default_value = "0s", value_parser = parse_offset, allow_hyphen_values = true)]
+    pub clock_offset: chrono::Duration,
     /// Scenario to guarantee among the closed settlements (repeatable): month-end:MP,
     /// negative:MP, unmapped-fee:MP[:DESCRIPTION[:AMOUNT]] (default NewFeeType2026, -1.23).
     #[arg(long = "scenario")]
@@ -85,11 +89,37 @@ impl SimAmazonArgs {
         if let Some(start) = self.start_time {
             config.start_time = start;
         }
+        config.clock_offset = self.clock_offset;
         if config.time_scale <= 0.0 {
             anyhow::bail!("--time-scale must be greater than 0");
         }
         Ok(config)
     }
+}
+
+/// A signed duration such as `+1d`, `-36h`, `90m`, `-30s`.
+fn parse_offset(text: &str) -> Result<chrono::Duration, String> {
+    let t = text.trim();
+    let (negative, rest) = match t.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let split = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    let (digits, unit) = rest.split_at(split);
+    let n: i64 = digits
+        .parse()
+        .map_err(|_| format!("`{text}`: use a number and a unit, e.g. +1d, -36h, 90m, -30s"))?;
+    let d = match unit {
+        "s" | "" => chrono::Duration::try_seconds(n),
+        "m" => chrono::Duration::try_minutes(n),
+        "h" => chrono::Duration::try_hours(n),
+        "d" => chrono::Duration::try_days(n),
+        _ => None,
+    }
+    .ok_or_else(|| format!("`{text}`: unit must be s, m, h or d"))?;
+    Ok(if negative { -d } else { d })
 }
 
 pub fn run(args: SimAmazonArgs) -> anyhow::Result<i32> {
@@ -111,4 +141,20 @@ pub fn run(args: SimAmazonArgs) -> anyhow::Result<i32> {
         sim.stop().await;
         Ok(0)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_offsets_parse() {
+        assert_eq!(parse_offset("+1d"), Ok(chrono::Duration::days(1)));
+        assert_eq!(parse_offset("-1d"), Ok(-chrono::Duration::days(1)));
+        assert_eq!(parse_offset("90m"), Ok(chrono::Duration::minutes(90)));
+        assert_eq!(parse_offset("-30s"), Ok(-chrono::Duration::seconds(30)));
+        assert_eq!(parse_offset("0"), Ok(chrono::Duration::zero()));
+        assert!(parse_offset("1w").is_err());
+        assert!(parse_offset("soon").is_err());
+    }
 }

@@ -195,7 +195,7 @@ async fn demo_headless(
             }
         }
     });
-    let cancel = CancellationToken::new();
+    let cancel = ctx.cancel.clone();
     let signals = stop_on_signals(cancel.clone());
     let result = if run.once {
         run_once(&ctx, Some(&engine), &sink, &cancel).await

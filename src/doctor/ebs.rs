@@ -79,7 +79,9 @@ fn ebs_hint(e: &EbsError, key: &str) -> String {
             "deploy the service in the Integration Repository or correct [ebs.aliases]".into()
         }
         _ => match e {
-            EbsError::Network { .. } => "check [ebs] base_url and the network".into(),
+            EbsError::Network { .. } | EbsError::Timeout { .. } => {
+                "check [ebs] base_url and the network".into()
+            }
             // A 5xx (ISG_DB_CONNECTION_ERROR, overloaded) says nothing about the configuration.
             _ if matches!(e, EbsError::Fault { .. } | EbsError::Http { .. })
                 && super::services::is_transient(e.http_status().unwrap_or(0), e.code()) =>
@@ -100,7 +102,10 @@ fn ebs_hint(e: &EbsError, key: &str) -> String {
 fn is_login_failure(e: &EbsError) -> bool {
     matches!(
         e,
-        EbsError::BadCredentials { .. } | EbsError::Network { .. } | EbsError::Config(_)
+        EbsError::BadCredentials { .. }
+            | EbsError::Network { .. }
+            | EbsError::Timeout { .. }
+            | EbsError::Config(_)
     )
 }
 

@@ -21,6 +21,8 @@ pub enum EbsError {
         #[source]
         source: reqwest::Error,
     },
+    #[error("EBS did not answer {path} within {limit} (timed out)")]
+    Timeout { path: String, limit: String },
     #[error(
         "EBS refused the credentials of user {user} (HTTP {status}, {code}): check the user name and password in the configuration"
     )]
@@ -72,6 +74,10 @@ pub enum EbsError {
     Step(String),
     #[error("could not persist the posting record (nothing more was sent to EBS): {0}")]
     Persist(String),
+    /// The run was asked to stop (SIGINT/SIGTERM) while a call waited; a write's outcome
+    /// is checked in EBS by the next run's reconciliation.
+    #[error("stopped on request while waiting for EBS ({path})")]
+    Cancelled { path: String },
 }
 
 fn resolution_suffix(r: &str) -> String {
@@ -115,7 +121,7 @@ impl EbsError {
     /// unknown and must be checked in EBS before retrying it.
     pub fn is_transient(&self) -> bool {
         match self {
-            EbsError::Network { .. } => true,
+            EbsError::Network { .. } | EbsError::Timeout { .. } => true,
             EbsError::Fault { fault, .. } => fault.status >= 500,
             EbsError::Http { status, .. } => *status >= 500,
             _ => false,

@@ -69,7 +69,14 @@ pub struct EbsConfig {
     pub poll: PollPolicy,
     /// How long an account / period read stays trusted.
     pub check_ttl: Duration,
+    /// Limit of one small call (login, reads, service calls), answer included.
     pub http_timeout: Duration,
+    /// TCP (and TLS) connect limit.
+    pub connect_timeout: Duration,
+    /// Extra time per MiB of request body (interface inserts of many rows).
+    pub timeout_per_mib: Duration,
+    /// Stops every wait of the client (backoff, polling, calls in flight) when it fires.
+    pub cancel: tokio_util::sync::CancellationToken,
     /// FND user id written to `CREATED_BY`.
     pub created_by: String,
     /// Accounting flexfield delimiter (`-` in Vision).
@@ -88,7 +95,10 @@ impl EbsConfig {
             retry: DEFAULT_RETRY,
             poll: PollPolicy::default(),
             check_ttl: Duration::from_secs(60),
-            http_timeout: Duration::from_secs(120),
+            http_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            timeout_per_mib: Duration::from_secs(60),
+            cancel: tokio_util::sync::CancellationToken::new(),
             created_by: "-1".to_string(),
             segment_delimiter: '-',
         }
@@ -110,7 +120,12 @@ impl EbsClient {
             cfg.auth,
             cfg.concurrency,
             cfg.retry,
-            cfg.http_timeout,
+            transport::Timeouts {
+                connect: cfg.connect_timeout,
+                call: cfg.http_timeout,
+                per_mib: cfg.timeout_per_mib,
+            },
+            cfg.cancel.clone(),
         )?;
         Ok(EbsClient {
             transport,
@@ -135,6 +150,18 @@ impl EbsClient {
     /// Ends the EBS session (the token is invalidated server-side).
     pub async fn logout(&self) -> Result<(), EbsError> {
         self.transport.logout().await
+    }
+
+    /// Sleeps `wait` unless the client is cancelled (logged when long).
+    pub(crate) async fn pause(
+        &self,
+        wait: Duration,
+        what: &str,
+        why: &str,
+    ) -> Result<(), EbsError> {
+        crate::retry::pause(wait, &self.cfg.cancel, what, why)
+            .await
+            .map_err(|_| EbsError::Cancelled { path: what.into() })
     }
 
     fn header(&self, module: Module) -> Result<&RestHeader, EbsError> {

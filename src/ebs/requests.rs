@@ -146,6 +146,7 @@ impl EbsClient {
         let poll = self.cfg.poll;
         let started = tokio::time::Instant::now();
         let mut delay = poll.initial;
+        let mut next_log = crate::retry::LOG_EVERY;
         loop {
             let master = self.request_status(module, request_id).await?;
             let children = if with_children {
@@ -166,7 +167,26 @@ impl EbsClient {
                     status: tree.master.status_code,
                 });
             }
-            tokio::time::sleep(delay).await;
+            if waited >= next_log {
+                // A long import is not a hang: say so now and then.
+                tracing::info!(
+                    request_id,
+                    waited_secs = waited.as_secs(),
+                    phase = %tree.master.phase_code,
+                    status = %tree.master.status_code,
+                    "waiting {}s so far for concurrent request {request_id} (phase {}, status {}; gives up after {}s)",
+                    waited.as_secs(),
+                    tree.master.phase_code,
+                    tree.master.status_code,
+                    poll.timeout.as_secs()
+                );
+                next_log = waited + crate::retry::LOG_EVERY;
+            }
+            crate::retry::sleep(delay, &self.cfg.cancel)
+                .await
+                .map_err(|_| EbsError::Cancelled {
+                    path: format!("concurrent request {request_id}"),
+                })?;
             delay = (delay * 2).min(poll.max).max(Duration::from_millis(1));
         }
     }

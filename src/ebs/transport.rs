@@ -7,7 +7,7 @@
 
 use crate::ebs::error::{EbsError, Fault};
 use crate::ebs::session::{Auth, AuthMode, Credentials, Session};
-use crate::retry::Backoff;
+use crate::retry::{Backoff, human, pause, watch};
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
@@ -15,11 +15,30 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 use url::Url;
 
 /// The EBS client's default: 5 attempts, waits from 200 ms up to 10 s.
 pub const DEFAULT_RETRY: Backoff =
     Backoff::new(5, Duration::from_millis(200), Duration::from_secs(10));
+
+/// Network limits of one call, sized by its payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub connect: Duration,
+    /// A call with a small body, answer included.
+    pub call: Duration,
+    /// Added per MiB of request body (EBS inserts many rows in one transaction).
+    pub per_mib: Duration,
+}
+
+impl Timeouts {
+    /// The limit of a call whose request body is `body_len` bytes.
+    pub fn for_body(&self, body_len: usize) -> Duration {
+        let mib = body_len as f64 / (1024.0 * 1024.0);
+        self.call + self.per_mib.mul_f64(mib)
+    }
+}
 
 /// Counters for benchmarks and tests.
 #[derive(Debug, Default)]
@@ -65,6 +84,8 @@ pub struct Transport {
     sem: Semaphore,
     limit: usize,
     retry: Backoff,
+    timeouts: Timeouts,
+    cancel: CancellationToken,
     session: Session,
     stats: Arc<Stats>,
 }
@@ -112,11 +133,12 @@ impl Transport {
         mode: AuthMode,
         concurrency: usize,
         retry: Backoff,
-        timeout: Duration,
+        timeouts: Timeouts,
+        cancel: CancellationToken,
     ) -> Result<Self, EbsError> {
         let base = instance_base(instance_url)?;
         let http = reqwest::Client::builder()
-            .timeout(timeout)
+            .connect_timeout(timeouts.connect)
             .build()
             .map_err(|e| EbsError::Config(format!("HTTP client: {e}")))?;
         let limit = concurrency.max(1);
@@ -126,6 +148,8 @@ impl Transport {
             sem: Semaphore::new(limit),
             limit,
             retry,
+            timeouts,
+            cancel,
             session: Session::new(creds, mode),
             stats: Arc::new(Stats::default()),
         })
@@ -159,8 +183,8 @@ impl Transport {
                 // Logging in writes nothing, so a transient failure is always safe to retry.
                 Err(e) if e.is_transient() && self.retry.allows_retry(attempt + 1) => {
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
-                    tracing::debug!(attempt, error = %e, "EBS login retried");
-                    tokio::time::sleep(self.retry.delay(attempt + 1)).await;
+                    tracing::info!(attempt, error = %e, "EBS login failed: {e}; retrying");
+                    self.backoff("login", attempt + 1).await?;
                     attempt += 1;
                     continue;
                 }
@@ -208,13 +232,26 @@ impl Transport {
                         return Err(e);
                     }
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
-                    tracing::debug!(path = %call.path, attempt, error = %e, "EBS call retried");
-                    tokio::time::sleep(self.retry.delay(attempt + 1)).await;
+                    tracing::info!(path = %call.path, attempt, error = %e, "EBS call failed: {e}; retrying");
+                    self.backoff(&call.path, attempt + 1).await?;
                     attempt += 1;
                 }
                 other => return other,
             }
         }
+    }
+
+    /// The backoff wait after failure number `failures`; cancellable, logged when long.
+    async fn backoff(&self, path: &str, failures: u32) -> Result<(), EbsError> {
+        let why = format!("retry after attempt {failures} failed");
+        pause(
+            self.retry.delay(failures),
+            &self.cancel,
+            &format!("EBS {path}"),
+            &why,
+        )
+        .await
+        .map_err(|_| EbsError::Cancelled { path: path.into() })
     }
 
     /// Logs out (invalidates the EBS session); a no-op without a token.
@@ -260,38 +297,64 @@ impl Transport {
         if !query.is_empty() {
             req = req.query(query);
         }
+        let mut body_len = 0;
         if let Some(b) = body {
-            req = req.json(b);
+            let bytes = serde_json::to_vec(b).map_err(|e| EbsError::Decode {
+                path: path.to_string(),
+                detail: format!("request body: {e}"),
+            })?;
+            body_len = bytes.len();
+            req = req
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(bytes);
         }
+        let limit = self.timeouts.for_body(body_len);
+        req = req.timeout(limit);
         req = match &cred {
             Cred::Cookie(c) => req.header(reqwest::header::COOKIE, c.expose_secret()),
             Cred::Basic(b) => req.header(reqwest::header::AUTHORIZATION, b.expose_secret()),
             Cred::None => req,
         };
-        let _permit = self
-            .sem
-            .acquire()
-            .await
-            .map_err(|_| EbsError::Config("transport closed".into()))?;
+        let cancelled = || EbsError::Cancelled {
+            path: path.to_string(),
+        };
+        let _permit = tokio::select! {
+            permit = self.sem.acquire() => {
+                permit.map_err(|_| EbsError::Config("transport closed".into()))?
+            }
+            _ = self.cancel.cancelled() => return Err(cancelled()),
+        };
         let now = self.stats.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.stats.max_in_flight.fetch_max(now, Ordering::SeqCst);
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
-        let result = async {
-            let resp = req.send().await.map_err(|e| EbsError::Network {
-                path: path.to_string(),
-                source: e.without_url(),
-            })?;
+        let exchange = async {
+            let resp = req.send().await.map_err(|e| network(path, e, limit))?;
             let status = resp.status().as_u16();
-            let bytes = resp.bytes().await.map_err(|e| EbsError::Network {
-                path: path.to_string(),
-                source: e.without_url(),
-            })?;
+            let bytes = resp.bytes().await.map_err(|e| network(path, e, limit))?;
             Ok::<_, EbsError>((status, bytes))
-        }
-        .await;
+        };
+        let why = format!("gives up after {}", human(limit));
+        let result = watch(exchange, &self.cancel, &format!("EBS {path}"), &why)
+            .await
+            .unwrap_or_else(|_| Err(cancelled()));
         self.stats.in_flight.fetch_sub(1, Ordering::SeqCst);
         let (status, bytes) = result?;
         decode(path, status, &bytes)
+    }
+}
+
+/// A transport failure; a timeout names the limit that ran out.
+fn network(path: &str, e: reqwest::Error, limit: Duration) -> EbsError {
+    if e.is_timeout() {
+        EbsError::Timeout {
+            path: path.to_string(),
+            limit: human(limit),
+        }
+    } else {
+        EbsError::Network {
+            path: path.to_string(),
+            source: e.without_url(),
+        }
     }
 }
 
@@ -361,6 +424,18 @@ mod tests {
         let e = instance_base("http://ebs.example.com").expect_err("plain http");
         assert!(e.to_string().contains("https"), "{e}");
         assert!(instance_base("ftp://127.0.0.1").is_err());
+    }
+
+    #[test]
+    fn call_limits_grow_with_the_payload() {
+        let t = Timeouts {
+            connect: Duration::from_secs(10),
+            call: Duration::from_secs(30),
+            per_mib: Duration::from_secs(60),
+        };
+        assert_eq!(t.for_body(0), Duration::from_secs(30));
+        assert_eq!(t.for_body(1024 * 1024), Duration::from_secs(90));
+        assert_eq!(t.for_body(10 * 1024 * 1024), Duration::from_secs(630));
     }
 
     #[test]

@@ -62,6 +62,8 @@ pub struct DemoOptions {
     pub work_factor: Option<u8>,
     /// `[headless] auto_post`.
     pub auto_post: bool,
+    /// How far the Amazon simulator's clock runs ahead of (+) or behind (-) real time.
+    pub amazon_clock_offset: chrono::Duration,
 }
 
 impl DemoOptions {
@@ -77,6 +79,7 @@ impl DemoOptions {
             passphrase: None,
             work_factor: None,
             auto_post: true,
+            amazon_clock_offset: chrono::Duration::zero(),
         }
     }
 }
@@ -168,6 +171,7 @@ impl DemoWorld {
                 Vec::new()
             },
             slow_delay: Duration::from_millis(50),
+            clock_offset: opts.amazon_clock_offset,
             scenarios: vec![
                 Scenario::MonthEndSpan {
                     marketplace: "US".into(),

@@ -7,6 +7,9 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
 
 use crate::amazon::lwa::LwaCredentials;
 use crate::amazon::region::Region as AmzRegion;
@@ -39,6 +42,69 @@ impl Default for SyncOptions {
     }
 }
 
+/// How long each step of a run may take before it fails with [`SyncError::Deadline`]
+/// (wall-clock time). Every request has its own timeout; this is the backstop that
+/// keeps a server answering too slowly, or not at all, from holding a run forever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepDeadlines {
+    /// Pulling one seller: settlements, event groups, orders.
+    pub pull_seller: Duration,
+    /// Proposing journals for the new settlements.
+    pub propose: Duration,
+    /// Posting approved batches into EBS (imports included) and refreshing posted ones.
+    pub post: Duration,
+}
+
+impl StepDeadlines {
+    /// Defaults with the Amazon side `time_scale` times faster than real time: the pull
+    /// (mostly rate-limit waits) gets 30 min of Amazon time, at least 5 min of wall
+    /// time; propose 10 min; post 90 min (Journal Import may take long).
+    pub fn for_time_scale(time_scale: f64) -> StepDeadlines {
+        let scale = if time_scale.is_finite() && time_scale > 0.0 {
+            time_scale
+        } else {
+            1.0
+        };
+        StepDeadlines {
+            pull_seller: Duration::from_secs(30 * 60)
+                .div_f64(scale)
+                .max(Duration::from_secs(5 * 60)),
+            propose: Duration::from_secs(10 * 60),
+            post: Duration::from_secs(90 * 60),
+        }
+    }
+}
+
+impl Default for StepDeadlines {
+    fn default() -> Self {
+        StepDeadlines::for_time_scale(1.0)
+    }
+}
+
+/// Runs one step of a run under its deadline. Past it, the step is dropped at its
+/// current wait (store writes are synchronous, so none is cut in half; an EBS call in
+/// flight is reconciled by the next run) and fails with [`SyncError::Deadline`].
+pub async fn within_deadline<T>(
+    step: &str,
+    deadline: Duration,
+    work: impl std::future::Future<Output = Result<T, SyncError>>,
+) -> Result<T, SyncError> {
+    match tokio::time::timeout(deadline, work).await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::warn!(
+                step,
+                deadline_secs = deadline.as_secs_f64(),
+                "{step} ran out of time"
+            );
+            Err(SyncError::Deadline {
+                step: step.to_string(),
+                deadline,
+            })
+        }
+    }
+}
+
 /// One seller account: its configuration and its client.
 #[derive(Clone)]
 pub struct SellerHandle {
@@ -62,6 +128,12 @@ pub struct SyncContext {
     pub ebs: BTreeMap<i64, Arc<EbsClient>>,
     pub actor: String,
     pub options: SyncOptions,
+    /// Per-step deadlines of a run (defaults from the Amazon time scale).
+    pub deadlines: StepDeadlines,
+    /// Stops every wait of the context's clients (pacing, backoff, import polling, calls
+    /// in flight). The headless run uses it as its stop signal; a pull also stops its
+    /// SP-API client with the run's own token.
+    pub cancel: CancellationToken,
 }
 
 impl std::fmt::Debug for SyncContext {
@@ -130,10 +202,12 @@ impl SyncContext {
         store: Arc<Store>,
         options: SyncOptions,
     ) -> Result<SyncContext, SyncError> {
+        let cancel = CancellationToken::new();
         let mut sellers = Vec::new();
         for seller in &config.sellers {
             let client = sp_api_builder(seller, credentials)?
                 .time_scale(options.amazon_time_scale)
+                .cancel(cancel.clone())
                 .build()
                 .map_err(|e| SyncError::amazon(seller.name.as_str(), e))?;
             sellers.push(SellerHandle {
@@ -148,7 +222,9 @@ impl SyncContext {
                     continue;
                 }
                 let contexts = contexts_for(&config, route)?;
-                let client = EbsClient::new(ebs_config(ebs_cfg, secrets, contexts))?;
+                let mut cfg = ebs_config(ebs_cfg, secrets, contexts);
+                cfg.cancel = cancel.clone();
+                let client = EbsClient::new(cfg)?;
                 ebs.insert(route.ledger_id, Arc::new(client));
             }
         }
@@ -158,7 +234,9 @@ impl SyncContext {
             store,
             sellers,
             ebs,
+            deadlines: StepDeadlines::for_time_scale(options.amazon_time_scale),
             options,
+            cancel,
         })
     }
 

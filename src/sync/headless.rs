@@ -20,7 +20,7 @@ use crate::ledger::journal::Journal;
 use crate::ledger::state::BatchState;
 use crate::store::{BatchKey, BatchRecord, SettlementRecord};
 
-use super::context::SyncContext;
+use super::context::{SyncContext, within_deadline};
 pub use super::messages::{ErrorSystem, RunError};
 use super::messages::{ProgressSink, SyncError, SyncMsg};
 use super::posting::{BatchOutcome, PostingEngine};
@@ -324,7 +324,8 @@ pub async fn run_once(
     }
     // 3. Propose.
     if !interrupted {
-        match propose_pending(ctx, sink, Utc::now()).await {
+        let propose = propose_pending(ctx, sink, Utc::now());
+        match within_deadline("propose", ctx.deadlines.propose, propose).await {
             Ok(s) => {
                 for (id, why) in &s.failed {
                     let mut e = RunError::new(ErrorSystem::Ledger, "propose", why.clone());
@@ -339,7 +340,12 @@ pub async fn run_once(
     // 4. Post what auto_post allows.
     if !interrupted
         && !cancel.is_cancelled()
-        && let Err(e) = auto_post(ctx, engine, sink, &mut errors).await
+        && let Err(e) = within_deadline(
+            "post",
+            ctx.deadlines.post,
+            auto_post(ctx, engine, sink, &mut errors),
+        )
+        .await
     {
         if e.is_configuration() {
             return Err(e);

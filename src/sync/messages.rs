@@ -230,6 +230,10 @@ pub enum SyncError {
     /// Stopped on request (SIGINT/SIGTERM, UI quit) at a safe point.
     #[error("stopped on request")]
     Cancelled,
+    /// A run step did not finish in time (a server that stopped answering…); the run
+    /// goes on with the next step and the next run starts it again.
+    #[error("{step} did not finish within its deadline of {}", crate::retry::human(*.deadline))]
+    Deadline { step: String, deadline: Duration },
 }
 
 impl SyncError {
@@ -388,6 +392,19 @@ impl RunError {
             }
             SyncError::Mapping { .. } => {
                 RunError::new(ErrorSystem::Config, "mapping", e.to_string())
+            }
+            // A step that ran out of time: the system it was waiting on.
+            SyncError::Deadline { step: which, .. } => {
+                let system = if which.starts_with("pull") {
+                    ErrorSystem::Amazon
+                } else if which.starts_with("post") || which.starts_with("reconcile") {
+                    ErrorSystem::Ebs
+                } else {
+                    ErrorSystem::Ledger
+                };
+                let mut out = RunError::new(system, step, e.to_string());
+                out.transport = Some("deadline exceeded".into());
+                out
             }
             SyncError::Config(_)
             | SyncError::Credentials(_)

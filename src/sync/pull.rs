@@ -7,6 +7,11 @@
 //! so nothing that was proved with can be lost. Rate-limit waits and progress go
 //! to the [`ProgressSink`]; nothing here prints.
 //!
+//! Time windows (`createdSince`, `PostedAfter`…) are computed from Amazon's clock,
+//! learned before the first of them; every wait stops when the run's token fires; the
+//! whole pull of a seller has a deadline
+//! ([`StepDeadlines::pull_seller`](super::context::StepDeadlines::pull_seller)).
+//!
 //! Two clocks: Amazon's (the client's server-corrected clock) only for what Amazon
 //! validates (query windows); every time this side records (audit entries, `fetched_at`,
 //! `pulled_at`, cursor updates) is the local clock, so the audit trail runs on one clock.
@@ -26,7 +31,7 @@ use crate::store::{
     SettlementRecord,
 };
 
-use super::context::{SellerHandle, SyncContext};
+use super::context::{SellerHandle, SyncContext, within_deadline};
 use super::messages::{ProgressSink, SyncError, SyncMsg};
 
 /// Amazon keeps reports 90 days; a first pull looks back this far.
@@ -96,18 +101,42 @@ fn announce_wait(seller: &SellerHandle, sink: &ProgressSink, op: Operation) {
     }
 }
 
-/// Pulls everything of one seller; stops between items when `cancel` fires.
+/// An SP-API failure of a seller; a stop request stays a stop request.
+fn amazon_error(seller: &str, e: crate::amazon::Error) -> SyncError {
+    match e {
+        crate::amazon::Error::Cancelled => SyncError::Cancelled,
+        e => SyncError::amazon(seller, e),
+    }
+}
+
+/// Pulls everything of one seller; stops between items, and in any wait, when `cancel`
+/// fires. Fails with [`SyncError::Deadline`] past `ctx.deadlines.pull_seller`.
 pub async fn pull_seller(
     ctx: &SyncContext,
     seller: &SellerHandle,
     sink: &ProgressSink,
     cancel: &CancellationToken,
 ) -> Result<PullSummary, SyncError> {
-    let mut summary = PullSummary::default();
-    pull_settlements(ctx, seller, sink, cancel, &mut summary).await?;
-    pull_event_groups(ctx, seller, sink, cancel, &mut summary).await?;
-    pull_orders(ctx, seller, sink, cancel, &mut summary).await?;
-    Ok(summary)
+    let step = format!("pull of seller {}", seller.name());
+    within_deadline(&step, ctx.deadlines.pull_seller, async {
+        // The run's stop signal ends the client's waits too (pacing, backoff, requests).
+        let seller = &SellerHandle {
+            config: seller.config.clone(),
+            client: seller.client.with_cancel(cancel.clone()),
+        };
+        // Amazon's clock before any window is computed from "now".
+        seller
+            .client
+            .sync_clock()
+            .await
+            .map_err(|e| amazon_error(seller.name(), e))?;
+        let mut summary = PullSummary::default();
+        pull_settlements(ctx, seller, sink, cancel, &mut summary).await?;
+        pull_event_groups(ctx, seller, sink, cancel, &mut summary).await?;
+        pull_orders(ctx, seller, sink, cancel, &mut summary).await?;
+        Ok(summary)
+    })
+    .await
 }
 
 async fn pull_settlements(
@@ -118,7 +147,7 @@ async fn pull_settlements(
     summary: &mut PullSummary,
 ) -> Result<(), SyncError> {
     let name = seller.name().to_string();
-    let amz = |e| SyncError::amazon(&name, e);
+    let amz = |e| amazon_error(&name, e);
     let cursor_name = format!("reports:{name}");
     let now = seller.client.now();
     let mut query = ReportsQuery::settlements();
@@ -256,7 +285,7 @@ async fn pull_event_groups(
         .financial_event_groups(query, None)
         .try_collect()
         .await
-        .map_err(|e| SyncError::amazon(&name, e))?;
+        .map_err(|e| amazon_error(&name, e))?;
     let groups: Vec<_> = pages.into_iter().flat_map(|p| p.items).collect();
     let total = groups.len() as u64;
     let mut newest_closed: Option<DateTime<Utc>> = None;
@@ -287,7 +316,7 @@ async fn pull_event_groups(
                 .client
                 .all_events_of_group(&g.id, 100)
                 .await
-                .map_err(|e| SyncError::amazon(&name, e))?;
+                .map_err(|e| amazon_error(&name, e))?;
             if let Some(o) = data.as_object_mut() {
                 o.insert(
                     EVENTS_KEY.into(),
@@ -345,7 +374,7 @@ async fn pull_orders(
         while let Some(page) = stream
             .try_next()
             .await
-            .map_err(|e| SyncError::amazon(&name, e))?
+            .map_err(|e| amazon_error(&name, e))?
         {
             let fetched_at = local_now();
             let records: Vec<OrderRecord> = page

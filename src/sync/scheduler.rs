@@ -1,8 +1,10 @@
 //! Runs the sync on `[schedule] every`, on demand, until asked to stop.
 //!
 //! A run is never cut in the middle of a write: cancellation (SIGINT / SIGTERM, the
-//! TUI quitting) is checked between items and between steps, and the loop ends at the
-//! next safe point. A "sync now" request starts the next run at once.
+//! TUI quitting) is checked between items and between steps, and ends every wait at
+//! once (rate-limit pauses, backoff, import polling, requests in flight: see
+//! [`crate::retry`]); the loop ends at the next safe point. A "sync now" request starts
+//! the next run at once.
 
 use std::time::Duration;
 
@@ -57,6 +59,15 @@ pub fn stop_on_signals(cancel: CancellationToken) -> tokio::task::JoinHandle<()>
     })
 }
 
+/// Aborts a helper task when the function that spawned it returns.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Runs [`run_once`] every `every` (or on a [`Trigger::SyncNow`]) until `cancel`
 /// fires; returns the last run's report, its exit code then
 /// [`exit::INTERRUPTED`](super::headless::exit::INTERRUPTED).
@@ -72,11 +83,25 @@ pub async fn run_scheduled(
         r.exit_code = super::headless::exit::INTERRUPTED;
         Ok(r)
     };
+    // A stop ends the schedule for good, so it may also end the context's client waits.
+    let link = {
+        let (from, to) = (cancel.clone(), ctx.cancel.clone());
+        tokio::spawn(async move {
+            from.cancelled().await;
+            to.cancel();
+        })
+    };
+    let _unlink = AbortOnDrop(link);
     loop {
         let report = run_once(ctx, engine, sink, cancel).await?;
         if cancel.is_cancelled() {
             return stopped(report);
         }
+        tracing::info!(
+            exit_code = report.exit_code,
+            "run finished; next run in {}s ([schedule] every) or on request",
+            every.as_secs()
+        );
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
             t = triggers.recv() => {

@@ -135,7 +135,12 @@ impl EbsClient {
                             ),
                         });
                     }
-                    tokio::time::sleep(self.cfg.retry.delay(attempt + 1)).await;
+                    self.pause(
+                        self.cfg.retry.delay(attempt + 1),
+                        "GL_INTERFACE insert",
+                        "retry: the failed insert did not land",
+                    )
+                    .await?;
                     attempt += 1;
                 }
                 Err(e) => return Err(e),
@@ -185,7 +190,12 @@ impl EbsClient {
                 Err(e) if e.is_transient() && self.cfg.retry.allows_retry(attempt + 1) => {
                     // The request may exist; a second import of the group finds no NEW rows,
                     // so resubmitting under a fresh control row cannot duplicate journals.
-                    tokio::time::sleep(self.cfg.retry.delay(attempt + 1)).await;
+                    self.pause(
+                        self.cfg.retry.delay(attempt + 1),
+                        "SUBMIT_CP_GLLEZL",
+                        "retry after a failed submission",
+                    )
+                    .await?;
                     run = self.hand_off(batch, Some(&group)).await?.1;
                     attempt += 1;
                 }

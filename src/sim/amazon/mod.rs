@@ -198,6 +198,9 @@ pub struct AmazonSimConfig {
     pub gzip: bool,
     /// The simulated epoch (default: now rounded down to the minute).
     pub start_time: DateTime<Utc>,
+    /// Added to `start_time`: a simulator whose clock is this far ahead of (positive) or
+    /// behind (negative) the client's, world included — clock-skew tests.
+    pub clock_offset: Duration,
     pub scenarios: Vec<Scenario>,
 }
 
@@ -222,6 +225,7 @@ impl Default for AmazonSimConfig {
             slow_delay: std::time::Duration::from_secs(2),
             gzip: false,
             start_time: now.duration_trunc(Duration::minutes(1)).unwrap_or(now),
+            clock_offset: Duration::zero(),
             scenarios: Vec::new(),
         }
     }
@@ -376,6 +380,9 @@ pub async fn spawn(config: AmazonSimConfig) -> Result<RunningAmazonSim, SimError
     for scenario in &config.scenarios {
         scenario.check()?;
     }
+    let mut config = config;
+    config.start_time += config.clock_offset;
+    config.clock_offset = Duration::zero();
     let state = Arc::new(server::State::new(config.clone())?);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
         .await
