@@ -61,13 +61,34 @@ fn walk(store: &Store, key: &BatchKey, states: &[BatchState], n: i64) {
             BatchState::Submitted => AuditAction::Submission,
             _ => AuditAction::Outcome,
         };
-        store
-            .transition(
-                &current,
-                &next,
-                Some(audit(n, action, &key.settlement_id, &key.period)),
-            )
-            .unwrap();
+        let mut entry = audit(n, action, &key.settlement_id, &key.period);
+        if *state == BatchState::Staged {
+            // What posting writes: the batch exactly as staged.
+            entry = entry.details(serde_json::json!({
+                "revision": next.revision,
+                "group_id": format!("MLC-{key}"),
+                "lines": 2,
+                "batch": {
+                    "settlement_id": key.settlement_id, "ledger_id": "1",
+                    "period_name": key.period, "original_period": null,
+                    "accounting_date": "2026-10-31", "currency": "USD",
+                    "je_source": "Amazon", "je_category": "Settlement",
+                    "batch_name": format!("AMZ {}", key.settlement_id), "batch_description": "",
+                    "journal_name": format!("AMZ {} {} r1", key.settlement_id, key.period),
+                    "journal_description": "", "revision": next.revision,
+                    "reversed_revisions": [], "conversion": null,
+                    "lines": [
+                        {"account": "01-000-6100", "entered_dr": "1.00", "entered_cr": null,
+                         "accounted_dr": null, "accounted_cr": null, "description": "fees",
+                         "line_key": "k1"},
+                        {"account": "01-000-1100", "entered_dr": null, "entered_cr": "1.00",
+                         "accounted_dr": null, "accounted_cr": null, "description": "clearing",
+                         "line_key": "k2"}
+                    ]
+                }
+            }));
+        }
+        store.transition(&current, &next, Some(entry)).unwrap();
         current = next;
     }
 }
