@@ -40,6 +40,11 @@ pub(crate) fn wire(
 ) -> anyhow::Result<(SyncContext, PostingEngine)> {
     let paths = Paths::resolve(config, data_dir)?;
     let config = Config::load(&paths.config_file)?;
+    if let Some(warning) =
+        crate::config::credentials::permission_warning(&config.credentials_path())
+    {
+        super::output::errln!("warning: {warning}");
+    }
     let creds = config
         .unlock_without_prompt()
         .and_then(|u| config.load_credentials(&u))
