@@ -55,7 +55,7 @@ impl PostingEngine {
             let key = rec.key();
             let batch = match self.staged_batch(&key, rec.revision)? {
                 Some(b) => b,
-                None => match self.build_batch(&key, rec.revision) {
+                None => match self.build_batch(&key, rec.revision).await {
                     Ok(b) => b,
                     Err(e) => {
                         let mut o = outcome(&rec);

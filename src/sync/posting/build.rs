@@ -7,14 +7,16 @@ use serde_json::Value;
 use crate::ebs::GlBatch;
 use crate::ledger::state::BatchState;
 use crate::store::{AuditAction, BatchKey, BatchRecord, PostingIntent};
-use crate::sync::convert::{self, FxInputs};
+use crate::sync::batches::{self, BatchesError};
+use crate::sync::convert;
 
 use super::{PostingEngine, PostingError};
 
 impl PostingEngine {
     /// The GL batch of `key` at `revision`, from its current proposal (the settlement's
-    /// journals are converted together for FX).
-    pub(crate) fn build_batch(
+    /// journals are converted together for FX, through [`batches::gl_batches`]: the ledger's
+    /// currency and the rate come from EBS).
+    pub(crate) async fn build_batch(
         &self,
         key: &BatchKey,
         revision: u32,
@@ -31,11 +33,18 @@ impl PostingEngine {
                 settlement_id: key.settlement_id.clone(),
                 marketplace: settlement.marketplace_id.clone(),
             })?;
-        let mut journals = Vec::new();
+        let client = self.clients.get(&route.ledger_id).map(|c| c.as_ref());
+        let mut route = route.clone();
+        if route.ledger_currency.is_none()
+            && let Some(c) = client
+        {
+            route.ledger_currency = Some(self.book.ledger(c, &route.ledger_id).await?.currency);
+        }
         let foreign = route
             .ledger_currency
             .as_deref()
-            .is_some_and(|c| !c.eq_ignore_ascii_case(settlement.summary.currency.code()));
+            .is_none_or(|c| !c.eq_ignore_ascii_case(settlement.summary.currency.code()));
+        // A foreign settlement is converted as a whole: every period of it.
         let proposals: Vec<_> = if foreign {
             self.store
                 .proposals()?
@@ -49,6 +58,7 @@ impl PostingEngine {
                     .ok_or_else(|| PostingError::NoProposal(key.clone()))?,
             ]
         };
+        let mut journals = Vec::new();
         for p in &proposals {
             let rev = if &p.batch == key {
                 revision
@@ -60,22 +70,28 @@ impl PostingEngine {
                 rev,
             ));
         }
-        let fx = if foreign {
-            FxInputs {
-                event_group: match &settlement.event_group_id {
-                    Some(g) => self
-                        .store
-                        .event_group(g)?
-                        .and_then(|e| convert::event_group_totals(&e.data)),
-                    None => None,
-                },
-                corporate_rate: None,
-            }
-        } else {
-            FxInputs::default()
+        let event_group = match &settlement.event_group_id {
+            Some(g) => self
+                .store
+                .event_group(g)?
+                .and_then(|e| convert::event_group_totals(&e.data)),
+            None => None,
         };
-        let batches = convert::gl_batches(&settlement.summary, &journals, route, &fx)?;
-        let mut batch = batches
+        let built = batches::gl_batches(
+            &self.book,
+            client,
+            &route,
+            &settlement.summary,
+            event_group,
+            &journals,
+        )
+        .await;
+        let built = match built {
+            Ok(b) => b,
+            Err(BatchesError::Ebs(e)) => return Err(e.into()),
+            Err(BatchesError::Convert(e)) => return Err(e.into()),
+        };
+        let mut batch = built
             .into_iter()
             .zip(&proposals)
             .find(|(_, p)| &p.batch == key)
@@ -130,7 +146,7 @@ impl PostingEngine {
 
     /// The batch to reconcile and continue: the one named by an outstanding intent, else the
     /// staged one, else a fresh build from the proposal.
-    pub(crate) fn batch_for(
+    pub(crate) async fn batch_for(
         &self,
         rec: &BatchRecord,
         intent: Option<&PostingIntent>,
@@ -148,6 +164,6 @@ impl PostingEngine {
         {
             return Ok(b);
         }
-        self.build_batch(&key, rec.revision)
+        self.build_batch(&key, rec.revision).await
     }
 }
