@@ -487,6 +487,90 @@ CREATE OR REPLACE PACKAGE BODY XXMLC_INTEGRATION_PKG AS
       X_MSG_DATA := SUBSTR(SQLERRM, 1, 2000);
   END get_items;
 
+  PROCEDURE get_ledger(
+    P_LEDGER_ID               IN  NUMBER,
+    X_LEDGER_ID               OUT NUMBER,
+    X_NAME                    OUT VARCHAR2,
+    X_SHORT_NAME              OUT VARCHAR2,
+    X_CURRENCY_CODE           OUT VARCHAR2,
+    X_CHART_OF_ACCOUNTS_ID    OUT NUMBER,
+    X_PERIOD_SET_NAME         OUT VARCHAR2,
+    X_SUSPENSE_ALLOWED_FLAG   OUT VARCHAR2,
+    X_RETURN_STATUS           OUT VARCHAR2,
+    X_MSG_DATA                OUT VARCHAR2) IS
+  BEGIN
+    SELECT l.ledger_id, l.name, l.short_name, l.currency_code, l.chart_of_accounts_id,
+           l.period_set_name, NVL(l.suspense_allowed_flag, 'N')
+      INTO X_LEDGER_ID, X_NAME, X_SHORT_NAME, X_CURRENCY_CODE, X_CHART_OF_ACCOUNTS_ID,
+           X_PERIOD_SET_NAME, X_SUSPENSE_ALLOWED_FLAG
+      FROM gl_ledgers l
+     WHERE l.ledger_id = P_LEDGER_ID;
+    X_RETURN_STATUS := 'S';
+  EXCEPTION
+    WHEN NO_DATA_FOUND THEN
+      X_RETURN_STATUS := 'E';
+      X_MSG_DATA := 'Invalid ledger id ' || P_LEDGER_ID;
+    WHEN OTHERS THEN
+      X_RETURN_STATUS := 'E';
+      X_MSG_DATA := SUBSTR(SQLERRM, 1, 2000);
+  END get_ledger;
+
+  PROCEDURE get_daily_rate(
+    P_FROM_CURRENCY    IN  VARCHAR2,
+    P_TO_CURRENCY      IN  VARCHAR2,
+    P_CONVERSION_TYPE  IN  VARCHAR2,
+    P_CONVERSION_DATE  IN  DATE,
+    X_EXISTS           OUT VARCHAR2,
+    X_FROM_CURRENCY    OUT VARCHAR2,
+    X_TO_CURRENCY      OUT VARCHAR2,
+    X_CONVERSION_TYPE  OUT VARCHAR2,
+    X_CONVERSION_DATE  OUT DATE,
+    X_CONVERSION_RATE  OUT NUMBER,
+    X_RETURN_STATUS    OUT VARCHAR2,
+    X_MSG_DATA         OUT VARCHAR2) IS
+    l_type gl_daily_conversion_types.conversion_type%TYPE;
+  BEGIN
+    X_FROM_CURRENCY := UPPER(P_FROM_CURRENCY);
+    X_TO_CURRENCY := UPPER(P_TO_CURRENCY);
+    X_CONVERSION_TYPE := P_CONVERSION_TYPE;
+    X_CONVERSION_DATE := TRUNC(P_CONVERSION_DATE);
+    -- The user name (Corporate) to the internal type GL_DAILY_RATES is keyed by.
+    BEGIN
+      SELECT conversion_type INTO l_type
+        FROM gl_daily_conversion_types
+       WHERE UPPER(user_conversion_type) = UPPER(P_CONVERSION_TYPE)
+         AND conversion_type <> 'User';
+    EXCEPTION
+      WHEN NO_DATA_FOUND THEN
+        X_RETURN_STATUS := 'E';
+        X_MSG_DATA := 'Invalid conversion type ' || P_CONVERSION_TYPE;
+        RETURN;
+    END;
+    IF X_FROM_CURRENCY = X_TO_CURRENCY THEN
+      X_EXISTS := 'Y';
+      X_CONVERSION_RATE := 1;
+    ELSE
+      BEGIN
+        SELECT conversion_rate INTO X_CONVERSION_RATE
+          FROM gl_daily_rates
+         WHERE from_currency = X_FROM_CURRENCY
+           AND to_currency = X_TO_CURRENCY
+           AND conversion_type = l_type
+           AND conversion_date = X_CONVERSION_DATE;
+        X_EXISTS := 'Y';
+      EXCEPTION
+        WHEN NO_DATA_FOUND THEN
+          X_EXISTS := 'N';
+          X_CONVERSION_RATE := NULL;
+      END;
+    END IF;
+    X_RETURN_STATUS := 'S';
+  EXCEPTION
+    WHEN OTHERS THEN
+      X_RETURN_STATUS := 'E';
+      X_MSG_DATA := SUBSTR(SQLERRM, 1, 2000);
+  END get_daily_rate;
+
 END XXMLC_INTEGRATION_PKG;
 /
 COMMIT;

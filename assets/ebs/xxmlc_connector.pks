@@ -6,7 +6,8 @@ WHENEVER SQLERROR EXIT FAILURE ROLLBACK;
  * Custom services used by ml-connector (Amazon settlements into EBS) beyond Oracle's seeded
  * open interfaces: the GL_INTERFACE_CONTROL hand-off (GROUP_ID from GL_INTERFACE_CONTROL_S),
  * journals by group or by line references, account combination checks, open periods,
- * concurrent request status with children, AR transactions by request, items.
+ * concurrent request status with children, AR transactions by request, items, ledgers
+ * (name and currency) and daily conversion rates.
  * Deploy as REST under the alias configured in ml-connector (default xxmlc).
  * Every procedure returns X_RETURN_STATUS (S/E) and X_MSG_DATA; business failures are not
  * raised, so the REST call answers 200 with X_RETURN_STATUS = E.
@@ -376,6 +377,68 @@ CREATE OR REPLACE PACKAGE XXMLC_INTEGRATION_PKG AUTHID CURRENT_USER AS
     X_HAS_MORE        OUT VARCHAR2,
     X_RETURN_STATUS   OUT VARCHAR2,
     X_MSG_DATA        OUT VARCHAR2);
+
+  /*#
+   * A ledger as GL_LEDGERS holds it: name and ledger (functional) currency, the currency
+   * every journal of the ledger is accounted in.
+   * @param P_LEDGER_ID ledger id
+   * @param X_LEDGER_ID ledger id
+   * @param X_NAME ledger name
+   * @param X_SHORT_NAME short name
+   * @param X_CURRENCY_CODE ledger currency
+   * @param X_CHART_OF_ACCOUNTS_ID chart of accounts
+   * @param X_PERIOD_SET_NAME accounting calendar
+   * @param X_SUSPENSE_ALLOWED_FLAG Y or N
+   * @param X_RETURN_STATUS S or E (unknown ledger)
+   * @param X_MSG_DATA error text when E
+   * @rep:scope public
+   * @rep:lifecycle active
+   * @rep:displayname Get Ledger
+   */
+  PROCEDURE get_ledger(
+    P_LEDGER_ID               IN  NUMBER,
+    X_LEDGER_ID               OUT NUMBER,
+    X_NAME                    OUT VARCHAR2,
+    X_SHORT_NAME              OUT VARCHAR2,
+    X_CURRENCY_CODE           OUT VARCHAR2,
+    X_CHART_OF_ACCOUNTS_ID    OUT NUMBER,
+    X_PERIOD_SET_NAME         OUT VARCHAR2,
+    X_SUSPENSE_ALLOWED_FLAG   OUT VARCHAR2,
+    X_RETURN_STATUS           OUT VARCHAR2,
+    X_MSG_DATA                OUT VARCHAR2);
+
+  /*#
+   * The daily rate (GL_DAILY_RATES) from one currency to another of a conversion type on a
+   * date. No rate is not an error: X_EXISTS = N.
+   * @param P_FROM_CURRENCY e.g. GBP
+   * @param P_TO_CURRENCY e.g. USD (the ledger currency)
+   * @param P_CONVERSION_TYPE user conversion type, e.g. Corporate (not User)
+   * @param P_CONVERSION_DATE the accounting date, YYYY-MM-DD
+   * @param X_EXISTS Y or N
+   * @param X_FROM_CURRENCY from currency
+   * @param X_TO_CURRENCY to currency
+   * @param X_CONVERSION_TYPE user conversion type
+   * @param X_CONVERSION_DATE date
+   * @param X_CONVERSION_RATE rate, when it exists
+   * @param X_RETURN_STATUS S or E (unknown conversion type)
+   * @param X_MSG_DATA error text when E
+   * @rep:scope public
+   * @rep:lifecycle active
+   * @rep:displayname Get Daily Rate
+   */
+  PROCEDURE get_daily_rate(
+    P_FROM_CURRENCY    IN  VARCHAR2,
+    P_TO_CURRENCY      IN  VARCHAR2,
+    P_CONVERSION_TYPE  IN  VARCHAR2,
+    P_CONVERSION_DATE  IN  DATE,
+    X_EXISTS           OUT VARCHAR2,
+    X_FROM_CURRENCY    OUT VARCHAR2,
+    X_TO_CURRENCY      OUT VARCHAR2,
+    X_CONVERSION_TYPE  OUT VARCHAR2,
+    X_CONVERSION_DATE  OUT DATE,
+    X_CONVERSION_RATE  OUT NUMBER,
+    X_RETURN_STATUS    OUT VARCHAR2,
+    X_MSG_DATA         OUT VARCHAR2);
 
 END XXMLC_INTEGRATION_PKG;
 /

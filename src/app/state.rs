@@ -119,7 +119,7 @@ impl StatusFilter {
             StatusFilter::All => true,
             StatusFilter::NeedsAction => matches!(
                 s,
-                Proposed | NeedsMapping | Inconsistent | Rejected | Vanished
+                Proposed | NeedsMapping | NeedsRate | Inconsistent | Rejected | Vanished
             ),
             StatusFilter::InFlight => matches!(s, Approved | Staged | Submitted),
             StatusFilter::Done => matches!(s, Imported | Posted | Reversed | Archived),

@@ -14,7 +14,7 @@ use crate::doctor::{self, Check, Options, Report, Status};
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
-    /// Judge accounts and periods as of this date (default: today, UTC).
+    /// Judge accounts, periods and rates as of this date (default: today in each ledger's time zone).
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub as_of: Option<NaiveDate>,
     /// Seconds to wait for any one answer.
@@ -43,10 +43,10 @@ pub fn run(args: DoctorArgs, config: Option<&Path>, strict: bool) -> anyhow::Res
             crate::sync::headless::exit::CONFIGURATION,
         ));
     }
-    let mut opts = Options::new(
-        args.as_of
-            .unwrap_or_else(|| chrono::Utc::now().date_naive()),
-    );
+    let mut opts = match args.as_of {
+        Some(d) => Options::new(d),
+        None => Options::today(chrono::Utc::now()),
+    };
     opts.http_timeout = std::time::Duration::from_secs(args.timeout.max(1));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

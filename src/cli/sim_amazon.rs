@@ -19,7 +19,7 @@ pub struct SimAmazonArgs {
     /// Seed of the generated world (same seed, same orders, settlements and faults).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Marketplaces to simulate, comma-separated country codes (US, CA = NA region; DE = EU).
+    /// Marketplaces to simulate, comma-separated country codes (US, CA = NA region; DE, UK = EU).
     #[arg(long, default_value = "US,CA,DE", value_delimiter = ',')]
     pub marketplaces: Vec<String>,
     /// Days of settlements already closed at start (rounded up to 14-day periods).
@@ -59,7 +59,8 @@ pub struct SimAmazonArgs {
     #[arg(long, default_value = "0s", value_parser = parse_offset, allow_hyphen_values = true)]
     pub clock_offset: chrono::Duration,
     /// Scenario to guarantee among the closed settlements (repeatable): month-end:MP,
-    /// negative:MP, unmapped-fee:MP[:DESCRIPTION[:AMOUNT]] (default NewFeeType2026, -1.23).
+    /// negative:MP, unmapped-fee:MP[:DESCRIPTION[:AMOUNT]] (default NewFeeType2026, -1.23),
+    /// deposit:MP:CURRENCY:RATE (deposits converted at about RATE: ConvertedTotal).
     #[arg(long = "scenario")]
     pub scenarios: Vec<String>,
 }

@@ -400,12 +400,14 @@ impl Default for ServiceAliases {
     }
 }
 
-/// The conversion rate type of foreign-currency journals: a GL rate type
-/// (`Corporate`, `Spot`, …) or `implied`, the deposit's own rate.
+/// How a settlement in another currency than its ledger's is converted: a GL conversion
+/// type (`Corporate`, `Spot`, …: its GL_DAILY_RATES rate on the accounting date) or
+/// `event_group`, Amazon's own rate (the financial event group's converted total over its
+/// original total, sent as a `User` rate). `implied` is accepted for `event_group`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(from = "String", into = "String")]
 pub enum FxRateType {
-    Implied,
+    EventGroup,
     Named(String),
 }
 
@@ -417,8 +419,8 @@ impl Default for FxRateType {
 
 impl From<String> for FxRateType {
     fn from(value: String) -> Self {
-        if value.eq_ignore_ascii_case("implied") {
-            FxRateType::Implied
+        if value.eq_ignore_ascii_case("event_group") || value.eq_ignore_ascii_case("implied") {
+            FxRateType::EventGroup
         } else {
             FxRateType::Named(value)
         }
@@ -428,7 +430,7 @@ impl From<String> for FxRateType {
 impl From<FxRateType> for String {
     fn from(value: FxRateType) -> Self {
         match value {
-            FxRateType::Implied => "implied".into(),
+            FxRateType::EventGroup => "event_group".into(),
             FxRateType::Named(name) => name,
         }
     }
@@ -491,7 +493,7 @@ pub struct RoutingConfig {
     /// This ledger's own mapping file (default: `[mapping] file`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mapping: Option<PathBuf>,
-    /// The ledger's time zone, used for period splits.
+    /// The ledger's time zone: period splits, accounting, FX and creation dates (one per ledger).
     pub timezone: TimeZone,
     #[serde(default = "default_je_source")]
     pub je_source: String,

@@ -102,8 +102,26 @@ pub fn check(cfg: &ConfigFile) -> Vec<Issue> {
         .flat_map(|s| s.marketplaces.iter().map(|m| m.as_str()))
         .collect();
     let mut routed: BTreeMap<&str, usize> = BTreeMap::new();
+    // A ledger has one time zone: every date of its journals is taken there.
+    let mut zones: BTreeMap<i64, &RoutingConfig> = BTreeMap::new();
     for (i, route) in cfg.routing.iter().enumerate() {
         let mk = |k: &str| [key("routing"), Seg::Index(i), key(k)];
+        match zones.get(&route.ledger_id) {
+            Some(first) if first.timezone != route.timezone => issues.push(at(
+                &mk("timezone"),
+                format!(
+                    "ledger {} is already routed with time zone {} (marketplace {}): a ledger has \
+                     one time zone, every accounting date of its journals is taken there",
+                    route.ledger_id,
+                    first.timezone.0.name(),
+                    first.marketplace
+                ),
+            )),
+            Some(_) => {}
+            None => {
+                zones.insert(route.ledger_id, route);
+            }
+        }
         if routed.insert(route.marketplace.as_str(), i).is_some() {
             issues.push(at(
                 &mk("marketplace"),

@@ -212,8 +212,9 @@ pub(super) async fn check_ebs(
     let uses_ap = ebs_cfg.ap.is_some();
     for route in &config.routing {
         let area = format!("routing {}", route.marketplace);
-        if gl_ok {
-            check_ledger(&client, route, opts, &area, report).await;
+        // The currency line needs a ledger EBS knows (its own failure is said once, above).
+        if gl_ok && check_ledger(&client, route, opts, &area, report).await {
+            super::fx::check_ledger_currency(config, &client, route, opts, &area, report).await;
         }
         if uses_ar || uses_ap {
             check_operating_unit(config, credentials, route, custom_ok, opts, &area, report).await;
@@ -289,20 +290,27 @@ async fn check_custom_methods(
     }
 }
 
+/// Whether EBS knows the ledger (its periods answered).
 async fn check_ledger(
     client: &EbsClient,
     route: &RoutingConfig,
     opts: &Options,
     area: &str,
     report: &mut Report,
-) {
+) -> bool {
     let ledger = route.ledger_id.to_string();
     match client.open_periods(&ledger).await {
-        Err(e @ EbsError::Business { .. }) => report.fail(
-            format!("{area} ledger {ledger}"),
-            format!("{e} — check ledger_id of this [[routing]]"),
-        ),
-        Err(e) => report.fail(format!("{area} ledger {ledger}"), ebs_hint(&e, "ebs.gl")),
+        Err(e @ EbsError::Business { .. }) => {
+            report.fail(
+                format!("{area} ledger {ledger}"),
+                format!("{e} — check ledger_id of this [[routing]]"),
+            );
+            return false;
+        }
+        Err(e) => {
+            report.fail(format!("{area} ledger {ledger}"), ebs_hint(&e, "ebs.gl"));
+            return false;
+        }
         Ok(periods) if periods.is_empty() => report.fail(
             format!("{area} ledger {ledger}"),
             "no open or future-enterable GL period: open one in EBS (Open and Close Periods)",
@@ -327,24 +335,24 @@ async fn check_ledger(
                     format!(", future-enterable {}", span(&future))
                 }
             );
-            let current = periods
-                .iter()
-                .find(|p| p.start <= opts.as_of && opts.as_of <= p.end);
+            // today in the ledger's time zone (or --as-of)
+            let today = opts.date_for(route.timezone.0);
+            let current = periods.iter().find(|p| p.start <= today && today <= p.end);
             match current {
                 Some(p) => report.ok(
                     format!("{area} ledger {ledger}"),
-                    format!("{text}; {} is in {}", opts.as_of, p.name),
+                    format!("{text}; {today} is in {}", p.name),
                 ),
                 None => report.warn(
                     format!("{area} ledger {ledger}"),
                     format!(
-                        "{text}; {} is in no open period: settlements ending now cannot post until it is opened",
-                        opts.as_of
+                        "{text}; {today} is in no open period: settlements ending now cannot post until it is opened"
                     ),
                 ),
             }
         }
     }
+    true
 }
 
 /// `JAN-26 … DEC-26 (12)` or the single name.
@@ -484,6 +492,11 @@ async fn check_accounts(
 ) {
     for (ledger, accounts) in accounts_by_ledger(config, mappings) {
         let ledger_text = ledger.to_string();
+        let as_of = config
+            .routing
+            .iter()
+            .find(|r| r.ledger_id == ledger)
+            .map_or(opts.as_of, |r| opts.date_for(r.timezone.0));
         let reads =
             futures::future::join_all(accounts.keys().map(|a| client.account(&ledger_text, a)))
                 .await;
@@ -494,7 +507,7 @@ async fn check_accounts(
             let used = format!("used by {}", uses.join(", "));
             match read {
                 Err(e) => unread.push((account, e)),
-                Ok(info) => match judge_account(&info, opts.as_of) {
+                Ok(info) => match judge_account(&info, as_of) {
                     Verdict::Good => good += 1,
                     Verdict::Warn(text) => report.warn(area, format!("{used}: {text}")),
                     Verdict::Fail(text) => report.fail(area, format!("{used}: {text}")),

@@ -4,7 +4,7 @@
 //! seller and the EBS instance and turns each answer into one plain line: `ok`, `warn`
 //! or `FAIL` plus what to do. Nothing is written anywhere: Amazon gets a token exchange
 //! and `getMarketplaceParticipations`; EBS gets a login, reads that match no rows,
-//! `get_open_periods`, `get_account` and `?WADL`. Secrets are handed to the clients and
+//! `get_open_periods`, `get_account`, `get_ledger`, `get_daily_rate` and `?WADL`. Secrets are handed to the clients and
 //! never formatted.
 //!
 //! This file holds the entry points and [`Options`]; each system's checks live in
@@ -12,6 +12,7 @@
 
 mod amazon;
 mod ebs;
+mod fx;
 mod mappings;
 mod report;
 mod services;
@@ -23,7 +24,7 @@ pub use services::{required_methods, wadl_methods};
 
 use std::time::Duration;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::config::{Config, Credentials};
 use amazon::check_seller;
@@ -33,8 +34,10 @@ use mappings::load_mappings;
 /// How a doctor run behaves.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// The date accounts and periods are judged at (default: today, UTC).
+    /// The date accounts, periods and rates are judged at (`--as-of`).
     pub as_of: NaiveDate,
+    /// Without `--as-of`: now, so each ledger is judged at today in its own time zone.
+    pub now: Option<DateTime<Utc>>,
     /// Per-request timeout against either system.
     pub http_timeout: Duration,
 }
@@ -43,8 +46,23 @@ impl Options {
     pub fn new(as_of: NaiveDate) -> Self {
         Options {
             as_of,
+            now: None,
             http_timeout: Duration::from_secs(30),
         }
+    }
+
+    /// Today in every ledger's own time zone.
+    pub fn today(now: DateTime<Utc>) -> Self {
+        Options {
+            now: Some(now),
+            ..Options::new(now.date_naive())
+        }
+    }
+
+    /// The day a ledger in `tz` is judged at: `as_of`, or today there.
+    pub fn date_for(&self, tz: chrono_tz::Tz) -> NaiveDate {
+        self.now
+            .map_or(self.as_of, |n| crate::ledger::periods::local_day(tz, n))
     }
 }
 

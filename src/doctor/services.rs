@@ -36,6 +36,8 @@ pub fn required_methods(key: &str) -> &'static [(&'static str, &'static [&'stati
             ("get_child_requests", &["POST"]),
             ("get_account", &["POST"]),
             ("get_open_periods", &["POST"]),
+            ("get_ledger", &["POST"]),
+            ("get_daily_rate", &["POST"]),
         ],
         _ => &[],
     }

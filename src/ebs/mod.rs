@@ -17,6 +17,7 @@ pub mod context;
 pub mod error;
 pub mod gl;
 pub mod idempotency;
+pub mod ledgers;
 pub mod posted;
 pub mod requests;
 pub mod session;
@@ -27,6 +28,7 @@ pub use crate::retry::Backoff;
 pub use context::{Aliases, Contexts, GlContext, Module, OuContext, RestHeader};
 pub use error::{EbsError, Fault};
 pub use gl::{GlBatch, GlLine, GlOutcome, LineResult, PostingRecord, PostingStep};
+pub use ledgers::LedgerInfo;
 pub use session::{AuthMode, Credentials};
 pub use transport::{DEFAULT_RETRY, StatsSnapshot};
 
@@ -81,6 +83,10 @@ pub struct EbsConfig {
     pub created_by: String,
     /// Accounting flexfield delimiter (`-` in Vision).
     pub segment_delimiter: char,
+    /// The ledger's time zone: "today" (`DATE_CREATED`) is its date there.
+    pub time_zone: chrono_tz::Tz,
+    /// Clock override (tests); `None` = the system clock.
+    pub clock: Option<fn() -> chrono::DateTime<chrono::Utc>>,
 }
 
 impl EbsConfig {
@@ -101,6 +107,8 @@ impl EbsConfig {
             cancel: tokio_util::sync::CancellationToken::new(),
             created_by: "-1".to_string(),
             segment_delimiter: '-',
+            time_zone: chrono_tz::UTC,
+            clock: None,
         }
     }
 }

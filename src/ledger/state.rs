@@ -8,6 +8,7 @@
 //!    ▲  │                  │                   │                   │                      │  │
 //!    │  └─(unmapped)─▶ needs_mapping            │                   └──import failed──▶ rejected ──fix+approve──▶ approved (next revision)
 //!    │  └─(rows≠total)▶ inconsistent            │                                          │
+//!    │  └─(no FX rate)▶ needs_rate               │                                          │
 //!    └──new mapping / unapprove─────────────────┘ (only before staging)                   └─ deleted in EBS ─▶ vanished
 //! imported|posted ──reversing journal imported──▶ reversed ──approve──▶ approved (next revision)
 //! vanished ──archive──▶ archived ;  before cutover ──▶ archived
@@ -33,13 +34,17 @@ pub enum BatchState {
     Reversed,
     Archived,
     Vanished,
+    /// Foreign currency without the rate it needs yet (a daily rate in EBS, or Amazon's
+    /// converted total): waits for that data, proposed again by every run.
+    NeedsRate,
 }
 
 impl BatchState {
-    pub const ALL: [BatchState; 12] = [
+    pub const ALL: [BatchState; 13] = [
         BatchState::Proposed,
         BatchState::NeedsMapping,
         BatchState::Inconsistent,
+        BatchState::NeedsRate,
         BatchState::Approved,
         BatchState::Staged,
         BatchState::Submitted,
@@ -56,6 +61,7 @@ impl BatchState {
             BatchState::Proposed => "proposed",
             BatchState::NeedsMapping => "needs_mapping",
             BatchState::Inconsistent => "inconsistent",
+            BatchState::NeedsRate => "needs_rate",
             BatchState::Approved => "approved",
             BatchState::Staged => "staged",
             BatchState::Submitted => "submitted",
@@ -72,10 +78,11 @@ impl BatchState {
     /// person outrank work in flight, which outranks work done.
     pub fn severity(self) -> u8 {
         match self {
-            BatchState::Vanished => 12,
-            BatchState::Rejected => 11,
-            BatchState::Inconsistent => 10,
-            BatchState::NeedsMapping => 9,
+            BatchState::Vanished => 13,
+            BatchState::Rejected => 12,
+            BatchState::Inconsistent => 11,
+            BatchState::NeedsMapping => 10,
+            BatchState::NeedsRate => 9,
             BatchState::Proposed => 8,
             BatchState::Approved => 7,
             BatchState::Staged => 6,
@@ -106,15 +113,18 @@ impl BatchState {
         matches!(
             (self, next),
             (
-                Proposed | NeedsMapping | Inconsistent | Approved | Rejected | Vanished,
-                Proposed | NeedsMapping | Inconsistent,
+                Proposed | NeedsMapping | Inconsistent | NeedsRate | Approved | Rejected | Vanished,
+                Proposed | NeedsMapping | Inconsistent | NeedsRate,
             ) | (Proposed | Rejected | Vanished | Reversed, Approved)
                 | (Approved, Staged)
                 | (Staged, Submitted | Rejected)
                 | (Submitted, Imported | Rejected)
                 | (Imported, Posted | Vanished | Reversed)
                 | (Posted, Vanished | Reversed)
-                | (Proposed | NeedsMapping | Inconsistent | Vanished, Archived)
+                | (
+                    Proposed | NeedsMapping | Inconsistent | NeedsRate | Vanished,
+                    Archived
+                )
         )
     }
 
@@ -171,5 +181,10 @@ mod tests {
         assert!(!Approved.can_move_to(Imported));
         assert!(Approved.can_move_to(Staged));
         assert!(!Posted.can_move_to(Proposed));
+        // A missing rate waits; once it is there the batch is proposed (then approved).
+        assert!(Proposed.can_move_to(NeedsRate));
+        assert!(NeedsRate.can_move_to(Proposed));
+        assert!(!NeedsRate.can_move_to(Approved));
+        assert!(!NeedsRate.can_move_to(Staged));
     }
 }

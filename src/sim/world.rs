@@ -1,7 +1,7 @@
 //! The demo world: both simulators in one process and a ready client setup.
 //!
 //! [`DemoWorld::start`] spawns the Amazon simulator (US and CA under a North
-//! America seller, DE under a Europe seller) and the EBS simulator, then writes
+//! America seller, DE and UK under a Europe seller) and the EBS simulator, then writes
 //! into a directory a `config.toml`, the mapping files and passphrase-encrypted
 //! credentials, so `ml-connector --config DIR/config.toml` runs against it at
 //! once. The directory holds no store: a client keeps its own data directory.
@@ -13,7 +13,11 @@
 //!   an unmapped fee (`NewFeeType2026`) and waits as `needs_mapping`;
 //! - CA: routed with JE source `Amazon CA` and its own mapping, whose selling-fee
 //!   account (`01-000-6111-0000-000`) EBS end-dates the moment a Journal Import
-//!   for that source starts (a scripted world event): CA journals are rejected.
+//!   for that source starts (a scripted world event): CA journals are rejected;
+//! - UK: GBP settlements of the EU seller routed into the US ledger (1, USD), without a
+//!   local entity: converted at EBS's Corporate daily rate (GBP→USD, seeded) on each
+//!   settlement's accounting date; Amazon deposits them in USD at its own rate
+//!   (`ConvertedTotal`). They import like US ones, accounted in USD.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -31,6 +35,11 @@ use crate::sim::ebs::{self as ebs_sim, EbsSimConfig, RunningEbsSim, Scheduler};
 pub const US: &str = "ATVPDKIKX0DER";
 pub const CA: &str = "A2EUQ1WTGCTBG2";
 pub const DE: &str = "A1PA6795UKMFR9";
+pub const UK: &str = "A1F83G8C2ARO7P";
+/// Amazon's base rate for UK deposits into the seller's USD account.
+pub const UK_DEPOSIT_RATE: &str = "1.2650";
+/// The account rounding differences of converted amounts go to.
+pub const FX_ROUNDING: &str = "01-000-7990-0000-000";
 /// The account EBS end-dates when CA's import starts.
 pub const CA_FEE_ACCOUNT: &str = "01-000-6111-0000-000";
 pub const CA_JE_SOURCE: &str = "Amazon CA";
@@ -64,6 +73,8 @@ pub struct DemoOptions {
     pub auto_post: bool,
     /// How far the Amazon simulator's clock runs ahead of (+) or behind (-) real time.
     pub amazon_clock_offset: chrono::Duration,
+    /// The EBS simulator's seed (TOML); `None` = [`demo_seed`].
+    pub ebs_seed: Option<String>,
 }
 
 impl DemoOptions {
@@ -80,6 +91,7 @@ impl DemoOptions {
             work_factor: None,
             auto_post: true,
             amazon_clock_offset: chrono::Duration::zero(),
+            ebs_seed: None,
         }
     }
 }
@@ -161,7 +173,7 @@ impl DemoWorld {
         })?;
         let amazon_cfg = AmazonSimConfig {
             seed: opts.seed,
-            marketplaces: vec!["US".into(), "CA".into(), "DE".into()],
+            marketplaces: vec!["US".into(), "CA".into(), "DE".into(), "UK".into()],
             history_days: opts.history_days,
             time_scale: opts.time_scale,
             fault_rate: opts.amazon_fault_rate,
@@ -184,11 +196,17 @@ impl DemoWorld {
                     description: UNMAPPED_FEE.into(),
                     amount: Decimal::new(-123, 2),
                 },
+                Scenario::ForeignDeposit {
+                    marketplace: "UK".into(),
+                    currency: "USD".into(),
+                    rate: UK_DEPOSIT_RATE.parse().unwrap_or(Decimal::ONE),
+                },
             ],
             ..AmazonSimConfig::default()
         };
         let amazon = amazon_sim::spawn(amazon_cfg).await?;
-        let seed = Seed::parse(&demo_seed()).map_err(|e| WorldError::Ebs(e.to_string()))?;
+        let seed_text = opts.ebs_seed.clone().unwrap_or_else(demo_seed);
+        let seed = Seed::parse(&seed_text).map_err(|e| WorldError::Ebs(e.to_string()))?;
         let ebs_cfg = EbsSimConfig {
             seed,
             scheduler: Scheduler::Timed {
@@ -308,7 +326,7 @@ lwa_endpoint = "{lwa}"
 [[seller]]
 name = "demo-eu"
 region = "eu"
-marketplaces = ["{DE}"]
+marketplaces = ["{DE}", "{UK}"]
 endpoint = "{eu}"
 lwa_endpoint = "{lwa}"
 
@@ -316,6 +334,8 @@ lwa_endpoint = "{lwa}"
 base_url = "{ebs_url}"
 security_group = "STANDARD"
 nls_language = "AMERICAN"
+fx_rate_type = "Corporate"
+fx_rounding = "{FX_ROUNDING}"
 [ebs.gl]
 responsibility = "GENERAL_LEDGER_SUPER_USER"
 application = "SQLGL"
@@ -346,6 +366,16 @@ ledger_id = 3
 org_id = 512
 access_set_id = 1002
 timezone = "Europe/Berlin"
+je_source = "Amazon"
+je_category = "Amazon Settlement"
+
+# No UK entity: GBP settlements land in the US ledger (USD), in its time zone.
+[[routing]]
+marketplace = "{UK}"
+ledger_id = 1
+org_id = 204
+access_set_id = 1000
+timezone = "America/Los_Angeles"
 je_source = "Amazon"
 je_category = "Amazon Settlement"
 

@@ -2,8 +2,9 @@
 //!
 //! One SP-API client per configured seller (each with its own rate limiter for its
 //! seller and region, shared by every task that pulls for it), one EBS client per
-//! ledger (the GL context names the ledger), the routing of every marketplace and
-//! the audit actor. Secrets go straight from [`Credentials`] into the clients.
+//! ledger (the GL context names the ledger, the client dates in the ledger's time zone),
+//! the routing of every marketplace, the per-run [`LedgerBook`](super::batches::LedgerBook)
+//! and the audit actor. Secrets go straight from [`Credentials`] into the clients.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -126,6 +127,9 @@ pub struct SyncContext {
     pub sellers: Vec<SellerHandle>,
     /// EBS client per ledger id (absent without an `[ebs]` section or EBS credentials).
     pub ebs: BTreeMap<i64, Arc<EbsClient>>,
+    /// What EBS said about the ledgers in this run (name, currency, periods, rates); shared
+    /// with the posting engine made from this context.
+    pub ledgers: Arc<super::batches::LedgerBook>,
     pub actor: String,
     pub options: SyncOptions,
     /// Per-step deadlines of a run (defaults from the Amazon time scale).
@@ -224,6 +228,8 @@ impl SyncContext {
                 let contexts = contexts_for(&config, route)?;
                 let mut cfg = ebs_config(ebs_cfg, secrets, contexts);
                 cfg.cancel = cancel.clone();
+                // The ledger's time zone (one per ledger: configuration checks it).
+                cfg.time_zone = route.timezone.0;
                 let client = EbsClient::new(cfg)?;
                 ebs.insert(route.ledger_id, Arc::new(client));
             }
@@ -235,6 +241,7 @@ impl SyncContext {
             sellers,
             ebs,
             deadlines: StepDeadlines::for_time_scale(options.amazon_time_scale),
+            ledgers: Arc::default(),
             options,
             cancel,
         })

@@ -13,8 +13,12 @@
 //! - Names: batch `AMZ <settlement>`, journal `AMZ <settlement> <period> r<revision>`.
 //! - Foreign currency (settlement currency ≠ ledger currency): the conversion is chosen with
 //!   [`fx::choose_conversion`] and applied to all period journals of the settlement at once with
-//!   [`apply_fx`] (the converted deposit is spread over the clearing lines), so convert a
-//!   settlement's journals together, then pick the batch.
+//!   [`apply_fx`], so convert a settlement's journals together, then pick the batch. Its date is
+//!   the settlement's accounting date ([`fx_date`], a day in the ledger's time zone). With
+//!   Amazon's own rate (`event_group`) the clearing lines carry exactly the converted deposit;
+//!   with a GL conversion type they are converted like every other line.
+//!
+//! The rate itself is read by [`super::batches`], which is the one caller.
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -50,7 +54,7 @@ impl LedgerRoute {
         let mut policy = FxPolicy::default();
         if let Some(e) = ebs {
             match &e.fx_rate_type {
-                FxRateType::Implied => policy.prefer_event_group_rate = true,
+                FxRateType::EventGroup => policy.prefer_event_group_rate = true,
                 FxRateType::Named(n) => {
                     policy.prefer_event_group_rate = false;
                     policy.corporate_type = n.clone();
@@ -112,11 +116,12 @@ pub enum ConvertError {
     },
 }
 
-/// Reads `OriginalTotal` / `ConvertedTotal` of an SP-API `FinancialEventGroup` body.
+/// Reads `OriginalTotal` / `ConvertedTotal` of a `FinancialEventGroup` body: as SP-API sends
+/// it (`CurrencyAmount`) or as the store keeps the client's model of it (`Amount`).
 pub fn event_group_totals(data: &Value) -> Option<EventGroupTotals> {
     let money = |k: &str| -> Option<(Decimal, String)> {
         let m = data.get(k)?;
-        let amount = match m.get("CurrencyAmount")? {
+        let amount = match m.get("CurrencyAmount").or_else(|| m.get("Amount"))? {
             Value::String(s) => s.parse().ok()?,
             Value::Number(n) => n.to_string().parse().ok()?,
             _ => return None,
@@ -247,7 +252,7 @@ pub fn gl_batches(
             converted_total: None,
             converted_currency: None,
         });
-    let date: NaiveDate = summary.end.date_naive();
+    let date = fx_date(journals).unwrap_or_else(|| summary.end.date_naive());
     let conversion = fx::choose_conversion(
         &route.fx,
         &group,
@@ -259,12 +264,14 @@ pub fn gl_batches(
         settlement_id: sid.clone(),
         source,
     })?;
-    // The deposit is only known in the ledger currency when it went out in it.
+    // Amazon's rate: the clearing lines carry the deposit as it went out (only known in the
+    // ledger currency when it went out in it). A GL rate converts them like any line.
     let deposit = group.converted_total.filter(|_| {
-        group
-            .converted_currency
-            .as_deref()
-            .is_some_and(|c| c.eq_ignore_ascii_case(ledger_currency))
+        conversion.user_rate
+            && group
+                .converted_currency
+                .as_deref()
+                .is_some_and(|c| c.eq_ignore_ascii_case(ledger_currency))
     });
     let clearing: std::collections::HashSet<String> = journals
         .iter()
@@ -290,6 +297,13 @@ pub fn gl_batches(
         detail: format!("foreign currency: {e}"),
     })?;
     Ok(batches)
+}
+
+/// The date a settlement is converted at: its accounting date, i.e. the latest accounting
+/// date of its period journals (the day its end falls on in the ledger's time zone, or the
+/// end of the open period its last rows were rolled into). `None` without journals.
+pub fn fx_date(journals: &[(Journal, u32)]) -> Option<NaiveDate> {
+    journals.iter().map(|(j, _)| j.accounting_date).max()
 }
 
 /// Fills accounted amounts of a settlement's period journals (all in one foreign currency)
@@ -505,6 +519,14 @@ mod tests {
         assert_eq!(t.original_total, d("90.5"));
         assert_eq!(t.converted_total, Some(d("97.23")));
         assert_eq!(t.converted_currency.as_deref(), Some("USD"));
+        // The stored form: the client's model, amounts as text under `Amount`.
+        let stored = serde_json::json!({
+            "OriginalTotal": {"CurrencyCode": "GBP", "Amount": "-12.50"},
+            "ConvertedTotal": {"CurrencyCode": "USD", "Amount": "-15.81"}
+        });
+        let t = event_group_totals(&stored).unwrap();
+        assert_eq!(t.original_total, d("-12.50"));
+        assert_eq!(t.converted_total, Some(d("-15.81")));
     }
 
     #[test]

@@ -72,11 +72,23 @@ pub struct SettlementReport {
     pub batches: Vec<BatchReport>,
 }
 
+/// One ledger the run posts into, as EBS describes it (GL_LEDGERS, read this run).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LedgerReport {
+    pub ledger_id: i64,
+    /// `None` when EBS was not asked (no connection) or did not answer.
+    pub name: Option<String>,
+    pub currency: Option<String>,
+    /// The marketplaces routed into it.
+    pub marketplaces: Vec<String>,
+}
+
 /// What `--report json` prints: one object for the whole run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunReport {
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
+    pub ledgers: Vec<LedgerReport>,
     pub settlements: Vec<SettlementReport>,
     /// Batches per state (every state listed, zeros included).
     pub counts: BTreeMap<String, u64>,
@@ -101,6 +113,7 @@ impl RunReport {
         RunReport {
             started_at: now,
             finished_at: now,
+            ledgers: Vec::new(),
             settlements: Vec::new(),
             counts: BatchState::ALL
                 .iter()
@@ -169,9 +182,24 @@ pub fn report(
     } else {
         exit::DONE
     };
+    let mut ledgers: BTreeMap<i64, LedgerReport> = BTreeMap::new();
+    for r in &ctx.config.routing {
+        let known = ctx.ledgers.known(&r.ledger_id.to_string());
+        ledgers
+            .entry(r.ledger_id)
+            .or_insert_with(|| LedgerReport {
+                ledger_id: r.ledger_id,
+                name: known.as_ref().map(|l| l.name.clone()),
+                currency: known.map(|l| l.currency),
+                marketplaces: Vec::new(),
+            })
+            .marketplaces
+            .push(r.marketplace.as_str().to_string());
+    }
     Ok(RunReport {
         started_at,
         finished_at: Utc::now(),
+        ledgers: ledgers.into_values().collect(),
         settlements,
         counts,
         errors,
@@ -295,6 +323,8 @@ pub async fn run_once(
     cancel: &CancellationToken,
 ) -> Result<RunReport, SyncError> {
     let started_at = Utc::now();
+    // Ledgers, periods and rates are read from EBS again in every run.
+    ctx.ledgers.begin_run();
     let mut errors: Vec<RunError> = Vec::new();
     let mut interrupted = false;
     let fail = |step: &str, scope: &str, e: &SyncError, errors: &mut Vec<RunError>| {

@@ -13,8 +13,9 @@
 //!    resumes from a cursor in the store; a report already pulled is never fetched again.
 //! 3. **Propose** ([`propose`]): a new settlement is linked to its event group and split
 //!    into one journal batch per ledger period, with the store's mapping version (a
-//!    changed mapping file is imported first), its marketplace's routing and the
-//!    ledger's calendar from EBS open periods (closed periods roll forward).
+//!    changed mapping file is imported first), its marketplace's routing and what EBS
+//!    says about the ledger ([`batches`]: calendar from open periods, closed periods roll
+//!    forward; currency; a foreign settlement's rate).
 //! 4. **Post** ([`posting`]): approved batches go to EBS with an intent written and
 //!    flushed before each EBS call; `--headless` approves only what
 //!    `[headless] auto_post` allows and records why everything else waits.
@@ -22,7 +23,8 @@
 //! State transitions of a batch (settlement × period; [`BatchState`](crate::ledger::state::BatchState)):
 //!
 //! ```text
-//! (pulled) ──propose──▶ proposed | needs_mapping | inconsistent      (ends before cutover ──▶ archived)
+//! (pulled) ──propose──▶ proposed | needs_mapping | inconsistent | needs_rate   (ends before cutover ──▶ archived)
+//! needs_rate ──rate found by a later run──▶ proposed
 //! proposed ──approve (who, when, proposal hash)──▶ approved
 //! approved ──intent; insert interface rows──▶ staged (GROUP_ID, line count, totals)
 //! staged ──intent; submit Journal Import──▶ submitted (request id)
@@ -49,6 +51,7 @@ pub mod messages;
 pub use messages::{Collected, ProgressSink, SyncError, SyncMsg};
 
 pub mod alerts;
+pub mod batches;
 pub mod context;
 pub mod headless;
 pub mod propose;

@@ -3,9 +3,12 @@
 //! Inputs, all read fresh each run: the mapping version the store holds (a mapping
 //! file whose hash changed is imported first as a new, audited version: the store
 //! is authoritative), the marketplace's routing (ledger, time zone, mapping
-//! override) and the ledger's calendar built from the periods EBS reports open in
-//! that ledger (a gap between open periods is a closed period: its rows roll into
-//! the first open period after it, their own period kept on the line).
+//! override) and what EBS says about the ledger, through
+//! [`batches::settlement_batches`] (the one path from a settlement to its journals and
+//! GL batches): its calendar from the periods EBS reports open (a gap between open
+//! periods is a closed period: its rows roll into the first open period after it, their
+//! own period kept on the line), its currency and, for a settlement in another currency,
+//! the rate.
 //!
 //! Rules:
 //! - a settlement ending before `[cutover] date` is archived, never proposed;
@@ -14,18 +17,17 @@
 //!   rejected one (which stays rejected until approved again, unless the new
 //!   proposal is itself blocked);
 //! - an approved batch whose proposal changed loses its approval (back to its
-//!   proposal's state); an unchanged proposal keeps it.
+//!   proposal's state); an unchanged proposal keeps it;
+//! - a foreign-currency settlement whose rate is not there yet waits as `needs_rate`
+//!   (naming type, currency pair and date) and is proposed again by every run until it is.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
-use chrono_tz::Tz;
 
 use crate::amazon::link::{LinkOutcome, link_settlement};
 use crate::amazon::models::finances::FinancialEventGroup;
-use crate::ledger::journal::{Engine, propose_file};
 use crate::ledger::mapping::Mapping;
-use crate::ledger::parse::{SettlementFile, decode};
 use crate::ledger::periods::{Calendar, Period, local_day};
 use crate::ledger::proposal_hash::{PROPOSAL_HASH_VERSION, proposal_hash};
 use crate::ledger::state::BatchState;
@@ -34,6 +36,7 @@ use crate::store::{
     SettlementRecord,
 };
 
+use super::batches::{self, Gl};
 use super::context::SyncContext;
 use super::messages::{ProgressSink, SyncError};
 
@@ -150,33 +153,6 @@ pub fn calendar_from_open(
     Calendar::new(periods).ok()
 }
 
-/// The calendar of a ledger for a settlement: EBS's open periods, or (without EBS)
-/// calendar months, every one open.
-async fn calendar_for(
-    ctx: &SyncContext,
-    ledger_id: i64,
-    record: &SettlementRecord,
-    tz: Tz,
-    cache: &mut BTreeMap<i64, Vec<crate::ebs::checks::OpenPeriod>>,
-) -> Result<Calendar, SyncError> {
-    let Some(ebs) = ctx.ebs.get(&ledger_id) else {
-        return Ok(Engine::preview_calendar(&record.summary, tz));
-    };
-    if let std::collections::btree_map::Entry::Vacant(slot) = cache.entry(ledger_id) {
-        let ledger = ledger_id.to_string();
-        slot.insert(super::context::ebs_read(|| ebs.open_periods(&ledger)).await?);
-    }
-    let from = local_day(tz, record.summary.start)
-        .checked_sub_months(Months::new(1))
-        .unwrap_or(NaiveDate::MIN);
-    calendar_from_open(&cache[&ledger_id], from).ok_or_else(|| {
-        SyncError::ledger(
-            &record.summary.settlement_id,
-            format!("ledger {ledger_id} has no open GL period in EBS: open one"),
-        )
-    })
-}
-
 fn batch_state_of(p: &crate::ledger::journal::Proposal) -> (BatchState, Option<String>) {
     if !p.consistent {
         return (BatchState::Inconsistent, Some(p.blockers.join("; ")));
@@ -201,34 +177,6 @@ fn batch_state_of(p: &crate::ledger::journal::Proposal) -> (BatchState, Option<S
         return (BatchState::NeedsMapping, Some(p.blockers.join("; ")));
     }
     (BatchState::Proposed, None)
-}
-
-/// The journal of every period for a stored settlement.
-fn propose_settlement(
-    ctx: &SyncContext,
-    record: &SettlementRecord,
-    mapping: &MappingVersion,
-    calendar: Calendar,
-    tz: Tz,
-) -> Result<crate::ledger::journal::Proposal, SyncError> {
-    let id = &record.summary.settlement_id;
-    let (meta, bytes) = ctx
-        .store
-        .raw_settlement(id)?
-        .ok_or_else(|| SyncError::ledger(id, "its raw file is not in the store"))?;
-    let mapping = Mapping::parse(&mapping.text).map_err(|e| SyncError::Mapping {
-        path: format!(
-            "{} version {} (kept in the store, from {})",
-            mapping.name, mapping.version, mapping.source
-        ),
-        problem: e.to_string(),
-    })?;
-    let decoded = decode(&bytes, Some(&meta.charset)).map_err(|e| SyncError::ledger(id, e))?;
-    let file = SettlementFile::parse(&decoded.text, decoded.charset)
-        .map_err(|e| SyncError::ledger(id, e))?;
-    let marketplace = (!record.marketplace_id.is_empty()).then_some(record.marketplace_id.as_str());
-    let engine = Engine::new(&mapping, calendar, tz, &record.summary, marketplace);
-    propose_file(&file, &engine, 1).map_err(|e| SyncError::ledger(id, e))
 }
 
 /// Links unlinked settlements to their event group (exactly one candidate fits).
@@ -278,23 +226,12 @@ pub async fn propose_pending(
     let mut summary = ProposeSummary::default();
     let mappings = sync_mappings(ctx, now)?;
     link_groups(ctx, now, &mut summary)?;
-    let mut periods_cache = BTreeMap::new();
     let settlements = ctx.store.settlements()?;
     let total = settlements.len() as u64;
     for (i, rec) in settlements.iter().enumerate() {
         sink.progress("propose", "settlements", i as u64, Some(total));
         let id = rec.summary.settlement_id.clone();
-        match propose_one(
-            ctx,
-            rec,
-            &mappings,
-            &mut periods_cache,
-            now,
-            sink,
-            &mut summary,
-        )
-        .await
-        {
+        match propose_one(ctx, rec, &mappings, now, sink, &mut summary).await {
             Ok(()) => {}
             Err(SyncError::Ledger { reason, .. }) => {
                 sink.error(&format!("settlement {id}"), &reason, false);
@@ -311,27 +248,17 @@ pub async fn propose_pending(
     Ok(summary)
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn propose_one(
     ctx: &SyncContext,
     rec: &SettlementRecord,
     mappings: &BTreeMap<String, MappingVersion>,
-    periods_cache: &mut BTreeMap<i64, Vec<crate::ebs::checks::OpenPeriod>>,
     now: DateTime<Utc>,
     sink: &ProgressSink,
     summary: &mut ProposeSummary,
 ) -> Result<(), SyncError> {
     let id = &rec.summary.settlement_id;
     let existing = ctx.store.batches_for(id)?;
-    let route = ctx.routing(&rec.marketplace_id).map_err(|_| {
-        SyncError::ledger(
-            id,
-            format!(
-                "marketplace `{}` has no [[routing]] entry: add one to say which ledger it lands in",
-                rec.marketplace_id
-            ),
-        )
-    })?;
+    let route = batches::routing_of(ctx, rec)?;
     let tz = route.timezone.0;
     // Cutover: archived once, never proposed.
     if let Some(cutover) = ctx.config.cutover.date
@@ -364,8 +291,12 @@ async fn propose_one(
         name: mapping.name.clone(),
         version: mapping.version,
     };
-    // Anything to do? New settlement, or a batch that a newer mapping re-proposes.
+    // Anything to do? New settlement, a batch that a newer mapping re-proposes, or one
+    // waiting for its conversion rate (looked for again every run).
     let stale = |b: &BatchRecord| -> Result<bool, SyncError> {
+        if b.state == BatchState::NeedsRate {
+            return Ok(true);
+        }
         let reproposable = matches!(
             b.state,
             BatchState::Proposed
@@ -390,11 +321,39 @@ async fn propose_one(
     if !existing.is_empty() && !any_stale {
         return Ok(());
     }
-    let calendar = calendar_for(ctx, route.ledger_id, rec, tz, periods_cache).await?;
-    let proposal = propose_settlement(ctx, rec, mapping, calendar, tz)?;
-    let (state, reason) = batch_state_of(&proposal);
+    let parsed = Mapping::parse(&mapping.text).map_err(|e| SyncError::Mapping {
+        path: format!(
+            "{} version {} (kept in the store, from {})",
+            mapping.name, mapping.version, mapping.source
+        ),
+        problem: e.to_string(),
+    })?;
     let by_key: BTreeMap<BatchKey, BatchRecord> =
         existing.into_iter().map(|b| (b.key(), b)).collect();
+    let revision_of = |period: &str| {
+        by_key
+            .get(&BatchKey::new(id, period))
+            .map_or(1, |b| b.revision)
+    };
+    // The one path from a stored settlement to its journals and GL batches.
+    let built = batches::settlement_batches(ctx, rec, &parsed, revision_of, false).await?;
+    let proposal = built.proposal;
+    let (mut state, mut reason) = batch_state_of(&proposal);
+    if state == BatchState::Proposed {
+        match built.gl {
+            Gl::NeedsRate(wanted) => {
+                state = BatchState::NeedsRate;
+                reason = Some(wanted.to_string());
+            }
+            Gl::Invalid(why) => {
+                state = BatchState::NeedsMapping;
+                reason = Some(format!(
+                    "cannot be converted into the ledger currency: {why}"
+                ));
+            }
+            Gl::Batches(_) | Gl::NotPostable | Gl::NoEbs => {}
+        }
+    }
     for journal in &proposal.journals {
         let key = BatchKey::new(id, &journal.period);
         let hash = proposal_hash(id, rec.summary.currency.code(), state, journal);
@@ -417,6 +376,16 @@ async fn propose_one(
             lines: journal.clone(),
         };
         let old = ctx.store.proposal(&key)?;
+        // A batch still waiting for its rate, unchanged: nothing to record.
+        if let Some(b) = by_key.get(&key)
+            && b.state == state
+            && b.reason == reason
+            && old
+                .as_ref()
+                .is_some_and(|p| p.proposal_hash == hash && p.mapping == mref)
+        {
+            continue;
+        }
         let audit = NewAuditEntry::new(now, &ctx.actor, AuditAction::Proposal)
             .settlement(id)
             .period(&journal.period)

@@ -66,7 +66,7 @@ impl PostingEngine {
             };
             let batch = match staged {
                 Some(b) => b,
-                None => match self.build_batch(&key, rec.revision) {
+                None => match self.build_batch(&key, rec.revision).await {
                     Ok(b) => b,
                     Err(e) => {
                         let mut o = outcome(&rec);

@@ -174,7 +174,7 @@ impl PostingEngine {
         }
         let original = match self.staged_batch(key, rec.revision)? {
             Some(b) => b,
-            None => self.build_batch(key, rec.revision)?,
+            None => self.build_batch(key, rec.revision).await?,
         };
         let ebs = self.ebs(&original)?;
         let mut open = ebs.open_periods(&original.ledger_id).await?;

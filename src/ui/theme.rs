@@ -83,7 +83,7 @@ impl Theme {
         use BatchState::*;
         match s {
             Rejected | Vanished | Inconsistent => self.error(),
-            NeedsMapping => self.warn(),
+            NeedsMapping | NeedsRate => self.warn(),
             Proposed => self.fg(Color::Cyan),
             Approved => self.fg(Color::Blue).add_modifier(Modifier::BOLD),
             Staged | Submitted => self.fg(Color::Magenta),

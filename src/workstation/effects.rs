@@ -322,9 +322,7 @@ async fn load_detail(inner: &Arc<Inner>, id: String) -> Result<(), WorkstationEr
             })
             .await?
     };
-    let calendar = inner.calendar(&rec).await;
-    let r = rec.clone();
-    let mut detail = inner.blocking(move |i| i.detail(&r, calendar)).await?;
+    let mut detail = review(inner, &rec).await?;
     inner.say(Msg::DetailLoaded(Box::new(detail.clone()))).await;
     // The mapping editor follows the settlement under review (when no draft is open).
     let name = inner.mapping_of(&rec);
@@ -358,6 +356,19 @@ async fn load_detail(inner: &Arc<Inner>, id: String) -> Result<(), WorkstationEr
     Ok(())
 }
 
+/// The review of a settlement: its rows, proposal and batches through the one shared path
+/// (`sync::batches`); without EBS it cannot be built, and the error says so.
+async fn review(
+    inner: &Arc<Inner>,
+    rec: &SettlementRecord,
+) -> Result<SettlementDetail, WorkstationError> {
+    let r = rec.clone();
+    let mapping = inner.blocking(move |i| i.review_mapping(&r)).await?;
+    let built = inner.build(rec, &mapping, true).await?;
+    let r = rec.clone();
+    inner.blocking(move |i| i.detail(&r, built)).await
+}
+
 async fn external_checks(
     inner: &Arc<Inner>,
     rec: &SettlementRecord,
@@ -366,7 +377,7 @@ async fn external_checks(
     let route = inner.ctx.config.routing_for(&rec.marketplace_id)?;
     let client = inner.ctx.ebs.get(&route.ledger_id)?;
     let ledger = route.ledger_id.to_string();
-    let open = inner.open_periods(route.ledger_id).await.ok()?;
+    let open = inner.ctx.ledgers.open_periods(client, &ledger).await.ok()?;
     let mut invalid = BTreeSet::new();
     let mut problems = Vec::new();
     for j in &detail.proposal.journals {
@@ -458,9 +469,7 @@ async fn reload_detail(inner: &Arc<Inner>, id: String) -> Result<(), Workstation
             .await?
     };
     let Some(rec) = rec else { return Ok(()) };
-    let calendar = inner.calendar(&rec).await;
-    let r = rec.clone();
-    let mut detail = inner.blocking(move |i| i.detail(&r, calendar)).await?;
+    let mut detail = review(inner, &rec).await?;
     if let Some(checks) = external_checks(inner, &rec, &detail).await {
         detail.checks = checks;
         detail.verdicts = detail.compute_verdicts();

@@ -5,9 +5,7 @@
 use std::path::PathBuf;
 
 use crate::ebs::EbsError;
-use crate::ledger::journal::ProposeError;
 use crate::ledger::mapping::MappingError;
-use crate::ledger::parse::ParseError;
 use crate::store::{BatchKey, StoreError};
 use crate::sync::SyncError;
 use crate::sync::posting::PostingError;
@@ -49,16 +47,10 @@ pub enum WorkstationError {
     ProposalChanged(BatchKey),
     #[error("settlement {0} is not in the store")]
     UnknownSettlement(String),
-    #[error("settlement {0}: its raw file is not in the store")]
-    RawFileMissing(String),
-    /// The stored raw file does not decode or parse.
-    #[error("settlement {id}: {source}")]
-    Parse { id: String, source: ParseError },
-    /// The stored raw file does not make a proposal.
-    #[error("settlement {id}: {source}")]
-    Propose { id: String, source: ProposeError },
-    #[error("no EBS connection for ledger {0}")]
-    NoEbsConnection(i64),
+    /// The batches of a settlement need EBS (ledger, periods, rates) and it could not help:
+    /// nothing is guessed in its place.
+    #[error("settlement {id}: cannot build the batches: {reason}")]
+    CannotBuild { id: String, reason: String },
     /// A worker panicked or was cancelled.
     #[error("internal error: {0}")]
     Internal(#[from] tokio::task::JoinError),

@@ -11,7 +11,6 @@ use chrono::Utc;
 use crate::app::Msg;
 use crate::app::view::{self, AccountCheck, MappingDraft};
 use crate::ledger::mapping::Mapping;
-use crate::ledger::periods::Calendar;
 use crate::ledger::state::BatchState;
 use crate::store::{BatchKey, SettlementRecord};
 use crate::sync::propose::{mapping_name, propose_pending, sync_mappings};
@@ -32,7 +31,6 @@ pub(super) async fn validate_account(inner: &Arc<Inner>, account: &str) -> Accou
         .filter(|r| mapping_name(&cfg.mapping_path_for(r.marketplace.as_str())) == name)
         .map(|r| r.ledger_id)
         .collect();
-    let today = Utc::now().date_naive();
     let mut description = None;
     for ledger in &ledgers {
         let Some(client) = inner.ctx.ebs.get(ledger) else {
@@ -41,7 +39,8 @@ pub(super) async fn validate_account(inner: &Arc<Inner>, account: &str) -> Accou
         let l = ledger.to_string();
         match crate::sync::context::ebs_read(|| client.account(&l, account)).await {
             Ok(info) => {
-                if let Some(p) = info.problem_at(today) {
+                // today in the ledger's time zone, like every date of its journals
+                if let Some(p) = info.problem_at(client.today()) {
                     return AccountCheck::Invalid {
                         reason: format!("ledger {ledger}: {p:?} ({})", p.ebs_code()),
                     };
@@ -75,10 +74,10 @@ pub(super) async fn validate_account(inner: &Arc<Inner>, account: &str) -> Accou
     }
 }
 
-/// Settlements the mapping being edited applies to, with their calendars.
+/// Settlements the mapping being edited applies to (with a batch still open to change).
 async fn editable_settlements(
     inner: &Arc<Inner>,
-) -> Result<Vec<(SettlementRecord, Calendar)>, WorkstationError> {
+) -> Result<Vec<SettlementRecord>, WorkstationError> {
     let name = inner
         .editing
         .lock()
@@ -104,12 +103,7 @@ async fn editable_settlements(
             Ok(out)
         })
         .await?;
-    let mut out = Vec::new();
-    for rec in recs {
-        let cal = inner.calendar(&rec).await;
-        out.push((rec, cal));
-    }
-    Ok(out)
+    Ok(recs)
 }
 
 pub(super) fn reproposable(s: BatchState) -> bool {
@@ -117,6 +111,7 @@ pub(super) fn reproposable(s: BatchState) -> bool {
         s,
         BatchState::Proposed
             | BatchState::NeedsMapping
+            | BatchState::NeedsRate
             | BatchState::Inconsistent
             | BatchState::Approved
             | BatchState::Rejected
@@ -132,13 +127,20 @@ pub(super) async fn preview(
         e.1 = true;
     }
     let targets = editable_settlements(inner).await?;
+    let before = inner.blocking(|i| i.current_mapping_parsed()).await?;
+    // Before and after, each through the one shared path (EBS's calendar and ledger).
+    let mut proposals = Vec::new();
+    for rec in targets {
+        let p0 = inner.build(&rec, &before, false).await?.proposal;
+        let p1 = inner.build(&rec, &after, false).await?.proposal;
+        proposals.push((rec, p0, p1));
+    }
     let msg = inner
         .blocking(move |i| {
-            let before = i.current_mapping_parsed()?;
             let mut changes = Vec::new();
             let mut newly_mapped = Vec::new();
             let mut newly_unmapped = Vec::new();
-            for (rec, cal) in targets {
+            for (rec, p0, p1) in proposals {
                 let id = rec.summary.settlement_id.clone();
                 let open: BTreeSet<String> = i
                     .ctx
@@ -148,8 +150,6 @@ pub(super) async fn preview(
                     .filter(|b| reproposable(b.state))
                     .map(|b| b.period)
                     .collect();
-                let (_, p0) = i.propose(&rec, &before, cal.clone())?;
-                let (_, p1) = i.propose(&rec, &after, cal)?;
                 changes.extend(
                     view::diff_proposals(&p0, &p1)
                         .into_iter()

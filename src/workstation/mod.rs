@@ -23,7 +23,7 @@
 // not matter next to a network round trip.
 #![allow(clippy::result_large_err)]
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
@@ -32,7 +32,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::view::{self, BatchView};
 use crate::app::{Effect, Msg};
-use crate::ebs::checks::OpenPeriod;
 use crate::store::BatchKey;
 use crate::sync::context::SyncContext;
 use crate::sync::messages::ProgressSink;
@@ -89,8 +88,6 @@ struct Inner {
     /// Held by the propose step of a round and by a mapping save (a save and a
     /// round must not import mapping files against each other).
     propose_lock: Mutex<()>,
-    /// Open periods per ledger (refreshed each sync round).
-    periods: Mutex<BTreeMap<i64, Vec<OpenPeriod>>>,
     /// The last view sent per batch (only changes are re-sent).
     sent: StdMutex<HashMap<BatchKey, BatchView>>,
     /// Concurrent request phase/status per request id, as EBS last reported it.
@@ -137,7 +134,6 @@ async fn run(
         tx,
         sink,
         propose_lock: Mutex::new(()),
-        periods: Mutex::new(BTreeMap::new()),
         sent: StdMutex::new(HashMap::new()),
         requests: StdMutex::new(HashMap::new()),
         row_counts: StdMutex::new(HashMap::new()),

@@ -60,9 +60,8 @@ async fn round(inner: &Arc<Inner>, cancel: &CancellationToken) {
         sink.error(scope, e, false);
         errors.push(format!("{scope}: {e}"));
     };
-    if let Ok(mut p) = inner.periods.try_lock() {
-        p.clear();
-    }
+    // Ledgers, periods and rates are read from EBS again in every round.
+    ctx.ledgers.begin_run();
     if !ctx.ebs.is_empty()
         && let Err(e) = inner.engine.reconcile_in_flight(sink).await
     {

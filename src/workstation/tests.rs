@@ -27,7 +27,14 @@ fn audit_details_read_as_one_line_without_the_batch_body() {
 #[test]
 fn only_batches_not_yet_in_ebs_are_proposed_again() {
     use BatchState::*;
-    for s in [Proposed, NeedsMapping, Inconsistent, Approved, Rejected] {
+    for s in [
+        Proposed,
+        NeedsMapping,
+        NeedsRate,
+        Inconsistent,
+        Approved,
+        Rejected,
+    ] {
         assert!(reproposable(s), "{s}");
     }
     for s in [

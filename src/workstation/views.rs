@@ -1,6 +1,6 @@
 //! Store records → the app's view models: settlement summaries and details (the raw
-//! file re-parsed and proposed again for review), batches with their EBS status, batch
-//! history and the audit trail.
+//! file re-parsed and proposed again for review through the one shared path,
+//! `sync::batches`), batches with their EBS status, batch history and the audit trail.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -9,23 +9,14 @@ use crate::app::view::{
     self, AuditEntryView, BatchView, EventGroupLink, ExternalChecks, LineErrorView, PostTarget,
     SettlementDetail, SettlementSummaryView,
 };
-use crate::ebs::checks::OpenPeriod;
-use crate::ledger::journal::{Engine, Journal, Proposal, propose_file};
+use crate::ledger::journal::Journal;
 use crate::ledger::mapping::Mapping;
-use crate::ledger::parse::{ParseError, SettlementFile, decode};
-use crate::ledger::periods::{Calendar, local_day};
 use crate::ledger::state::BatchState;
 use crate::store::{BatchRecord, SettlementRecord};
-use crate::sync::propose::calendar_from_open;
+use crate::sync::SyncError;
+use crate::sync::batches::{self, SettlementBatches};
 
 use super::{Inner, WorkstationError, app_key, store_key};
-
-fn parse_error(id: &str, source: ParseError) -> WorkstationError {
-    WorkstationError::Parse {
-        id: id.to_string(),
-        source,
-    }
-}
 
 impl Inner {
     pub(super) fn client_for(&self, settlement_id: &str) -> Option<Arc<crate::ebs::EbsClient>> {
@@ -34,45 +25,47 @@ impl Inner {
         self.ctx.ebs.get(&route.ledger_id).cloned()
     }
 
-    pub(super) async fn open_periods(
+    /// A settlement's proposal and GL batches, built by the one shared path
+    /// ([`batches::settlement_batches`]) with `mapping`; EBS unreachable (or no EBS for the
+    /// ledger) means the workstation cannot build them, and says so.
+    pub(super) async fn build(
         &self,
-        ledger: i64,
-    ) -> Result<Vec<OpenPeriod>, WorkstationError> {
-        let mut cache = self.periods.lock().await;
-        if let Some(p) = cache.get(&ledger) {
-            return Ok(p.clone());
-        }
-        let client = self
-            .ctx
-            .ebs
-            .get(&ledger)
-            .ok_or(WorkstationError::NoEbsConnection(ledger))?;
-        let l = ledger.to_string();
-        let open = crate::sync::context::ebs_read(|| client.open_periods(&l)).await?;
-        cache.insert(ledger, open.clone());
-        Ok(open)
-    }
-
-    /// The calendar proposals of this settlement use (EBS's open periods, else months).
-    pub(super) async fn calendar(&self, rec: &SettlementRecord) -> Calendar {
-        let route = self.ctx.config.routing_for(&rec.marketplace_id);
-        let tz = route.map_or(chrono_tz::UTC, |r| r.timezone.0);
-        let fallback = || Engine::preview_calendar(&rec.summary, tz);
-        let Some(route) = route else {
-            return fallback();
+        rec: &SettlementRecord,
+        mapping: &Mapping,
+        want_rows: bool,
+    ) -> Result<SettlementBatches, WorkstationError> {
+        let id = rec.summary.settlement_id.clone();
+        let cannot = |reason: String| WorkstationError::CannotBuild {
+            id: id.clone(),
+            reason,
         };
-        if !self.ctx.ebs.contains_key(&route.ledger_id) {
-            return fallback();
+        let routing = batches::routing_of(&self.ctx, rec).map_err(|e| cannot(e.to_string()))?;
+        if !self.ctx.ebs.contains_key(&routing.ledger_id) {
+            return Err(cannot(format!(
+                "no EBS connection for ledger {} (configure [ebs] and its credentials)",
+                routing.ledger_id
+            )));
         }
-        match self.open_periods(route.ledger_id).await {
-            Ok(open) => {
-                let from = local_day(tz, rec.summary.start)
-                    .checked_sub_months(chrono::Months::new(1))
-                    .unwrap_or(chrono::NaiveDate::MIN);
-                calendar_from_open(&open, from).unwrap_or_else(fallback)
-            }
-            Err(_) => fallback(),
-        }
+        let revisions: BTreeMap<String, u32> = self
+            .ctx
+            .store
+            .batches_for(&id)?
+            .into_iter()
+            .map(|b| (b.period, b.revision))
+            .collect();
+        batches::settlement_batches(
+            &self.ctx,
+            rec,
+            mapping,
+            |p| revisions.get(p).copied().unwrap_or(1),
+            want_rows,
+        )
+        .await
+        .map_err(|e| match e {
+            SyncError::Ebs(e) => cannot(format!("EBS did not answer: {e}")),
+            SyncError::Ledger { reason, .. } => cannot(reason),
+            other => cannot(other.to_string()),
+        })
     }
 
     fn row_count(&self, rec: &SettlementRecord) -> u64 {
@@ -165,7 +158,14 @@ impl Inner {
     fn target(&self, marketplace: &str) -> PostTarget {
         match self.ctx.config.routing_for(marketplace) {
             Some(r) => PostTarget {
-                ledger: format!("ledger {} ({})", r.ledger_id, r.je_source),
+                // The ledger as EBS names it, once read (GL_LEDGERS: name and currency).
+                ledger: match self.ctx.ledgers.known(&r.ledger_id.to_string()) {
+                    Some(l) => format!(
+                        "ledger {} {} {} ({})",
+                        r.ledger_id, l.name, l.currency, r.je_source
+                    ),
+                    None => format!("ledger {} ({})", r.ledger_id, r.je_source),
+                },
                 operating_unit: format!("org {}", r.org_id),
             },
             None => PostTarget {
@@ -257,58 +257,19 @@ impl Inner {
             .collect()
     }
 
-    /// Re-parses the stored raw file and proposes it with `mapping` (in memory).
-    pub(super) fn propose(
+    /// The mapping a settlement's review shows: the version its stored proposals were made
+    /// with, else the current one.
+    pub(super) fn review_mapping(
         &self,
         rec: &SettlementRecord,
-        mapping: &Mapping,
-        calendar: Calendar,
-    ) -> Result<(Vec<crate::ledger::model::SettlementRow>, Proposal), WorkstationError> {
-        let id = &rec.summary.settlement_id;
-        let (meta, bytes) = self
-            .ctx
-            .store
-            .raw_settlement(id)?
-            .ok_or_else(|| WorkstationError::RawFileMissing(id.clone()))?;
-        let decoded =
-            decode(&bytes, Some(&meta.charset)).map_err(|source| parse_error(id, source))?;
-        let file = SettlementFile::parse(&decoded.text, decoded.charset)
-            .map_err(|source| parse_error(id, source))?;
-        let tz = self
-            .ctx
-            .config
-            .routing_for(&rec.marketplace_id)
-            .map_or(chrono_tz::UTC, |r| r.timezone.0);
-        let market = (!rec.marketplace_id.is_empty()).then_some(rec.marketplace_id.as_str());
-        let engine = Engine::new(mapping, calendar, tz, &rec.summary, market);
-        let mut rows = Vec::with_capacity(file.body_lines());
-        for r in file.rows() {
-            rows.push(r.map_err(|source| parse_error(id, source))?.to_owned_row());
-        }
-        let proposal =
-            propose_file(&file, &engine, 1).map_err(|source| WorkstationError::Propose {
-                id: id.clone(),
-                source,
-            })?;
-        Ok((rows, proposal))
-    }
-
-    /// The review model: the raw file re-parsed, the stored journals per period,
-    /// the batches and the event group link.
-    pub(super) fn detail(
-        &self,
-        rec: &SettlementRecord,
-        calendar: Calendar,
-    ) -> Result<SettlementDetail, WorkstationError> {
+    ) -> Result<Mapping, WorkstationError> {
         let id = &rec.summary.settlement_id;
         let store = &self.ctx.store;
-        let stored = store
+        let first = store
             .proposals()?
             .into_iter()
-            .filter(|p| &p.batch.settlement_id == id)
-            .collect::<Vec<_>>();
-        // the mapping version the stored proposals were made with, else the current one
-        let mapping = match stored.first() {
+            .find(|p| &p.batch.settlement_id == id);
+        Ok(match first {
             Some(p) => match store.mapping(&p.mapping.name, p.mapping.version)? {
                 Some(v) => Mapping::parse(&v.text)?,
                 None => self.current_mapping_parsed()?,
@@ -320,8 +281,26 @@ impl Inner {
                     None => Mapping::default_mapping(),
                 }
             }
-        };
-        let (rows, mut proposal) = self.propose(rec, &mapping, calendar)?;
+        })
+    }
+
+    /// The review model: the raw file re-parsed, the stored journals per period,
+    /// the batches and the event group link.
+    pub(super) fn detail(
+        &self,
+        rec: &SettlementRecord,
+        built: SettlementBatches,
+    ) -> Result<SettlementDetail, WorkstationError> {
+        let id = &rec.summary.settlement_id;
+        let store = &self.ctx.store;
+        let stored = store
+            .proposals()?
+            .into_iter()
+            .filter(|p| &p.batch.settlement_id == id)
+            .collect::<Vec<_>>();
+        let SettlementBatches {
+            rows, mut proposal, ..
+        } = built;
         // what is shown is what would be posted: the stored journals
         if !stored.is_empty() {
             let mut journals: Vec<Journal> = stored.iter().map(|p| p.lines.clone()).collect();

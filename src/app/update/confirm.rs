@@ -54,6 +54,9 @@ fn target_batches(s: &AppState) -> Vec<BatchView> {
 fn why_not(b: &BatchView, intent: Intent) -> String {
     let hint = match (intent, b.state) {
         (_, BatchState::NeedsMapping) => "map its unmapped rows first (4: mapping)",
+        (_, BatchState::NeedsRate) => {
+            "its conversion rate is missing: load it in EBS (GL_DAILY_RATES); the next sync converts it"
+        }
         (_, BatchState::Inconsistent) => "its rows do not sum to the total",
         (Intent::Post, BatchState::Proposed) => "approve it first",
         (Intent::Approve, BatchState::Approved) => "already approved",

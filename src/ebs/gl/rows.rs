@@ -16,7 +16,8 @@ fn amount(d: Option<Decimal>) -> Value {
 impl EbsClient {
     /// GL_INTERFACE rows of a batch for a group.
     pub fn gl_rows(&self, batch: &GlBatch, group_id: &str) -> Vec<Value> {
-        let today = chrono::Utc::now().date_naive();
+        // DATE_CREATED: today in the ledger's time zone, like every other date of a batch.
+        let today = self.today();
         batch
             .lines
             .iter()

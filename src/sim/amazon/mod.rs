@@ -116,6 +116,15 @@ pub enum Scenario {
         description: String,
         amount: Decimal,
     },
+    /// The seller's bank account for this marketplace is in `currency`: Amazon converts
+    /// every settlement at its own rate (about `rate`, a little different per settlement)
+    /// and reports it as the event group's `ConvertedTotal` (all settlements, not only the
+    /// closed ones).
+    ForeignDeposit {
+        marketplace: String,
+        currency: String,
+        rate: Decimal,
+    },
 }
 
 impl Scenario {
@@ -123,7 +132,8 @@ impl Scenario {
         match self {
             Scenario::MonthEndSpan { marketplace }
             | Scenario::NegativeThenCleared { marketplace }
-            | Scenario::UnmappedFee { marketplace, .. } => marketplace,
+            | Scenario::UnmappedFee { marketplace, .. }
+            | Scenario::ForeignDeposit { marketplace, .. } => marketplace,
         }
     }
 
@@ -147,18 +157,28 @@ impl Scenario {
     }
 
     /// Parses `month-end:US`, `negative:US`, `unmapped-fee:US` (description
-    /// `NewFeeType2026`, amount -1.23) or `unmapped-fee:US:MyFee:-4.56`.
+    /// `NewFeeType2026`, amount -1.23), `unmapped-fee:US:MyFee:-4.56` or
+    /// `deposit:UK:USD:1.265` (deposits converted into USD at about 1.265).
     pub fn parse(s: &str) -> Result<Scenario, SimError> {
         let parts: Vec<&str> = s.split(':').collect();
         let bad = || {
             SimError::Config(format!(
-                "bad scenario `{s}`: use month-end:MP, negative:MP or unmapped-fee:MP[:DESCRIPTION[:AMOUNT]]"
+                "bad scenario `{s}`: use month-end:MP, negative:MP, unmapped-fee:MP[:DESCRIPTION[:AMOUNT]] or deposit:MP:CURRENCY:RATE"
             ))
         };
         let marketplace = parts.get(1).ok_or_else(bad)?.to_ascii_uppercase();
         let scenario = match parts[0] {
             "month-end" if parts.len() == 2 => Scenario::MonthEndSpan { marketplace },
             "negative" if parts.len() == 2 => Scenario::NegativeThenCleared { marketplace },
+            "deposit" if parts.len() == 4 => Scenario::ForeignDeposit {
+                marketplace,
+                currency: parts[2].to_ascii_uppercase(),
+                rate: parts[3]
+                    .parse()
+                    .ok()
+                    .filter(|r: &Decimal| *r > Decimal::ZERO)
+                    .ok_or_else(bad)?,
+            },
             "unmapped-fee" if parts.len() <= 4 => Scenario::UnmappedFee {
                 marketplace,
                 description: parts.get(2).unwrap_or(&"NewFeeType2026").to_string(),
@@ -272,6 +292,11 @@ pub struct TruthSettlement {
     /// Sum of the settlement's "Payable to Amazon" rows (≤ 0).
     #[serde(with = "rust_decimal::serde::str")]
     pub carried_balance: Decimal,
+    /// The total as Amazon converted it for the deposit (`ConvertedTotal`): the total itself
+    /// unless the marketplace deposits in another currency.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub converted_total: Decimal,
+    pub converted_currency: String,
     /// What reached the bank: the total, or 0 when the seller was charged.
     #[serde(with = "rust_decimal::serde::str")]
     pub deposit_amount: Decimal,
@@ -298,6 +323,10 @@ pub struct TruthGroup {
     pub original_total: Decimal,
     #[serde(with = "rust_decimal::serde::str")]
     pub beginning_balance: Decimal,
+    /// `ConvertedTotal`: `original_total` in the deposit currency.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub converted_total: Decimal,
+    pub converted_currency: String,
     pub event_count: usize,
 }
 

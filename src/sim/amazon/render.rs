@@ -413,6 +413,24 @@ pub fn group_total(market: &Market, period: &Period, now: DateTime<Utc>) -> Deci
             .sum::<Decimal>()
 }
 
+/// What Amazon transfers for `total` of a period: `(currency, amount)`, converted at
+/// Amazon's rate of that settlement when the marketplace deposits in another currency
+/// (the base rate moved by up to ±0.005, fixed per settlement).
+pub fn converted(market: &Market, period: &Period, total: Decimal) -> (String, Decimal) {
+    match &market.deposit {
+        None => (market.info.currency.to_string(), total),
+        Some((currency, base)) => {
+            use sha2::Digest;
+            let h = sha2::Sha256::digest(format!("{}/fx", period.group_id).as_bytes());
+            let bp = i64::from(u16::from_le_bytes([h[0], h[1]]) % 101) - 50;
+            let rate = base + Decimal::new(bp, 4);
+            let amount = (total * rate)
+                .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+            (currency.clone(), amount)
+        }
+    }
+}
+
 /// Finances v0 `FinancialEventGroup`.
 pub fn group_json(market: &Market, period: &Period, now: DateTime<Utc>) -> Value {
     let cur = market.info.currency;
@@ -436,7 +454,8 @@ pub fn group_json(market: &Market, period: &Period, now: DateTime<Utc>) -> Value
         );
     }
     v.insert("OriginalTotal".into(), fin_money(cur, total));
-    v.insert("ConvertedTotal".into(), fin_money(cur, total));
+    let (to, amount) = converted(market, period, total);
+    v.insert("ConvertedTotal".into(), fin_money(&to, amount));
     if closed {
         v.insert("FundTransferDate".into(), json!(iso(period.deposit_date())));
         v.insert("TraceId".into(), json!(period.trace_id));

@@ -25,6 +25,7 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/_sim/gl/journals", get(journals))
         .route("/_sim/gl/post", post(post_journals))
         .route("/_sim/gl/delete", post(delete_journals))
+        .route("/_sim/gl/daily_rates", post(daily_rate))
         .route("/_sim/ar/transactions", get(trxs))
         .route("/_sim/ap/invoices", get(invoices))
 }
@@ -230,4 +231,15 @@ async fn invoices(State(sh): State<Arc<Shared>>) -> Json<Value> {
             })
             .collect(),
     ))
+}
+
+/// Loads a daily rate (a person entering it in EBS), see `ledgers::rate_from_json`.
+async fn daily_rate(State(sh): State<Arc<Shared>>, b: axum::body::Bytes) -> Response {
+    match super::ledgers::rate_from_json(&body_json(&b)) {
+        Ok(r) => {
+            super::ledgers::add_daily_rate(&mut sh.world(), r);
+            Json(json!({"loaded": 1})).into_response()
+        }
+        Err(e) => (StatusCode::BAD_REQUEST, Json(json!({"error": e}))).into_response(),
+    }
 }

@@ -1,5 +1,6 @@
 //! The customer's custom PL/SQL services (package XXMLC_INTEGRATION_PKG): GL hand-off,
-//! journals, AR transactions, request status, accounts, open periods, items.
+//! journals, AR transactions, request status, accounts, open periods, items (ledgers and
+//! daily rates in `ledgers.rs`).
 
 use super::requests;
 use super::server::Ctx;
@@ -36,6 +37,9 @@ fn children_of(w: &World, id: i64) -> Vec<Value> {
 }
 
 pub fn call(w: &mut World, op: &str, _ctx: &Ctx, p: &Map<String, Value>) -> Result<Value, Fault> {
+    if let Some(answer) = super::ledgers::call(w, op, p) {
+        return answer;
+    }
     let mut out = Map::new();
     match op {
         "populate_interface_control" => {

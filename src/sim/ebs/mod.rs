@@ -10,6 +10,7 @@ pub mod ar;
 mod control;
 mod custom;
 pub mod gl;
+mod ledgers;
 pub mod requests;
 pub mod seed;
 mod server;

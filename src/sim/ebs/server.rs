@@ -80,6 +80,8 @@ pub fn operations(a: AliasKey) -> &'static [(&'static str, &'static [&'static st
             ("get_account", &["POST"]),
             ("get_open_periods", &["POST"]),
             ("get_items", &["POST"]),
+            ("get_ledger", &["POST"]),
+            ("get_daily_rate", &["POST"]),
         ],
     }
 }

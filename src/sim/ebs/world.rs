@@ -373,7 +373,7 @@ impl World {
             .any(|x| x.eq_ignore_ascii_case(t))
     }
 
-    /// Daily rate for (from, to, type, date).
+    /// Daily rate for (from, to, type, date); a later entry wins for the days it covers.
     pub fn daily_rate(
         &self,
         from: &str,
@@ -387,6 +387,7 @@ impl World {
         self.seed
             .daily_rates
             .iter()
+            .rev()
             .find(|r| {
                 r.from_currency == from
                     && r.to_currency == to

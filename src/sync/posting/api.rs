@@ -68,7 +68,8 @@ fn report(sink: &ProgressSink, outcomes: &[BatchOutcome]) {
 /// The API the sync runner, the TUI and headless use (errors as [`SyncError`], progress as
 /// [`SyncMsg`]: `Progress` per step, `Batch` per batch at the end of each call).
 impl PostingEngine {
-    /// Routes and per-ledger EBS clients of a wired sync context.
+    /// Routes and per-ledger EBS clients of a wired sync context. The ledgers' currencies
+    /// are read from EBS (`get_ledger`, once per run, through the context's ledger book).
     pub fn from_context(ctx: &SyncContext) -> PostingEngine {
         let routes = ctx
             .config
@@ -91,6 +92,7 @@ impl PostingEngine {
             cancel: None,
             busy: Arc::default(),
             distinct_approver: ctx.config.controls.distinct_approver,
+            book: ctx.ledgers.clone(),
         }
     }
 

@@ -13,7 +13,8 @@ use crate::store::{
     AuditAction, AuditEntry, BatchKey, BatchRecord, IntentAction, PostingIntent, Proposal,
     ReversalDetails, StagingDetails, StoreError,
 };
-use crate::sync::convert::{self, FxInputs};
+use crate::sync::batches::{self, BatchesError};
+use crate::sync::convert;
 
 use super::{PostingEngine, PostingError};
 
@@ -66,8 +67,9 @@ impl PostingEngine {
     }
 
     /// The GL batch of `key` at `revision`, from its current proposal (the settlement's
-    /// journals are converted together for FX).
-    pub(crate) fn build_batch(
+    /// journals are converted together for FX, through [`batches::gl_batches`]: the ledger's
+    /// currency and the rate come from EBS).
+    pub(crate) async fn build_batch(
         &self,
         key: &BatchKey,
         revision: u32,
@@ -84,11 +86,18 @@ impl PostingEngine {
                 settlement_id: key.settlement_id.clone(),
                 marketplace: settlement.marketplace_id.clone(),
             })?;
-        let mut journals = Vec::new();
+        let client = self.clients.get(&route.ledger_id).map(|c| c.as_ref());
+        let mut route = route.clone();
+        if route.ledger_currency.is_none()
+            && let Some(c) = client
+        {
+            route.ledger_currency = Some(self.book.ledger(c, &route.ledger_id).await?.currency);
+        }
         let foreign = route
             .ledger_currency
             .as_deref()
-            .is_some_and(|c| !c.eq_ignore_ascii_case(settlement.summary.currency.code()));
+            .is_none_or(|c| !c.eq_ignore_ascii_case(settlement.summary.currency.code()));
+        // A foreign settlement is converted as a whole: every period of it.
         let proposals: Vec<Proposal> = if foreign {
             self.store
                 .proposals_for(&key.settlement_id)
@@ -99,6 +108,7 @@ impl PostingEngine {
                     .ok_or_else(|| PostingError::NoProposal(key.clone()))?,
             ]
         };
+        let mut journals = Vec::new();
         for p in &proposals {
             let rev = if &p.batch == key {
                 revision
@@ -107,22 +117,28 @@ impl PostingEngine {
             };
             journals.push((p.lines.clone(), rev));
         }
-        let fx = if foreign {
-            FxInputs {
-                event_group: match &settlement.event_group_id {
-                    Some(g) => self
-                        .store
-                        .event_group(g)?
-                        .and_then(|e| convert::event_group_totals(&e.data)),
-                    None => None,
-                },
-                corporate_rate: None,
-            }
-        } else {
-            FxInputs::default()
+        let event_group = match &settlement.event_group_id {
+            Some(g) => self
+                .store
+                .event_group(g)?
+                .and_then(|e| convert::event_group_totals(&e.data)),
+            None => None,
         };
-        let batches = convert::gl_batches(&settlement.summary, &journals, route, &fx)?;
-        let mut batch = batches
+        let built = batches::gl_batches(
+            &self.book,
+            client,
+            &route,
+            &settlement.summary,
+            event_group,
+            &journals,
+        )
+        .await;
+        let built = match built {
+            Ok(b) => b,
+            Err(BatchesError::Ebs(e)) => return Err(e.into()),
+            Err(BatchesError::Convert(e)) => return Err(e.into()),
+        };
+        let mut batch = built
             .into_iter()
             .zip(&proposals)
             .find(|(_, p)| &p.batch == key)
@@ -171,7 +187,7 @@ impl PostingEngine {
 
     /// The batch to reconcile and continue: the one named by an outstanding intent, else the
     /// staged one, else (nothing of this revision recorded) a fresh build from the proposal.
-    pub(crate) fn batch_for(
+    pub(crate) async fn batch_for(
         &self,
         rec: &BatchRecord,
         intent: Option<&PostingIntent>,
@@ -196,6 +212,6 @@ impl PostingEngine {
         {
             return Ok(b);
         }
-        self.build_batch(&key, rec.revision)
+        self.build_batch(&key, rec.revision).await
     }
 }

@@ -183,7 +183,7 @@ impl PostingEngine {
             })
         };
         let intent = self.stored_intent(key)?;
-        let batch = self.batch_for(&rec, intent.as_ref())?;
+        let batch = self.batch_for(&rec, intent.as_ref()).await?;
         let last = posting_record(&rec, intent.as_ref());
         say("reconcile", "comparing with EBS".into());
         let resume = match self.ebs(&batch)?.gl_reconcile(&batch, last.as_ref()).await {
@@ -244,7 +244,7 @@ impl PostingEngine {
             return Ok(BatchOutcome::of(&rec));
         }
         // The batch of the current proposal, not of a stale intent.
-        let batch = self.build_batch(key, rec.revision)?;
+        let batch = self.build_batch(key, rec.revision).await?;
         self.delete_rejected(&rec, &batch).await?;
         say("check", "accounts and period".into());
         let pr = match self.ebs(&batch)?.gl_check(&batch).await {

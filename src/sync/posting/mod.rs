@@ -170,6 +170,8 @@ pub struct PostingEngine {
     busy: Arc<std::sync::Mutex<std::collections::HashSet<BatchKey>>>,
     /// `[controls] distinct_approver`: maker-checker on approvals (see [`super::controls`]).
     pub(crate) distinct_approver: bool,
+    /// What EBS said about the ledgers in this run (shared with the sync context).
+    pub(crate) book: Arc<super::batches::LedgerBook>,
 }
 
 /// Releases a batch claimed in [`PostingEngine::post_one`].
@@ -225,6 +227,7 @@ impl PostingEngine {
             cancel: None,
             busy: Arc::default(),
             distinct_approver: false,
+            book: Arc::default(),
         }
     }
 

@@ -51,6 +51,13 @@ pub fn truth(state: &State) -> Truth {
                 end: closed.then(|| iso(period.end)),
                 original_total: render::group_total(market, period, now),
                 beginning_balance: period.payable,
+                converted_total: render::converted(
+                    market,
+                    period,
+                    render::group_total(market, period, now),
+                )
+                .1,
+                converted_currency: render::converted(market, period, Decimal::ZERO).0,
                 event_count: visible.len(),
             });
             if closed {
@@ -61,6 +68,8 @@ pub fn truth(state: &State) -> Truth {
                     currency: market.info.currency.into(),
                     total_amount: period.total,
                     carried_balance: period.payable,
+                    converted_total: render::converted(market, period, period.total).1,
+                    converted_currency: render::converted(market, period, Decimal::ZERO).0,
                     deposit_amount: period.deposit_amount(),
                     start: iso(period.start),
                     end: iso(period.end),

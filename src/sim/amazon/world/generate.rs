@@ -133,6 +133,7 @@ impl World {
                 if sc.marketplace().eq_ignore_ascii_case(info.code) {
                     let needed = match sc {
                         Scenario::NegativeThenCleared { .. } => 2,
+                        Scenario::ForeignDeposit { .. } => 0,
                         _ => 1,
                     };
                     if (closed as usize) < needed {
@@ -160,6 +161,16 @@ impl World {
                 periods: Vec::new(),
                 txns: Vec::new(),
                 hold: Decimal::ZERO,
+                deposit: scenarios.iter().find_map(|s| match s {
+                    Scenario::ForeignDeposit {
+                        marketplace,
+                        currency,
+                        rate,
+                    } if marketplace.eq_ignore_ascii_case(info.code) => {
+                        Some((currency.clone(), *rate))
+                    }
+                    _ => None,
+                }),
             });
         }
         for sc in &scenarios {

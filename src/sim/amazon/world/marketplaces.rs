@@ -71,6 +71,18 @@ pub const MARKETPLACES: &[MarketplaceInfo] = &[
         tax_bp: None,
         order_prefixes: &["302", "303", "304", "306"],
     },
+    MarketplaceInfo {
+        code: "UK",
+        id: "A1F83G8C2ARO7P",
+        name: "Amazon.co.uk",
+        currency: "GBP",
+        region: Region::Eu,
+        domain: "www.amazon.co.uk",
+        language: "en_GB",
+        eu_locale: false,
+        tax_bp: None,
+        order_prefixes: &["202", "203", "204", "205", "206"],
+    },
 ];
 
 pub fn marketplace_by_code(code: &str) -> Option<&'static MarketplaceInfo> {

@@ -48,6 +48,9 @@ pub struct Market {
     pub periods: Vec<Period>,
     pub txns: Vec<Txn>,
     hold: Decimal,
+    /// Deposits in another currency (scenario `ForeignDeposit`): that currency and Amazon's
+    /// base rate into it.
+    pub deposit: Option<(String, Decimal)>,
 }
 
 #[derive(Debug)]
