@@ -49,6 +49,19 @@ fn trx_line_key(l: &TrxLine) -> String {
     k
 }
 
+/// Adds a created transaction and indexes its request, line ids and line keys.
+fn record_trx(w: &mut World, t: Trx) {
+    w.trxs_by_request
+        .entry(t.request_id)
+        .or_default()
+        .push(w.trxs.len());
+    for l in &t.lines {
+        w.trx_line_ids.insert(l.customer_trx_line_id);
+        w.trx_line_keys.insert(trx_line_key(l));
+    }
+    w.trxs.push(t);
+}
+
 struct LineCheck {
     idx: usize,
     errors: Vec<(String, Option<String>, Option<i64>)>,
@@ -102,18 +115,12 @@ pub fn run_raxtrx(w: &mut World, req: &Request) -> (char, String) {
             *key_counts.entry(k).or_default() += 1;
         }
     }
-    let existing: Vec<String> = w
-        .trxs
-        .iter()
-        .flat_map(|t| t.lines.iter().map(trx_line_key))
-        .collect();
-
     let mut checks = Vec::new();
     for &i in &idxs {
         let r = w.ra_lines[i].clone();
         checks.push(LineCheck {
             idx: i,
-            errors: check_line(w, &r, org, default_date, today, &key_counts, &existing),
+            errors: check_line(w, &r, org, default_date, today, &key_counts),
         });
     }
     // Transactions by grouping rule.
@@ -208,23 +215,26 @@ pub fn run_raxtrx(w: &mut World, req: &Request) -> (char, String) {
             });
             purge.push(checks[m].idx);
         }
-        w.trxs.push(Trx {
-            customer_trx_id,
-            trx_number,
-            trx_date,
-            gl_date,
-            trx_type: type_name,
-            class,
-            bill_to: col(&r0, "ORIG_SYSTEM_BILL_CUSTOMER_REF")
-                .unwrap_or("")
-                .to_string(),
-            currency: col(&r0, "CURRENCY_CODE").unwrap_or("").to_string(),
-            org_id: org,
-            request_id: req.request_id,
-            batch_source: source_name.clone(),
-            term: col(&r0, "TERM_NAME").map(str::to_string),
-            lines,
-        });
+        record_trx(
+            w,
+            Trx {
+                customer_trx_id,
+                trx_number,
+                trx_date,
+                gl_date,
+                trx_type: type_name,
+                class,
+                bill_to: col(&r0, "ORIG_SYSTEM_BILL_CUSTOMER_REF")
+                    .unwrap_or("")
+                    .to_string(),
+                currency: col(&r0, "CURRENCY_CODE").unwrap_or("").to_string(),
+                org_id: org,
+                request_id: req.request_id,
+                batch_source: source_name.clone(),
+                term: col(&r0, "TERM_NAME").map(str::to_string),
+                lines,
+            },
+        );
         created += 1;
     }
     // Purge imported lines and their distributions.
@@ -267,7 +277,6 @@ fn check_line(
     default_date: Option<NaiveDate>,
     today: NaiveDate,
     key_counts: &HashMap<String, usize>,
-    existing: &[String],
 ) -> Vec<(String, Option<String>, Option<i64>)> {
     let mut errs: Vec<(String, Option<String>, Option<i64>)> = Vec::new();
     let mut err =
@@ -275,7 +284,9 @@ fn check_line(
     match flex_key(r, "INTERFACE_LINE_CONTEXT", "INTERFACE_LINE_ATTRIBUTE") {
         None => err(MSG_CONTEXT, None),
         Some(k) => {
-            if existing.contains(&k) || key_counts.get(&k).copied().unwrap_or(0) > 1 {
+            // No transaction is created before every line of the run is checked, so the
+            // keys of created transactions are those of earlier runs.
+            if w.trx_line_keys.contains(&k) || key_counts.get(&k).copied().unwrap_or(0) > 1 {
                 err(MSG_DUP, col(r, "INTERFACE_LINE_ATTRIBUTE1"));
             }
         }
@@ -382,15 +393,11 @@ fn check_line(
         }
     }
     if let Some(id) = col_i64(r, "REFERENCE_LINE_ID") {
-        if !w
-            .trxs
-            .iter()
-            .any(|t| t.lines.iter().any(|l| l.customer_trx_line_id == id))
-        {
+        if !w.trx_line_ids.contains(&id) {
             err(MSG_CM_REF, Some(&id.to_string()));
         }
     } else if let Some(k) = flex_key(r, "REFERENCE_LINE_CONTEXT", "REFERENCE_LINE_ATTRIBUTE")
-        && !existing.contains(&k)
+        && !w.trx_line_keys.contains(&k)
     {
         err(MSG_CM_REF, col(r, "REFERENCE_LINE_ATTRIBUTE1"));
     }

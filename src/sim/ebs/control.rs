@@ -1,6 +1,7 @@
 //! `/_sim/` test controls: scheduler steps, clock, faults, held-call barrier, GL user actions
 //! and the stable `/_sim/gl/journals` contract. No auth; not counted by the ceiling.
 
+use super::journals::Journals;
 use super::{Faults, Shared, gl};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -147,13 +148,16 @@ async fn journals(
 ) -> Json<Value> {
     let w = sh.world();
     let g = q.get("group_id").and_then(|v| v.parse::<i64>().ok());
-    Json(Value::Array(
-        w.journals
+    Json(Value::Array(match g {
+        Some(g) => w
+            .journals
+            .in_group(g)
             .iter()
-            .filter(|j| g.is_none_or(|g| j.group_id == Some(g)))
+            .filter_map(|&p| w.journals.get(p))
             .map(gl::journal_contract)
             .collect(),
-    ))
+        None => w.journals.iter().map(gl::journal_contract).collect(),
+    }))
 }
 
 fn selected(v: &Value, j: &super::world::JeHeader) -> bool {
@@ -171,13 +175,37 @@ fn selected(v: &Value, j: &super::world::JeHeader) -> bool {
     false
 }
 
+/// Positions of the journals [`selected`] picks, in creation order: the index narrows
+/// (header ids, group), `selected` decides.
+fn selection(v: &Value, js: &Journals) -> Vec<usize> {
+    let header = |x: &Value| {
+        x.as_i64()
+            .or_else(|| x.as_str().and_then(|s| s.parse().ok()))
+            .and_then(|id| js.by_header_id(id))
+    };
+    let mut candidates: Vec<usize> =
+        if let Some(ids) = v.get("je_header_ids").and_then(Value::as_array) {
+            ids.iter().filter_map(header).collect()
+        } else if let Some(id) = num(v, "je_header_id") {
+            js.by_header_id(id).into_iter().collect()
+        } else if let Some(g) = num(v, "group_id") {
+            js.in_group(g).to_vec()
+        } else {
+            Vec::new()
+        };
+    candidates.sort_unstable();
+    candidates.dedup();
+    candidates.retain(|&p| js.get(p).is_some_and(|j| selected(v, j)));
+    candidates
+}
+
 async fn post_journals(State(sh): State<Arc<Shared>>, b: axum::body::Bytes) -> Json<Value> {
     let v = body_json(&b);
     let mut w = sh.world();
     let mut n = 0;
-    for j in w.journals.iter_mut().filter(|j| selected(&v, j)) {
-        if j.status != "P" {
-            j.status = "P".into();
+    for p in selection(&v, &w.journals) {
+        if w.journals.get(p).is_some_and(|j| j.status != "P") {
+            w.journals.set_status(p, "P");
             n += 1;
         }
     }
@@ -187,9 +215,10 @@ async fn post_journals(State(sh): State<Arc<Shared>>, b: axum::body::Bytes) -> J
 async fn delete_journals(State(sh): State<Arc<Shared>>, b: axum::body::Bytes) -> Response {
     let v = body_json(&b);
     let mut w = sh.world();
-    if w.journals
+    let chosen = selection(&v, &w.journals);
+    if chosen
         .iter()
-        .any(|j| selected(&v, j) && j.status == "P")
+        .any(|&p| w.journals.get(p).is_some_and(|j| j.status == "P"))
     {
         return (
             StatusCode::CONFLICT,
@@ -197,9 +226,11 @@ async fn delete_journals(State(sh): State<Arc<Shared>>, b: axum::body::Bytes) ->
         )
             .into_response();
     }
-    let before = w.journals.len();
-    w.journals.retain(|j| !selected(&v, j));
-    Json(json!({"deleted": before - w.journals.len()})).into_response()
+    let n = chosen
+        .into_iter()
+        .filter(|&p| w.journals.remove(p).is_some())
+        .count();
+    Json(json!({"deleted": n})).into_response()
 }
 
 async fn trxs(State(sh): State<Arc<Shared>>) -> Json<Value> {

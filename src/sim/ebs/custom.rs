@@ -29,8 +29,11 @@ fn param_i64(p: &Map<String, Value>, k: &str) -> Result<Option<i64>, Fault> {
 /// The direct children of a concurrent request, as `get_request_status` and
 /// `get_child_requests` both list them.
 fn children_of(w: &World, id: i64) -> Vec<Value> {
-    w.requests
-        .values()
+    w.children
+        .get(&id)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| w.requests.get(c))
         .filter(|c| c.parent == Some(id))
         .map(|c| Value::Object(requests::request_json(c, "")))
         .collect()
@@ -68,7 +71,9 @@ pub fn call(w: &mut World, op: &str, _ctx: &Ctx, p: &Map<String, Value>) -> Resu
             let ledger = param_i64(p, "P_LEDGER_ID")?;
             let items: Vec<Value> = w
                 .journals
+                .in_group(g)
                 .iter()
+                .filter_map(|&pos| w.journals.get(pos))
                 .filter(|j| j.group_id == Some(g) && ledger.is_none_or(|l| j.ledger_id == l))
                 .map(super::gl::journal_item)
                 .collect();
@@ -87,13 +92,15 @@ pub fn call(w: &mut World, op: &str, _ctx: &Ctx, p: &Map<String, Value>) -> Resu
             let ledger = param_i64(p, "P_LEDGER_ID")?;
             let items: Vec<Value> = w
                 .journals
-                .iter()
+                .with_references(&refs)
+                .into_iter()
+                .filter_map(|pos| w.journals.get(pos))
                 .filter(|j| {
                     src.as_ref().is_none_or(|s| &j.source_user == s)
                         && ledger.is_none_or(|l| j.ledger_id == l)
                         && j.lines.iter().any(|l| {
                             refs.iter().all(|(i, v)| {
-                                l.references.get(*i).cloned().flatten().as_ref() == Some(v)
+                                l.references.get(*i).and_then(Option::as_deref) == Some(v.as_str())
                             })
                         })
                 })
@@ -106,15 +113,17 @@ pub fn call(w: &mut World, op: &str, _ctx: &Ctx, p: &Map<String, Value>) -> Resu
                 return Ok(output_error("P_REQUEST_ID is required"));
             };
             let mut ids = vec![id];
-            ids.extend(
-                w.requests
-                    .values()
-                    .filter(|r| r.parent == Some(id))
-                    .map(|r| r.request_id),
-            );
-            let items: Vec<Value> = w
-                .trxs
+            ids.extend(w.children.get(&id).into_iter().flatten().copied());
+            // Creation order across the request and its children.
+            let mut positions: Vec<usize> = ids
                 .iter()
+                .flat_map(|r| w.trxs_by_request.get(r).into_iter().flatten().copied())
+                .collect();
+            positions.sort_unstable();
+            positions.dedup();
+            let items: Vec<Value> = positions
+                .into_iter()
+                .filter_map(|p| w.trxs.get(p))
                 .filter(|t| ids.contains(&t.request_id))
                 .map(super::ar::trx_item)
                 .collect();

@@ -1,7 +1,8 @@
 //! Journal Import (GLLEZL): validates GL_INTERFACE groups like EBS and turns clean groups
 //! into unposted journals; rejected rows keep their error code in STATUS.
 
-use super::world::{JeHeader, JeLine, Request, Row, World, col, col_date, col_dec, col_i64, set};
+use super::table::RowId;
+use super::world::{JeHeader, JeLine, Request, Row, World, col, col_date, col_dec, col_i64};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 
@@ -38,7 +39,7 @@ fn describe(code: &str) -> &'static str {
 }
 
 struct Prepared {
-    idx: usize,
+    idx: RowId,
     ledger_id: i64,
     period: String,
     ccid: i64,
@@ -63,12 +64,7 @@ pub fn run_gllezl(w: &mut World, req: &Request, warn_on_rejects: bool) -> (char,
             "Journal Import: interface run id (argument 1) missing".into(),
         );
     };
-    let controls: Vec<_> = w
-        .controls
-        .iter()
-        .filter(|c| c.run_id == run_id)
-        .cloned()
-        .collect();
+    let controls: Vec<_> = w.controls.get(&run_id).cloned().into_iter().collect();
     if controls.is_empty() {
         return (
             'E',
@@ -94,18 +90,27 @@ pub fn run_gllezl(w: &mut World, req: &Request, warn_on_rejects: bool) -> (char,
             ),
         );
     };
-    w.controls.retain(|c| c.run_id != run_id);
+    w.controls.remove(&run_id);
     let suspense = req.arg(3) == Some("Y");
     let from = req.arg(4).and_then(super::wire::parse_date);
     let to = req.arg(5).and_then(super::wire::parse_date);
     let mut created = 0usize;
     let mut rejected = 0usize;
     for c in controls {
-        let idxs: Vec<usize> = w
-            .gl_interface
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| {
+        // The group's rows through the GROUP_ID index; the test below decides.
+        let pool: Vec<RowId> = match c
+            .group_id
+            .and_then(|g| w.gl_interface.candidates("GROUP_ID", &g.to_string()))
+        {
+            Some(ids) => ids,
+            None => w.gl_interface.iter().map(|(id, _)| id).collect(),
+        };
+        let idxs: Vec<RowId> = pool
+            .into_iter()
+            .filter(|&id| {
+                let Some(r) = w.gl_interface.get(id) else {
+                    return false;
+                };
                 col(r, "STATUS") == Some("NEW")
                     && col(r, "USER_JE_SOURCE_NAME") == Some(c.source_user.as_str())
                     && col_i64(r, "GROUP_ID") == c.group_id
@@ -114,7 +119,6 @@ pub fn run_gllezl(w: &mut World, req: &Request, warn_on_rejects: bool) -> (char,
                     && col_date(r, "ACCOUNTING_DATE")
                         .is_some_and(|d| from.is_none_or(|f| d >= f) && to.is_none_or(|t| d <= t))
             })
-            .map(|(i, _)| i)
             .collect();
         if idxs.is_empty() {
             continue;
@@ -139,7 +143,7 @@ fn import_group(
     req: &Request,
     access_ledgers: &[i64],
     suspense: bool,
-    idxs: &[usize],
+    idxs: &[RowId],
     control: &super::world::Control,
 ) -> Result<usize, usize> {
     let mut prepared: Vec<Prepared> = Vec::new();
@@ -202,15 +206,15 @@ fn import_group(
     if prepared.iter().any(|p| p.code.is_some()) {
         let n = prepared.len();
         for p in &prepared {
-            let r = &mut w.gl_interface[p.idx];
+            let t = &mut w.gl_interface;
             let code = p.code.unwrap_or("P");
-            set(r, "STATUS", code);
-            set(
-                r,
+            t.set(p.idx, "STATUS", code);
+            t.set(
+                p.idx,
                 "STATUS_DESCRIPTION",
                 format!("{code} - {}", describe(code)),
             );
-            set(r, "REQUEST_ID", req.request_id);
+            t.set(p.idx, "REQUEST_ID", req.request_id);
         }
         return Err(n);
     }
@@ -313,20 +317,15 @@ fn import_group(
         count += 1;
     }
     let _ = now;
-    let mut idx_sorted: Vec<usize> = prepared.iter().map(|p| p.idx).collect();
+    let mut idx_sorted: Vec<RowId> = prepared.iter().map(|p| p.idx).collect();
     idx_sorted.sort_unstable();
-    if control.save_data {
-        for i in idx_sorted {
-            set(&mut w.gl_interface[i], "STATUS", "PROCESSED");
-            set(&mut w.gl_interface[i], "REQUEST_ID", req.request_id);
+    for i in idx_sorted {
+        if control.save_data {
+            w.gl_interface.set(i, "STATUS", "PROCESSED");
+            w.gl_interface.set(i, "REQUEST_ID", req.request_id);
+        } else {
+            w.gl_interface.remove(i);
         }
-    } else {
-        let gone: std::collections::HashSet<usize> = idx_sorted.into_iter().collect();
-        let mut i = 0;
-        w.gl_interface.retain(|_| {
-            i += 1;
-            !gone.contains(&(i - 1))
-        });
     }
     Ok(count)
 }
@@ -334,7 +333,7 @@ fn import_group(
 fn validate_row(
     w: &mut World,
     r: &Row,
-    idx: usize,
+    idx: RowId,
     access_ledgers: &[i64],
     suspense: bool,
 ) -> Prepared {

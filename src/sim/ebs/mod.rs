@@ -10,10 +10,12 @@ pub mod ar;
 mod control;
 mod custom;
 pub mod gl;
+pub mod journals;
 mod ledgers;
 pub mod requests;
 pub mod seed;
 mod server;
+pub mod table;
 pub mod wire;
 pub mod world;
 
@@ -270,17 +272,18 @@ impl RunningEbsSim {
         let w = self.shared.world();
         serde_json::Value::Array(w.journals.iter().map(gl::journal_contract).collect())
     }
+    /// Lines of every journal in EBS (what [`Self::gl_journals`] would list, counted).
+    pub fn gl_journal_lines(&self) -> usize {
+        let w = self.shared.world();
+        w.journals.iter().map(|j| j.lines.len()).sum()
+    }
     /// A GL user posts the journals of a group (status `P`); returns how many.
     pub fn post_journals(&self, group_id: i64) -> usize {
         let mut w = self.shared.world();
         let mut n = 0;
-        for j in w
-            .journals
-            .iter_mut()
-            .filter(|j| j.group_id == Some(group_id))
-        {
-            if j.status != "P" {
-                j.status = "P".into();
+        for pos in w.journals.in_group(group_id).to_vec() {
+            if w.journals.get(pos).is_some_and(|j| j.status != "P") {
+                w.journals.set_status(pos, "P");
                 n += 1;
             }
         }
@@ -289,10 +292,14 @@ impl RunningEbsSim {
     /// Deletes the unposted journals of a group; returns how many.
     pub fn delete_journals(&self, group_id: i64) -> usize {
         let mut w = self.shared.world();
-        let before = w.journals.len();
-        w.journals
-            .retain(|j| !(j.group_id == Some(group_id) && j.status != "P"));
-        before - w.journals.len()
+        let mut n = 0;
+        for pos in w.journals.in_group(group_id).to_vec() {
+            if w.journals.get(pos).is_some_and(|j| j.status != "P") {
+                w.journals.remove(pos);
+                n += 1;
+            }
+        }
+        n
     }
     /// Sets a GL period's closing status (`O`, `F`, `C`, `N`) for a ledger.
     pub fn set_period_status(&self, ledger_id: i64, period: &str, status: &str) -> bool {

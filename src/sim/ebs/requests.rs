@@ -62,13 +62,20 @@ pub fn submit(w: &mut World, s: Submit, parent: Option<i64>, at: DateTime<Utc>) 
             forced_error: s.forced_error,
         },
     );
+    w.unfinished.insert(id);
+    if let Some(p) = parent {
+        let kids = w.children.entry(p).or_default();
+        let at = kids.partition_point(|&k| k < id);
+        kids.insert(at, id);
+    }
     id
 }
 
 /// Applies one transition to every movable request (step mode).
 pub fn step(w: &mut World, warn_on_rejects: bool) -> Vec<Transition> {
     fire_time_events(w);
-    let ids: Vec<i64> = w.requests.keys().copied().collect();
+    // Completed requests never move again.
+    let ids: Vec<i64> = w.unfinished.iter().copied().collect();
     ids.into_iter()
         .filter_map(|id| try_move(w, id, Mode::Step, warn_on_rejects))
         .collect()
@@ -98,7 +105,7 @@ pub fn tick(
     let mut all = Vec::new();
     loop {
         let now = w.now();
-        let ids: Vec<i64> = w.requests.keys().copied().collect();
+        let ids: Vec<i64> = w.unfinished.iter().copied().collect();
         let moved: Vec<Transition> = ids
             .into_iter()
             .filter_map(|id| try_move(w, id, Mode::Timed { now, t1, t2 }, warn))
@@ -116,6 +123,13 @@ fn ps(p: char, s: char) -> String {
 }
 
 fn try_move(w: &mut World, id: i64, mode: Mode, warn: bool) -> Option<Transition> {
+    if !w
+        .requests
+        .get(&id)
+        .is_some_and(|r| matches!((r.phase, r.status), ('P', 'I') | ('R', 'R')))
+    {
+        return None;
+    }
     let r = w.requests.get(&id)?.clone();
     let from = ps(r.phase, r.status);
     match (r.phase, r.status) {
@@ -135,8 +149,11 @@ fn try_move(w: &mut World, id: i64, mode: Mode, warn: bool) -> Option<Transition
         ('R', 'R') => {
             if r.program == "RAXMTR" {
                 let children: Vec<Request> = w
-                    .requests
-                    .values()
+                    .children
+                    .get(&id)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| w.requests.get(c))
                     .filter(|c| c.parent == Some(id))
                     .cloned()
                     .collect();
@@ -208,6 +225,7 @@ fn complete(w: &mut World, id: i64, status: char, text: String, at: DateTime<Utc
         r.completion_text = text;
         r.actual_completion = Some(at);
     }
+    w.unfinished.remove(&id);
 }
 
 fn start(w: &mut World, id: i64, at: DateTime<Utc>) {
@@ -221,11 +239,11 @@ fn start(w: &mut World, id: i64, at: DateTime<Utc>) {
     match r.program.as_str() {
         "GLLEZL" => {
             let run_id = r.arg(1).and_then(|s| s.parse::<i64>().ok());
-            let sources: Vec<String> = w
-                .controls
-                .iter()
+            let sources: Vec<String> = run_id
+                .and_then(|r| w.controls.get(&r))
                 .filter(|c| Some(c.run_id) == run_id)
                 .map(|c| c.source_user.clone())
+                .into_iter()
                 .collect();
             let events: Vec<(usize, super::seed::WorldEvent)> = w
                 .seed
@@ -314,9 +332,9 @@ pub fn fire_time_events(w: &mut World) {
         .seed
         .world_events
         .iter()
-        .cloned()
         .enumerate()
         .filter(|(i, e)| e.on == "time" && !w.fired_events[*i] && e.at.is_some_and(|a| a <= now))
+        .map(|(i, e)| (i, e.clone()))
         .collect();
     for (i, e) in due {
         w.fired_events[i] = true;
@@ -368,13 +386,16 @@ pub fn populate_control(
         None => w.nextval("GL_INTERFACE_CONTROL_S"),
     };
     let run_id = w.nextval("GL_JOURNAL_IMPORT_S");
-    w.controls.push(Control {
+    w.controls.insert(
         run_id,
-        group_id: Some(group_id),
-        source_user: user_source.to_string(),
-        ledger_id,
-        save_data,
-    });
+        Control {
+            run_id,
+            group_id: Some(group_id),
+            source_user: user_source.to_string(),
+            ledger_id,
+            save_data,
+        },
+    );
     Ok((group_id, run_id))
 }
 

@@ -3,6 +3,7 @@
 
 use super::requests::{self, Submit};
 use super::seed::{Responsibility, User};
+use super::table::matches;
 use super::wire::{Fault, JVal, list_of, output, s, scalar, table};
 use super::world::{Row, World, check_not_null, coerce_row, col, col_i64, set, table_spec};
 use super::{Shared, control, custom};
@@ -615,8 +616,15 @@ fn insert(w: &mut World, op: &str, ctx: &Ctx, params: &Map<String, Value>) -> Re
         rows.push(row);
     }
     let count = rows.len();
+    if spec.name == "GL_INTERFACE" {
+        for r in rows {
+            w.gl_interface.insert(r);
+        }
+        let mut out = Map::new();
+        out.insert("X_ROW_COUNT".into(), s(count));
+        return Ok(output(out));
+    }
     let target = match spec.name {
-        "GL_INTERFACE" => &mut w.gl_interface,
         "RA_INTERFACE_LINES_ALL" => &mut w.ra_lines,
         "RA_INTERFACE_DISTRIBUTIONS_ALL" => &mut w.ra_dists,
         "AP_INVOICES_INTERFACE" => &mut w.ap_headers,
@@ -642,18 +650,21 @@ fn filters(query: &[(String, String)]) -> Vec<(String, String)> {
         .collect()
 }
 
-fn matches(r: &Row, f: &[(String, String)]) -> bool {
-    f.iter().all(|(k, v)| {
-        let rv = col(r, k);
-        match (rv, v.parse::<rust_decimal::Decimal>()) {
-            (Some(x), Ok(n)) => x
-                .parse::<rust_decimal::Decimal>()
-                .map(|y| y == n)
-                .unwrap_or(x == v),
-            (Some(x), Err(_)) => x == v,
-            (None, _) => v.is_empty(),
+/// How many rows, and the page `offset..offset + limit` of them.
+fn paged<'a>(
+    rows: impl Iterator<Item = &'a Row>,
+    offset: usize,
+    limit: usize,
+) -> (usize, Vec<Value>) {
+    let mut total = 0;
+    let mut page = Vec::new();
+    for r in rows {
+        if total >= offset && page.len() < limit {
+            page.push(Value::Object(r.clone()));
         }
-    })
+        total += 1;
+    }
+    (total, page)
 }
 
 fn read(w: &World, op: &str, ctx: &Ctx, query: &[(String, String)]) -> Result<Value, Fault> {
@@ -670,13 +681,27 @@ fn read(w: &World, op: &str, ctx: &Ctx, query: &[(String, String)]) -> Result<Va
     let limit = num("limit", 100)?.min(1000);
     let org = ctx.org_id;
     let upper = op.to_ascii_uppercase();
-    let rows: Vec<Row> = match upper.as_str() {
-        "GL_INTERFACE" => w.gl_interface.clone(),
-        "RA_INTERFACE_LINES_ALL" => w.ra_lines.clone(),
-        "RA_INTERFACE_DISTRIBUTIONS_ALL" => w.ra_dists.clone(),
-        "RA_INTERFACE_ERRORS_ALL" => w.ra_errors.clone(),
-        "AP_INVOICES_INTERFACE" => w.ap_headers.clone(),
-        "AP_INVOICE_LINES_INTERFACE" => w.ap_lines.clone(),
+    let striped = upper.ends_with("_ALL") || upper.starts_with("AP_INVOICE");
+    let keep = |r: &Row| (!striped || col_i64(r, "ORG_ID") == org) && matches(r, &f);
+    // Only the page is copied: a read costs the rows it returns, not the table.
+    let (total, page): (usize, Vec<Value>) = match upper.as_str() {
+        "GL_INTERFACE" => {
+            let ids = w.gl_interface.select(&f);
+            let page = ids
+                .iter()
+                .skip(offset)
+                .take(limit)
+                .map(|&id| Value::Object(w.gl_interface[id].clone()))
+                .collect();
+            (ids.len(), page)
+        }
+        "RA_INTERFACE_LINES_ALL" => paged(w.ra_lines.iter().filter(|r| keep(r)), offset, limit),
+        "RA_INTERFACE_DISTRIBUTIONS_ALL" => {
+            paged(w.ra_dists.iter().filter(|r| keep(r)), offset, limit)
+        }
+        "RA_INTERFACE_ERRORS_ALL" => paged(w.ra_errors.iter().filter(|r| keep(r)), offset, limit),
+        "AP_INVOICES_INTERFACE" => paged(w.ap_headers.iter().filter(|r| keep(r)), offset, limit),
+        "AP_INVOICE_LINES_INTERFACE" => paged(w.ap_lines.iter().filter(|r| keep(r)), offset, limit),
         "AP_INTERFACE_REJECTIONS" => {
             let header_org: BTreeMap<i64, (Option<i64>, Option<String>)> = w
                 .ap_headers
@@ -692,7 +717,8 @@ fn read(w: &World, op: &str, ctx: &Ctx, query: &[(String, String)]) -> Result<Va
                 .iter()
                 .position(|(k, _)| k == "GROUP_ID")
                 .map(|i| f.remove(i).1);
-            w.ap_rejections
+            let rows = w
+                .ap_rejections
                 .iter()
                 .filter(|r| {
                     let h = col_i64(r, "INVOICE_ID").and_then(|i| header_org.get(&i));
@@ -701,24 +727,11 @@ fn read(w: &World, op: &str, ctx: &Ctx, query: &[(String, String)]) -> Result<Va
                             h.is_some_and(|(_, hg)| hg.as_deref() == Some(g.as_str()))
                         })
                 })
-                .cloned()
-                .collect()
+                .filter(|r| (!striped || col_i64(r, "ORG_ID") == org) && matches(r, &f));
+            paged(rows, offset, limit)
         }
         _ => return Err(Fault::exec(format!("{op} cannot be read"))),
     };
-    let striped = upper.ends_with("_ALL") || upper.starts_with("AP_INVOICE");
-    let selected: Vec<Row> = rows
-        .into_iter()
-        .filter(|r| !striped || col_i64(r, "ORG_ID") == org)
-        .filter(|r| matches(r, &f))
-        .collect();
-    let total = selected.len();
-    let page: Vec<Value> = selected
-        .into_iter()
-        .skip(offset)
-        .take(limit)
-        .map(Value::Object)
-        .collect();
     let has_more = offset + page.len() < total;
     let mut out = Map::new();
     out.insert("X_TOTAL_COUNT".into(), s(total));
@@ -741,10 +754,16 @@ fn delete(w: &mut World, op: &str, ctx: &Ctx, query: &[(String, String)]) -> Res
             if !f.iter().any(|(k, _)| k == "GROUP_ID") {
                 return Err(Fault::exec("DELETE on GL_INTERFACE needs GROUP_ID"));
             }
-            let before = w.gl_interface.len();
-            w.gl_interface
-                .retain(|r| !(matches(r, &f) && col(r, "STATUS") != Some("NEW")));
-            before - w.gl_interface.len()
+            let gone: Vec<_> = w
+                .gl_interface
+                .select(&f)
+                .into_iter()
+                .filter(|&id| col(&w.gl_interface[id], "STATUS") != Some("NEW"))
+                .collect();
+            for &id in &gone {
+                w.gl_interface.remove(id);
+            }
+            gone.len()
         }
         "RA_INTERFACE_LINES_ALL" => {
             let gone: Vec<Row> = w

@@ -1,12 +1,14 @@
 //! Mutable state of the simulated instance: sessions, accounts, periods, interface tables,
 //! created documents, concurrent requests, sequences, the simulated clock.
 
+use super::journals::Journals;
 use super::seed::{Period, Seed};
+use super::table::Table;
 use super::wire::{parse_date, parse_datetime};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::str::FromStr;
 use std::time::Instant;
 
@@ -167,15 +169,19 @@ impl SimClock {
     }
 }
 
+/// GL_INTERFACE columns reads, deletes and Journal Import look rows up by.
+pub const GL_INTERFACE_INDEXED: &[&str] = &["GROUP_ID", "REFERENCE21"];
+
 pub struct World {
     pub seed: Seed,
     pub clock: SimClock,
     pub sessions: HashMap<String, Session>,
     pub accounts: Vec<Account>,
     pub periods: HashMap<i64, Vec<Period>>,
-    pub gl_interface: Vec<Row>,
-    pub controls: Vec<Control>,
-    pub journals: Vec<JeHeader>,
+    pub gl_interface: Table,
+    /// GL_INTERFACE_CONTROL rows by interface run id (ids grow, so this is creation order).
+    pub controls: BTreeMap<i64, Control>,
+    pub journals: Journals,
     pub ra_lines: Vec<Row>,
     pub ra_dists: Vec<Row>,
     pub ra_errors: Vec<Row>,
@@ -185,6 +191,15 @@ pub struct World {
     pub ap_rejections: Vec<Row>,
     pub invoices: Vec<ApInvoice>,
     pub requests: BTreeMap<i64, Request>,
+    /// Ids of the requests not Completed: the only ones a scheduler pass can move.
+    pub unfinished: BTreeSet<i64>,
+    /// Child request ids per parent, ascending.
+    pub children: HashMap<i64, Vec<i64>>,
+    /// Positions in `trxs` per creating request.
+    pub trxs_by_request: HashMap<i64, Vec<usize>>,
+    /// Line ids and flexfield line keys of every created transaction line.
+    pub trx_line_ids: HashSet<i64>,
+    pub trx_line_keys: HashSet<String>,
     pub fired_events: Vec<bool>,
     seqs: HashMap<&'static str, i64>,
 }
@@ -236,9 +251,9 @@ impl World {
             sessions: HashMap::new(),
             accounts,
             periods,
-            gl_interface: Vec::new(),
-            controls: Vec::new(),
-            journals: Vec::new(),
+            gl_interface: Table::new(GL_INTERFACE_INDEXED),
+            controls: BTreeMap::new(),
+            journals: Journals::default(),
             ra_lines: Vec::new(),
             ra_dists: Vec::new(),
             ra_errors: Vec::new(),
@@ -248,6 +263,11 @@ impl World {
             ap_rejections: Vec::new(),
             invoices: Vec::new(),
             requests: BTreeMap::new(),
+            unfinished: BTreeSet::new(),
+            children: HashMap::new(),
+            trxs_by_request: HashMap::new(),
+            trx_line_ids: HashSet::new(),
+            trx_line_keys: HashSet::new(),
             fired_events,
             seqs,
         }
