@@ -177,8 +177,22 @@ impl Flow {
         .await;
     }
 
+    /// `p` on what is picked (after `a`: the approved set), `o` to override the settlement
+    /// order when asked, then `y`.
+    async fn post_overriding(&mut self) {
+        self.key(KeyCode::Char('p')).await;
+        let Some(Dialog::Confirm(c)) = &self.state.dialog else {
+            panic!("`p` asks first; status: {:?}", self.state.status.message)
+        };
+        if !c.waiting.is_empty() {
+            self.key(KeyCode::Char('o')).await;
+        }
+        self.key(KeyCode::Char('y')).await;
+    }
+
     /// Selects every period of the open review and presses `action`, then confirms with `y`.
     async fn on_all_periods(&mut self, action: char) {
+        self.state.review.selected.clear();
         let n = self.state.detail.as_ref().unwrap().proposal.journals.len();
         self.key(KeyCode::Char('h')).await;
         for _ in 0..n {
@@ -197,6 +211,21 @@ impl Flow {
             self.state.status.message
         );
         self.key(KeyCode::Char('y')).await;
+    }
+
+    /// Picks every period of the open review (nothing else pressed).
+    async fn on_all_periods_keys(&mut self) {
+        self.state.review.selected.clear();
+        let n = self.state.detail.as_ref().unwrap().proposal.journals.len();
+        for _ in 0..=n {
+            self.key(KeyCode::Char('h')).await;
+        }
+        for i in 0..n {
+            if i > 0 {
+                self.key(KeyCode::Char('l')).await;
+            }
+            self.key(KeyCode::Char(' ')).await;
+        }
     }
 
     async fn all_reach(&mut self, id: &str, what: &str, ok: impl Fn(BatchState) -> bool) {
@@ -269,8 +298,61 @@ async fn review_approve_post_imported() {
             .any(|e| e.action.as_str() == "approval" && e.actor == "alice"),
         "the approval is audited under the accountant's name"
     );
-    f.on_all_periods('p').await;
+    // a plain `p` after `a` posts the approved set (both periods), in calendar order
+    f.key(KeyCode::Char('p')).await;
+    let Some(Dialog::Confirm(c)) = f.state.dialog.clone() else {
+        panic!("p asks first: {:?}", f.state.status.message)
+    };
+    assert!(c.title.starts_with("Post 2 journal(s)"), "{}", c.title);
+    let periods: Vec<String> = detail
+        .proposal
+        .journals
+        .iter()
+        .map(|j| j.period.clone())
+        .collect();
+    let fact = |l: &str| c.facts.iter().find(|(x, _)| x == l).map(|(_, v)| v.clone());
+    assert_eq!(fact("Periods"), Some(periods.join(", ")));
+    // settlement order: the previous US settlement is not in EBS, so this one waits …
+    let mut chain: Vec<_> = f
+        .store
+        .settlements()
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.marketplace_id == world::US)
+        .collect();
+    chain.sort_by_key(|s| s.summary.start);
+    let previous = chain[chain.len() - 2].summary.settlement_id.clone();
+    let order = fact("Order").expect("the confirmation says the settlement waits");
+    assert!(order.contains(&previous), "{order}");
+    f.key(KeyCode::Char('y')).await;
+    let want = us.clone();
+    f.until("waiting for the previous settlement", |s| {
+        let mine: Vec<_> = s
+            .batches
+            .all
+            .iter()
+            .filter(|b| b.key.settlement_id == want)
+            .collect();
+        !mine.is_empty()
+            && mine.iter().all(|b| {
+                b.state == BatchState::Approved
+                    && b.reason.as_deref().is_some_and(|r| {
+                        r.starts_with("waiting_for_previous") && r.contains(&previous)
+                    })
+            })
+    })
+    .await;
+    // … until the accountant overrides the order explicitly (audited)
+    f.on_all_periods_keys().await;
+    f.post_overriding().await;
     f.all_reach(&us, "imported", imported).await;
+    let audit = f.store.audit_entries(Some(&us)).unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.actor == "alice" && e.details.get("order_override").is_some()),
+        "the override is audited under the accountant's name"
+    );
     // the import status shows EBS's group and request ids
     f.key(KeyCode::Char('3')).await;
     let views: Vec<_> = f
@@ -343,8 +425,7 @@ async fn post_then_reverse_through_the_tui() {
         state_of(s).is_some_and(|(st, _)| st == BatchState::Approved)
     })
     .await;
-    f.key(KeyCode::Char('p')).await;
-    f.key(KeyCode::Char('y')).await;
+    f.post_overriding().await;
     f.until("imported", |s| {
         state_of(s).is_some_and(|(st, _)| imported(st))
     })
@@ -440,8 +521,7 @@ async fn post_then_reverse_through_the_tui() {
         state_of(s) == Some((BatchState::Approved, 3))
     })
     .await;
-    f.key(KeyCode::Char('p')).await;
-    f.key(KeyCode::Char('y')).await;
+    f.post_overriding().await;
     f.until("revision 3 imported", |s| {
         state_of(s).is_some_and(|(st, r)| imported(st) && r == 3)
     })
@@ -485,8 +565,7 @@ async fn post_then_reverse_through_the_tui() {
         ostate(s) == Some(BatchState::Approved)
     })
     .await;
-    f.key(KeyCode::Char('p')).await;
-    f.key(KeyCode::Char('y')).await;
+    f.post_overriding().await;
     f.until("other imported", |s| ostate(s).is_some_and(imported))
         .await;
     let group: i64 = f
@@ -613,10 +692,81 @@ async fn rejected_batch_codes_fix_and_repost() {
     f.on_all_periods('a').await;
     f.all_reach(&ca, "approved", |s| s == BatchState::Approved)
         .await;
-    f.on_all_periods('p').await;
-    // EBS end-dates CA's fee account as the import starts: rejected, with codes
-    f.all_reach(&ca, "rejected", |s| s == BatchState::Rejected)
+    // before the post EBS says the fee account is valid (opening the rule asks at once)
+    f.key(KeyCode::Char('4')).await;
+    f.until("CA's mapping", |s| {
+        s.mapping
+            .draft
+            .as_ref()
+            .is_some_and(|d| d.rules.iter().any(|r| r.account == world::CA_FEE_ACCOUNT))
+    })
+    .await;
+    let at = f
+        .state
+        .mapping
+        .draft
+        .as_ref()
+        .unwrap()
+        .rules
+        .iter()
+        .position(|r| r.account == world::CA_FEE_ACCOUNT)
+        .unwrap();
+    f.key(KeyCode::Char('g')).await;
+    for _ in 0..at {
+        f.key(KeyCode::Char('j')).await;
+    }
+    f.key(KeyCode::Char('e')).await;
+    f.until("EBS's answer about the existing rule's account", |s| {
+        matches!(
+            s.account_checks.get(world::CA_FEE_ACCOUNT),
+            Some(ml_connector::app::view::AccountCheck::Valid { .. })
+        )
+    })
+    .await;
+    f.key(KeyCode::Esc).await;
+    f.key(KeyCode::Char('2')).await;
+    f.post_overriding().await;
+    // EBS end-dates CA's fee account as the import starts: rejected with codes; a period
+    // checked after that is blocked before staging (EBS's fresh answer), not rejected
+    let want = ca.clone();
+    let settled = |s: &AppState| {
+        let mine: Vec<_> = s
+            .batches
+            .all
+            .iter()
+            .filter(|b| b.key.settlement_id == want)
+            .collect();
+        !mine.is_empty()
+            && mine.iter().any(|b| b.state == BatchState::Rejected)
+            && mine.iter().all(|b| {
+                b.state == BatchState::Rejected
+                    || (b.state == BatchState::Approved
+                        && b.reason.as_deref().is_some_and(|r| {
+                            r.contains("blocked before staging")
+                                && r.contains(world::CA_FEE_ACCOUNT)
+                        }))
+            })
+    };
+    f.until("rejected (or blocked before staging)", settled)
         .await;
+    // the stale answers are gone: the rule editor's and the review's
+    assert!(
+        !matches!(
+            f.state.account_checks.get(world::CA_FEE_ACCOUNT),
+            Some(ml_connector::app::view::AccountCheck::Valid { .. })
+        ),
+        "{:?}",
+        f.state.account_checks.get(world::CA_FEE_ACCOUNT)
+    );
+    f.until("the review says the account is invalid in EBS", |s| {
+        s.detail.as_ref().is_some_and(|d| {
+            d.checks
+                .invalid_accounts
+                .as_ref()
+                .is_some_and(|a| a.iter().any(|x| x.contains(world::CA_FEE_ACCOUNT)))
+        })
+    })
+    .await;
     let rejected: Vec<_> = f
         .state
         .batches
@@ -724,15 +874,23 @@ async fn rejected_batch_codes_fix_and_repost() {
     f.on_all_periods('a').await;
     f.all_reach(&ca, "approved", |s| s == BatchState::Approved)
         .await;
-    assert!(
-        f.state
-            .batches
-            .all
-            .iter()
-            .filter(|b| b.key.settlement_id == ca)
-            .all(|b| b.revision == 2)
-    );
-    f.on_all_periods('p').await;
+    // the rejected periods post as revision 2 (a blocked one never reached EBS)
+    for b in f
+        .state
+        .batches
+        .all
+        .iter()
+        .filter(|b| b.key.settlement_id == ca)
+    {
+        let was = rejected.iter().find(|r| r.key == b.key).unwrap();
+        let want = if was.state == BatchState::Rejected {
+            2
+        } else {
+            1
+        };
+        assert_eq!(b.revision, want, "{b:?}");
+    }
+    f.post_overriding().await;
     f.all_reach(&ca, "imported", imported).await;
     f.stop().await;
 }
@@ -839,6 +997,7 @@ fn demo_under_tmux() {
     // post it: the confirmation says it cannot be undone
     t.send(&["p"]);
     t.until("the post dialog", |s| s.contains("cannot be undone"));
+    t.send(&["o"]);
     t.send(&["y"]);
     t.until("imported visible", |s| {
         s.contains("posted: 1 imported") || s.contains("posted: 1 posted")

@@ -30,6 +30,8 @@ pub enum Effect {
     Post {
         batches: Vec<BatchKey>,
         actor: String,
+        /// The accountant overrode the settlement order in the confirmation (audited).
+        override_order: bool,
     },
     SyncNow,
     /// Ask EBS whether an account (code combination) exists and is enabled.

@@ -255,6 +255,10 @@ pub struct Confirm {
     pub irreversible: bool,
     /// Why it cannot be confirmed (maker-checker): shown, and `y` is refused.
     pub blocked: Option<String>,
+    /// Post only: settlements that wait for their previous settlement (settlement order).
+    pub waiting: Vec<String>,
+    /// Post only: `o` pressed: post them anyway (audited as the accountant's override).
+    pub override_order: bool,
 }
 
 /// The rule editor's text fields, in tab order.
@@ -391,6 +395,11 @@ pub struct AppState {
     pub batches: BatchesState,
     pub mapping: MappingState,
     pub account_checks: HashMap<String, AccountCheck>,
+    /// When each account answer arrived (shown as its age; forgotten on `r`, a mapping save,
+    /// or a rejection naming the account).
+    pub account_checked_at: HashMap<String, DateTime<Utc>>,
+    /// Settlements marked with space in the settlements list (approve / post act on all).
+    pub marked: BTreeSet<String>,
     pub audit: AuditState,
     /// Whether the actor may approve a batch, as the sync layer answered.
     pub approvers: HashMap<BatchKey, Result<(), ApprovalRefusal>>,
@@ -426,6 +435,8 @@ impl AppState {
             batches: BatchesState::default(),
             mapping: MappingState::default(),
             account_checks: HashMap::new(),
+            account_checked_at: HashMap::new(),
+            marked: BTreeSet::new(),
             audit: AuditState::default(),
             approvers: HashMap::new(),
             asked_approver: BTreeSet::new(),

@@ -87,7 +87,11 @@ pub(super) async fn execute(inner: &Arc<Inner>, effect: Effect) -> Result<(), Wo
                 .say(Msg::Info(format!("withdrew {} approval(s)", keys.len())))
                 .await;
         }
-        Effect::Post { batches, .. } => post(inner, batches).await?,
+        Effect::Post {
+            batches,
+            actor,
+            override_order,
+        } => post(inner, batches, override_order.then_some(actor)).await?,
         Effect::ValidateAccount(account) => {
             let result = validate_account(inner, &account).await;
             inner.say(Msg::MappingValidated { account, result }).await;
@@ -392,12 +396,22 @@ async fn external_checks(
     })
 }
 
-async fn post(inner: &Arc<Inner>, batches: Vec<view::BatchKey>) -> Result<(), WorkstationError> {
+/// Posts the confirmed batches; `override_by`: the accountant who overrode the settlement
+/// order in the confirmation (each batch posted out of order is audited under that name).
+async fn post(
+    inner: &Arc<Inner>,
+    batches: Vec<view::BatchKey>,
+    override_by: Option<String>,
+) -> Result<(), WorkstationError> {
     let keys: Vec<BatchKey> = batches.iter().map(store_key).collect();
     if let Ok(mut p) = inner.posting.lock() {
         p.extend(keys.iter().cloned());
     }
-    let result = inner.engine.post_batches(&keys, &inner.sink).await;
+    let engine = match override_by {
+        Some(by) => inner.engine.clone().with_order_override(by),
+        None => inner.engine.clone(),
+    };
+    let result = engine.post_batches(&keys, &inner.sink).await;
     if let Ok(mut p) = inner.posting.lock() {
         for k in &keys {
             p.remove(k);
@@ -426,7 +440,16 @@ async fn post(inner: &Arc<Inner>, batches: Vec<view::BatchKey>) -> Result<(), Wo
         .map(|(s, n)| format!("{n} {s}"))
         .collect::<Vec<_>>()
         .join(", ");
-    let errors: Vec<String> = outcomes.iter().filter_map(|o| o.error.clone()).collect();
+    let mut errors: Vec<String> = outcomes.iter().filter_map(|o| o.error.clone()).collect();
+    // held back by settlement order: say which settlement it waits for
+    errors.extend(
+        outcomes
+            .iter()
+            .filter(|o| o.error.is_none())
+            .filter_map(|o| o.reason.as_ref().map(|r| (o, r)))
+            .filter(|(_, r)| r.starts_with(crate::sync::posting::WAITING_FOR_PREVIOUS))
+            .map(|(o, r)| format!("{}: {r}", o.key)),
+    );
     if errors.is_empty() {
         inner.say(Msg::Info(format!("posted: {text}"))).await;
     } else {
@@ -434,7 +457,43 @@ async fn post(inner: &Arc<Inner>, batches: Vec<view::BatchKey>) -> Result<(), Wo
             .say(Msg::Error(format!("posted: {text}; {}", errors.join("; "))))
             .await;
     }
+    // the review's account and period checks follow what EBS said
+    refresh_views(inner).await;
     Ok(())
+}
+
+/// Settlements whose post is half done: some periods in EBS (staged or later), others
+/// still only approved. Said at the workstation's start and when it exits.
+pub fn unfinished_posts(store: &crate::store::Store) -> Result<Vec<String>, WorkstationError> {
+    let mut by: BTreeMap<String, Vec<(String, BatchState)>> = BTreeMap::new();
+    for b in store.batches()? {
+        by.entry(b.settlement_id.clone())
+            .or_default()
+            .push((b.period.clone(), b.state));
+    }
+    let mut out = Vec::new();
+    for (id, mut list) in by {
+        let sent = list.iter().any(|(_, s)| {
+            matches!(
+                s,
+                BatchState::Staged
+                    | BatchState::Submitted
+                    | BatchState::Imported
+                    | BatchState::Posted
+            )
+        });
+        let waiting = list.iter().any(|(_, s)| *s == BatchState::Approved);
+        if sent && waiting {
+            list.sort_by_key(|(p, _)| crate::ledger::periods::period_order_key(p));
+            let what = list
+                .iter()
+                .map(|(p, s)| format!("{p} {s}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            out.push(format!("settlement {id} is half posted ({what})"));
+        }
+    }
+    Ok(out)
 }
 
 /// Re-sends the settlement list and the open review.

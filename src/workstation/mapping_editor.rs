@@ -205,6 +205,10 @@ pub(super) async fn save_mapping(
         })
         .await?;
     inner.say(Msg::MappingSaved { version }).await;
+    // accounts are asked about again after a save (EBS may have changed meanwhile)
+    for c in inner.ctx.ebs.values() {
+        c.clear_check_cache().await;
+    }
     let summary = propose_pending(&inner.ctx, &inner.sink, Utc::now()).await?;
     drop(_guard);
     let keys: Vec<BatchKey> = summary.proposed.iter().map(|(k, _)| k.clone()).collect();

@@ -108,6 +108,9 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Effect> {
                 );
             }
             if b.state == BatchState::Rejected {
+                // EBS's answers about the accounts it named may have changed
+                let named: Vec<String> = b.line_errors.iter().map(|e| e.account.clone()).collect();
+                mapping::forget_account_checks(s, Some(&named), &mut fx);
                 let n = b.line_errors.len();
                 set_message(
                     s,
@@ -159,6 +162,9 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Effect> {
             m.problems.clear();
         }
         Msg::MappingValidated { account, result } => {
+            if let Some(now) = s.now {
+                s.account_checked_at.insert(account.clone(), now);
+            }
             s.account_checks.insert(account, result);
         }
         Msg::ProposalDiff {
@@ -177,6 +183,7 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::MappingSaved { version } => {
+            mapping::forget_account_checks(s, None, &mut fx);
             s.approvers.clear();
             s.asked_approver.clear();
             if let Some(d) = &mut s.mapping.draft {

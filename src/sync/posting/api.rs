@@ -91,6 +91,7 @@ impl PostingEngine {
             cancel: None,
             busy: Arc::default(),
             distinct_approver: ctx.config.controls.distinct_approver,
+            order_override: None,
         }
     }
 
