@@ -509,11 +509,72 @@ async fn post_then_reverse_through_the_tui() {
         "the reversal is audited under the accountant's name"
     );
 
-    // the corrected proposal: the bridge says who may approve, then it posts as revision 3
+    // the correction: a mapping change; its preview includes the reversed batch
+    let journal_accounts: Vec<String> = f.state.detail.as_ref().unwrap().proposal.journals[0]
+        .lines
+        .iter()
+        .map(|l| l.account.clone())
+        .collect();
+    f.key(KeyCode::Char('4')).await;
+    f.until("the mapping", |s| s.mapping.draft.is_some()).await;
+    let rule = f
+        .state
+        .mapping
+        .draft
+        .as_ref()
+        .unwrap()
+        .rules
+        .iter()
+        .position(|r| journal_accounts.contains(&r.account) && r.account != "01-000-6110-0000-000")
+        .expect("a rule behind the reversed journal");
+    let moved = f.state.mapping.draft.as_ref().unwrap().rules[rule]
+        .account
+        .clone();
+    f.key(KeyCode::Char('g')).await;
+    for _ in 0..rule {
+        f.key(KeyCode::Char('j')).await;
+    }
+    f.key(KeyCode::Char('e')).await;
+    for _ in 0..4 {
+        f.key(KeyCode::Tab).await;
+    }
+    for _ in 0..13 {
+        f.key(KeyCode::Backspace).await;
+    }
+    f.keys("6110-0000-000").await;
+    f.key(KeyCode::Enter).await;
+    f.until("the proposal diff", |s| {
+        s.mapping.diff_hash.is_some() && s.mapping.diff_hash == s.mapping.pending_hash
+    })
+    .await;
+    assert!(
+        f.state
+            .mapping
+            .diff
+            .iter()
+            .any(|c| c.settlement_id == us && c.period == period && c.account == moved),
+        "the preview names the reversed batch: {:?}",
+        f.state.mapping.diff
+    );
+    f.key(KeyCode::Char('w')).await;
+    f.key(KeyCode::Char('y')).await;
+    f.until("the reversed batch proposed again", |s| {
+        s.mapping.saved.as_ref().and_then(|d| d.version)
+            == s.mapping.draft.as_ref().and_then(|d| d.version)
+            && s.status
+                .message
+                .as_ref()
+                .is_some_and(|(_, m)| m.contains("proposed again"))
+    })
+    .await;
+    f.key(KeyCode::Char('2')).await;
+    // the approval shows what changed since the posted revision, and who may approve
     f.key(KeyCode::Char('a')).await;
-    f.until("the approver check", |s| {
+    f.until("the approver check and the difference from r1", |s| {
         matches!(&s.dialog, Some(Dialog::Confirm(c))
-            if c.facts.iter().any(|(l, v)| l == "Approver" && v == "alice: you may approve"))
+            if c.facts.iter().any(|(l, v)| l == "Approver" && v == "alice: you may approve")
+            && c.facts.iter().any(|(l, v)| l == "Since posted"
+                && v.contains("posted r1") && v.contains(&moved)))
     })
     .await;
     f.key(KeyCode::Char('y')).await;

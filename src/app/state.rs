@@ -405,6 +405,9 @@ pub struct AppState {
     pub approvers: HashMap<BatchKey, Result<(), ApprovalRefusal>>,
     /// Batches whose approver check was asked and not yet answered.
     pub asked_approver: BTreeSet<BatchKey>,
+    /// Reversed batches: the posted revision and how the current proposal differs from it.
+    pub posted_diffs: HashMap<BatchKey, (u32, Vec<ProposalChange>)>,
+    pub asked_posted_diff: BTreeSet<BatchKey>,
     /// Histories of batches (vanished ones), as loaded.
     pub histories: HashMap<BatchKey, BatchHistoryView>,
     pub asked_history: BTreeSet<BatchKey>,
@@ -440,6 +443,8 @@ impl AppState {
             audit: AuditState::default(),
             approvers: HashMap::new(),
             asked_approver: BTreeSet::new(),
+            posted_diffs: HashMap::new(),
+            asked_posted_diff: BTreeSet::new(),
             histories: HashMap::new(),
             asked_history: BTreeSet::new(),
             reversal_pending: None,

@@ -129,6 +129,17 @@ pub(super) async fn execute(inner: &Arc<Inner>, effect: Effect) -> Result<(), Wo
                 .await?;
             inner.say(Msg::MayApprove { key, result }).await;
         }
+        Effect::LoadPostedDiff(key) => {
+            let k = store_key(&key);
+            let (revision, changes) = inner.blocking(move |i| posted_diff(i, &k)).await?;
+            inner
+                .say(Msg::PostedDiff {
+                    key,
+                    revision,
+                    changes,
+                })
+                .await;
+        }
         Effect::LoadHistory(key) => {
             let k = key.clone();
             let history = inner.blocking(move |i| i.history(&k)).await?;
@@ -526,4 +537,65 @@ async fn reload_detail(inner: &Arc<Inner>, id: String) -> Result<(), Workstation
     }
     inner.say(Msg::DetailLoaded(Box::new(detail))).await;
     Ok(())
+}
+
+/// The last revision of `key` that was posted and then reversed, and per account how the
+/// current proposal's net (credit − debit) differs from what that revision sent to EBS.
+fn posted_diff(
+    i: &Inner,
+    key: &BatchKey,
+) -> Result<(u32, Vec<view::ProposalChange>), WorkstationError> {
+    use crate::store::{AuditAction, ReversalDetails, StagingDetails};
+    use rust_decimal::Decimal;
+    let entries: Vec<_> = i
+        .ctx
+        .store
+        .audit_entries(Some(&key.settlement_id))?
+        .into_iter()
+        .filter(|e| e.period.as_deref() == Some(key.period.as_str()))
+        .collect();
+    let Some(reversed) = entries
+        .iter()
+        .rev()
+        .filter(|e| e.action == AuditAction::Reversal)
+        .find_map(|e| ReversalDetails::of(e).ok())
+        .map(|d| d.revision)
+    else {
+        return Ok((0, Vec::new()));
+    };
+    let Some(sent) = entries
+        .iter()
+        .rev()
+        .filter(|e| e.action == AuditAction::Staging)
+        .filter_map(|e| StagingDetails::of(e).ok())
+        .find(|d| d.revision == reversed)
+        .map(|d| d.batch)
+    else {
+        return Ok((0, Vec::new()));
+    };
+    let mut nets: BTreeMap<String, (Decimal, Decimal)> = BTreeMap::new();
+    for l in &sent.lines {
+        nets.entry(l.account.clone()).or_default().0 +=
+            l.entered_cr.unwrap_or_default() - l.entered_dr.unwrap_or_default();
+    }
+    if let Some(p) = i.ctx.store.proposal(key)? {
+        for l in &p.lines.lines {
+            nets.entry(l.account.clone()).or_default().1 += l.credit - l.debit;
+        }
+    }
+    let currency = crate::ledger::money::Currency::new(&sent.currency);
+    let changes = nets
+        .into_iter()
+        .filter(|(_, (before, after))| before != after)
+        .map(|(account, (before, after))| view::ProposalChange {
+            settlement_id: key.settlement_id.clone(),
+            period: key.period.clone(),
+            label: account.clone(),
+            account,
+            currency: currency.clone(),
+            before,
+            after,
+        })
+        .collect();
+    Ok((reversed, changes))
 }

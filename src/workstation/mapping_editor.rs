@@ -112,6 +112,8 @@ async fn editable_settlements(
     Ok(out)
 }
 
+/// What a mapping save proposes again (as `sync::propose` does): not yet in EBS, rejected,
+/// or reversed (its next revision follows the new mapping).
 pub(super) fn reproposable(s: BatchState) -> bool {
     matches!(
         s,
@@ -120,6 +122,7 @@ pub(super) fn reproposable(s: BatchState) -> bool {
             | BatchState::Inconsistent
             | BatchState::Approved
             | BatchState::Rejected
+            | BatchState::Reversed
     )
 }
 

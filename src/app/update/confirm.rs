@@ -598,3 +598,28 @@ pub(super) fn run_confirmed(s: &mut AppState, c: Confirm, fx: &mut Vec<Effect>) 
         }
     }
 }
+
+/// "NOV-26 vs posted r1: 01-000-6111-0000-000 -12.34 → 0.00, …" (or "no difference").
+pub(super) fn posted_difference(
+    period: &str,
+    revision: u32,
+    changes: &[crate::app::view::ProposalChange],
+) -> String {
+    if changes.is_empty() {
+        return format!("{period}: no difference from posted r{revision}");
+    }
+    let list = changes
+        .iter()
+        .map(|c| {
+            let scale = c.currency.scale();
+            format!(
+                "{} {} → {}",
+                c.account,
+                format_amount(c.before, scale),
+                format_amount(c.after, scale)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("{period} vs posted r{revision}: {list}")
+}

@@ -183,7 +183,7 @@ pub(super) fn save_mapping(s: &mut AppState) {
         ),
         (
             "Effect".into(),
-            "batches not yet staged (and rejected ones) are proposed again; their approvals lapse"
+            "batches not yet staged (and rejected or reversed ones) are proposed again; their approvals lapse"
                 .into(),
         ),
     ];

@@ -90,6 +90,8 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Effect> {
                 .find(|x| x.key == b.key)
                 .map(|x| x.state);
             if before != Some(b.state) {
+                s.posted_diffs.remove(&b.key);
+                s.asked_posted_diff.remove(&b.key);
                 s.approvers.remove(&b.key);
                 s.asked_approver.remove(&b.key);
                 s.histories.remove(&b.key);
@@ -215,6 +217,15 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Effect> {
             s.approvers.insert(key, result);
             refresh_approve_dialog(s);
         }
+        Msg::PostedDiff {
+            key,
+            revision,
+            changes,
+        } => {
+            s.asked_posted_diff.remove(&key);
+            s.posted_diffs.insert(key, (revision, changes));
+            refresh_approve_dialog(s);
+        }
         Msg::BatchHistory(h) => {
             s.asked_history.remove(&h.key);
             s.histories.insert(h.key.clone(), h);
@@ -259,6 +270,14 @@ fn focus_requests(s: &mut AppState, fx: &mut Vec<Effect>) {
                 actor: s.actor.clone(),
             });
         }
+        // approving a reversed batch again shows what changed since it was posted
+        if state == BatchState::Reversed
+            && matches!(s.dialog, Some(Dialog::Confirm(_)))
+            && !s.posted_diffs.contains_key(&key)
+            && s.asked_posted_diff.insert(key.clone())
+        {
+            fx.push(Effect::LoadPostedDiff(key.clone()));
+        }
         if state == BatchState::Vanished
             && !s.histories.contains_key(&key)
             && s.asked_history.insert(key.clone())
@@ -285,7 +304,17 @@ fn refresh_approve_dialog(s: &mut AppState) {
             None => {}
         }
     }
-    c.facts.retain(|(l, _)| l != "Approver");
+    c.facts
+        .retain(|(l, _)| l != "Approver" && l != "Since posted");
+    let since: Vec<String> = list
+        .iter()
+        .filter_map(|a| s.posted_diffs.get(&a.key).map(|d| (a, d)))
+        .filter(|(_, (rev, _))| *rev > 0)
+        .map(|(a, (rev, changes))| confirm::posted_difference(&a.key.period, *rev, changes))
+        .collect();
+    if !since.is_empty() {
+        c.facts.push(("Since posted".into(), since.join("; ")));
+    }
     if !refusals.is_empty() {
         c.facts.retain(|(l, _)| l != "Approved by");
         c.blocked = Some(format!(
