@@ -243,6 +243,52 @@ impl Flow {
         .await;
     }
 
+    /// Quits the workstation (`q`) and starts a new one on the same store and world, as the
+    /// next start of the program would.
+    async fn restart(&mut self) {
+        self.key(KeyCode::Char('q')).await;
+        self.cancel.cancel();
+        if let Some(b) = self.bridge.take() {
+            tokio::time::timeout(WAIT, b).await.unwrap().unwrap();
+        }
+        let world = self.world.as_ref().unwrap();
+        let config = Config::load(&world.config_path).unwrap();
+        let creds = config
+            .load_credentials(&Unlock::Passphrase(world.passphrase().clone()))
+            .unwrap();
+        let ctx = SyncContext::new(
+            Arc::new(config),
+            &creds,
+            self.store.clone(),
+            SyncOptions {
+                amazon_time_scale: SCALE,
+                headless: false,
+            },
+        )
+        .unwrap();
+        let engine = PostingEngine::from_context(&ctx);
+        let (msg_tx, rx) = mpsc::channel(1024);
+        let (fx, fx_rx) = mpsc::channel(64);
+        self.cancel = CancellationToken::new();
+        self.bridge = Some(workstation::spawn(
+            ctx,
+            engine,
+            msg_tx,
+            fx_rx,
+            BridgeOptions {
+                every: None,
+                sync_at_start: false,
+                cancel: self.cancel.clone(),
+            },
+        ));
+        self.fx = fx;
+        self.rx = rx;
+        self.state = AppState::new("alice", (160, 48));
+        for e in AppState::initial_effects() {
+            self.fx.send(e).await.unwrap();
+        }
+    }
+
     async fn stop(mut self) {
         self.key(KeyCode::Char('q')).await;
         self.cancel.cancel();
@@ -953,6 +999,46 @@ async fn rejected_batch_codes_fix_and_repost() {
     }
     f.post_overriding().await;
     f.all_reach(&ca, "imported", imported).await;
+    f.stop().await;
+}
+
+/// Issue 16: quitting with a post half done (one period imported, one approved) is said at
+/// exit (the store says so) and on the next start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_half_done_post_is_said_at_exit_and_on_the_next_start() {
+    let mut f = Flow::start().await;
+    let us = f.latest(world::US);
+    f.open(&us).await;
+    f.on_all_periods('a').await;
+    f.all_reach(&us, "approved", |s| s == BatchState::Approved)
+        .await;
+    // post only the first period
+    f.state.review.selected.clear();
+    f.key(KeyCode::Char('h')).await;
+    f.key(KeyCode::Char('h')).await;
+    f.post_overriding().await;
+    let want = us.clone();
+    f.until("one period imported", |s| {
+        s.batches
+            .all
+            .iter()
+            .any(|b| b.key.settlement_id == want && imported(b.state))
+    })
+    .await;
+    let half = workstation::unfinished_posts(&f.store).unwrap();
+    assert!(
+        half.iter()
+            .any(|l| l.contains(&us) && l.contains("approved")),
+        "{half:?}"
+    );
+    f.restart().await;
+    f.until("the warning at start", |s| {
+        s.status
+            .message
+            .as_ref()
+            .is_some_and(|(_, m)| m.contains("unfinished post") && m.contains(&want))
+    })
+    .await;
     f.stop().await;
 }
 
