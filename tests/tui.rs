@@ -1457,3 +1457,44 @@ fn post_confirmation_names_the_previous_settlement_and_o_overrides() {
         "{cmds:?}"
     );
 }
+
+/// Issue 16: periods are listed in calendar order everywhere, not alphabetically.
+#[test]
+fn periods_are_listed_in_calendar_order() {
+    let mut h = Harness::new((160, 48));
+    h.serve();
+    let base = batch(&h, US, "2025-09");
+    let of = |p: &str| {
+        let mut b = base.clone();
+        b.key = BatchKey::new(US, p);
+        b.state = BatchState::Proposed;
+        b
+    };
+    h.send(Msg::BatchesLoaded(vec![
+        of("JAN-27"),
+        of("NOV-26"),
+        of("DEC-26"),
+    ]));
+    h.send(Msg::BatchUpdated(of("OCT-26")));
+    let periods: Vec<&str> = h
+        .state
+        .batches
+        .all
+        .iter()
+        .map(|b| b.key.period.as_str())
+        .collect();
+    assert_eq!(periods, ["OCT-26", "NOV-26", "DEC-26", "JAN-27"]);
+    // picked out of order in the import status, the confirmation lists them by date
+    h.key(KeyCode::Char('3'));
+    h.key(KeyCode::Char('G'));
+    for _ in 0..4 {
+        h.key(KeyCode::Char(' '));
+        h.key(KeyCode::Char('k'));
+    }
+    h.key(KeyCode::Char('a'));
+    let Some(Dialog::Confirm(c)) = &h.state.dialog else {
+        panic!("approve asks first: {:?}", h.state.status.message)
+    };
+    let periods = &c.facts.iter().find(|(l, _)| l == "Periods").unwrap().1;
+    assert_eq!(periods, "OCT-26, NOV-26, DEC-26, JAN-27");
+}

@@ -77,7 +77,7 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Effect> {
         }
         Msg::BatchesLoaded(all) => {
             s.batches.all = all;
-            s.batches.all.sort_by(|a, b| a.key.cmp(&b.key));
+            s.batches.all.sort_by_key(|b| lists::batch_order(&b.key));
             refilter_batches(s);
         }
         Msg::BatchUpdated(b) => {

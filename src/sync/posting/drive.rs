@@ -82,7 +82,13 @@ impl PostingEngine {
         for r in results {
             out.extend(r?);
         }
-        out.sort_by(|a, b| a.key.cmp(&b.key));
+        // periods in calendar order (`NOV-26` before `JAN-27`), not by name
+        out.sort_by_key(|o| {
+            (
+                o.key.settlement_id.clone(),
+                crate::ledger::periods::period_order_key(&o.key.period),
+            )
+        });
         Ok(out)
     }
 
