@@ -11,7 +11,7 @@ use ml_connector::ledger::state::BatchState;
 use ml_connector::sim::ebs::{Faults, Seed, WorldEvent};
 use ml_connector::store::{AuditAction, BatchKey};
 use ml_connector::sync::convert::LedgerRoute;
-use ml_connector::sync::posting::{CrashPoint, PostingEngine, WaitMode};
+use ml_connector::sync::posting::{BatchOutcome, CrashPoint, PostingEngine, WaitMode};
 use ml_connector::sync::{ProgressSink, SyncError, SyncMsg};
 use rust_decimal::Decimal;
 use serde_json::json;
@@ -666,4 +666,117 @@ async fn an_unreadable_staging_entry_stops_the_batch_instead_of_a_rebuild() {
             .any(|p| p.contains("(staging): details do not read")),
         "{v:?}"
     );
+}
+
+/// Posts with the import followed to its end (the step scheduler stepped meanwhile).
+async fn post_polling(w: &World, engine: PostingEngine, keys: &[BatchKey]) -> Vec<BatchOutcome> {
+    let engine = engine.with_wait(WaitMode::Poll);
+    let task = {
+        let keys = keys.to_vec();
+        tokio::spawn(async move { engine.post_batches(&keys, &ProgressSink::noop()).await })
+    };
+    let mut spins = 0u64;
+    while !task.is_finished() {
+        w.sim.run_until_idle();
+        tokio::task::yield_now().await;
+        spins += 1;
+        assert!(spins < 10_000_000, "post never finished");
+    }
+    task.await.expect("join").expect("post")
+}
+
+/// Issue 16: an account EBS end-dates during a post is seen by the next batch's check
+/// (fresh answers, not the client's cache): blocked before staging, not rejected at import.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_end_dated_meanwhile_blocks_the_next_batch_before_staging() {
+    let mut seed = Seed::default_seed();
+    seed.world_events.push(WorldEvent {
+        on: "journal_import_start".into(),
+        source: Some("Amazon".into()),
+        at: None,
+        action: "end_date_account".into(),
+        account: Some(FEES.into()),
+        end_date: Some(NaiveDate::from_ymd_opt(2026, 1, 31).unwrap()),
+        ledger_id: None,
+        period: None,
+    });
+    let w = world_with(seed).await;
+    let mut keys = w.propose("5101", &[oct(FEES)]);
+    keys.extend(w.propose("5102", &[oct(FEES)]));
+    approve(&w, &keys);
+    // the cache holds "valid" for FEES before anything is posted
+    let engine = PostingEngine::new(w.store().clone(), w.client.clone(), vec![route()], "t");
+    let ledger = route().ledger_id.clone();
+    assert!(w.client.account(&ledger, FEES).await.unwrap().end.is_none());
+    let out = post_polling(&w, engine, &keys).await;
+    assert_eq!(out[0].state, BatchState::Rejected, "{out:?}");
+    assert_eq!(out[1].state, BatchState::Approved, "{out:?}");
+    let why = out[1].reason.as_deref().unwrap();
+    assert!(
+        why.contains("blocked before staging") && why.contains(FEES) && why.contains("EF01"),
+        "{why}"
+    );
+    assert!(w.journals("5102").is_empty());
+    assert_eq!(w.interface_rows("5102", &oct(FEES)).await, 0);
+    // the rejection made the client forget its answer: the next read is EBS's
+    let (info, age) = w.client.account_with_age(&ledger, FEES).await.unwrap();
+    assert!(info.end.is_some(), "{info:?}");
+    assert!(age < std::time::Duration::from_secs(1));
+}
+
+/// Moves settlement `sid` `days` later (a successor in its seller's marketplace chain).
+fn shift(w: &World, sid: &str, days: i64) {
+    let store = w.store();
+    let mut s = store.settlement(sid).unwrap().unwrap();
+    s.summary.start += chrono::Duration::days(days);
+    s.summary.end += chrono::Duration::days(days);
+    store.put_settlement(&s, None).unwrap();
+}
+
+/// Issue 16: settlement order. A later settlement waits for the previous one of its seller
+/// and marketplace (`waiting_for_previous`, naming it); posted together they go in order;
+/// an explicit override posts it anyway and is audited under the overrider's name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_later_settlement_waits_for_the_previous_one_unless_overridden() {
+    let w = world().await;
+    let first = w.propose("5201", &[oct(FEES)]);
+    let second = w.propose("5202", &[oct(FEES)]);
+    shift(&w, "5202", 14);
+    approve(&w, &first);
+    approve(&w, &second);
+    let engine = || PostingEngine::new(w.store().clone(), w.client.clone(), vec![route()], "t");
+    // the later one alone: it waits, naming the previous settlement
+    let out = post_polling(&w, engine(), &second).await;
+    assert_eq!(out[0].state, BatchState::Approved, "{out:?}");
+    let why = out[0].reason.as_deref().unwrap();
+    assert!(
+        why.starts_with("waiting_for_previous") && why.contains("5201"),
+        "{why}"
+    );
+    assert!(w.journals("5202").is_empty());
+    // both in one call: the previous first, then the later one
+    let mut both = second.clone();
+    both.extend(first.clone());
+    let out = post_polling(&w, engine(), &both).await;
+    assert!(
+        out.iter().all(|o| o.state == BatchState::Imported),
+        "{out:?}"
+    );
+
+    // a third one whose previous (5202's successor slot) is not posted: override, audited
+    let third = w.propose("5203", &[oct(FEES)]);
+    let fourth = w.propose("5204", &[oct(FEES)]);
+    shift(&w, "5203", 28);
+    shift(&w, "5204", 42);
+    approve(&w, &fourth);
+    let out = post_polling(&w, engine().with_order_override("alice"), &fourth).await;
+    assert_eq!(out[0].state, BatchState::Imported, "{out:?}");
+    let audit = w.store().audit_entries(Some("5204")).unwrap();
+    assert!(
+        audit.iter().any(|e| e.actor == "alice"
+            && e.details.get("order_override").is_some()
+            && e.details["waived"].as_str().unwrap_or("").contains("5203")),
+        "{audit:?}"
+    );
+    assert_eq!(w.state(&third[0]).state, BatchState::Proposed);
 }

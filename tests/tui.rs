@@ -426,18 +426,20 @@ fn review_approve_post_imported() {
     }
     assert_eq!(status_of(&h, US), BatchState::Approved);
 
-    // post: enter does not confirm an irreversible action, y does
-    h.key(KeyCode::Char(' '));
-    h.key(KeyCode::Char('h'));
-    h.key(KeyCode::Char(' '));
+    // post: the approved set is the post's default (a plain p after a posts both periods);
+    // enter does not confirm an irreversible action, y does
     h.key(KeyCode::Char('p'));
+    let Some(Dialog::Confirm(c)) = &h.state.dialog else {
+        panic!("post asks first")
+    };
+    assert!(c.title.starts_with("Post 2 journal(s)"), "{}", c.title);
     assert!(h.screen().contains("cannot be undone"));
     h.key(KeyCode::Enter);
     assert!(matches!(h.state.dialog, Some(Dialog::Confirm(_))));
     assert!(h.serve().is_empty(), "enter must not post");
     h.key(KeyCode::Char('y'));
     let cmds = h.serve();
-    let [Effect::Post { batches, actor }] = &cmds[..] else {
+    let [Effect::Post { batches, actor, .. }] = &cmds[..] else {
         panic!("{cmds:?}")
     };
     assert_eq!(actor, "alice");
@@ -1307,4 +1309,192 @@ fn vanished_batch_shows_history_and_archives_after_confirmation() {
     select_batch(&mut h, US, "2025-09");
     h.key(KeyCode::Char('A'));
     assert!(h.state.dialog.is_none());
+}
+
+/// Issue 16: several settlements marked in the list (space) are approved and posted in one
+/// confirmation, each batch still its own key; the approved set stays the post's default.
+#[test]
+fn several_settlements_approved_and_posted_in_one_confirmation() {
+    let mut h = Harness::new((160, 48));
+    h.serve();
+    // two settlements with journals waiting for approval (DE's made so)
+    let de: Vec<BatchView> = h
+        .state
+        .batches
+        .all
+        .iter()
+        .filter(|b| b.key.settlement_id == DE)
+        .cloned()
+        .collect();
+    for mut b in de {
+        b.state = BatchState::Proposed;
+        h.send(Msg::BatchUpdated(b));
+    }
+    let mut ids: Vec<String> = h
+        .state
+        .batches
+        .all
+        .iter()
+        .filter(|b| b.state == BatchState::Proposed)
+        .map(|b| b.key.settlement_id.clone())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert!(ids.len() >= 2, "{ids:?}");
+    let (one, two) = (ids[0].clone(), ids[1].clone());
+    h.key(KeyCode::Char('1'));
+    for id in [&one, &two] {
+        h.key(KeyCode::Char('/'));
+        h.keys(id);
+        h.key(KeyCode::Enter);
+        h.key(KeyCode::Char(' '));
+        h.key(KeyCode::Esc);
+    }
+    assert_eq!(h.state.marked.len(), 2, "{:?}", h.state.marked);
+    let keys_of = |h: &Harness| -> Vec<BatchKey> {
+        let mut k: Vec<BatchKey> = h
+            .state
+            .batches
+            .all
+            .iter()
+            .filter(|b| b.key.settlement_id == one || b.key.settlement_id == two)
+            .filter(|b| b.state == BatchState::Proposed)
+            .map(|b| b.key.clone())
+            .collect();
+        k.sort();
+        k
+    };
+    let want = keys_of(&h);
+    assert!(want.len() >= 3, "{want:?}");
+    h.key(KeyCode::Char('a'));
+    let Some(Dialog::Confirm(c)) = &h.state.dialog else {
+        panic!("approve asks first: {:?}", h.state.status.message)
+    };
+    let settlements = &c.facts.iter().find(|(l, _)| l == "Settlement").unwrap().1;
+    assert!(
+        settlements.contains(&one) && settlements.contains(&two),
+        "{settlements}"
+    );
+    h.key(KeyCode::Char('y'));
+    let cmds = h.serve();
+    let [Effect::Approve { batches, .. }] = &cmds[..] else {
+        panic!("{cmds:?}")
+    };
+    let mut approved: Vec<BatchKey> = batches.iter().map(|a| a.key.clone()).collect();
+    approved.sort();
+    assert_eq!(approved, want, "one approval per batch");
+    for k in &approved {
+        let mut b = batch(&h, &k.settlement_id, &k.period);
+        b.state = BatchState::Approved;
+        h.send(Msg::BatchUpdated(b));
+    }
+    // a plain p posts what was approved: both settlements
+    h.key(KeyCode::Char('p'));
+    let Some(Dialog::Confirm(c)) = &h.state.dialog else {
+        panic!("post asks first: {:?}", h.state.status.message)
+    };
+    assert!(
+        c.title
+            .starts_with(&format!("Post {} journal(s)", want.len())),
+        "{}",
+        c.title
+    );
+    h.key(KeyCode::Char('y'));
+    let cmds = h.serve();
+    let [Effect::Post { batches, .. }] = &cmds[..] else {
+        panic!("{cmds:?}")
+    };
+    let mut posted = batches.clone();
+    posted.sort();
+    assert_eq!(posted, want);
+    assert!(h.state.marked.is_empty(), "posting clears the marks");
+}
+
+/// Issue 16: a settlement whose previous one (same seller and marketplace) is not in EBS
+/// waits; the post confirmation says so and `o` overrides it explicitly.
+#[test]
+fn post_confirmation_names_the_previous_settlement_and_o_overrides() {
+    let mut h = Harness::new((160, 48));
+    h.serve();
+    // an earlier, still approved settlement of US's seller and marketplace
+    let us = h
+        .state
+        .settlements
+        .iter()
+        .find(|s| s.settlement_id == US)
+        .cloned()
+        .unwrap();
+    let mut list = h.state.settlements.clone();
+    list.retain(|s| {
+        !(s.seller == us.seller && s.marketplace == us.marketplace && s.start < us.start)
+    });
+    let mut prev = us.clone();
+    prev.settlement_id = "11110000001".into();
+    prev.start = us.start - chrono::Duration::days(14);
+    prev.end = us.start;
+    prev.status = BatchState::Approved;
+    list.push(prev);
+    h.send(Msg::SettlementsLoaded(list));
+    h.open(US);
+    h.serve();
+    approve_all(&mut h, US);
+    h.key(KeyCode::Char('p'));
+    let Some(Dialog::Confirm(c)) = h.state.dialog.clone() else {
+        panic!("post asks first: {:?}", h.state.status.message)
+    };
+    let order = &c.facts.iter().find(|(l, _)| l == "Order").unwrap().1;
+    assert!(order.contains("11110000001"), "{order}");
+    assert_eq!(c.waiting, vec![US.to_string()]);
+    h.key(KeyCode::Char('o'));
+    let Some(Dialog::Confirm(c)) = h.state.dialog.clone() else {
+        panic!("o keeps the confirmation open")
+    };
+    assert!(c.override_order);
+    h.key(KeyCode::Char('y'));
+    let cmds = h.serve();
+    assert!(
+        matches!(&cmds[..], [Effect::Post { override_order: true, batches, .. }] if batches.len() == 2),
+        "{cmds:?}"
+    );
+}
+
+/// Issue 16: periods are listed in calendar order everywhere, not alphabetically.
+#[test]
+fn periods_are_listed_in_calendar_order() {
+    let mut h = Harness::new((160, 48));
+    h.serve();
+    let base = batch(&h, US, "2025-09");
+    let of = |p: &str| {
+        let mut b = base.clone();
+        b.key = BatchKey::new(US, p);
+        b.state = BatchState::Proposed;
+        b
+    };
+    h.send(Msg::BatchesLoaded(vec![
+        of("JAN-27"),
+        of("NOV-26"),
+        of("DEC-26"),
+    ]));
+    h.send(Msg::BatchUpdated(of("OCT-26")));
+    let periods: Vec<&str> = h
+        .state
+        .batches
+        .all
+        .iter()
+        .map(|b| b.key.period.as_str())
+        .collect();
+    assert_eq!(periods, ["OCT-26", "NOV-26", "DEC-26", "JAN-27"]);
+    // picked out of order in the import status, the confirmation lists them by date
+    h.key(KeyCode::Char('3'));
+    h.key(KeyCode::Char('G'));
+    for _ in 0..4 {
+        h.key(KeyCode::Char(' '));
+        h.key(KeyCode::Char('k'));
+    }
+    h.key(KeyCode::Char('a'));
+    let Some(Dialog::Confirm(c)) = &h.state.dialog else {
+        panic!("approve asks first: {:?}", h.state.status.message)
+    };
+    let periods = &c.facts.iter().find(|(l, _)| l == "Periods").unwrap().1;
+    assert_eq!(periods, "OCT-26, NOV-26, DEC-26, JAN-27");
 }

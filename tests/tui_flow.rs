@@ -177,8 +177,22 @@ impl Flow {
         .await;
     }
 
+    /// `p` on what is picked (after `a`: the approved set), `o` to override the settlement
+    /// order when asked, then `y`.
+    async fn post_overriding(&mut self) {
+        self.key(KeyCode::Char('p')).await;
+        let Some(Dialog::Confirm(c)) = &self.state.dialog else {
+            panic!("`p` asks first; status: {:?}", self.state.status.message)
+        };
+        if !c.waiting.is_empty() {
+            self.key(KeyCode::Char('o')).await;
+        }
+        self.key(KeyCode::Char('y')).await;
+    }
+
     /// Selects every period of the open review and presses `action`, then confirms with `y`.
     async fn on_all_periods(&mut self, action: char) {
+        self.state.review.selected.clear();
         let n = self.state.detail.as_ref().unwrap().proposal.journals.len();
         self.key(KeyCode::Char('h')).await;
         for _ in 0..n {
@@ -199,6 +213,21 @@ impl Flow {
         self.key(KeyCode::Char('y')).await;
     }
 
+    /// Picks every period of the open review (nothing else pressed).
+    async fn on_all_periods_keys(&mut self) {
+        self.state.review.selected.clear();
+        let n = self.state.detail.as_ref().unwrap().proposal.journals.len();
+        for _ in 0..=n {
+            self.key(KeyCode::Char('h')).await;
+        }
+        for i in 0..n {
+            if i > 0 {
+                self.key(KeyCode::Char('l')).await;
+            }
+            self.key(KeyCode::Char(' ')).await;
+        }
+    }
+
     async fn all_reach(&mut self, id: &str, what: &str, ok: impl Fn(BatchState) -> bool) {
         let want = id.to_string();
         self.until(&format!("{id} {what}"), |s| {
@@ -212,6 +241,52 @@ impl Flow {
             !states.is_empty() && states.iter().all(|st| ok(*st))
         })
         .await;
+    }
+
+    /// Quits the workstation (`q`) and starts a new one on the same store and world, as the
+    /// next start of the program would.
+    async fn restart(&mut self) {
+        self.key(KeyCode::Char('q')).await;
+        self.cancel.cancel();
+        if let Some(b) = self.bridge.take() {
+            tokio::time::timeout(WAIT, b).await.unwrap().unwrap();
+        }
+        let world = self.world.as_ref().unwrap();
+        let config = Config::load(&world.config_path).unwrap();
+        let creds = config
+            .load_credentials(&Unlock::Passphrase(world.passphrase().clone()))
+            .unwrap();
+        let ctx = SyncContext::new(
+            Arc::new(config),
+            &creds,
+            self.store.clone(),
+            SyncOptions {
+                amazon_time_scale: SCALE,
+                headless: false,
+            },
+        )
+        .unwrap();
+        let engine = PostingEngine::from_context(&ctx);
+        let (msg_tx, rx) = mpsc::channel(1024);
+        let (fx, fx_rx) = mpsc::channel(64);
+        self.cancel = CancellationToken::new();
+        self.bridge = Some(workstation::spawn(
+            ctx,
+            engine,
+            msg_tx,
+            fx_rx,
+            BridgeOptions {
+                every: None,
+                sync_at_start: false,
+                cancel: self.cancel.clone(),
+            },
+        ));
+        self.fx = fx;
+        self.rx = rx;
+        self.state = AppState::new("alice", (160, 48));
+        for e in AppState::initial_effects() {
+            self.fx.send(e).await.unwrap();
+        }
     }
 
     async fn stop(mut self) {
@@ -269,8 +344,61 @@ async fn review_approve_post_imported() {
             .any(|e| e.action.as_str() == "approval" && e.actor == "alice"),
         "the approval is audited under the accountant's name"
     );
-    f.on_all_periods('p').await;
+    // a plain `p` after `a` posts the approved set (both periods), in calendar order
+    f.key(KeyCode::Char('p')).await;
+    let Some(Dialog::Confirm(c)) = f.state.dialog.clone() else {
+        panic!("p asks first: {:?}", f.state.status.message)
+    };
+    assert!(c.title.starts_with("Post 2 journal(s)"), "{}", c.title);
+    let periods: Vec<String> = detail
+        .proposal
+        .journals
+        .iter()
+        .map(|j| j.period.clone())
+        .collect();
+    let fact = |l: &str| c.facts.iter().find(|(x, _)| x == l).map(|(_, v)| v.clone());
+    assert_eq!(fact("Periods"), Some(periods.join(", ")));
+    // settlement order: the previous US settlement is not in EBS, so this one waits …
+    let mut chain: Vec<_> = f
+        .store
+        .settlements()
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.marketplace_id == world::US)
+        .collect();
+    chain.sort_by_key(|s| s.summary.start);
+    let previous = chain[chain.len() - 2].summary.settlement_id.clone();
+    let order = fact("Order").expect("the confirmation says the settlement waits");
+    assert!(order.contains(&previous), "{order}");
+    f.key(KeyCode::Char('y')).await;
+    let want = us.clone();
+    f.until("waiting for the previous settlement", |s| {
+        let mine: Vec<_> = s
+            .batches
+            .all
+            .iter()
+            .filter(|b| b.key.settlement_id == want)
+            .collect();
+        !mine.is_empty()
+            && mine.iter().all(|b| {
+                b.state == BatchState::Approved
+                    && b.reason.as_deref().is_some_and(|r| {
+                        r.starts_with("waiting_for_previous") && r.contains(&previous)
+                    })
+            })
+    })
+    .await;
+    // … until the accountant overrides the order explicitly (audited)
+    f.on_all_periods_keys().await;
+    f.post_overriding().await;
     f.all_reach(&us, "imported", imported).await;
+    let audit = f.store.audit_entries(Some(&us)).unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.actor == "alice" && e.details.get("order_override").is_some()),
+        "the override is audited under the accountant's name"
+    );
     // the import status shows EBS's group and request ids
     f.key(KeyCode::Char('3')).await;
     let views: Vec<_> = f
@@ -343,8 +471,7 @@ async fn post_then_reverse_through_the_tui() {
         state_of(s).is_some_and(|(st, _)| st == BatchState::Approved)
     })
     .await;
-    f.key(KeyCode::Char('p')).await;
-    f.key(KeyCode::Char('y')).await;
+    f.post_overriding().await;
     f.until("imported", |s| {
         state_of(s).is_some_and(|(st, _)| imported(st))
     })
@@ -428,11 +555,72 @@ async fn post_then_reverse_through_the_tui() {
         "the reversal is audited under the accountant's name"
     );
 
-    // the corrected proposal: the bridge says who may approve, then it posts as revision 3
+    // the correction: a mapping change; its preview includes the reversed batch
+    let journal_accounts: Vec<String> = f.state.detail.as_ref().unwrap().proposal.journals[0]
+        .lines
+        .iter()
+        .map(|l| l.account.clone())
+        .collect();
+    f.key(KeyCode::Char('4')).await;
+    f.until("the mapping", |s| s.mapping.draft.is_some()).await;
+    let rule = f
+        .state
+        .mapping
+        .draft
+        .as_ref()
+        .unwrap()
+        .rules
+        .iter()
+        .position(|r| journal_accounts.contains(&r.account) && r.account != "01-000-6110-0000-000")
+        .expect("a rule behind the reversed journal");
+    let moved = f.state.mapping.draft.as_ref().unwrap().rules[rule]
+        .account
+        .clone();
+    f.key(KeyCode::Char('g')).await;
+    for _ in 0..rule {
+        f.key(KeyCode::Char('j')).await;
+    }
+    f.key(KeyCode::Char('e')).await;
+    for _ in 0..4 {
+        f.key(KeyCode::Tab).await;
+    }
+    for _ in 0..13 {
+        f.key(KeyCode::Backspace).await;
+    }
+    f.keys("6110-0000-000").await;
+    f.key(KeyCode::Enter).await;
+    f.until("the proposal diff", |s| {
+        s.mapping.diff_hash.is_some() && s.mapping.diff_hash == s.mapping.pending_hash
+    })
+    .await;
+    assert!(
+        f.state
+            .mapping
+            .diff
+            .iter()
+            .any(|c| c.settlement_id == us && c.period == period && c.account == moved),
+        "the preview names the reversed batch: {:?}",
+        f.state.mapping.diff
+    );
+    f.key(KeyCode::Char('w')).await;
+    f.key(KeyCode::Char('y')).await;
+    f.until("the reversed batch proposed again", |s| {
+        s.mapping.saved.as_ref().and_then(|d| d.version)
+            == s.mapping.draft.as_ref().and_then(|d| d.version)
+            && s.status
+                .message
+                .as_ref()
+                .is_some_and(|(_, m)| m.contains("proposed again"))
+    })
+    .await;
+    f.key(KeyCode::Char('2')).await;
+    // the approval shows what changed since the posted revision, and who may approve
     f.key(KeyCode::Char('a')).await;
-    f.until("the approver check", |s| {
+    f.until("the approver check and the difference from r1", |s| {
         matches!(&s.dialog, Some(Dialog::Confirm(c))
-            if c.facts.iter().any(|(l, v)| l == "Approver" && v == "alice: you may approve"))
+            if c.facts.iter().any(|(l, v)| l == "Approver" && v == "alice: you may approve")
+            && c.facts.iter().any(|(l, v)| l == "Since posted"
+                && v.contains("posted r1") && v.contains(&moved)))
     })
     .await;
     f.key(KeyCode::Char('y')).await;
@@ -440,8 +628,7 @@ async fn post_then_reverse_through_the_tui() {
         state_of(s) == Some((BatchState::Approved, 3))
     })
     .await;
-    f.key(KeyCode::Char('p')).await;
-    f.key(KeyCode::Char('y')).await;
+    f.post_overriding().await;
     f.until("revision 3 imported", |s| {
         state_of(s).is_some_and(|(st, r)| imported(st) && r == 3)
     })
@@ -485,8 +672,7 @@ async fn post_then_reverse_through_the_tui() {
         ostate(s) == Some(BatchState::Approved)
     })
     .await;
-    f.key(KeyCode::Char('p')).await;
-    f.key(KeyCode::Char('y')).await;
+    f.post_overriding().await;
     f.until("other imported", |s| ostate(s).is_some_and(imported))
         .await;
     let group: i64 = f
@@ -613,10 +799,81 @@ async fn rejected_batch_codes_fix_and_repost() {
     f.on_all_periods('a').await;
     f.all_reach(&ca, "approved", |s| s == BatchState::Approved)
         .await;
-    f.on_all_periods('p').await;
-    // EBS end-dates CA's fee account as the import starts: rejected, with codes
-    f.all_reach(&ca, "rejected", |s| s == BatchState::Rejected)
+    // before the post EBS says the fee account is valid (opening the rule asks at once)
+    f.key(KeyCode::Char('4')).await;
+    f.until("CA's mapping", |s| {
+        s.mapping
+            .draft
+            .as_ref()
+            .is_some_and(|d| d.rules.iter().any(|r| r.account == world::CA_FEE_ACCOUNT))
+    })
+    .await;
+    let at = f
+        .state
+        .mapping
+        .draft
+        .as_ref()
+        .unwrap()
+        .rules
+        .iter()
+        .position(|r| r.account == world::CA_FEE_ACCOUNT)
+        .unwrap();
+    f.key(KeyCode::Char('g')).await;
+    for _ in 0..at {
+        f.key(KeyCode::Char('j')).await;
+    }
+    f.key(KeyCode::Char('e')).await;
+    f.until("EBS's answer about the existing rule's account", |s| {
+        matches!(
+            s.account_checks.get(world::CA_FEE_ACCOUNT),
+            Some(ml_connector::app::view::AccountCheck::Valid { .. })
+        )
+    })
+    .await;
+    f.key(KeyCode::Esc).await;
+    f.key(KeyCode::Char('2')).await;
+    f.post_overriding().await;
+    // EBS end-dates CA's fee account as the import starts: rejected with codes; a period
+    // checked after that is blocked before staging (EBS's fresh answer), not rejected
+    let want = ca.clone();
+    let settled = |s: &AppState| {
+        let mine: Vec<_> = s
+            .batches
+            .all
+            .iter()
+            .filter(|b| b.key.settlement_id == want)
+            .collect();
+        !mine.is_empty()
+            && mine.iter().any(|b| b.state == BatchState::Rejected)
+            && mine.iter().all(|b| {
+                b.state == BatchState::Rejected
+                    || (b.state == BatchState::Approved
+                        && b.reason.as_deref().is_some_and(|r| {
+                            r.contains("blocked before staging")
+                                && r.contains(world::CA_FEE_ACCOUNT)
+                        }))
+            })
+    };
+    f.until("rejected (or blocked before staging)", settled)
         .await;
+    // the stale answers are gone: the rule editor's and the review's
+    assert!(
+        !matches!(
+            f.state.account_checks.get(world::CA_FEE_ACCOUNT),
+            Some(ml_connector::app::view::AccountCheck::Valid { .. })
+        ),
+        "{:?}",
+        f.state.account_checks.get(world::CA_FEE_ACCOUNT)
+    );
+    f.until("the review says the account is invalid in EBS", |s| {
+        s.detail.as_ref().is_some_and(|d| {
+            d.checks
+                .invalid_accounts
+                .as_ref()
+                .is_some_and(|a| a.iter().any(|x| x.contains(world::CA_FEE_ACCOUNT)))
+        })
+    })
+    .await;
     let rejected: Vec<_> = f
         .state
         .batches
@@ -724,16 +981,64 @@ async fn rejected_batch_codes_fix_and_repost() {
     f.on_all_periods('a').await;
     f.all_reach(&ca, "approved", |s| s == BatchState::Approved)
         .await;
-    assert!(
-        f.state
-            .batches
+    // the rejected periods post as revision 2 (a blocked one never reached EBS)
+    for b in f
+        .state
+        .batches
+        .all
+        .iter()
+        .filter(|b| b.key.settlement_id == ca)
+    {
+        let was = rejected.iter().find(|r| r.key == b.key).unwrap();
+        let want = if was.state == BatchState::Rejected {
+            2
+        } else {
+            1
+        };
+        assert_eq!(b.revision, want, "{b:?}");
+    }
+    f.post_overriding().await;
+    f.all_reach(&ca, "imported", imported).await;
+    f.stop().await;
+}
+
+/// Issue 16: quitting with a post half done (one period imported, one approved) is said at
+/// exit (the store says so) and on the next start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_half_done_post_is_said_at_exit_and_on_the_next_start() {
+    let mut f = Flow::start().await;
+    let us = f.latest(world::US);
+    f.open(&us).await;
+    f.on_all_periods('a').await;
+    f.all_reach(&us, "approved", |s| s == BatchState::Approved)
+        .await;
+    // post only the first period
+    f.state.review.selected.clear();
+    f.key(KeyCode::Char('h')).await;
+    f.key(KeyCode::Char('h')).await;
+    f.post_overriding().await;
+    let want = us.clone();
+    f.until("one period imported", |s| {
+        s.batches
             .all
             .iter()
-            .filter(|b| b.key.settlement_id == ca)
-            .all(|b| b.revision == 2)
+            .any(|b| b.key.settlement_id == want && imported(b.state))
+    })
+    .await;
+    let half = workstation::unfinished_posts(&f.store).unwrap();
+    assert!(
+        half.iter()
+            .any(|l| l.contains(&us) && l.contains("approved")),
+        "{half:?}"
     );
-    f.on_all_periods('p').await;
-    f.all_reach(&ca, "imported", imported).await;
+    f.restart().await;
+    f.until("the warning at start", |s| {
+        s.status
+            .message
+            .as_ref()
+            .is_some_and(|(_, m)| m.contains("unfinished post") && m.contains(&want))
+    })
+    .await;
     f.stop().await;
 }
 
@@ -839,6 +1144,7 @@ fn demo_under_tmux() {
     // post it: the confirmation says it cannot be undone
     t.send(&["p"]);
     t.until("the post dialog", |s| s.contains("cannot be undone"));
+    t.send(&["o"]);
     t.send(&["y"]);
     t.until("imported visible", |s| {
         s.contains("posted: 1 imported") || s.contains("posted: 1 posted")

@@ -30,6 +30,8 @@ pub enum Effect {
     Post {
         batches: Vec<BatchKey>,
         actor: String,
+        /// The accountant overrode the settlement order in the confirmation (audited).
+        override_order: bool,
     },
     SyncNow,
     /// Ask EBS whether an account (code combination) exists and is enabled.
@@ -58,6 +60,9 @@ pub enum Effect {
         key: BatchKey,
         actor: String,
     },
+    /// How the current proposal of a reversed batch differs from its last posted revision;
+    /// answer: `Msg::PostedDiff`.
+    LoadPostedDiff(BatchKey),
     /// The batch's history from the audit trail; answer: `Msg::BatchHistory`.
     LoadHistory(BatchKey),
     /// A vanished batch is not re-posted: archived (audited).

@@ -168,6 +168,7 @@ pub enum Action {
     SaveMapping,
     DiscardDraft,
     Confirm,
+    OverrideOrder,
     Cancel,
     NextField,
     PrevField,
@@ -269,6 +270,24 @@ pub const BINDINGS: &[Binding] = &[
         "filter by status",
     ),
     b(
+        C::Settlements,
+        &[K::Char(' ')],
+        Action::ToggleSelect,
+        "mark settlement",
+    ),
+    b(
+        C::Settlements,
+        &[K::Char('a')],
+        Action::Approve,
+        "approve marked (or current) settlements",
+    ),
+    b(
+        C::Settlements,
+        &[K::Char('p')],
+        Action::Post,
+        "post marked (or current) approved settlements",
+    ),
+    b(
         C::Review,
         &[K::Char('h'), K::Left, K::Char('[')],
         Action::PrevPeriod,
@@ -362,6 +381,12 @@ pub const BINDINGS: &[Binding] = &[
         "discard draft changes",
     ),
     b(C::Confirm, &[K::Char('y')], Action::Confirm, "confirm"),
+    b(
+        C::Confirm,
+        &[K::Char('o')],
+        Action::OverrideOrder,
+        "post out of settlement order (audited)",
+    ),
     b(
         C::Confirm,
         &[K::Char('n'), K::Esc],

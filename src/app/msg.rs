@@ -69,6 +69,13 @@ pub enum Msg {
         key: BatchKey,
         result: Result<(), ApprovalRefusal>,
     },
+    /// Per account, the last posted revision's net against the current proposal's
+    /// (answer to `Effect::LoadPostedDiff`; `revision` 0: nothing was posted).
+    PostedDiff {
+        key: BatchKey,
+        revision: u32,
+        changes: Vec<ProposalChange>,
+    },
     /// A batch's history (answer to `Effect::LoadHistory`).
     BatchHistory(BatchHistoryView),
     /// Something failed; shown in the status bar.

@@ -255,6 +255,10 @@ pub struct Confirm {
     pub irreversible: bool,
     /// Why it cannot be confirmed (maker-checker): shown, and `y` is refused.
     pub blocked: Option<String>,
+    /// Post only: settlements that wait for their previous settlement (settlement order).
+    pub waiting: Vec<String>,
+    /// Post only: `o` pressed: post them anyway (audited as the accountant's override).
+    pub override_order: bool,
 }
 
 /// The rule editor's text fields, in tab order.
@@ -391,11 +395,19 @@ pub struct AppState {
     pub batches: BatchesState,
     pub mapping: MappingState,
     pub account_checks: HashMap<String, AccountCheck>,
+    /// When each account answer arrived (shown as its age; forgotten on `r`, a mapping save,
+    /// or a rejection naming the account).
+    pub account_checked_at: HashMap<String, DateTime<Utc>>,
+    /// Settlements marked with space in the settlements list (approve / post act on all).
+    pub marked: BTreeSet<String>,
     pub audit: AuditState,
     /// Whether the actor may approve a batch, as the sync layer answered.
     pub approvers: HashMap<BatchKey, Result<(), ApprovalRefusal>>,
     /// Batches whose approver check was asked and not yet answered.
     pub asked_approver: BTreeSet<BatchKey>,
+    /// Reversed batches: the posted revision and how the current proposal differs from it.
+    pub posted_diffs: HashMap<BatchKey, (u32, Vec<ProposalChange>)>,
+    pub asked_posted_diff: BTreeSet<BatchKey>,
     /// Histories of batches (vanished ones), as loaded.
     pub histories: HashMap<BatchKey, BatchHistoryView>,
     pub asked_history: BTreeSet<BatchKey>,
@@ -426,9 +438,13 @@ impl AppState {
             batches: BatchesState::default(),
             mapping: MappingState::default(),
             account_checks: HashMap::new(),
+            account_checked_at: HashMap::new(),
+            marked: BTreeSet::new(),
             audit: AuditState::default(),
             approvers: HashMap::new(),
             asked_approver: BTreeSet::new(),
+            posted_diffs: HashMap::new(),
+            asked_posted_diff: BTreeSet::new(),
             histories: HashMap::new(),
             asked_history: BTreeSet::new(),
             reversal_pending: None,

@@ -86,6 +86,17 @@ async fn workstation(
     cancel.cancel();
     errln!("stopping sync at the next safe point…");
     let _ = bridge.await;
+    // a post left half done is said at exit (and again at the next start)
+    match workstation::unfinished_posts(&store) {
+        Ok(list) => {
+            for line in list {
+                eprintln!(
+                    "warning: {line}: the approved period(s) are not in EBS yet; post them (p) next time"
+                );
+            }
+        }
+        Err(e) => eprintln!("warning: could not check for unfinished posts: {e}"),
+    }
     store.flush()?;
     // Leaving after changes leaves a rotating backup (issue 14).
     if let Err(e) = store.backup_if_changed(crate::store::DEFAULT_BACKUPS) {

@@ -1,8 +1,9 @@
 //! Pre-staging checks: every account combination a batch uses is read from EBS (exists,
 //! enabled, detail-postable, active at the accounting date) and the period must be open.
 //!
-//! Reads are cached for a short time (accounts change rarely, but they do change: the import
-//! still re-validates, and its codes are shown per line).
+//! Reads are cached for a short time for the screens (accounts change rarely, but they do
+//! change); the pre-staging check reads every account fresh, and a rejection naming an
+//! account forgets its cached answer.
 
 use crate::ebs::EbsClient;
 use crate::ebs::context::Module;
@@ -194,15 +195,38 @@ impl CheckCache {
 impl EbsClient {
     /// Reads one account combination (`get_account`), through the cache.
     pub async fn account(&self, ledger_id: &str, account: &str) -> Result<AccountInfo, EbsError> {
+        Ok(self.account_with_age(ledger_id, account).await?.0)
+    }
+
+    /// Like [`Self::account`], with how old the answer is (zero when just read).
+    pub async fn account_with_age(
+        &self,
+        ledger_id: &str,
+        account: &str,
+    ) -> Result<(AccountInfo, Duration), EbsError> {
         let key = (ledger_id.to_string(), account.to_string());
         {
             let cache = self.cache.accounts.lock().await;
             if let Some((at, info)) = cache.get(&key)
                 && at.elapsed() < self.cache.ttl
             {
-                return Ok(info.clone());
+                return Ok((info.clone(), at.elapsed()));
             }
         }
+        Ok((
+            self.account_fresh(ledger_id, account).await?,
+            Duration::ZERO,
+        ))
+    }
+
+    /// Reads one account combination from EBS now (the cache is refreshed with the answer).
+    /// The pre-staging checks use this: an account can be end-dated between two batches.
+    pub async fn account_fresh(
+        &self,
+        ledger_id: &str,
+        account: &str,
+    ) -> Result<AccountInfo, EbsError> {
+        let key = (ledger_id.to_string(), account.to_string());
         let out = self
             .custom(
                 Module::Gl,
@@ -268,6 +292,18 @@ impl EbsClient {
         Ok(periods)
     }
 
+    /// Forgets the cached reads of these accounts (a rejection named them).
+    pub async fn forget_accounts<'a>(
+        &self,
+        ledger_id: &str,
+        accounts: impl IntoIterator<Item = &'a str>,
+    ) {
+        let mut cache = self.cache.accounts.lock().await;
+        for a in accounts {
+            cache.remove(&(ledger_id.to_string(), a.to_string()));
+        }
+    }
+
     /// Forgets cached account and period reads (e.g. after a rejection).
     pub async fn clear_check_cache(&self) {
         self.cache.accounts.lock().await.clear();
@@ -302,9 +338,13 @@ impl EbsClient {
             Some(_) => {}
         }
         let accounts: BTreeSet<&str> = batch.lines.iter().map(|l| l.account.as_str()).collect();
-        let infos =
-            futures::future::join_all(accounts.iter().map(|a| self.account(&batch.ledger_id, a)))
-                .await;
+        // Fresh answers: what EBS says now, at this batch's accounting date.
+        let infos = futures::future::join_all(
+            accounts
+                .iter()
+                .map(|a| self.account_fresh(&batch.ledger_id, a)),
+        )
+        .await;
         let mut by_account = HashMap::new();
         for info in infos {
             let info = info?;

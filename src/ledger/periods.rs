@@ -245,8 +245,44 @@ impl PeriodIndex {
     }
 }
 
+/// Sorts period names in calendar order: `NOV-26` < `DEC-26` < `JAN-27` (EBS's `MON-YY`),
+/// `2025-09` < `2025-10`; a name that reads as neither sorts after, by name.
+pub fn period_order_key(name: &str) -> (bool, i32, u32, String) {
+    const MONTHS: [&str; 12] = [
+        "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+    ];
+    let parsed = name.split_once('-').and_then(|(a, b)| {
+        let month_of = |m: &str| {
+            MONTHS
+                .iter()
+                .position(|x| x.eq_ignore_ascii_case(m))
+                .map(|i| i as u32 + 1)
+        };
+        let year_of = |y: &str| {
+            let n: i32 = y.parse().ok()?;
+            Some(if y.len() == 2 { 2000 + n } else { n })
+        };
+        match (month_of(a), year_of(b)) {
+            (Some(m), Some(y)) => Some((y, m)),
+            _ => Some((year_of(a)?, b.parse().ok()?)),
+        }
+    });
+    let (y, m) = parsed.unwrap_or((i32::MAX, 0));
+    (parsed.is_none(), y, m, name.to_string())
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn period_names_sort_by_calendar() {
+        let mut p = vec!["JAN-27", "NOV-26", "DEC-26", "2025-10", "2025-09", "ADJ"];
+        p.sort_by_key(|n| period_order_key(n));
+        assert_eq!(
+            p,
+            ["2025-09", "2025-10", "NOV-26", "DEC-26", "JAN-27", "ADJ"]
+        );
+    }
     use super::*;
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {

@@ -147,7 +147,9 @@ pub fn report(
     let mut settlements = Vec::new();
     let mut waiting = false;
     for rec in ctx.store.settlements()? {
-        let batches = ctx.store.batches_for(&rec.summary.settlement_id)?;
+        let mut batches = ctx.store.batches_for(&rec.summary.settlement_id)?;
+        // periods in calendar order (`NOV-26` before `JAN-27`), not by name
+        batches.sort_by_key(|b| crate::ledger::periods::period_order_key(&b.period));
         for b in &batches {
             *counts.entry(b.state.as_str().to_string()).or_default() += 1;
             waiting |= !is_done(b.state);

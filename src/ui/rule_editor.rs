@@ -61,11 +61,20 @@ pub fn render(f: &mut Frame, area: Rect, ed: &RuleEditor, s: &AppState, t: &Them
                     None => Span::styled("… checking with EBS", t.dim()),
                 },
             };
-            line_at(
-                f,
-                y,
-                Line::from(vec![Span::raw(" ".repeat(label_w as usize)), status]),
-            );
+            // a kept answer says how old it is (r asks EBS again)
+            let age = match (s.account_checked_at.get(&account), s.now) {
+                (Some(at), Some(now)) if (now - *at).num_minutes() >= 1 => Some(Span::styled(
+                    format!(
+                        " · answer {} min old (r: ask again)",
+                        (now - *at).num_minutes()
+                    ),
+                    t.dim(),
+                )),
+                _ => None,
+            };
+            let mut spans = vec![Span::raw(" ".repeat(label_w as usize)), status];
+            spans.extend(age);
+            line_at(f, y, Line::from(spans));
             y += 1;
         }
     }

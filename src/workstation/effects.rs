@@ -87,7 +87,11 @@ pub(super) async fn execute(inner: &Arc<Inner>, effect: Effect) -> Result<(), Wo
                 .say(Msg::Info(format!("withdrew {} approval(s)", keys.len())))
                 .await;
         }
-        Effect::Post { batches, .. } => post(inner, batches).await?,
+        Effect::Post {
+            batches,
+            actor,
+            override_order,
+        } => post(inner, batches, override_order.then_some(actor)).await?,
         Effect::ValidateAccount(account) => {
             let result = validate_account(inner, &account).await;
             inner.say(Msg::MappingValidated { account, result }).await;
@@ -124,6 +128,17 @@ pub(super) async fn execute(inner: &Arc<Inner>, effect: Effect) -> Result<(), Wo
                 })
                 .await?;
             inner.say(Msg::MayApprove { key, result }).await;
+        }
+        Effect::LoadPostedDiff(key) => {
+            let k = store_key(&key);
+            let (revision, changes) = inner.blocking(move |i| posted_diff(i, &k)).await?;
+            inner
+                .say(Msg::PostedDiff {
+                    key,
+                    revision,
+                    changes,
+                })
+                .await;
         }
         Effect::LoadHistory(key) => {
             let k = key.clone();
@@ -403,12 +418,22 @@ async fn external_checks(
     })
 }
 
-async fn post(inner: &Arc<Inner>, batches: Vec<view::BatchKey>) -> Result<(), WorkstationError> {
+/// Posts the confirmed batches; `override_by`: the accountant who overrode the settlement
+/// order in the confirmation (each batch posted out of order is audited under that name).
+async fn post(
+    inner: &Arc<Inner>,
+    batches: Vec<view::BatchKey>,
+    override_by: Option<String>,
+) -> Result<(), WorkstationError> {
     let keys: Vec<BatchKey> = batches.iter().map(store_key).collect();
     if let Ok(mut p) = inner.posting.lock() {
         p.extend(keys.iter().cloned());
     }
-    let result = inner.engine.post_batches(&keys, &inner.sink).await;
+    let engine = match override_by {
+        Some(by) => inner.engine.clone().with_order_override(by),
+        None => inner.engine.clone(),
+    };
+    let result = engine.post_batches(&keys, &inner.sink).await;
     if let Ok(mut p) = inner.posting.lock() {
         for k in &keys {
             p.remove(k);
@@ -437,7 +462,16 @@ async fn post(inner: &Arc<Inner>, batches: Vec<view::BatchKey>) -> Result<(), Wo
         .map(|(s, n)| format!("{n} {s}"))
         .collect::<Vec<_>>()
         .join(", ");
-    let errors: Vec<String> = outcomes.iter().filter_map(|o| o.error.clone()).collect();
+    let mut errors: Vec<String> = outcomes.iter().filter_map(|o| o.error.clone()).collect();
+    // held back by settlement order: say which settlement it waits for
+    errors.extend(
+        outcomes
+            .iter()
+            .filter(|o| o.error.is_none())
+            .filter_map(|o| o.reason.as_ref().map(|r| (o, r)))
+            .filter(|(_, r)| r.starts_with(crate::sync::posting::WAITING_FOR_PREVIOUS))
+            .map(|(o, r)| format!("{}: {r}", o.key)),
+    );
     if errors.is_empty() {
         inner.say(Msg::Info(format!("posted: {text}"))).await;
     } else {
@@ -445,7 +479,43 @@ async fn post(inner: &Arc<Inner>, batches: Vec<view::BatchKey>) -> Result<(), Wo
             .say(Msg::Error(format!("posted: {text}; {}", errors.join("; "))))
             .await;
     }
+    // the review's account and period checks follow what EBS said
+    refresh_views(inner).await;
     Ok(())
+}
+
+/// Settlements whose post is half done: some periods in EBS (staged or later), others
+/// still only approved. Said at the workstation's start and when it exits.
+pub fn unfinished_posts(store: &crate::store::Store) -> Result<Vec<String>, WorkstationError> {
+    let mut by: BTreeMap<String, Vec<(String, BatchState)>> = BTreeMap::new();
+    for b in store.batches()? {
+        by.entry(b.settlement_id.clone())
+            .or_default()
+            .push((b.period.clone(), b.state));
+    }
+    let mut out = Vec::new();
+    for (id, mut list) in by {
+        let sent = list.iter().any(|(_, s)| {
+            matches!(
+                s,
+                BatchState::Staged
+                    | BatchState::Submitted
+                    | BatchState::Imported
+                    | BatchState::Posted
+            )
+        });
+        let waiting = list.iter().any(|(_, s)| *s == BatchState::Approved);
+        if sent && waiting {
+            list.sort_by_key(|(p, _)| crate::ledger::periods::period_order_key(p));
+            let what = list
+                .iter()
+                .map(|(p, s)| format!("{p} {s}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            out.push(format!("settlement {id} is half posted ({what})"));
+        }
+    }
+    Ok(out)
 }
 
 /// Re-sends the settlement list and the open review.
@@ -476,4 +546,65 @@ async fn reload_detail(inner: &Arc<Inner>, id: String) -> Result<(), Workstation
     }
     inner.say(Msg::DetailLoaded(Box::new(detail))).await;
     Ok(())
+}
+
+/// The last revision of `key` that was posted and then reversed, and per account how the
+/// current proposal's net (credit − debit) differs from what that revision sent to EBS.
+fn posted_diff(
+    i: &Inner,
+    key: &BatchKey,
+) -> Result<(u32, Vec<view::ProposalChange>), WorkstationError> {
+    use crate::store::{AuditAction, ReversalDetails, StagingDetails};
+    use rust_decimal::Decimal;
+    let entries: Vec<_> = i
+        .ctx
+        .store
+        .audit_entries(Some(&key.settlement_id))?
+        .into_iter()
+        .filter(|e| e.period.as_deref() == Some(key.period.as_str()))
+        .collect();
+    let Some(reversed) = entries
+        .iter()
+        .rev()
+        .filter(|e| e.action == AuditAction::Reversal)
+        .find_map(|e| ReversalDetails::of(e).ok())
+        .map(|d| d.revision)
+    else {
+        return Ok((0, Vec::new()));
+    };
+    let Some(sent) = entries
+        .iter()
+        .rev()
+        .filter(|e| e.action == AuditAction::Staging)
+        .filter_map(|e| StagingDetails::of(e).ok())
+        .find(|d| d.revision == reversed)
+        .map(|d| d.batch)
+    else {
+        return Ok((0, Vec::new()));
+    };
+    let mut nets: BTreeMap<String, (Decimal, Decimal)> = BTreeMap::new();
+    for l in &sent.lines {
+        nets.entry(l.account.clone()).or_default().0 +=
+            l.entered_cr.unwrap_or_default() - l.entered_dr.unwrap_or_default();
+    }
+    if let Some(p) = i.ctx.store.proposal(key)? {
+        for l in &p.lines.lines {
+            nets.entry(l.account.clone()).or_default().1 += l.credit - l.debit;
+        }
+    }
+    let currency = crate::ledger::money::Currency::new(&sent.currency);
+    let changes = nets
+        .into_iter()
+        .filter(|(_, (before, after))| before != after)
+        .map(|(account, (before, after))| view::ProposalChange {
+            settlement_id: key.settlement_id.clone(),
+            period: key.period.clone(),
+            label: account.clone(),
+            account,
+            currency: currency.clone(),
+            before,
+            after,
+        })
+        .collect();
+    Ok((reversed, changes))
 }

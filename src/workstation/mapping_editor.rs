@@ -106,6 +106,8 @@ async fn editable_settlements(
     Ok(recs)
 }
 
+/// What a mapping save proposes again (as `sync::propose` does): not yet in EBS, rejected,
+/// or reversed (its next revision follows the new mapping).
 pub(super) fn reproposable(s: BatchState) -> bool {
     matches!(
         s,
@@ -115,6 +117,7 @@ pub(super) fn reproposable(s: BatchState) -> bool {
             | BatchState::Inconsistent
             | BatchState::Approved
             | BatchState::Rejected
+            | BatchState::Reversed
     )
 }
 
@@ -205,6 +208,10 @@ pub(super) async fn save_mapping(
         })
         .await?;
     inner.say(Msg::MappingSaved { version }).await;
+    // accounts are asked about again after a save (EBS may have changed meanwhile)
+    for c in inner.ctx.ebs.values() {
+        c.clear_check_cache().await;
+    }
     let summary = propose_pending(&inner.ctx, &inner.sink, Utc::now()).await?;
     drop(_guard);
     let keys: Vec<BatchKey> = summary.proposed.iter().map(|(k, _)| k.clone()).collect();

@@ -48,6 +48,7 @@ mod views;
 #[cfg(test)]
 mod tests;
 
+pub use effects::unfinished_posts;
 pub use error::WorkstationError;
 
 /// How the bridge runs.
@@ -142,6 +143,16 @@ async fn run(
         posting: StdMutex::new(BTreeSet::new()),
         plans: StdMutex::new(HashMap::new()),
     });
+    if let Ok(list) = effects::unfinished_posts(&inner.ctx.store)
+        && !list.is_empty()
+    {
+        inner
+            .say(Msg::Error(format!(
+                "unfinished post from before: {}; post the approved periods (p) to finish",
+                list.join("; ")
+            )))
+            .await;
+    }
     let forwarder = tokio::spawn(rounds::forward(inner.clone(), sync_rx));
     let (trigger_tx, trigger_rx) = mpsc::unbounded_channel::<()>();
     let scheduler = tokio::spawn(rounds::schedule(
@@ -161,6 +172,10 @@ async fn run(
         match effect {
             Effect::Quit => break,
             Effect::SyncNow => {
+                // `r` also means: ask EBS again about accounts and periods
+                for c in inner.ctx.ebs.values() {
+                    c.clear_check_cache().await;
+                }
                 let _ = trigger_tx.send(());
             }
             other => {

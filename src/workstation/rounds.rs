@@ -187,6 +187,13 @@ pub(super) async fn forward(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<S
                 SyncMsg::SettlementPulled { .. } => {}
                 SyncMsg::RunFinished { at, ok, summary } => {
                     last = None;
+                    // a post left half done (e.g. before the last quit) is said every round
+                    let summary = match super::effects::unfinished_posts(&inner.ctx.store) {
+                        Ok(list) if !list.is_empty() => {
+                            format!("{summary}; unfinished post: {}", list.join("; "))
+                        }
+                        _ => summary,
+                    };
                     finished = Some(Msg::SyncFinished { at, ok, summary });
                 }
             }

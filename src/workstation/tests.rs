@@ -25,7 +25,7 @@ fn audit_details_read_as_one_line_without_the_batch_body() {
 }
 
 #[test]
-fn only_batches_not_yet_in_ebs_are_proposed_again() {
+fn only_batches_not_yet_in_ebs_or_reversed_are_proposed_again() {
     use BatchState::*;
     for s in [
         Proposed,
@@ -34,12 +34,11 @@ fn only_batches_not_yet_in_ebs_are_proposed_again() {
         Inconsistent,
         Approved,
         Rejected,
+        Reversed,
     ] {
         assert!(reproposable(s), "{s}");
     }
-    for s in [
-        Staged, Submitted, Imported, Posted, Reversed, Archived, Vanished,
-    ] {
+    for s in [Staged, Submitted, Imported, Posted, Archived, Vanished] {
         assert!(!reproposable(s), "{s}");
     }
 }
@@ -48,4 +47,25 @@ fn only_batches_not_yet_in_ebs_are_proposed_again() {
 fn batch_keys_convert_both_ways() {
     let k = BatchKey::new("123", "OCT-26");
     assert_eq!(store_key(&app_key(&k)), k);
+}
+
+#[test]
+fn a_half_done_post_is_named_with_its_periods_in_calendar_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = crate::store::Store::open(dir.path(), "test").unwrap();
+    let now = chrono::Utc::now();
+    for (sid, period, state) in [
+        ("100", "JAN-27", BatchState::Approved),
+        ("100", "DEC-26", BatchState::Imported),
+        ("200", "DEC-26", BatchState::Imported),
+        ("200", "JAN-27", BatchState::Imported),
+        ("300", "DEC-26", BatchState::Approved),
+    ] {
+        let rec = crate::store::BatchRecord::new(&BatchKey::new(sid, period), state, now);
+        store.create_batch(&rec, None).unwrap();
+    }
+    assert_eq!(
+        unfinished_posts(&store).unwrap(),
+        vec!["settlement 100 is half posted (DEC-26 imported, JAN-27 approved)".to_string()]
+    );
 }

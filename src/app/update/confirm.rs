@@ -10,7 +10,9 @@ use crate::app::effect::{Approval, Effect};
 use crate::app::state::{AppState, Confirm, ConfirmAction, Dialog, MessageLevel, Screen};
 use crate::app::view::{BatchKey, BatchView, ReversalPlanView};
 use crate::ledger::money::format_amount;
+use crate::ledger::periods::period_order_key;
 use crate::ledger::state::BatchState;
+use crate::sync::posting::order_settled;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Intent {
@@ -19,9 +21,10 @@ pub(super) enum Intent {
     Post,
 }
 
-/// The batches an approve / post applies to: the picked ones, else the current one.
+/// The batches an approve / post applies to: the picked ones, else the current one, in
+/// settlement then calendar order.
 fn target_batches(s: &AppState) -> Vec<BatchView> {
-    match s.screen {
+    let mut out: Vec<BatchView> = match s.screen {
         Screen::Review => {
             let Some(d) = &s.detail else { return vec![] };
             let periods: Vec<String> = if s.review.selected.is_empty() {
@@ -47,8 +50,101 @@ fn target_batches(s: &AppState) -> Vec<BatchView> {
                     .collect()
             }
         }
+        Screen::Settlements => {
+            // the marked settlements (space), else the one under the cursor: all their batches
+            let ids: BTreeSet<String> = if s.marked.is_empty() {
+                s.selected_settlement()
+                    .map(|x| x.settlement_id.clone())
+                    .into_iter()
+                    .collect()
+            } else {
+                s.marked.clone()
+            };
+            s.batches
+                .all
+                .iter()
+                .filter(|b| ids.contains(&b.key.settlement_id))
+                .cloned()
+                .collect()
+        }
         _ => vec![],
+    };
+    out.sort_by_key(|b| order_key(s, &b.key));
+    out
+}
+
+/// Where a batch sorts: its settlement's chain and start, the settlement, the period.
+type OrderKey = (
+    Option<(String, String, chrono::NaiveDate)>,
+    String,
+    (bool, i32, u32, String),
+);
+
+/// Settlement order (seller, marketplace, start), then the calendar order of the period.
+fn order_key(s: &AppState, k: &BatchKey) -> OrderKey {
+    let place = s
+        .settlements
+        .iter()
+        .find(|x| x.settlement_id == k.settlement_id)
+        .map(|x| (x.seller.clone(), x.marketplace.clone(), x.start));
+    (place, k.settlement_id.clone(), period_order_key(&k.period))
+}
+
+/// Periods in calendar order, without repeats.
+fn periods_in_order<'a>(periods: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut v: Vec<&str> = periods.into_iter().collect();
+    v.sort_by_key(|p| period_order_key(p));
+    v.dedup();
+    v
+}
+
+/// Settlements of `batches` whose previous settlement (same seller and marketplace) is not
+/// in EBS yet and not posted in the same confirmation: "settlement (waits for previous: why)".
+fn waiting_for_previous(s: &AppState, batches: &[BatchView]) -> Vec<(String, String)> {
+    let posting: BTreeSet<&str> = batches
+        .iter()
+        .map(|b| b.key.settlement_id.as_str())
+        .collect();
+    let mut out = Vec::new();
+    for id in &posting {
+        let Some(me) = s.settlements.iter().find(|x| x.settlement_id == *id) else {
+            continue;
+        };
+        let prev = s
+            .settlements
+            .iter()
+            .filter(|x| {
+                x.seller == me.seller && x.marketplace == me.marketplace && x.start < me.start
+            })
+            .max_by_key(|x| (x.start, x.settlement_id.clone()));
+        let Some(prev) = prev else { continue };
+        if posting.contains(prev.settlement_id.as_str()) {
+            continue;
+        }
+        let states: Vec<&BatchView> = s
+            .batches
+            .all
+            .iter()
+            .filter(|b| b.key.settlement_id == prev.settlement_id)
+            .collect();
+        let open: Vec<String> = states
+            .iter()
+            .filter(|b| !order_settled(b.state))
+            .map(|b| format!("{} {}", b.key.period, b.state))
+            .collect();
+        let why = if states.is_empty() {
+            if order_settled(prev.status) {
+                continue;
+            }
+            format!("{} {}", prev.settlement_id, prev.status)
+        } else if open.is_empty() {
+            continue;
+        } else {
+            format!("{} {}", prev.settlement_id, open.join(", "))
+        };
+        out.push((id.to_string(), why));
     }
+    out
 }
 
 fn why_not(b: &BatchView, intent: Intent) -> String {
@@ -135,7 +231,7 @@ pub(super) fn propose_confirm(s: &mut AppState, intent: Intent) {
         ),
         (
             "Periods".into(),
-            unique(&eligible, |b| b.key.period.as_str()),
+            periods_in_order(eligible.iter().map(|b| b.key.period.as_str())).join(", "),
         ),
         (
             "Journals".into(),
@@ -155,6 +251,7 @@ pub(super) fn propose_confirm(s: &mut AppState, intent: Intent) {
         ),
     ];
     let n = eligible.len();
+    let mut waiting = Vec::new();
     let (title, action, irreversible) = match intent {
         Intent::Approve => {
             facts.push(("Approved by".into(), s.actor.clone()));
@@ -183,6 +280,22 @@ pub(super) fn propose_confirm(s: &mut AppState, intent: Intent) {
                 .collect::<Vec<_>>()
                 .join(", ");
             facts.push(("Revision".into(), revs));
+            let waits = waiting_for_previous(s, &eligible);
+            if !waits.is_empty() {
+                facts.push((
+                    "Order".into(),
+                    waits
+                        .iter()
+                        .map(|(id, why)| format!("{id} waits for previous settlement {why}"))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                ));
+                facts.push((
+                    "Override".into(),
+                    "o: post out of settlement order anyway (audited)".into(),
+                ));
+            }
+            waiting = waits.into_iter().map(|(id, _)| id).collect();
             (
                 format!("Post {n} journal(s) to EBS?"),
                 ConfirmAction::Post(keys),
@@ -206,6 +319,8 @@ pub(super) fn propose_confirm(s: &mut AppState, intent: Intent) {
         facts,
         irreversible,
         blocked: None,
+        waiting,
+        override_order: false,
     }));
     refresh_approve_dialog(s);
 }
@@ -312,6 +427,8 @@ pub(super) fn reversal_confirm(s: &mut AppState, p: ReversalPlanView) {
         facts,
         irreversible: true,
         blocked: None,
+        waiting: Vec::new(),
+        override_order: false,
     }));
 }
 
@@ -381,11 +498,38 @@ pub(super) fn archive_confirm(s: &mut AppState) {
         facts,
         irreversible: true,
         blocked: None,
+        waiting: Vec::new(),
+        override_order: false,
     }));
 }
 
-pub(super) fn run_confirmed(s: &mut AppState, action: ConfirmAction, fx: &mut Vec<Effect>) {
+/// `o` in a post confirmation: post out of settlement order (or take it back).
+pub(super) fn toggle_override(c: &mut Confirm) {
+    if !matches!(c.action, ConfirmAction::Post(_)) || c.waiting.is_empty() {
+        return;
+    }
+    c.override_order = !c.override_order;
+    c.facts.retain(|(l, _)| l != "Override");
+    c.facts.push((
+        "Override".into(),
+        if c.override_order {
+            format!(
+                "YES: {} posted out of settlement order, audited as your decision (o: undo)",
+                c.waiting.join(", ")
+            )
+        } else {
+            "o: post out of settlement order anyway (audited)".into()
+        },
+    ));
+}
+
+pub(super) fn run_confirmed(s: &mut AppState, c: Confirm, fx: &mut Vec<Effect>) {
     let actor = s.actor.clone();
+    let override_order = c.override_order;
+    let action = c.action;
+    s.review.selected.clear();
+    s.batches.selected.clear();
+    s.marked.clear();
     match action {
         ConfirmAction::Approve(batches) => {
             set_message(
@@ -393,6 +537,24 @@ pub(super) fn run_confirmed(s: &mut AppState, action: ConfirmAction, fx: &mut Ve
                 MessageLevel::Info,
                 format!("approving {} journal(s)…", batches.len()),
             );
+            // the approved set stays picked: a plain `p` next posts all of it
+            for a in &batches {
+                match s.screen {
+                    Screen::Review
+                        if s.detail
+                            .as_ref()
+                            .is_some_and(|d| d.summary.settlement_id == a.key.settlement_id) =>
+                    {
+                        s.review.selected.insert(a.key.period.clone());
+                    }
+                    Screen::Settlements => {
+                        s.marked.insert(a.key.settlement_id.clone());
+                    }
+                    _ => {
+                        s.batches.selected.insert(a.key.clone());
+                    }
+                }
+            }
             fx.push(Effect::Approve { batches, actor });
         }
         ConfirmAction::Unapprove(batches) => {
@@ -409,7 +571,11 @@ pub(super) fn run_confirmed(s: &mut AppState, action: ConfirmAction, fx: &mut Ve
                 MessageLevel::Info,
                 format!("posting {} journal(s) to EBS…", batches.len()),
             );
-            fx.push(Effect::Post { batches, actor });
+            fx.push(Effect::Post {
+                batches,
+                actor,
+                override_order,
+            });
         }
         ConfirmAction::DeleteRule(i) => {
             if let Some(d) = &mut s.mapping.draft
@@ -434,6 +600,29 @@ pub(super) fn run_confirmed(s: &mut AppState, action: ConfirmAction, fx: &mut Ve
             }
         }
     }
-    s.review.selected.clear();
-    s.batches.selected.clear();
+}
+
+/// "NOV-26 vs posted r1: 01-000-6111-0000-000 -12.34 → 0.00, …" (or "no difference").
+pub(super) fn posted_difference(
+    period: &str,
+    revision: u32,
+    changes: &[crate::app::view::ProposalChange],
+) -> String {
+    if changes.is_empty() {
+        return format!("{period}: no difference from posted r{revision}");
+    }
+    let list = changes
+        .iter()
+        .map(|c| {
+            let scale = c.currency.scale();
+            format!(
+                "{} {} → {}",
+                c.account,
+                format_amount(c.before, scale),
+                format_amount(c.after, scale)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("{period} vs posted r{revision}: {list}")
 }

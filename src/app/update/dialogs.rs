@@ -2,7 +2,7 @@
 
 use crossterm::event::KeyEvent;
 
-use super::confirm::run_confirmed;
+use super::confirm::{run_confirmed, toggle_override};
 use super::mapping::preview;
 use super::{context, set_message};
 use crate::app::effect::Effect;
@@ -33,9 +33,14 @@ pub(super) fn on_dialog_key(s: &mut AppState, key: Key, ev: KeyEvent, fx: &mut V
                 }
                 s.dialog = Some(Dialog::Confirm(c));
             }
-            Some(Action::Confirm) => run_confirmed(s, c.action, fx),
+            Some(Action::Confirm) => run_confirmed(s, c, fx),
+            Some(Action::OverrideOrder) => {
+                let mut c = c;
+                toggle_override(&mut c);
+                s.dialog = Some(Dialog::Confirm(c));
+            }
             // Enter confirms only what can be undone; posting needs `y`
-            _ if key == Key::Enter && !c.irreversible => run_confirmed(s, c.action, fx),
+            _ if key == Key::Enter && !c.irreversible => run_confirmed(s, c, fx),
             _ => s.dialog = Some(Dialog::Confirm(c)),
         },
         Some(Dialog::RuleEditor(mut ed)) => match action {

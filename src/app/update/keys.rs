@@ -5,7 +5,7 @@ use crossterm::event::KeyEvent;
 use super::confirm::{Intent, archive_confirm, ask_reversal, propose_confirm};
 use super::dialogs::on_dialog_key;
 use super::lists::{refilter, refilter_batches};
-use super::mapping::{add_rule, delete_rule, edit_rule, save_mapping};
+use super::mapping::{add_rule, delete_rule, edit_rule, forget_account_checks, save_mapping};
 use super::scrolling::{move_focus, page};
 use super::{context, set_message};
 use crate::app::effect::Effect;
@@ -84,6 +84,7 @@ pub(super) fn act(s: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         }
         Action::Help => s.dialog = Some(Dialog::Help { scroll: 0 }),
         Action::SyncNow => {
+            forget_account_checks(s, None, fx);
             fx.push(Effect::SyncNow);
             set_message(s, MessageLevel::Info, "sync requested".into());
         }
@@ -172,7 +173,7 @@ pub(super) fn act(s: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         Action::Reverse => ask_reversal(s, fx),
         Action::Archive => archive_confirm(s),
         Action::AddRule => add_rule(s),
-        Action::EditRule => edit_rule(s),
+        Action::EditRule => edit_rule(s, fx),
         Action::DeleteRule => delete_rule(s),
         Action::SaveMapping => save_mapping(s),
         Action::DiscardDraft => {
@@ -186,6 +187,7 @@ pub(super) fn act(s: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         }
         // dialog and search actions are handled where those contexts are
         Action::Confirm
+        | Action::OverrideOrder
         | Action::Cancel
         | Action::NextField
         | Action::PrevField
@@ -271,7 +273,7 @@ fn enter(s: &mut AppState, fx: &mut Vec<Effect>) {
                 }
             }
         }
-        Screen::Mapping => edit_rule(s),
+        Screen::Mapping => edit_rule(s, fx),
         Screen::Audit => {}
     }
 }
@@ -310,6 +312,13 @@ fn toggle_select(s: &mut AppState) {
                 && !s.batches.selected.remove(&k)
             {
                 s.batches.selected.insert(k);
+            }
+        }
+        Screen::Settlements => {
+            if let Some(id) = s.selected_settlement().map(|x| x.settlement_id.clone())
+                && !s.marked.remove(&id)
+            {
+                s.marked.insert(id);
             }
         }
         _ => {}

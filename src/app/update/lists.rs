@@ -1,7 +1,8 @@
 //! The filtered settlement and batch lists: refiltering and merging batch updates.
 
 use crate::app::state::{AppState, Screen};
-use crate::app::view::BatchView;
+use crate::app::view::{BatchKey, BatchView};
+use crate::ledger::periods::period_order_key;
 use crate::ledger::state::BatchState;
 
 pub(super) fn refilter(s: &mut AppState, keep: Option<String>) {
@@ -41,6 +42,11 @@ pub(super) fn refilter_batches(s: &mut AppState) {
     b.cursor.set(b.cursor.selected, b.visible.len());
 }
 
+/// Batches by settlement, then their periods in calendar order (`NOV-26`, `DEC-26`, `JAN-27`).
+pub(super) fn batch_order(k: &BatchKey) -> (String, (bool, i32, u32, String)) {
+    (k.settlement_id.clone(), period_order_key(&k.period))
+}
+
 pub(super) fn upsert_batch(s: &mut AppState, b: BatchView, into_detail: bool) {
     if into_detail
         && let Some(d) = &mut s.detail
@@ -51,7 +57,11 @@ pub(super) fn upsert_batch(s: &mut AppState, b: BatchView, into_detail: bool) {
             None => d.batches.push(b.clone()),
         }
     }
-    match s.batches.all.binary_search_by(|x| x.key.cmp(&b.key)) {
+    match s
+        .batches
+        .all
+        .binary_search_by_key(&batch_order(&b.key), |x| batch_order(&x.key))
+    {
         Ok(i) => s.batches.all[i] = b,
         Err(i) => s.batches.all.insert(i, b),
     }

@@ -8,6 +8,7 @@ use crate::app::state::{
     AppState, Confirm, ConfirmAction, Dialog, Drill, MessageLevel, RuleEditor,
 };
 use crate::app::view::MappingRuleView;
+use crate::ledger::mapping::AccountFormat;
 
 /// Asks for the proposal diff of the current draft (or lists its problems).
 pub(super) fn preview(s: &mut AppState, fx: &mut Vec<Effect>) {
@@ -58,12 +59,50 @@ pub(super) fn add_rule(s: &mut AppState) {
     s.dialog = Some(Dialog::RuleEditor(Box::new(RuleEditor::new(None, &rule))));
 }
 
-pub(super) fn edit_rule(s: &mut AppState) {
+pub(super) fn edit_rule(s: &mut AppState, fx: &mut Vec<Effect>) {
     let i = s.mapping.cursor.selected;
     if let Some(rule) = s.mapping.draft.as_ref().and_then(|d| d.rules.get(i)) {
         let editor = RuleEditor::new(Some(i), rule);
         s.dialog = Some(Dialog::RuleEditor(Box::new(editor)));
+        // an existing rule's account is asked about at once (not only when typed)
+        ask_account(s, fx);
     }
+}
+
+/// Asks EBS about the account in the open rule editor, unless an answer is kept.
+pub(super) fn ask_account(s: &mut AppState, fx: &mut Vec<Effect>) {
+    let Some(Dialog::RuleEditor(ed)) = &s.dialog else {
+        return;
+    };
+    let account = ed.account();
+    if AccountFormat::default().validate(&account).is_ok()
+        && !s.account_checks.contains_key(&account)
+        && !fx.contains(&Effect::ValidateAccount(account.clone()))
+    {
+        fx.push(Effect::ValidateAccount(account));
+    }
+}
+
+/// Forgets EBS's account answers (`accounts`: only these; `None`: all) and asks again
+/// about the one in an open rule editor.
+pub(crate) fn forget_account_checks(
+    s: &mut AppState,
+    accounts: Option<&[String]>,
+    fx: &mut Vec<Effect>,
+) {
+    match accounts {
+        None => {
+            s.account_checks.clear();
+            s.account_checked_at.clear();
+        }
+        Some(list) => {
+            for a in list {
+                s.account_checks.remove(a);
+                s.account_checked_at.remove(a);
+            }
+        }
+    }
+    ask_account(s, fx);
 }
 
 pub(super) fn delete_rule(s: &mut AppState) {
@@ -95,6 +134,8 @@ pub(super) fn delete_rule(s: &mut AppState) {
         facts,
         irreversible: false,
         blocked: None,
+        waiting: Vec::new(),
+        override_order: false,
     }));
 }
 
@@ -142,7 +183,7 @@ pub(super) fn save_mapping(s: &mut AppState) {
         ),
         (
             "Effect".into(),
-            "batches not yet staged (and rejected ones) are proposed again; their approvals lapse"
+            "batches not yet staged (and rejected or reversed ones) are proposed again; their approvals lapse"
                 .into(),
         ),
     ];
@@ -158,5 +199,7 @@ pub(super) fn save_mapping(s: &mut AppState) {
         facts,
         irreversible: false,
         blocked: None,
+        waiting: Vec::new(),
+        override_order: false,
     }));
 }

@@ -77,7 +77,7 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Effect> {
         }
         Msg::BatchesLoaded(all) => {
             s.batches.all = all;
-            s.batches.all.sort_by(|a, b| a.key.cmp(&b.key));
+            s.batches.all.sort_by_key(|b| lists::batch_order(&b.key));
             refilter_batches(s);
         }
         Msg::BatchUpdated(b) => {
@@ -90,6 +90,8 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Effect> {
                 .find(|x| x.key == b.key)
                 .map(|x| x.state);
             if before != Some(b.state) {
+                s.posted_diffs.remove(&b.key);
+                s.asked_posted_diff.remove(&b.key);
                 s.approvers.remove(&b.key);
                 s.asked_approver.remove(&b.key);
                 s.histories.remove(&b.key);
@@ -108,6 +110,9 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Effect> {
                 );
             }
             if b.state == BatchState::Rejected {
+                // EBS's answers about the accounts it named may have changed
+                let named: Vec<String> = b.line_errors.iter().map(|e| e.account.clone()).collect();
+                mapping::forget_account_checks(s, Some(&named), &mut fx);
                 let n = b.line_errors.len();
                 set_message(
                     s,
@@ -159,6 +164,9 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Effect> {
             m.problems.clear();
         }
         Msg::MappingValidated { account, result } => {
+            if let Some(now) = s.now {
+                s.account_checked_at.insert(account.clone(), now);
+            }
             s.account_checks.insert(account, result);
         }
         Msg::ProposalDiff {
@@ -177,6 +185,7 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::MappingSaved { version } => {
+            mapping::forget_account_checks(s, None, &mut fx);
             s.approvers.clear();
             s.asked_approver.clear();
             if let Some(d) = &mut s.mapping.draft {
@@ -206,6 +215,15 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Effect> {
         Msg::MayApprove { key, result } => {
             s.asked_approver.remove(&key);
             s.approvers.insert(key, result);
+            refresh_approve_dialog(s);
+        }
+        Msg::PostedDiff {
+            key,
+            revision,
+            changes,
+        } => {
+            s.asked_posted_diff.remove(&key);
+            s.posted_diffs.insert(key, (revision, changes));
             refresh_approve_dialog(s);
         }
         Msg::BatchHistory(h) => {
@@ -252,6 +270,14 @@ fn focus_requests(s: &mut AppState, fx: &mut Vec<Effect>) {
                 actor: s.actor.clone(),
             });
         }
+        // approving a reversed batch again shows what changed since it was posted
+        if state == BatchState::Reversed
+            && matches!(s.dialog, Some(Dialog::Confirm(_)))
+            && !s.posted_diffs.contains_key(&key)
+            && s.asked_posted_diff.insert(key.clone())
+        {
+            fx.push(Effect::LoadPostedDiff(key.clone()));
+        }
         if state == BatchState::Vanished
             && !s.histories.contains_key(&key)
             && s.asked_history.insert(key.clone())
@@ -278,7 +304,17 @@ fn refresh_approve_dialog(s: &mut AppState) {
             None => {}
         }
     }
-    c.facts.retain(|(l, _)| l != "Approver");
+    c.facts
+        .retain(|(l, _)| l != "Approver" && l != "Since posted");
+    let since: Vec<String> = list
+        .iter()
+        .filter_map(|a| s.posted_diffs.get(&a.key).map(|d| (a, d)))
+        .filter(|(_, (rev, _))| *rev > 0)
+        .map(|(a, (rev, changes))| confirm::posted_difference(&a.key.period, *rev, changes))
+        .collect();
+    if !since.is_empty() {
+        c.facts.push(("Since posted".into(), since.join("; ")));
+    }
     if !refusals.is_empty() {
         c.facts.retain(|(l, _)| l != "Approved by");
         c.blocked = Some(format!(

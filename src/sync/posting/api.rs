@@ -93,6 +93,7 @@ impl PostingEngine {
             busy: Arc::default(),
             distinct_approver: ctx.config.controls.distinct_approver,
             book: ctx.ledgers.clone(),
+            order_override: None,
         }
     }
 

@@ -1,5 +1,5 @@
 //! The posting step machine: batches in period order per settlement, settlements in
-//! parallel; each batch reconciled with EBS, then walked through check → allocate → stage →
+//! settlement order per seller and marketplace, chains in parallel; each batch reconciled with EBS, then walked through check → allocate → stage →
 //! submit → await → confirm, with an intent recorded before every EBS write.
 
 use std::collections::BTreeMap;
@@ -29,8 +29,10 @@ impl PostingEngine {
         keys: &[BatchKey],
         progress: Progress<'_>,
     ) -> Result<Vec<BatchOutcome>, PostingError> {
-        // Settlement → its batches in period (accounting date) order.
-        let mut groups: BTreeMap<String, Vec<(chrono::NaiveDate, BatchKey)>> = BTreeMap::new();
+        // Chain (seller, marketplace) → its batches in settlement order, each settlement's
+        // in period (accounting date) order: a later settlement waits for the previous one.
+        type Place = (chrono::DateTime<chrono::Utc>, String, chrono::NaiveDate);
+        let mut groups: BTreeMap<(String, String), Vec<(Place, BatchKey)>> = BTreeMap::new();
         let unique: std::collections::BTreeSet<&BatchKey> = keys.iter().collect();
         for key in unique {
             // Only orders the batches: an unreadable proposal is reported by `post_one`.
@@ -40,10 +42,17 @@ impl PostingEngine {
                 Err(e) => return Err(e),
             }
             .unwrap_or(chrono::NaiveDate::MIN);
+            let (chain, start) = match self.store.settlement(&key.settlement_id)? {
+                Some(s) => ((s.seller, s.marketplace_id), s.summary.start),
+                None => (
+                    (String::new(), key.settlement_id.clone()),
+                    chrono::DateTime::<chrono::Utc>::MIN_UTC,
+                ),
+            };
             groups
-                .entry(key.settlement_id.clone())
+                .entry(chain)
                 .or_default()
-                .push((date, key.clone()));
+                .push(((start, key.settlement_id.clone(), date), key.clone()));
         }
         let limit = self
             .clients
@@ -73,7 +82,13 @@ impl PostingEngine {
         for r in results {
             out.extend(r?);
         }
-        out.sort_by(|a, b| a.key.cmp(&b.key));
+        // periods in calendar order (`NOV-26` before `JAN-27`), not by name
+        out.sort_by_key(|o| {
+            (
+                o.key.settlement_id.clone(),
+                crate::ledger::periods::period_order_key(&o.key.period),
+            )
+        });
         Ok(out)
     }
 
@@ -260,6 +275,10 @@ impl PostingEngine {
             }
             Err(e) => return Err(e.into()),
         };
+        if let Some(held) = self.check_order(&rec)? {
+            say("order", held.reason.clone().unwrap_or_default());
+            return Ok(held);
+        }
         self.continue_from(rec, batch, pr, NextStep::Allocate, progress)
             .await
     }
@@ -456,6 +475,13 @@ impl PostingEngine {
                                 rec = self.catch_up(rec, BatchState::Staged, &batch, &pr)?;
                             }
                             rec = self.rejected(&rec, &pr, &outcome)?;
+                            // EBS's account answers may have changed: ask again next time.
+                            self.ebs(&batch)?
+                                .forget_accounts(
+                                    &batch.ledger_id,
+                                    batch.lines.iter().map(|l| l.account.as_str()),
+                                )
+                                .await;
                             say("rejected", rec.reason.clone().unwrap_or_default());
                             return Ok(BatchOutcome::of(&rec));
                         }

@@ -23,8 +23,9 @@
 //! (or vanished) batch approved again is posted as the next revision; the rejected interface
 //! rows of earlier revisions are deleted before the new revision is staged. The batches of one
 //! settlement go in period order (by accounting date), each on its own (a blocked or rejected
-//! period does not hold back the next); settlements run in parallel up to the EBS client's
-//! concurrency limit; a cancelled engine stops between batches. What a person must fix
+//! period does not hold back the next); the settlements of one seller and marketplace go in
+//! settlement order, a later one waiting until the previous one is in EBS ([`order`]); chains
+//! run in parallel up to the EBS client's concurrency limit; a cancelled engine stops between batches. What a person must fix
 //! (routing, FX, a bad proposal) is recorded as the batch's reason; EBS trouble is reported and
 //! retried next run. Revisions reversed in EBS (audit `reversal` entries: the reversed revision
 //! and the reversing journal's) do not block a later revision; a batch with an outstanding
@@ -34,10 +35,12 @@ mod api;
 mod approve;
 mod build;
 mod drive;
+mod order;
 #[cfg(test)]
 mod tests;
 mod transitions;
 
+pub use order::{WAITING_FOR_PREVIOUS, order_settled};
 pub(crate) use transitions::posting_record;
 
 use std::collections::BTreeMap;
@@ -172,6 +175,8 @@ pub struct PostingEngine {
     pub(crate) distinct_approver: bool,
     /// What EBS said about the ledgers in this run (shared with the sync context).
     pub(crate) book: Arc<super::batches::LedgerBook>,
+    /// Who overrode the settlement order for this post (`None`: order is kept; see [`order`]).
+    pub(crate) order_override: Option<String>,
 }
 
 /// Releases a batch claimed in [`PostingEngine::post_one`].
@@ -228,6 +233,7 @@ impl PostingEngine {
             busy: Arc::default(),
             distinct_approver: false,
             book: Arc::default(),
+            order_override: None,
         }
     }
 
