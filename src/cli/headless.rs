@@ -1,6 +1,7 @@
 //! `ml-connector --headless [--once] [--report json]`: the unattended pipeline.
 //!
-//! Logs go to stderr as JSON lines; the run report (with `--report json`) is one JSON
+//! Logs go to stderr as JSON lines (sync events and the run's counts as nested JSON
+//! objects, never JSON strings inside JSON); the run report (with `--report json`) is one JSON
 //! object on stdout; the exit code says how it went (see `sync::headless::exit`).
 
 use std::path::Path;
@@ -109,7 +110,12 @@ pub fn run(
         };
         let ctx = match SyncContext::new(Arc::new(config), &creds, store, options) {
             Ok(c) => c,
-            Err(e) => return Ok(config_error(RunError::from_sync("configuration", &e), format)),
+            Err(e) => {
+                return Ok(config_error(
+                    RunError::from_sync("configuration", &e),
+                    format,
+                ));
+            }
         };
         drop(creds);
         let engine = (!ctx.ebs.is_empty()).then(|| PostingEngine::from_context(&ctx));
@@ -133,7 +139,17 @@ pub fn run(
         signals.abort();
         let code = match result {
             Ok(report) => {
-                tracing::info!(exit_code = report.exit_code, counts = ?report.counts, "run finished");
+                log_json(
+                    tracing::Level::INFO,
+                    module_path!(),
+                    tracing::enabled!(tracing::Level::INFO),
+                    serde_json::json!({
+                        "message": "run finished",
+                        "exit_code": report.exit_code,
+                        "counts": report.counts,
+                        "settlement_counts": report.settlement_counts,
+                    }),
+                );
                 print_report(&report, format)
             }
             Err(e) if e.is_configuration() => config_error(RunError::from_sync("run", &e), format),
@@ -154,10 +170,41 @@ pub fn run(
 }
 
 fn log_msg(msg: &SyncMsg) {
-    let event = serde_json::to_string(msg).unwrap_or_default();
-    match msg {
-        SyncMsg::Error { .. } => tracing::warn!(target: "sync", event = %event),
-        SyncMsg::Progress { .. } => tracing::debug!(target: "sync", event = %event),
-        _ => tracing::info!(target: "sync", event = %event),
+    use tracing::Level;
+    let (level, enabled) = match msg {
+        SyncMsg::Error { .. } => (Level::WARN, tracing::enabled!(target: "sync", Level::WARN)),
+        SyncMsg::Progress { .. } => (
+            Level::DEBUG,
+            tracing::enabled!(target: "sync", Level::DEBUG),
+        ),
+        _ => (Level::INFO, tracing::enabled!(target: "sync", Level::INFO)),
+    };
+    let event = serde_json::to_value(msg).unwrap_or_default();
+    log_json(
+        level,
+        "sync",
+        enabled,
+        serde_json::json!({ "event": event }),
+    );
+}
+
+/// Writes one log line in the `tracing` JSON layout (`timestamp`, `level`, `fields`,
+/// `target`) with `fields` kept as a JSON object: the fmt layer can only record a field as
+/// a string, which would put JSON inside a JSON string. `enabled`: what the level filter
+/// (`ML_CONNECTOR_LOG`) says of this target and level.
+fn log_json(level: tracing::Level, target: &str, enabled: bool, fields: serde_json::Value) {
+    use std::io::Write;
+    if !enabled {
+        return;
     }
+    let line = serde_json::json!({
+        "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        "level": level.as_str(),
+        "fields": fields,
+        "target": target,
+    });
+    // One write per line; a closed stderr loses the log, never the run.
+    let _ = std::io::stderr()
+        .lock()
+        .write_all(format!("{line}\n").as_bytes());
 }

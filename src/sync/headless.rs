@@ -56,6 +56,31 @@ pub struct BatchReport {
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub journal_ids: Vec<i64>,
+    /// The proposed journal's currency (the settlement's) and totals; `None` while the
+    /// batch has no readable proposal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub debit: Option<Decimal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credit: Option<Decimal>,
+    /// Debit minus credit on the clearing account (the engine's net line and any mapped
+    /// line on the same account, e.g. a carried reserve): the journal's movement there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clearing: Option<Decimal>,
+    /// What was staged in EBS when it differs in currency from the proposal (a ledger in
+    /// another currency): the staged currency and totals.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub staged_totals: Option<crate::store::Totals>,
+    /// The EBS group id (GL_INTERFACE `GROUP_ID`) of its revision, once staged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    /// The Journal Import concurrent request id, once submitted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<i64>,
+    /// The journal names: EBS's once imported, else the name staged for this revision.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub journal_names: Vec<String>,
 }
 
 /// One settlement in the run report.
@@ -90,8 +115,11 @@ pub struct RunReport {
     pub finished_at: DateTime<Utc>,
     pub ledgers: Vec<LedgerReport>,
     pub settlements: Vec<SettlementReport>,
-    /// Batches per state (every state listed, zeros included).
+    /// Batches (not settlements) per state, every state listed, zeros included.
     pub counts: BTreeMap<String, u64>,
+    /// Settlements per status (their worst batch state), every state listed, plus
+    /// `no_batches` for settlements not proposed yet.
+    pub settlement_counts: BTreeMap<String, u64>,
     /// Failures of this run, one object each (system, operation, HTTP status / code or
     /// transport error, batch); empty unless the exit code is 2 or 4.
     pub errors: Vec<RunError>,
@@ -115,14 +143,104 @@ impl RunReport {
             finished_at: now,
             ledgers: Vec::new(),
             settlements: Vec::new(),
-            counts: BatchState::ALL
-                .iter()
-                .map(|s| (s.as_str().to_string(), 0))
-                .collect(),
+            counts: zero_counts(),
+            settlement_counts: zero_settlement_counts(),
             errors: vec![error],
             exit_code,
         }
     }
+}
+
+/// Every batch state with a zero count.
+fn zero_counts() -> BTreeMap<String, u64> {
+    BatchState::ALL
+        .iter()
+        .map(|s| (s.as_str().to_string(), 0))
+        .collect()
+}
+
+/// Key of [`RunReport::settlement_counts`] for settlements without a batch.
+pub const NO_BATCHES: &str = "no_batches";
+
+fn zero_settlement_counts() -> BTreeMap<String, u64> {
+    let mut c = zero_counts();
+    c.insert(NO_BATCHES.to_string(), 0);
+    c
+}
+
+/// One batch's report line: its record, its proposal's totals, and its journal names
+/// from the audit trail (`audit`: the settlement's entries; `currency`: its currency).
+fn batch_report(
+    ctx: &SyncContext,
+    b: &BatchRecord,
+    audit: &[crate::store::AuditEntry],
+    currency: &str,
+) -> BatchReport {
+    use crate::store::{AuditAction, StagingDetails};
+    // An unreadable proposal is `store verify`'s to report; the run report goes on.
+    let proposal = ctx.store.proposal(&b.key()).ok().flatten();
+    let journal = proposal.as_ref().map(|p| &p.lines);
+    let ours = |e: &&crate::store::AuditEntry| {
+        e.period.as_deref() == Some(b.period.as_str())
+            && e.details.get("revision").and_then(|r| r.as_u64()) == Some(u64::from(b.revision))
+    };
+    let imported: Option<Vec<String>> = audit
+        .iter()
+        .filter(ours)
+        .rfind(|e| e.action == AuditAction::Outcome && e.details["status"] == "imported")
+        .and_then(|e| e.details["journals"].as_array().cloned())
+        .map(|js| {
+            js.iter()
+                .filter_map(|j| j["name"].as_str().map(str::to_string))
+                .collect()
+        });
+    let journal_names = imported.unwrap_or_else(|| {
+        audit
+            .iter()
+            .filter(ours)
+            .rfind(|e| e.action == AuditAction::Staging)
+            .and_then(|e| StagingDetails::of(e).ok())
+            .map(|d| vec![d.batch.journal_name])
+            .unwrap_or_default()
+    });
+    let currency = proposal.as_ref().map(|_| currency.to_string());
+    let staged_totals = b
+        .totals
+        .clone()
+        .filter(|t| Some(&t.currency) != currency.as_ref());
+    BatchReport {
+        period: b.period.clone(),
+        state: b.state,
+        revision: b.revision,
+        reason: (!is_done(b.state)).then(|| b.reason.clone()).flatten(),
+        journal_ids: b.journal_ids.clone(),
+        currency,
+        debit: journal.map(|j| j.total_debit),
+        credit: journal.map(|j| j.total_credit),
+        clearing: journal.map(clearing_movement),
+        staged_totals,
+        group_id: b.group_id.clone(),
+        request_id: b.request_id,
+        journal_names,
+    }
+}
+
+/// Debit minus credit on the clearing account(s) (those of the engine's net line), every
+/// line on them included: what the journal moves on the clearing account in EBS.
+fn clearing_movement(j: &Journal) -> Decimal {
+    use crate::ledger::journal::LineKind;
+    let accounts: Vec<&str> = j
+        .lines
+        .iter()
+        .filter(|l| l.kind == LineKind::Clearing)
+        .map(|l| l.account.as_str())
+        .collect();
+    j.lines
+        .iter()
+        .filter(|l| accounts.contains(&l.account.as_str()))
+        .fold(Decimal::ZERO, |sum, l| {
+            sum.saturating_add(l.debit.saturating_sub(l.credit))
+        })
 }
 
 /// States that need nothing more from this run or a person.
@@ -140,10 +258,8 @@ pub fn report(
     errors: Vec<RunError>,
     interrupted: bool,
 ) -> Result<RunReport, SyncError> {
-    let mut counts: BTreeMap<String, u64> = BatchState::ALL
-        .iter()
-        .map(|s| (s.as_str().to_string(), 0))
-        .collect();
+    let mut counts = zero_counts();
+    let mut settlement_counts = zero_settlement_counts();
     let mut settlements = Vec::new();
     let mut waiting = false;
     for rec in ctx.store.settlements()? {
@@ -155,23 +271,26 @@ pub fn report(
             waiting |= !is_done(b.state);
         }
         waiting |= batches.is_empty();
+        let status = BatchState::worst(batches.iter().map(|b| b.state));
+        *settlement_counts
+            .entry(status.map_or(NO_BATCHES, |s| s.as_str()).to_string())
+            .or_default() += 1;
+        let audit = ctx
+            .store
+            .audit_entries(Some(&rec.summary.settlement_id))
+            .unwrap_or_default();
+        let currency = rec.summary.currency.code().to_string();
         settlements.push(SettlementReport {
             settlement_id: rec.summary.settlement_id.clone(),
             seller: rec.seller.clone(),
             marketplace: rec.marketplace_id.clone(),
-            currency: rec.summary.currency.code().to_string(),
-            total: rec.summary.total_amount,
-            status: BatchState::worst(batches.iter().map(|b| b.state)),
             batches: batches
                 .iter()
-                .map(|b| BatchReport {
-                    period: b.period.clone(),
-                    state: b.state,
-                    revision: b.revision,
-                    reason: (!is_done(b.state)).then(|| b.reason.clone()).flatten(),
-                    journal_ids: b.journal_ids.clone(),
-                })
+                .map(|b| batch_report(ctx, b, &audit, &currency))
                 .collect(),
+            currency,
+            total: rec.summary.total_amount,
+            status,
         });
     }
     settlements.sort_by(|a, b| a.settlement_id.cmp(&b.settlement_id));
@@ -204,6 +323,7 @@ pub fn report(
         ledgers: ledgers.into_values().collect(),
         settlements,
         counts,
+        settlement_counts,
         errors,
         exit_code,
     })
@@ -437,7 +557,25 @@ async fn auto_post(
                     .to_string(),
             ),
             (AutoPost::Reconciled, None) => Some("no EBS connection configured".to_string()),
-            (AutoPost::Reconciled, Some(_)) => auto_post_blocker(ctx, &rec, &batches).await?,
+            (AutoPost::Reconciled, Some(_)) => {
+                match auto_post_blocker(ctx, &rec, &batches).await {
+                    Ok(blocker) => blocker,
+                    Err(e) if e.is_configuration() => return Err(e),
+                    // EBS could not be asked (accounts, periods): this settlement waits with
+                    // the failure as its reason, the others go on.
+                    Err(e) => {
+                        let id = &rec.summary.settlement_id;
+                        tracing::warn!(settlement = %id, error = %e, "auto-post check failed");
+                        sink.error(id, &e, false);
+                        let mut failure = RunError::from_sync("post", &e);
+                        failure.settlement_id.get_or_insert_with(|| id.clone());
+                        errors.push(failure);
+                        Some(format!(
+                            "not posted: the checks before posting failed ({e}); the next run retries"
+                        ))
+                    }
+                }
+            }
         };
         match blocker {
             Some(reason) => {
