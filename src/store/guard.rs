@@ -49,7 +49,7 @@ pub(super) fn catch<R>(f: impl FnOnce() -> R) -> Result<R, String> {
             .map(|s| s.to_string())
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".into());
-        format!("sled panicked reading it ({text})")
+        format!("sled failed while reading it (internal error: {text})")
     })
 }
 
