@@ -571,6 +571,479 @@ CREATE OR REPLACE PACKAGE BODY XXMLC_INTEGRATION_PKG AS
       X_MSG_DATA := SUBSTR(SQLERRM, 1, 2000);
   END get_daily_rate;
 
+  -- ---------------------------------------------------------------------------------------
+  -- AR cash receipts. Signatures of AR_RECEIPT_API_PUB / AR_CM_APPLICATION_PUB follow the
+  -- Oracle Receivables Reference Guide ("Receipt API User Notes", "Credit Memo Application
+  -- API User Notes"); named notation only, so unused defaulted parameters stay out.
+  -- INFERRED (verify on the instance): the message names this package returns for a number
+  -- already used (AR_RW_CASH_DUPLICATE_RECEIPT) and for a closed period
+  -- (AR_RAPI_GL_DATE_INVALID) come from its own pre-checks, not from the API.
+  -- ---------------------------------------------------------------------------------------
+
+  -- "NAME: text; NAME: text" of the API's message stack.
+  FUNCTION api_messages(p_count IN NUMBER) RETURN VARCHAR2 IS
+    l_out  VARCHAR2(4000);
+    l_enc  VARCHAR2(4000);
+    l_app  VARCHAR2(50);
+    l_name VARCHAR2(30);
+  BEGIN
+    FOR i IN 1 .. NVL(p_count, 0) LOOP
+      l_enc := FND_MSG_PUB.get(p_msg_index => i, p_encoded => FND_API.G_TRUE);
+      FND_MESSAGE.parse_encoded(l_enc, l_app, l_name);
+      FND_MESSAGE.set_encoded(l_enc);
+      l_out := SUBSTR(l_out || CASE WHEN l_out IS NOT NULL THEN '; ' END
+                      || l_name || ': ' || FND_MESSAGE.get, 1, 4000);
+    END LOOP;
+    RETURN NVL(l_out, 'no message');
+  END api_messages;
+
+  FUNCTION ctx_org RETURN NUMBER IS
+  BEGIN
+    RETURN NVL(MO_GLOBAL.get_current_org_id, FND_PROFILE.value('ORG_ID'));
+  END ctx_org;
+
+  -- GL date in an open (O) or future-enterable (F) AR period of the org's ledger.
+  FUNCTION ar_period_open(p_org_id IN NUMBER, p_date IN DATE) RETURN BOOLEAN IS
+    l_n NUMBER;
+  BEGIN
+    SELECT COUNT(*) INTO l_n
+      FROM gl_period_statuses ps
+      JOIN hr_operating_units ou ON ou.set_of_books_id = ps.set_of_books_id
+     WHERE ou.organization_id = p_org_id
+       AND ps.application_id = 222
+       AND ps.adjustment_period_flag = 'N'
+       AND ps.closing_status IN ('O', 'F')
+       AND TRUNC(p_date) BETWEEN ps.start_date AND ps.end_date;
+    RETURN l_n > 0;
+  END ar_period_open;
+
+  FUNCTION method_id(p_name IN VARCHAR2, p_org_id IN NUMBER) RETURN NUMBER IS
+    l_id NUMBER;
+  BEGIN
+    SELECT rm.receipt_method_id INTO l_id
+      FROM ar_receipt_methods rm
+     WHERE UPPER(rm.name) = UPPER(p_name)
+       AND TRUNC(SYSDATE) BETWEEN rm.start_date AND NVL(rm.end_date, TRUNC(SYSDATE))
+       AND EXISTS (SELECT 1 FROM ar_receipt_method_accounts_all rma
+                    WHERE rma.receipt_method_id = rm.receipt_method_id
+                      AND rma.org_id = p_org_id)
+       AND ROWNUM = 1;
+    RETURN l_id;
+  EXCEPTION
+    WHEN NO_DATA_FOUND THEN RETURN NULL;
+  END method_id;
+
+  FUNCTION receipt_id(p_number IN VARCHAR2, p_method_id IN NUMBER, p_org_id IN NUMBER)
+    RETURN NUMBER IS
+    l_id NUMBER;
+  BEGIN
+    SELECT cr.cash_receipt_id INTO l_id
+      FROM ar_cash_receipts_all cr
+     WHERE cr.receipt_number = p_number
+       AND cr.receipt_method_id = p_method_id
+       AND cr.org_id = p_org_id
+       AND cr.reversal_date IS NULL
+       AND ROWNUM = 1;
+    RETURN l_id;
+  EXCEPTION
+    WHEN NO_DATA_FOUND THEN RETURN NULL;
+  END receipt_id;
+
+  FUNCTION trx_id(p_number IN VARCHAR2, p_org_id IN NUMBER) RETURN NUMBER IS
+    l_id NUMBER;
+  BEGIN
+    SELECT t.customer_trx_id INTO l_id
+      FROM ra_customer_trx_all t
+     WHERE t.trx_number = p_number AND t.org_id = p_org_id AND ROWNUM = 1;
+    RETURN l_id;
+  EXCEPTION
+    WHEN NO_DATA_FOUND THEN RETURN NULL;
+  END trx_id;
+
+  PROCEDURE create_cash_receipt(
+    P_RECEIPT_NUMBER   IN  VARCHAR2,
+    P_RECEIPT_METHOD   IN  VARCHAR2,
+    P_AMOUNT           IN  NUMBER,
+    P_CURRENCY_CODE    IN  VARCHAR2,
+    P_RECEIPT_DATE     IN  DATE,
+    P_GL_DATE          IN  DATE     DEFAULT NULL,
+    P_ORG_ID           IN  NUMBER   DEFAULT NULL,
+    P_CUSTOMER_REF     IN  VARCHAR2 DEFAULT NULL,
+    X_CASH_RECEIPT_ID  OUT NUMBER,
+    X_RETURN_STATUS    OUT VARCHAR2,
+    X_MSG_DATA         OUT VARCHAR2) IS
+    l_org       NUMBER := NVL(P_ORG_ID, ctx_org);
+    l_method    NUMBER;
+    l_customer  NUMBER;
+    l_count     NUMBER;
+  BEGIN
+    IF P_ORG_ID IS NOT NULL AND P_ORG_ID <> ctx_org THEN
+      X_RETURN_STATUS := 'E';
+      X_MSG_DATA := 'P_ORG_ID ' || P_ORG_ID || ' differs from the context operating unit';
+      RETURN;
+    END IF;
+    l_method := method_id(P_RECEIPT_METHOD, l_org);
+    IF l_method IS NULL THEN
+      X_RETURN_STATUS := 'E';
+      X_MSG_DATA := 'AR_INVAL_RECEIPT_MTH_ID: The receipt method that you selected is invalid';
+      RETURN;
+    END IF;
+    IF receipt_id(P_RECEIPT_NUMBER, l_method, l_org) IS NOT NULL THEN
+      X_RETURN_STATUS := 'E';
+      X_MSG_DATA := 'AR_RW_CASH_DUPLICATE_RECEIPT: A receipt with number ' || P_RECEIPT_NUMBER
+                    || ' already exists for receipt method ' || P_RECEIPT_METHOD;
+      RETURN;
+    END IF;
+    IF NOT ar_period_open(l_org, NVL(P_GL_DATE, P_RECEIPT_DATE)) THEN
+      X_RETURN_STATUS := 'E';
+      X_MSG_DATA := 'AR_RAPI_GL_DATE_INVALID: The derived GL date of the receipt is not in '
+                    || 'open or future enterable period';
+      RETURN;
+    END IF;
+    IF P_CUSTOMER_REF IS NOT NULL THEN
+      BEGIN
+        SELECT ca.cust_account_id INTO l_customer
+          FROM hz_cust_accounts ca
+         WHERE ca.account_number = P_CUSTOMER_REF;
+      EXCEPTION
+        WHEN NO_DATA_FOUND THEN
+          X_RETURN_STATUS := 'E';
+          X_MSG_DATA := 'AR_RAPI_CUST_REF_INVALID: Invalid customer reference ' || P_CUSTOMER_REF;
+          RETURN;
+      END;
+    END IF;
+    AR_RECEIPT_API_PUB.create_cash(
+      p_api_version        => 1.0,
+      p_init_msg_list      => FND_API.G_TRUE,
+      p_commit             => FND_API.G_FALSE,
+      p_validation_level   => FND_API.G_VALID_LEVEL_FULL,
+      x_return_status      => X_RETURN_STATUS,
+      x_msg_count          => l_count,
+      x_msg_data           => X_MSG_DATA,
+      p_currency_code      => P_CURRENCY_CODE,
+      p_amount             => P_AMOUNT,
+      p_receipt_number     => P_RECEIPT_NUMBER,
+      p_receipt_date       => TRUNC(P_RECEIPT_DATE),
+      p_gl_date            => TRUNC(NVL(P_GL_DATE, P_RECEIPT_DATE)),
+      p_customer_id        => l_customer,
+      p_receipt_method_id  => l_method,
+      p_org_id             => l_org,
+      p_cr_id              => X_CASH_RECEIPT_ID);
+    IF X_RETURN_STATUS = 'S' THEN
+      COMMIT;
+    ELSE
+      ROLLBACK;
+      X_RETURN_STATUS := 'E';
+      X_MSG_DATA := api_messages(l_count);
+    END IF;
+  EXCEPTION
+    WHEN OTHERS THEN
+      ROLLBACK;
+      X_RETURN_STATUS := 'E';
+      X_MSG_DATA := SUBSTR(SQLERRM, 1, 2000);
+  END create_cash_receipt;
+
+  PROCEDURE apply_receipt(
+    P_RECEIPT_NUMBER             IN  VARCHAR2,
+    P_RECEIPT_METHOD             IN  VARCHAR2,
+    P_TRX_NUMBER                 IN  VARCHAR2,
+    P_AMOUNT_APPLIED             IN  NUMBER,
+    P_APPLY_DATE                 IN  DATE,
+    P_APPLY_GL_DATE              IN  DATE DEFAULT NULL,
+    X_RECEIVABLE_APPLICATION_ID  OUT NUMBER,
+    X_RETURN_STATUS              OUT VARCHAR2,
+    X_MSG_DATA                   OUT VARCHAR2) IS
+    l_org     NUMBER := ctx_org;
+    l_method  NUMBER := method_id(P_RECEIPT_METHOD, ctx_org);
+    l_cr      NUMBER;
+    l_trx     NUMBER;
+    l_count   NUMBER;
+  BEGIN
+    l_cr := receipt_id(P_RECEIPT_NUMBER, l_method, l_org);
+    IF l_cr IS NULL THEN
+      X_RETURN_STATUS := 'E';
+      X_MSG_DATA := 'AR_RAPI_RCPT_NUM_INVALID: Invalid receipt number ' || P_RECEIPT_NUMBER;
+      RETURN;
+    END IF;
+    l_trx := trx_id(P_TRX_NUMBER, l_org);
+    IF l_trx IS NULL THEN
+      X_RETURN_STATUS := 'E';
+      X_MSG_DATA := 'AR_RAPI_TRX_NUM_INVALID: Invalid transaction number ' || P_TRX_NUMBER;
+      RETURN;
+    END IF;
+    IF NOT ar_period_open(l_org, NVL(P_APPLY_GL_DATE, P_APPLY_DATE)) THEN
+      X_RETURN_STATUS := 'E';
+      X_MSG_DATA := 'AR_RAPI_GL_DATE_INVALID: The GL date of the application is not in an '
+                    || 'open or future enterable period';
+      RETURN;
+    END IF;
+    AR_RECEIPT_API_PUB.apply(
+      p_api_version       => 1.0,
+      p_init_msg_list     => FND_API.G_TRUE,
+      p_commit            => FND_API.G_FALSE,
+      p_validation_level  => FND_API.G_VALID_LEVEL_FULL,
+      x_return_status     => X_RETURN_STATUS,
+      x_msg_count         => l_count,
+      x_msg_data          => X_MSG_DATA,
+      p_cash_receipt_id   => l_cr,
+      p_customer_trx_id   => l_trx,
+      p_amount_applied    => P_AMOUNT_APPLIED,
+      p_apply_date        => TRUNC(P_APPLY_DATE),
+      p_apply_gl_date     => TRUNC(NVL(P_APPLY_GL_DATE, P_APPLY_DATE)),
+      p_org_id            => l_org);
+    IF X_RETURN_STATUS = 'S' THEN
+      -- INFERRED: apply has no application id OUT parameter on every release; read it back.
+      SELECT MAX(ra.receivable_application_id) INTO X_RECEIVABLE_APPLICATION_ID
+        FROM ar_receivable_applications_all ra
+       WHERE ra.cash_receipt_id = l_cr
+         AND ra.applied_customer_trx_id = l_trx
+         AND ra.status = 'APP'
+         AND ra.display = 'Y';
+      COMMIT;
+    ELSE
+      ROLLBACK;
+      X_RETURN_STATUS := 'E';
+      X_MSG_DATA := api_messages(l_count);
+    END IF;
+  EXCEPTION
+    WHEN OTHERS THEN
+      ROLLBACK;
+      X_RETURN_STATUS := 'E';
+      X_MSG_DATA := SUBSTR(SQLERRM, 1, 2000);
+  END apply_receipt;
+
+  PROCEDURE apply_credit_memo(
+    P_CM_TRX_NUMBER              IN  VARCHAR2,
+    P_INV_TRX_NUMBER             IN  VARCHAR2,
+    P_AMOUNT_APPLIED             IN  NUMBER,
+    P_APPLY_DATE                 IN  DATE,
+    P_GL_DATE                    IN  DATE DEFAULT NULL,
+    X_RECEIVABLE_APPLICATION_ID  OUT NUMBER,
+    X_RETURN_STATUS              OUT VARCHAR2,
+    X_MSG_DATA                   OUT VARCHAR2) IS
+    l_org      NUMBER := ctx_org;
+    l_rec      AR_CM_APPLICATION_PUB.cm_app_rec_type;
+    l_count    NUMBER;
+    l_from     NUMBER;
+    l_to       NUMBER;
+  BEGIN
+    l_rec.cm_customer_trx_id := trx_id(P_CM_TRX_NUMBER, l_org);
+    l_rec.inv_customer_trx_id := trx_id(P_INV_TRX_NUMBER, l_org);
+    IF l_rec.cm_customer_trx_id IS NULL OR l_rec.inv_customer_trx_id IS NULL THEN
+      X_RETURN_STATUS := 'E';
+      X_MSG_DATA := 'AR_RAPI_TRX_NUM_INVALID: Invalid transaction number '
+                    || CASE WHEN l_rec.cm_customer_trx_id IS NULL
+                            THEN P_CM_TRX_NUMBER ELSE P_INV_TRX_NUMBER END;
+      RETURN;
+    END IF;
+    IF NOT ar_period_open(l_org, NVL(P_GL_DATE, P_APPLY_DATE)) THEN
+      X_RETURN_STATUS := 'E';
+      X_MSG_DATA := 'AR_RAPI_GL_DATE_INVALID: The GL date of the application is not in an '
+                    || 'open or future enterable period';
+      RETURN;
+    END IF;
+    l_rec.amount_applied := P_AMOUNT_APPLIED;
+    l_rec.apply_date := TRUNC(P_APPLY_DATE);
+    l_rec.gl_date := TRUNC(NVL(P_GL_DATE, P_APPLY_DATE));
+    AR_CM_APPLICATION_PUB.apply_on_account(
+      p_api_version                => 1.0,
+      p_init_msg_list              => FND_API.G_TRUE,
+      p_commit                     => FND_API.G_FALSE,
+      p_cm_app_rec                 => l_rec,
+      x_return_status              => X_RETURN_STATUS,
+      x_msg_count                  => l_count,
+      x_msg_data                   => X_MSG_DATA,
+      x_out_rec_application_id     => X_RECEIVABLE_APPLICATION_ID,
+      x_acctd_amount_applied_from  => l_from,
+      x_acctd_amount_applied_to    => l_to,
+      p_org_id                     => l_org);
+    IF X_RETURN_STATUS = 'S' THEN
+      COMMIT;
+    ELSE
+      ROLLBACK;
+      X_RETURN_STATUS := 'E';
+      X_MSG_DATA := api_messages(l_count);
+    END IF;
+  EXCEPTION
+    WHEN OTHERS THEN
+      ROLLBACK;
+      X_RETURN_STATUS := 'E';
+      X_MSG_DATA := SUBSTR(SQLERRM, 1, 2000);
+  END apply_credit_memo;
+
+  PROCEDURE get_receipt(
+    P_RECEIPT_NUMBER     IN  VARCHAR2,
+    P_RECEIPT_METHOD     IN  VARCHAR2,
+    X_EXISTS             OUT VARCHAR2,
+    X_CASH_RECEIPT_ID    OUT NUMBER,
+    X_RECEIPT_NUMBER     OUT VARCHAR2,
+    X_RECEIPT_METHOD     OUT VARCHAR2,
+    X_RECEIPT_METHOD_ID  OUT NUMBER,
+    X_ORG_ID             OUT NUMBER,
+    X_AMOUNT             OUT NUMBER,
+    X_CURRENCY_CODE      OUT VARCHAR2,
+    X_RECEIPT_DATE       OUT DATE,
+    X_GL_DATE            OUT DATE,
+    X_CUSTOMER_REF       OUT VARCHAR2,
+    X_APPLIED            OUT NUMBER,
+    X_UNAPPLIED          OUT NUMBER,
+    X_APPLICATIONS       OUT receipt_app_tbl,
+    X_RETURN_STATUS      OUT VARCHAR2,
+    X_MSG_DATA           OUT VARCHAR2) IS
+    l_org NUMBER := ctx_org;
+    i     PLS_INTEGER := 0;
+  BEGIN
+    X_CASH_RECEIPT_ID := receipt_id(P_RECEIPT_NUMBER, method_id(P_RECEIPT_METHOD, l_org), l_org);
+    IF X_CASH_RECEIPT_ID IS NULL THEN
+      X_EXISTS := 'N';
+      X_RETURN_STATUS := 'S';
+      RETURN;
+    END IF;
+    SELECT 'Y', cr.receipt_number, rm.name, cr.receipt_method_id, cr.org_id, cr.amount,
+           cr.currency_code, cr.receipt_date,
+           (SELECT MIN(crh.gl_date) FROM ar_cash_receipt_history_all crh
+             WHERE crh.cash_receipt_id = cr.cash_receipt_id),
+           ca.account_number
+      INTO X_EXISTS, X_RECEIPT_NUMBER, X_RECEIPT_METHOD, X_RECEIPT_METHOD_ID, X_ORG_ID,
+           X_AMOUNT, X_CURRENCY_CODE, X_RECEIPT_DATE, X_GL_DATE, X_CUSTOMER_REF
+      FROM ar_cash_receipts_all cr
+      JOIN ar_receipt_methods rm ON rm.receipt_method_id = cr.receipt_method_id
+      LEFT JOIN hz_cust_accounts ca ON ca.cust_account_id = cr.pay_from_customer
+     WHERE cr.cash_receipt_id = X_CASH_RECEIPT_ID;
+    X_APPLIED := 0;
+    FOR a IN (
+      SELECT ra.receivable_application_id, t.trx_number, tt.type trx_class,
+             ra.amount_applied, ra.apply_date, ra.gl_date
+        FROM ar_receivable_applications_all ra
+        JOIN ra_customer_trx_all t ON t.customer_trx_id = ra.applied_customer_trx_id
+        JOIN ra_cust_trx_types_all tt ON tt.cust_trx_type_id = t.cust_trx_type_id
+                                     AND tt.org_id = t.org_id
+       WHERE ra.cash_receipt_id = X_CASH_RECEIPT_ID
+         AND ra.status = 'APP'
+         AND ra.display = 'Y'
+       ORDER BY ra.receivable_application_id)
+    LOOP
+      i := i + 1;
+      X_APPLICATIONS(i).RECEIVABLE_APPLICATION_ID := a.receivable_application_id;
+      X_APPLICATIONS(i).TRX_NUMBER := a.trx_number;
+      X_APPLICATIONS(i).TRX_CLASS := a.trx_class;
+      X_APPLICATIONS(i).AMOUNT_APPLIED := a.amount_applied;
+      X_APPLICATIONS(i).APPLY_DATE := a.apply_date;
+      X_APPLICATIONS(i).GL_DATE := a.gl_date;
+      X_APPLIED := X_APPLIED + a.amount_applied;
+    END LOOP;
+    X_UNAPPLIED := X_AMOUNT - X_APPLIED;
+    X_RETURN_STATUS := 'S';
+  EXCEPTION
+    WHEN OTHERS THEN
+      X_RETURN_STATUS := 'E';
+      X_MSG_DATA := SUBSTR(SQLERRM, 1, 2000);
+  END get_receipt;
+
+  PROCEDURE get_receipt_method(
+    P_RECEIPT_METHOD     IN  VARCHAR2,
+    X_EXISTS             OUT VARCHAR2,
+    X_RECEIPT_METHOD_ID  OUT NUMBER,
+    X_NAME               OUT VARCHAR2,
+    X_ORG_ID             OUT NUMBER,
+    X_BANK_ACCOUNT_ID    OUT NUMBER,
+    X_BANK_ACCOUNT_NAME  OUT VARCHAR2,
+    X_BANK_ACCOUNT_NUM   OUT VARCHAR2,
+    X_CURRENCY_CODE      OUT VARCHAR2,
+    X_CASH_CCID          OUT NUMBER,
+    X_CASH_ACCOUNT       OUT VARCHAR2,
+    X_RETURN_STATUS      OUT VARCHAR2,
+    X_MSG_DATA           OUT VARCHAR2) IS
+    l_org NUMBER := ctx_org;
+  BEGIN
+    -- The primary remittance account of the method in the org; its cash account is the
+    -- bank account use's (CE_BANK_ACCT_USES_ALL.AR_ASSET_CCID — INFERRED column choice).
+    SELECT rm.receipt_method_id, rm.name, rma.org_id, ba.bank_account_id,
+           ba.bank_account_name, ba.bank_account_num, ba.currency_code,
+           bau.ar_asset_ccid, k.concatenated_segments
+      INTO X_RECEIPT_METHOD_ID, X_NAME, X_ORG_ID, X_BANK_ACCOUNT_ID, X_BANK_ACCOUNT_NAME,
+           X_BANK_ACCOUNT_NUM, X_CURRENCY_CODE, X_CASH_CCID, X_CASH_ACCOUNT
+      FROM ar_receipt_methods rm
+      JOIN ar_receipt_method_accounts_all rma ON rma.receipt_method_id = rm.receipt_method_id
+      JOIN ce_bank_acct_uses_all bau ON bau.bank_acct_use_id = rma.remit_bank_acct_use_id
+      JOIN ce_bank_accounts ba ON ba.bank_account_id = bau.bank_account_id
+      LEFT JOIN gl_code_combinations_kfv k ON k.code_combination_id = bau.ar_asset_ccid
+     WHERE UPPER(rm.name) = UPPER(P_RECEIPT_METHOD)
+       AND rma.org_id = l_org
+       AND NVL(rma.primary_flag, 'Y') = 'Y'
+       AND ROWNUM = 1;
+    X_EXISTS := 'Y';
+    X_RETURN_STATUS := 'S';
+  EXCEPTION
+    WHEN NO_DATA_FOUND THEN
+      X_EXISTS := 'N';
+      X_RETURN_STATUS := 'S';
+    WHEN OTHERS THEN
+      X_RETURN_STATUS := 'E';
+      X_MSG_DATA := SUBSTR(SQLERRM, 1, 2000);
+  END get_receipt_method;
+
+  PROCEDURE get_transaction(
+    P_TRX_NUMBER       IN  VARCHAR2,
+    X_EXISTS           OUT VARCHAR2,
+    X_CUSTOMER_TRX_ID  OUT NUMBER,
+    X_TRX_NUMBER       OUT VARCHAR2,
+    X_TRX_CLASS        OUT VARCHAR2,
+    X_CURRENCY_CODE    OUT VARCHAR2,
+    X_AMOUNT           OUT NUMBER,
+    X_BALANCE_DUE      OUT NUMBER,
+    X_APPLICATIONS     OUT trx_app_tbl,
+    X_RETURN_STATUS    OUT VARCHAR2,
+    X_MSG_DATA         OUT VARCHAR2) IS
+    l_org NUMBER := ctx_org;
+    i     PLS_INTEGER := 0;
+  BEGIN
+    X_CUSTOMER_TRX_ID := trx_id(P_TRX_NUMBER, l_org);
+    IF X_CUSTOMER_TRX_ID IS NULL THEN
+      X_EXISTS := 'N';
+      X_RETURN_STATUS := 'S';
+      RETURN;
+    END IF;
+    SELECT 'Y', t.trx_number, ps.class, t.invoice_currency_code,
+           ps.amount_due_original, ps.amount_due_remaining
+      INTO X_EXISTS, X_TRX_NUMBER, X_TRX_CLASS, X_CURRENCY_CODE, X_AMOUNT, X_BALANCE_DUE
+      FROM ra_customer_trx_all t
+      JOIN ar_payment_schedules_all ps ON ps.customer_trx_id = t.customer_trx_id
+     WHERE t.customer_trx_id = X_CUSTOMER_TRX_ID
+       AND ROWNUM = 1;
+    FOR a IN (
+      SELECT ra.receivable_application_id,
+             CASE WHEN ra.cash_receipt_id IS NOT NULL THEN 'CASH' ELSE 'CM' END app_type,
+             cr.receipt_number, rm.name method_name, cm.trx_number cm_number,
+             inv.trx_number inv_number, ra.amount_applied, ra.apply_date
+        FROM ar_receivable_applications_all ra
+        LEFT JOIN ar_cash_receipts_all cr ON cr.cash_receipt_id = ra.cash_receipt_id
+        LEFT JOIN ar_receipt_methods rm ON rm.receipt_method_id = cr.receipt_method_id
+        LEFT JOIN ra_customer_trx_all cm ON cm.customer_trx_id = ra.customer_trx_id
+        LEFT JOIN ra_customer_trx_all inv ON inv.customer_trx_id = ra.applied_customer_trx_id
+       WHERE (ra.applied_customer_trx_id = X_CUSTOMER_TRX_ID
+              OR ra.customer_trx_id = X_CUSTOMER_TRX_ID)
+         AND ra.status = 'APP'
+         AND ra.display = 'Y'
+       ORDER BY ra.receivable_application_id)
+    LOOP
+      i := i + 1;
+      X_APPLICATIONS(i).RECEIVABLE_APPLICATION_ID := a.receivable_application_id;
+      X_APPLICATIONS(i).APPLICATION_TYPE := a.app_type;
+      X_APPLICATIONS(i).RECEIPT_NUMBER := a.receipt_number;
+      X_APPLICATIONS(i).RECEIPT_METHOD := a.method_name;
+      X_APPLICATIONS(i).CM_TRX_NUMBER := a.cm_number;
+      X_APPLICATIONS(i).INV_TRX_NUMBER := a.inv_number;
+      X_APPLICATIONS(i).AMOUNT_APPLIED := a.amount_applied;
+      X_APPLICATIONS(i).APPLY_DATE := a.apply_date;
+    END LOOP;
+    X_RETURN_STATUS := 'S';
+  EXCEPTION
+    WHEN OTHERS THEN
+      X_RETURN_STATUS := 'E';
+      X_MSG_DATA := SUBSTR(SQLERRM, 1, 2000);
+  END get_transaction;
+
 END XXMLC_INTEGRATION_PKG;
 /
 COMMIT;

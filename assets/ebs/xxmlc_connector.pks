@@ -7,7 +7,9 @@ WHENEVER SQLERROR EXIT FAILURE ROLLBACK;
  * open interfaces: the GL_INTERFACE_CONTROL hand-off (GROUP_ID from GL_INTERFACE_CONTROL_S),
  * journals by group or by line references, account combination checks, open periods,
  * concurrent request status with children, AR transactions by request, items, ledgers
- * (name and currency) and daily conversion rates.
+ * (name and currency), daily conversion rates, and AR cash receipts: creation
+ * (AR_RECEIPT_API_PUB.create_cash), applications to transactions (AR_RECEIPT_API_PUB.apply),
+ * credit memo applications (AR_CM_APPLICATION_PUB.apply_on_account) and their read services.
  * Deploy as REST under the alias configured in ml-connector (default xxmlc).
  * Every procedure returns X_RETURN_STATUS (S/E) and X_MSG_DATA; business failures are not
  * raised, so the REST call answers 200 with X_RETURN_STATUS = E.
@@ -147,6 +149,30 @@ CREATE OR REPLACE PACKAGE XXMLC_INTEGRATION_PKG AUTHID CURRENT_USER AS
     LAST_UPDATE_DATE            DATE
   );
   TYPE item_tbl IS TABLE OF item_rec INDEX BY BINARY_INTEGER;
+
+  -- A receipt application (AR_RECEIVABLE_APPLICATIONS_ALL, status APP) of get_receipt.
+  TYPE receipt_app_rec IS RECORD (
+    RECEIVABLE_APPLICATION_ID  NUMBER,
+    TRX_NUMBER                 VARCHAR2(20),
+    TRX_CLASS                  VARCHAR2(20),
+    AMOUNT_APPLIED             NUMBER,
+    APPLY_DATE                 DATE,
+    GL_DATE                    DATE
+  );
+  TYPE receipt_app_tbl IS TABLE OF receipt_app_rec INDEX BY BINARY_INTEGER;
+
+  -- An application touching a transaction (get_transaction): CASH (a receipt) or CM.
+  TYPE trx_app_rec IS RECORD (
+    RECEIVABLE_APPLICATION_ID  NUMBER,
+    APPLICATION_TYPE           VARCHAR2(10),
+    RECEIPT_NUMBER             VARCHAR2(30),
+    RECEIPT_METHOD             VARCHAR2(30),
+    CM_TRX_NUMBER              VARCHAR2(20),
+    INV_TRX_NUMBER             VARCHAR2(20),
+    AMOUNT_APPLIED             NUMBER,
+    APPLY_DATE                 DATE
+  );
+  TYPE trx_app_tbl IS TABLE OF trx_app_rec INDEX BY BINARY_INTEGER;
 
   /*#
    * Journal Import hand-off: inserts the GL_INTERFACE_CONTROL row for a source, ledger and
@@ -437,6 +463,201 @@ CREATE OR REPLACE PACKAGE XXMLC_INTEGRATION_PKG AUTHID CURRENT_USER AS
     X_CONVERSION_TYPE  OUT VARCHAR2,
     X_CONVERSION_DATE  OUT DATE,
     X_CONVERSION_RATE  OUT NUMBER,
+    X_RETURN_STATUS    OUT VARCHAR2,
+    X_MSG_DATA         OUT VARCHAR2);
+
+  /*#
+   * Creates a cash receipt with AR_RECEIPT_API_PUB.create_cash in the operating unit of
+   * the context. Errors are the API's messages, prefixed by their name, e.g.
+   * AR_RW_CASH_DUPLICATE_RECEIPT (number already used for the method), AR_RAPI_GL_DATE_INVALID.
+   * @param P_RECEIPT_NUMBER receipt number (the settlement id)
+   * @param P_RECEIPT_METHOD receipt method name
+   * @param P_AMOUNT receipt amount
+   * @param P_CURRENCY_CODE receipt currency
+   * @param P_RECEIPT_DATE receipt date (the deposit date)
+   * @param P_GL_DATE GL date (default the receipt date)
+   * @param P_ORG_ID operating unit (must be the context's)
+   * @param P_CUSTOMER_REF customer account number (optional)
+   * @param X_CASH_RECEIPT_ID cash receipt id
+   * @param X_RETURN_STATUS S or E
+   * @param X_MSG_DATA error text when E
+   * @rep:scope public
+   * @rep:lifecycle active
+   * @rep:displayname Create Cash Receipt
+   */
+  PROCEDURE create_cash_receipt(
+    P_RECEIPT_NUMBER   IN  VARCHAR2,
+    P_RECEIPT_METHOD   IN  VARCHAR2,
+    P_AMOUNT           IN  NUMBER,
+    P_CURRENCY_CODE    IN  VARCHAR2,
+    P_RECEIPT_DATE     IN  DATE,
+    P_GL_DATE          IN  DATE     DEFAULT NULL,
+    P_ORG_ID           IN  NUMBER   DEFAULT NULL,
+    P_CUSTOMER_REF     IN  VARCHAR2 DEFAULT NULL,
+    X_CASH_RECEIPT_ID  OUT NUMBER,
+    X_RETURN_STATUS    OUT VARCHAR2,
+    X_MSG_DATA         OUT VARCHAR2);
+
+  /*#
+   * Applies a receipt to a transaction with AR_RECEIPT_API_PUB.apply (negative amount on a
+   * credit memo). Over the balance due: AR_CKAP_OVERAPP.
+   * @param P_RECEIPT_NUMBER receipt number
+   * @param P_RECEIPT_METHOD receipt method name
+   * @param P_TRX_NUMBER transaction number
+   * @param P_AMOUNT_APPLIED amount applied
+   * @param P_APPLY_DATE application date
+   * @param P_APPLY_GL_DATE GL date of the application (default the application date)
+   * @param X_RECEIVABLE_APPLICATION_ID application id
+   * @param X_RETURN_STATUS S or E
+   * @param X_MSG_DATA error text when E
+   * @rep:scope public
+   * @rep:lifecycle active
+   * @rep:displayname Apply Receipt
+   */
+  PROCEDURE apply_receipt(
+    P_RECEIPT_NUMBER             IN  VARCHAR2,
+    P_RECEIPT_METHOD             IN  VARCHAR2,
+    P_TRX_NUMBER                 IN  VARCHAR2,
+    P_AMOUNT_APPLIED             IN  NUMBER,
+    P_APPLY_DATE                 IN  DATE,
+    P_APPLY_GL_DATE              IN  DATE DEFAULT NULL,
+    X_RECEIVABLE_APPLICATION_ID  OUT NUMBER,
+    X_RETURN_STATUS              OUT VARCHAR2,
+    X_MSG_DATA                   OUT VARCHAR2);
+
+  /*#
+   * Applies an on-account credit memo to an invoice with
+   * AR_CM_APPLICATION_PUB.apply_on_account.
+   * @param P_CM_TRX_NUMBER credit memo number
+   * @param P_INV_TRX_NUMBER invoice number
+   * @param P_AMOUNT_APPLIED amount applied (positive)
+   * @param P_APPLY_DATE application date
+   * @param P_GL_DATE GL date (default the application date)
+   * @param X_RECEIVABLE_APPLICATION_ID application id
+   * @param X_RETURN_STATUS S or E
+   * @param X_MSG_DATA error text when E
+   * @rep:scope public
+   * @rep:lifecycle active
+   * @rep:displayname Apply Credit Memo
+   */
+  PROCEDURE apply_credit_memo(
+    P_CM_TRX_NUMBER              IN  VARCHAR2,
+    P_INV_TRX_NUMBER             IN  VARCHAR2,
+    P_AMOUNT_APPLIED             IN  NUMBER,
+    P_APPLY_DATE                 IN  DATE,
+    P_GL_DATE                    IN  DATE DEFAULT NULL,
+    X_RECEIVABLE_APPLICATION_ID  OUT NUMBER,
+    X_RETURN_STATUS              OUT VARCHAR2,
+    X_MSG_DATA                   OUT VARCHAR2);
+
+  /*#
+   * A cash receipt by number and receipt method with its applications (asked before any
+   * write and before any retry). No receipt is not an error: X_EXISTS = N.
+   * @param P_RECEIPT_NUMBER receipt number
+   * @param P_RECEIPT_METHOD receipt method name
+   * @param X_EXISTS Y or N
+   * @param X_CASH_RECEIPT_ID cash receipt id
+   * @param X_RECEIPT_NUMBER receipt number
+   * @param X_RECEIPT_METHOD receipt method name
+   * @param X_RECEIPT_METHOD_ID receipt method id
+   * @param X_ORG_ID operating unit
+   * @param X_AMOUNT receipt amount
+   * @param X_CURRENCY_CODE currency
+   * @param X_RECEIPT_DATE receipt date
+   * @param X_GL_DATE GL date
+   * @param X_CUSTOMER_REF customer account number
+   * @param X_APPLIED amount applied
+   * @param X_UNAPPLIED amount unapplied
+   * @param X_APPLICATIONS applications
+   * @param X_RETURN_STATUS S or E
+   * @param X_MSG_DATA error text when E
+   * @rep:scope public
+   * @rep:lifecycle active
+   * @rep:displayname Get Receipt
+   */
+  PROCEDURE get_receipt(
+    P_RECEIPT_NUMBER     IN  VARCHAR2,
+    P_RECEIPT_METHOD     IN  VARCHAR2,
+    X_EXISTS             OUT VARCHAR2,
+    X_CASH_RECEIPT_ID    OUT NUMBER,
+    X_RECEIPT_NUMBER     OUT VARCHAR2,
+    X_RECEIPT_METHOD     OUT VARCHAR2,
+    X_RECEIPT_METHOD_ID  OUT NUMBER,
+    X_ORG_ID             OUT NUMBER,
+    X_AMOUNT             OUT NUMBER,
+    X_CURRENCY_CODE      OUT VARCHAR2,
+    X_RECEIPT_DATE       OUT DATE,
+    X_GL_DATE            OUT DATE,
+    X_CUSTOMER_REF       OUT VARCHAR2,
+    X_APPLIED            OUT NUMBER,
+    X_UNAPPLIED          OUT NUMBER,
+    X_APPLICATIONS       OUT receipt_app_tbl,
+    X_RETURN_STATUS      OUT VARCHAR2,
+    X_MSG_DATA           OUT VARCHAR2);
+
+  /*#
+   * A receipt method of the context's operating unit with its remittance bank account and
+   * that account's cash account (the connector checks it is the clearing account).
+   * @param P_RECEIPT_METHOD receipt method name
+   * @param X_EXISTS Y or N
+   * @param X_RECEIPT_METHOD_ID receipt method id
+   * @param X_NAME receipt method name
+   * @param X_ORG_ID operating unit
+   * @param X_BANK_ACCOUNT_ID remittance bank account id
+   * @param X_BANK_ACCOUNT_NAME bank account name
+   * @param X_BANK_ACCOUNT_NUM bank account number
+   * @param X_CURRENCY_CODE bank account currency
+   * @param X_CASH_CCID cash account code combination id
+   * @param X_CASH_ACCOUNT cash account segments
+   * @param X_RETURN_STATUS S or E
+   * @param X_MSG_DATA error text when E
+   * @rep:scope public
+   * @rep:lifecycle active
+   * @rep:displayname Get Receipt Method
+   */
+  PROCEDURE get_receipt_method(
+    P_RECEIPT_METHOD     IN  VARCHAR2,
+    X_EXISTS             OUT VARCHAR2,
+    X_RECEIPT_METHOD_ID  OUT NUMBER,
+    X_NAME               OUT VARCHAR2,
+    X_ORG_ID             OUT NUMBER,
+    X_BANK_ACCOUNT_ID    OUT NUMBER,
+    X_BANK_ACCOUNT_NAME  OUT VARCHAR2,
+    X_BANK_ACCOUNT_NUM   OUT VARCHAR2,
+    X_CURRENCY_CODE      OUT VARCHAR2,
+    X_CASH_CCID          OUT NUMBER,
+    X_CASH_ACCOUNT       OUT VARCHAR2,
+    X_RETURN_STATUS      OUT VARCHAR2,
+    X_MSG_DATA           OUT VARCHAR2);
+
+  /*#
+   * A transaction of the context's operating unit with its balance due and every receipt
+   * and credit memo application touching it.
+   * @param P_TRX_NUMBER transaction number
+   * @param X_EXISTS Y or N
+   * @param X_CUSTOMER_TRX_ID transaction id
+   * @param X_TRX_NUMBER transaction number
+   * @param X_TRX_CLASS INV or CM
+   * @param X_CURRENCY_CODE currency
+   * @param X_AMOUNT original amount due
+   * @param X_BALANCE_DUE amount due remaining
+   * @param X_APPLICATIONS applications
+   * @param X_RETURN_STATUS S or E
+   * @param X_MSG_DATA error text when E
+   * @rep:scope public
+   * @rep:lifecycle active
+   * @rep:displayname Get Transaction
+   */
+  PROCEDURE get_transaction(
+    P_TRX_NUMBER       IN  VARCHAR2,
+    X_EXISTS           OUT VARCHAR2,
+    X_CUSTOMER_TRX_ID  OUT NUMBER,
+    X_TRX_NUMBER       OUT VARCHAR2,
+    X_TRX_CLASS        OUT VARCHAR2,
+    X_CURRENCY_CODE    OUT VARCHAR2,
+    X_AMOUNT           OUT NUMBER,
+    X_BALANCE_DUE      OUT NUMBER,
+    X_APPLICATIONS     OUT trx_app_tbl,
     X_RETURN_STATUS    OUT VARCHAR2,
     X_MSG_DATA         OUT VARCHAR2);
 

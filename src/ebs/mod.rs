@@ -19,6 +19,7 @@ pub mod gl;
 pub mod idempotency;
 pub mod ledgers;
 pub mod posted;
+pub mod receipts;
 pub mod requests;
 pub mod session;
 pub mod transport;

@@ -28,6 +28,7 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/_sim/gl/delete", post(delete_journals))
         .route("/_sim/gl/daily_rates", post(daily_rate))
         .route("/_sim/ar/transactions", get(trxs))
+        .route("/_sim/ar/receipts", get(ar_receipts))
         .route("/_sim/ap/invoices", get(invoices))
 }
 
@@ -234,10 +235,11 @@ async fn delete_journals(State(sh): State<Arc<Shared>>, b: axum::body::Bytes) ->
 }
 
 async fn trxs(State(sh): State<Arc<Shared>>) -> Json<Value> {
-    let w = sh.world();
-    Json(Value::Array(
-        w.trxs.iter().map(super::ar::trx_item).collect(),
-    ))
+    Json(super::receipts::transactions_contract(&sh.world()))
+}
+
+async fn ar_receipts(State(sh): State<Arc<Shared>>) -> Json<Value> {
+    Json(super::receipts::receipts_contract(&sh.world()))
 }
 
 async fn invoices(State(sh): State<Arc<Shared>>) -> Json<Value> {

@@ -39,8 +39,11 @@ fn children_of(w: &World, id: i64) -> Vec<Value> {
         .collect()
 }
 
-pub fn call(w: &mut World, op: &str, _ctx: &Ctx, p: &Map<String, Value>) -> Result<Value, Fault> {
+pub fn call(w: &mut World, op: &str, ctx: &Ctx, p: &Map<String, Value>) -> Result<Value, Fault> {
     if let Some(answer) = super::ledgers::call(w, op, p) {
+        return answer;
+    }
+    if let Some(answer) = super::receipts::call(w, op, ctx, p) {
         return answer;
     }
     let mut out = Map::new();

@@ -12,6 +12,7 @@ mod custom;
 pub mod gl;
 pub mod journals;
 mod ledgers;
+pub mod receipts;
 pub mod requests;
 pub mod seed;
 mod server;
@@ -300,6 +301,14 @@ impl RunningEbsSim {
             }
         }
         n
+    }
+    /// The `/_sim/ar/transactions` contract as JSON (balances due after applications).
+    pub fn ar_transactions(&self) -> serde_json::Value {
+        receipts::transactions_contract(&self.shared.world())
+    }
+    /// The `/_sim/ar/receipts` contract as JSON.
+    pub fn ar_receipts(&self) -> serde_json::Value {
+        receipts::receipts_contract(&self.shared.world())
     }
     /// Sets a GL period's closing status (`O`, `F`, `C`, `N`) for a ledger.
     pub fn set_period_status(&self, ledger_id: i64, period: &str, status: &str) -> bool {

@@ -30,6 +30,9 @@ pub struct Seed {
     pub chart: Chart,
     pub accounts: Vec<AccountSeed>,
     pub ar: ArSetup,
+    /// AR receipt methods with their remittance bank account (`receipts.rs`).
+    #[serde(default)]
+    pub receipt_methods: Vec<super::receipts::ReceiptMethod>,
     pub ap: ApSetup,
     #[serde(default)]
     pub items: Vec<Item>,

@@ -83,6 +83,12 @@ pub fn operations(a: AliasKey) -> &'static [(&'static str, &'static [&'static st
             ("get_items", &["POST"]),
             ("get_ledger", &["POST"]),
             ("get_daily_rate", &["POST"]),
+            ("create_cash_receipt", &["POST"]),
+            ("apply_receipt", &["POST"]),
+            ("apply_credit_memo", &["POST"]),
+            ("get_receipt", &["POST"]),
+            ("get_receipt_method", &["POST"]),
+            ("get_transaction", &["POST"]),
         ],
     }
 }

@@ -201,6 +201,8 @@ pub struct World {
     pub trx_line_ids: HashSet<i64>,
     pub trx_line_keys: HashSet<String>,
     pub fired_events: Vec<bool>,
+    /// Cash receipts and applications (`receipts.rs`).
+    pub receipts: super::receipts::Receipts,
     seqs: HashMap<&'static str, i64>,
 }
 
@@ -269,6 +271,7 @@ impl World {
             trx_line_ids: HashSet::new(),
             trx_line_keys: HashSet::new(),
             fired_events,
+            receipts: Default::default(),
             seqs,
         }
     }
