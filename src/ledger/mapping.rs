@@ -154,7 +154,21 @@ pub struct Mapping {
     /// The unexplained rest of an inconsistent file goes here when set.
     pub difference: Option<String>,
     pub rules: Vec<Rule>,
+    /// `[[sku]]`: the EBS inventory item of each seller SKU (AR invoices).
+    pub skus: Vec<SkuItem>,
+    /// `[ar]`: the memo line for principal lines whose SKU has no item.
+    pub ar_memo_line: Option<String>,
     hash: String,
+}
+
+/// One `[[sku]]` entry: a seller SKU's EBS item, optionally per marketplace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkuItem {
+    pub sku: String,
+    pub item: String,
+    pub marketplace: Option<String>,
+    /// 1-based line of the `[[sku]]` header.
+    pub line: usize,
 }
 
 #[derive(Deserialize)]
@@ -163,6 +177,23 @@ struct RawMapping {
     accounts: Spanned<RawAccounts>,
     #[serde(default)]
     rules: Vec<Spanned<RawRule>>,
+    #[serde(default)]
+    sku: Vec<Spanned<RawSku>>,
+    ar: Option<RawAr>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSku {
+    sku: Spanned<String>,
+    item: Spanned<String>,
+    marketplace: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAr {
+    memo_line: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -265,6 +296,18 @@ impl Mapping {
             });
         }
         problems.extend(conflicting_rules(&rules));
+        let skus = sku_items(text, raw.sku, &mut problems);
+        let ar_memo_line = raw.ar.and_then(|a| a.memo_line).map(|m| {
+            if m.get_ref().trim().is_empty() {
+                let (line, column) = line_col(text, m.span().start);
+                problems.push(MappingProblem {
+                    line: Some(line),
+                    column: Some(column),
+                    message: "ar.memo_line: must not be empty".into(),
+                });
+            }
+            m.into_inner().trim().to_string()
+        });
         if !problems.is_empty() {
             return Err(MappingError { problems });
         }
@@ -273,6 +316,8 @@ impl Mapping {
             suspense: accounts.suspense.map(Spanned::into_inner),
             difference: accounts.difference.map(Spanned::into_inner),
             rules,
+            skus,
+            ar_memo_line,
             hash: String::new(),
         };
         mapping.hash = mapping.compute_hash();
@@ -314,6 +359,16 @@ impl Mapping {
             put(Some(&r.account));
             put(Some(&r.label));
             put(Some(if r.ap { "ap" } else { "" }));
+        }
+        // only when present, so mappings without them keep their hash
+        if !self.skus.is_empty() || self.ar_memo_line.is_some() {
+            put(Some("ar v1"));
+            put(self.ar_memo_line.as_deref());
+            for s in &self.skus {
+                put(Some(&s.sku));
+                put(Some(&s.item));
+                put(s.marketplace.as_deref());
+            }
         }
         hex::encode(h.finalize())
     }
@@ -404,6 +459,39 @@ fn conflicting_rules(rules: &[Rule]) -> Vec<MappingProblem> {
         });
     }
     problems
+}
+
+/// `[[sku]]` entries with their lines; empty fields are located problems
+/// (duplicates are checked by `ar::sku`).
+fn sku_items(
+    text: &str,
+    raw: Vec<Spanned<RawSku>>,
+    problems: &mut Vec<MappingProblem>,
+) -> Vec<SkuItem> {
+    let mut out = Vec::with_capacity(raw.len());
+    for (i, spanned) in raw.into_iter().enumerate() {
+        let (line, _) = line_col(text, spanned.span().start);
+        let raw = spanned.into_inner();
+        for (field, what) in [(&raw.sku, "sku"), (&raw.item, "item")] {
+            if field.get_ref().trim().is_empty() {
+                let (l, c) = line_col(text, field.span().start);
+                let message = format!("sku {} {what}: must not be empty", i + 1);
+                problems.push(MappingProblem {
+                    line: Some(l),
+                    column: Some(c),
+                    message,
+                });
+            }
+        }
+        out.push(SkuItem {
+            sku: raw.sku.into_inner().trim().to_string(),
+            item: raw.item.into_inner().trim().to_string(),
+            marketplace: wildcard(raw.marketplace).map(|m| m.trim().to_string()),
+            line,
+        });
+    }
+    problems.extend(super::ar::sku::duplicate_skus(&out));
+    out
 }
 
 /// Case-insensitive equality without allocating (ASCII fast path).

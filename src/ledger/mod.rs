@@ -2,6 +2,7 @@
 //!
 //! No IO, no async, no clock: callers pass bytes, calendars and "now" in.
 
+pub mod ar;
 pub mod fx;
 pub mod journal;
 pub mod mapping;
