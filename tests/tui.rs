@@ -274,6 +274,10 @@ fn snapshot_dialogs() {
         h.key(KeyCode::Char('p'));
     });
     snap("help", |h| h.key(KeyCode::Char('?')));
+    snap("help_end", |h| {
+        h.key(KeyCode::Char('?'));
+        h.key(KeyCode::Char('G'));
+    });
     snap("help_scrolled", |h| {
         h.key(KeyCode::Char('?'));
         h.keys("jjjjjjjjjjjjjjjjjjjj");
@@ -1307,4 +1311,100 @@ fn vanished_batch_shows_history_and_archives_after_confirmation() {
     select_batch(&mut h, US, "2025-09");
     h.key(KeyCode::Char('A'));
     assert!(h.state.dialog.is_none());
+}
+
+// ------------------------------------------------------------------ issue 16: display
+
+/// The row of the screen (as rendered) that holds `needle`.
+fn line_with(screen: &str, needle: &str) -> String {
+    screen
+        .lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle} not on screen:\n{screen}"))
+        .trim_matches(|c| c == '"' || c == ' ')
+        .to_string()
+}
+
+#[test]
+fn keys_do_only_what_the_screen_uses() {
+    let mut h = Harness::new((80, 24));
+    // `r` on the audit screen is not a sync
+    h.open(DE);
+    h.key(KeyCode::Char('5'));
+    h.serve();
+    h.key(KeyCode::Char('r'));
+    assert!(h.take_effects().is_empty());
+    assert!(!h.screen().contains("sync requested"));
+    // help scrolls to its end with G and back with g (and with the wheel)
+    h.key(KeyCode::Char('?'));
+    h.key(KeyCode::Char('G'));
+    let Some(Dialog::Help { scroll: end }) = h.state.dialog else {
+        panic!("help closed")
+    };
+    assert!(end > 0);
+    assert!(h.screen().contains("Mouse"));
+    h.key(KeyCode::Char('j'));
+    assert!(matches!(h.state.dialog, Some(Dialog::Help { scroll }) if scroll == end));
+    h.key(KeyCode::Char('g'));
+    assert!(matches!(h.state.dialog, Some(Dialog::Help { scroll: 0 })));
+    h.send(Msg::Mouse(MouseEvent {
+        kind: MouseEventKind::ScrollDown,
+        column: 10,
+        row: 10,
+        modifiers: KeyModifiers::NONE,
+    }));
+    assert!(matches!(h.state.dialog, Some(Dialog::Help { scroll: 3 })));
+    h.key(KeyCode::Esc);
+    // esc from the journal returns to the rows, not to the list
+    h.open(US);
+    h.key(KeyCode::Tab);
+    h.key(KeyCode::Esc);
+    assert_eq!(h.state.screen, Screen::Review);
+    assert_eq!(
+        h.state.review.pane,
+        ml_connector::app::state::ReviewPane::Rows
+    );
+    // the hint bar fits 80 columns: `? help` is whole
+    let screen = h.screen();
+    assert!(line_with(&screen, "enter drill").ends_with("? help"));
+    // messages with control characters stay one clean line
+    h.send(Msg::Error("EBS said:\nHTTP 503\tretry\u{1b}[0m".into()));
+    let status = line_with(&h.screen(), "EBS said");
+    assert!(status.contains("EBS said: HTTP 503 retry [0m"), "{status}");
+    // too long a message is cut with an ellipsis, not mid-nothing
+    h.send(Msg::Error("x".repeat(200)));
+    assert!(line_with(&h.screen(), "xxxx").ends_with('…'));
+}
+
+#[test]
+fn settlements_show_deposit_carried_reserve_and_split_done() {
+    let mut h = Harness::new((160, 48));
+    let screen = h.screen();
+    let header = line_with(&screen, "settlement");
+    for col in ["deposit", "deposited", "carried", "reserve"] {
+        assert!(header.contains(col), "{col} missing: {header}");
+    }
+    // US: 812.40 carried in, 905.11 held back
+    let us = line_with(&screen, US);
+    assert!(us.contains("812.40") && us.contains("-905.11"), "{us}");
+    // CA: a settlement that deposited nothing shows 0
+    let ca = line_with(&screen, CA);
+    assert!(ca.contains(" 0.00 "), "{ca}");
+    // the `done` filter is split: imported (unposted in GL) apart from posted
+    h.keys("fff");
+    assert!(h.screen().contains("filter: imported (unposted)"));
+    let imported: Vec<BatchState> = h
+        .state
+        .visible
+        .iter()
+        .map(|i| h.state.settlements[*i].status)
+        .collect();
+    assert!(!imported.is_empty());
+    assert!(imported.iter().all(|s| *s == BatchState::Imported));
+    h.key(KeyCode::Char('f'));
+    assert!(h.screen().contains("filter: posted"));
+    assert!(h.state.visible.iter().all(|i| matches!(
+        h.state.settlements[*i].status,
+        BatchState::Posted | BatchState::Reversed | BatchState::Archived
+    )));
 }

@@ -90,8 +90,10 @@ pub enum StatusFilter {
     NeedsAction,
     /// In EBS's hands: approved, staged, submitted.
     InFlight,
-    /// Imported, posted, reversed, archived.
-    Done,
+    /// Imported into GL but not posted there yet.
+    Imported,
+    /// Posted in GL, reversed or archived.
+    Posted,
 }
 
 impl StatusFilter {
@@ -99,8 +101,9 @@ impl StatusFilter {
         match self {
             StatusFilter::All => StatusFilter::NeedsAction,
             StatusFilter::NeedsAction => StatusFilter::InFlight,
-            StatusFilter::InFlight => StatusFilter::Done,
-            StatusFilter::Done => StatusFilter::All,
+            StatusFilter::InFlight => StatusFilter::Imported,
+            StatusFilter::Imported => StatusFilter::Posted,
+            StatusFilter::Posted => StatusFilter::All,
         }
     }
 
@@ -109,7 +112,8 @@ impl StatusFilter {
             StatusFilter::All => "all",
             StatusFilter::NeedsAction => "needs action",
             StatusFilter::InFlight => "in flight",
-            StatusFilter::Done => "done",
+            StatusFilter::Imported => "imported (unposted)",
+            StatusFilter::Posted => "posted",
         }
     }
 
@@ -122,7 +126,8 @@ impl StatusFilter {
                 Proposed | NeedsMapping | Inconsistent | Rejected | Vanished
             ),
             StatusFilter::InFlight => matches!(s, Approved | Staged | Submitted),
-            StatusFilter::Done => matches!(s, Imported | Posted | Reversed | Archived),
+            StatusFilter::Imported => s == Imported,
+            StatusFilter::Posted => matches!(s, Posted | Reversed | Archived),
         }
     }
 }

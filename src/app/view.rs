@@ -54,9 +54,40 @@ pub struct SettlementSummaryView {
     pub gap_before: bool,
     pub batches: u32,
     pub rows: u64,
+    /// Balance carried in from earlier settlements ("Previous Reserve Amount
+    /// Balance", "Payable to Amazon" rows).
+    pub carried: Decimal,
+    /// Reserve Amazon holds back from this settlement ("Current Reserve Amount").
+    pub reserve: Decimal,
 }
 
+/// Row descriptions of the balance a settlement carries in.
+const CARRIED: [&str; 2] = ["Previous Reserve Amount Balance", "Payable to Amazon"];
+/// Row description of the reserve a settlement holds back.
+const RESERVE: &str = "Current Reserve Amount";
+
 impl SettlementSummaryView {
+    /// What reached the bank: the total when positive, else nothing.
+    pub fn deposited(&self) -> Decimal {
+        self.total.max(Decimal::ZERO)
+    }
+
+    /// The carried balance and the reserve of a settlement, summed from its rows
+    /// given as (transaction type, amount description, amount).
+    pub fn balances<'a>(
+        rows: impl IntoIterator<Item = (&'a str, &'a str, Decimal)>,
+    ) -> (Decimal, Decimal) {
+        let (mut carried, mut reserve) = (Decimal::ZERO, Decimal::ZERO);
+        for (tt, desc, amount) in rows {
+            if CARRIED.contains(&desc) || CARRIED.contains(&tt) {
+                carried += amount;
+            } else if desc == RESERVE || tt == RESERVE {
+                reserve += amount;
+            }
+        }
+        (carried, reserve)
+    }
+
     /// Sets `gap_before` on every settlement whose chain (seller, marketplace)
     /// has a hole of more than a day before it. Amazon settlements of one
     /// marketplace follow each other without gaps.
@@ -745,7 +776,29 @@ mod tests {
             gap_before: true,
             batches: 1,
             rows: 0,
+            carried: Decimal::ZERO,
+            reserve: Decimal::ZERO,
         }
+    }
+
+    #[test]
+    fn balances_sum_carried_and_reserve_rows() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        let rows = [
+            (
+                "other-transaction",
+                "Previous Reserve Amount Balance",
+                d("812.40"),
+            ),
+            ("other-transaction", "Current Reserve Amount", d("-905.11")),
+            ("Payable to Amazon", "", d("-412.55")),
+            ("Order", "Principal", d("54.00")),
+        ];
+        let (carried, reserve) = SettlementSummaryView::balances(rows);
+        assert_eq!((carried, reserve), (d("399.85"), d("-905.11")));
+        let mut s = summary("1", "Amazon.com", (9, 1), (9, 15));
+        s.total = d("-160.85");
+        assert_eq!(s.deposited(), Decimal::ZERO);
     }
 
     #[test]

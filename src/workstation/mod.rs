@@ -95,8 +95,8 @@ struct Inner {
     sent: StdMutex<HashMap<BatchKey, BatchView>>,
     /// Concurrent request phase/status per request id, as EBS last reported it.
     requests: StdMutex<HashMap<i64, (String, String)>>,
-    /// Row counts per raw file hash.
-    row_counts: StdMutex<HashMap<String, u64>>,
+    /// Row counts, carried balance and reserve per raw file hash.
+    row_counts: StdMutex<HashMap<String, views::RawFigures>>,
     /// The settlement last opened for review.
     focus: StdMutex<Option<String>>,
     /// The mapping the editor shows, and whether a draft of it is being edited.

@@ -20,6 +20,14 @@ use crate::sync::propose::calendar_from_open;
 
 use super::{Inner, WorkstationError, app_key, store_key};
 
+/// What the settlements list shows of a raw file, cached per file hash.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct RawFigures {
+    pub rows: u64,
+    pub carried: rust_decimal::Decimal,
+    pub reserve: rust_decimal::Decimal,
+}
+
 fn parse_error(id: &str, source: ParseError) -> WorkstationError {
     WorkstationError::Parse {
         id: id.to_string(),
@@ -75,9 +83,11 @@ impl Inner {
         }
     }
 
-    fn row_count(&self, rec: &SettlementRecord) -> u64 {
+    /// Row count, carried balance and reserve of a settlement's raw file
+    /// (read once per file hash).
+    fn raw_figures(&self, rec: &SettlementRecord) -> RawFigures {
         let Some(sha) = rec.raw_sha256.clone() else {
-            return 0;
+            return RawFigures::default();
         };
         if let Some(n) = self
             .row_counts
@@ -88,15 +98,29 @@ impl Inner {
             return n;
         }
         let n = match self.ctx.store.raw_settlement(&rec.summary.settlement_id) {
-            Ok(Some((_, bytes))) => {
+            Ok(Some((meta, bytes))) => {
                 // body lines: every non-empty line but the header and the summary row
                 let lines = bytes
                     .split(|b| *b == b'\n')
                     .filter(|l| !l.iter().all(|b| b.is_ascii_whitespace()))
                     .count() as u64;
-                lines.saturating_sub(2)
+                let (carried, reserve) = decode(&bytes, Some(&meta.charset))
+                    .ok()
+                    .and_then(|d| {
+                        let file = SettlementFile::parse(&d.text, d.charset).ok()?;
+                        let rows: Vec<_> = file.rows().filter_map(Result::ok).collect();
+                        Some(SettlementSummaryView::balances(rows.iter().map(|r| {
+                            (r.transaction_type, r.amount_description, r.amount)
+                        })))
+                    })
+                    .unwrap_or_default();
+                RawFigures {
+                    rows: lines.saturating_sub(2),
+                    carried,
+                    reserve,
+                }
             }
-            _ => 0,
+            _ => RawFigures::default(),
         };
         if let Ok(mut c) = self.row_counts.lock() {
             c.insert(sha, n);
@@ -117,6 +141,7 @@ impl Inner {
             .and_then(|m| m.country())
             .map(|c| format!("Amazon {c}"))
             .unwrap_or_else(|| rec.marketplace_id.clone());
+        let figures = self.raw_figures(rec);
         SettlementSummaryView {
             settlement_id: rec.summary.settlement_id.clone(),
             seller: rec.seller.clone(),
@@ -129,7 +154,9 @@ impl Inner {
             status,
             gap_before: false,
             batches: batches.len() as u32,
-            rows: self.row_count(rec),
+            rows: figures.rows,
+            carried: figures.carried,
+            reserve: figures.reserve,
         }
     }
 

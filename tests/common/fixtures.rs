@@ -144,6 +144,13 @@ impl FixtureWorld {
         for spec in specs {
             let parsed = parse_settlement(spec.bytes, None).expect("bundled example parses");
             let s = &parsed.summary;
+            let (carried, reserve) = SettlementSummaryView::balances(parsed.rows.iter().map(|r| {
+                (
+                    r.transaction_type.as_str(),
+                    r.amount_description.as_str(),
+                    r.amount,
+                )
+            }));
             let view = SettlementSummaryView {
                 settlement_id: s.settlement_id.clone(),
                 seller: spec.seller.into(),
@@ -157,6 +164,8 @@ impl FixtureWorld {
                 gap_before: false,
                 batches: 0,
                 rows: parsed.rows.len() as u64,
+                carried,
+                reserve,
             };
             let target = PostTarget {
                 ledger: spec.ledger.into(),
@@ -315,6 +324,8 @@ impl FixtureWorld {
                 gap_before: false,
                 batches: 1,
                 rows: 0,
+                carried: rust_decimal::Decimal::ZERO,
+                reserve: rust_decimal::Decimal::ZERO,
             };
             let target = settlements
                 .iter()

@@ -278,6 +278,8 @@ fn enter(s: &mut AppState, fx: &mut Vec<Effect>) {
 
 fn back(s: &mut AppState) {
     match s.screen {
+        // from the journal, back to the rows it was opened beside
+        Screen::Review if s.review.pane == ReviewPane::Journal => s.review.pane = ReviewPane::Rows,
         Screen::Review => match s.review.drill.clone() {
             Drill::Order { group, .. } => s.review.drill = Drill::Rows { group },
             Drill::Rows { .. } => s.review.drill = Drill::Groups,
