@@ -1408,3 +1408,36 @@ fn settlements_show_deposit_carried_reserve_and_split_done() {
         BatchState::Posted | BatchState::Reversed | BatchState::Archived
     )));
 }
+
+#[test]
+fn review_descriptions_stay_apart_and_times_name_their_zone() {
+    let mut h = Harness::new((160, 48));
+    h.open(US);
+    // the groups pane: both facilitator-tax groups, told apart even when cut
+    let d = h.state.detail.as_ref().unwrap();
+    let fac: Vec<usize> = (0..d.groups.len())
+        .filter(|i| {
+            d.groups[*i]
+                .amount_description
+                .starts_with("MarketplaceFacilitatorTax")
+        })
+        .collect();
+    assert!(fac.len() >= 2);
+    let screen = h.screen();
+    // (type, amount type, description) as shown in the groups pane
+    let shown: Vec<Vec<&str>> = screen
+        .lines()
+        .filter(|l| l.contains("ItemWithheldTax"))
+        .map(|l| l.split('│').nth(1).unwrap())
+        .map(|l| l.split_whitespace().take(3).collect())
+        .collect();
+    assert!(shown.len() >= 2, "{screen}");
+    for (i, a) in shown.iter().enumerate() {
+        assert!(!shown[i + 1..].contains(a), "{a:?} twice: {screen}");
+    }
+    // rows: posted instants carry their zone
+    h.state.review.groups.selected = fac[0];
+    h.key(KeyCode::Enter);
+    let screen = h.screen();
+    assert!(screen.contains(" UTC"), "{screen}");
+}

@@ -217,7 +217,7 @@ fn vanished(f: &mut Frame, area: Rect, x: &BatchView, s: &AppState, block: Block
         let skip = h.entries.len().saturating_sub(room);
         for e in &h.entries[skip..] {
             lines.push(Line::from(vec![
-                Span::styled(format!("{} ", e.at.format("%Y-%m-%d %H:%M")), t.dim()),
+                Span::styled(format!("{} ", e.at.format("%Y-%m-%d %H:%M UTC")), t.dim()),
                 Span::raw(format!("{:<10} {:<11} {}", e.actor, e.action, e.detail)),
             ]));
         }

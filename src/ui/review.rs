@@ -7,7 +7,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row};
 
 use super::theme::Theme;
-use super::widgets::{dr_cr, empty_note, money, pane, right, windowed_table};
+use super::widgets::{
+    column_widths, dr_cr, empty_note, fit_middle, money, pane, right, windowed_table,
+};
 use crate::app::layout;
 use crate::app::state::{AppState, Drill, ReviewPane};
 use crate::app::view::{SettlementDetail, VerdictLevel};
@@ -109,7 +111,8 @@ fn header(f: &mut Frame, area: Rect, d: &SettlementDetail, s: &AppState, t: &The
 
 fn posted(p: Option<PostedAt>) -> String {
     match p {
-        Some(PostedAt::Instant(i)) => i.format("%Y-%m-%d %H:%M").to_string(),
+        // instants are stored in UTC: say so
+        Some(PostedAt::Instant(i)) => i.format("%Y-%m-%d %H:%M UTC").to_string(),
         Some(PostedAt::Day(day)) => day.to_string(),
         None => String::new(),
     }
@@ -129,19 +132,21 @@ fn left(f: &mut Frame, area: Rect, d: &SettlementDetail, s: &AppState, t: &Theme
                 title.push(Span::styled(format!(" {unmapped} UNMAPPED "), t.unmapped()));
                 title.push(Span::raw(" "));
             }
+            let widths = vec![
+                Constraint::Length(1),
+                Constraint::Percentage(20),
+                Constraint::Percentage(20),
+                Constraint::Percentage(35),
+                Constraint::Length(7),
+                Constraint::Length(12),
+            ];
+            let cols = column_widths(area, &widths);
             windowed_table(
                 f,
                 area,
                 pane(Line::from(title), focused, t),
                 vec!["", "type", "amount type", "description", "rows", "total"],
-                vec![
-                    Constraint::Length(1),
-                    Constraint::Percentage(20),
-                    Constraint::Percentage(20),
-                    Constraint::Percentage(35),
-                    Constraint::Length(7),
-                    Constraint::Length(12),
-                ],
+                widths,
                 d.groups.len(),
                 &s.review.groups,
                 focused,
@@ -152,7 +157,7 @@ fn left(f: &mut Frame, area: Rect, d: &SettlementDetail, s: &AppState, t: &Theme
                         Cell::from(if g.unmapped { "!" } else { "" }),
                         Cell::from(g.transaction_type.clone()),
                         Cell::from(g.amount_type.clone()),
-                        Cell::from(g.amount_description.clone()),
+                        Cell::from(fit_middle(&g.amount_description, cols[3])),
                         right(g.rows.to_string()),
                         right(money(g.total, scale)),
                     ]);
@@ -191,7 +196,7 @@ fn left(f: &mut Frame, area: Rect, d: &SettlementDetail, s: &AppState, t: &Theme
                     Constraint::Length(7),
                     Constraint::Length(19),
                     Constraint::Percentage(25),
-                    Constraint::Length(16),
+                    Constraint::Length(20),
                     Constraint::Length(11),
                 ],
                 rows.len(),
@@ -218,18 +223,20 @@ fn left(f: &mut Frame, area: Rect, d: &SettlementDetail, s: &AppState, t: &Theme
                 rows.len(),
                 money(total, scale)
             );
+            let order_widths = vec![
+                Constraint::Length(7),
+                Constraint::Percentage(20),
+                Constraint::Percentage(22),
+                Constraint::Percentage(35),
+                Constraint::Length(11),
+            ];
+            let cols = column_widths(area, &order_widths);
             windowed_table(
                 f,
                 area,
                 pane(Span::styled(title, t.title()), focused, t),
                 vec!["line", "type", "amount type", "description", "amount"],
-                vec![
-                    Constraint::Length(7),
-                    Constraint::Percentage(20),
-                    Constraint::Percentage(22),
-                    Constraint::Percentage(35),
-                    Constraint::Length(11),
-                ],
+                order_widths,
                 rows.len(),
                 &s.review.order,
                 focused,
@@ -240,7 +247,7 @@ fn left(f: &mut Frame, area: Rect, d: &SettlementDetail, s: &AppState, t: &Theme
                         right(r.line.to_string()),
                         Cell::from(r.transaction_type.clone()),
                         Cell::from(r.amount_type.clone()),
-                        Cell::from(r.amount_description.clone()),
+                        Cell::from(fit_middle(&r.amount_description, cols[3])),
                         right(money(r.amount, scale)),
                     ])
                 },
