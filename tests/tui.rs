@@ -1441,3 +1441,37 @@ fn review_descriptions_stay_apart_and_times_name_their_zone() {
     let screen = h.screen();
     assert!(screen.contains(" UTC"), "{screen}");
 }
+
+#[test]
+fn review_lists_the_rows_of_the_selected_period_with_a_grand_total() {
+    let mut h = Harness::new((80, 24));
+    h.open(US);
+    let d = h.state.detail.clone().unwrap();
+    // every row lands in exactly one period's groups
+    let mut seen = vec![0u32; d.rows.len()];
+    for p in 0..d.proposal.journals.len() {
+        for pg in d.shown_groups(p) {
+            for i in d.period_group_rows(&pg) {
+                seen[*i as usize] += 1;
+            }
+        }
+    }
+    assert!(seen.iter().all(|n| *n == 1));
+    let screen = h.screen();
+    assert!(screen.contains("Rows of 2025-09 by type"), "{screen}");
+    let sept: rust_decimal::Decimal = d.shown_groups(0).iter().map(|pg| pg.total).sum();
+    let rows: u64 = d.shown_groups(0).iter().map(|pg| pg.rows).sum();
+    assert!(
+        screen.contains(&format!("{rows} rows · total {sept}")),
+        "{screen}"
+    );
+    // the next period lists its own rows; drilling shows them only
+    h.key(KeyCode::Char('l'));
+    assert!(h.screen().contains("Rows of 2025-10 by type"));
+    h.key(KeyCode::Enter);
+    let Drill::Rows { group } = h.state.review.drill else {
+        panic!("not drilled")
+    };
+    let pg = &d.shown_groups(1)[group];
+    assert!(h.screen().contains(&format!("· {} rows ·", pg.rows)));
+}

@@ -7,8 +7,8 @@ use std::collections::{BTreeSet, HashMap};
 use super::effect::Approval;
 use super::view::{
     AccountCheck, ApprovalRefusal, AuditEntryView, BatchHistoryView, BatchKey, BatchView,
-    MappingDraft, MappingRuleView, ProposalChange, SettlementDetail, SettlementSummaryView,
-    SyncProgressView,
+    MappingDraft, MappingRuleView, ProposalChange, RowGroup, SettlementDetail,
+    SettlementSummaryView, SyncProgressView,
 };
 use crate::ledger::state::BatchState;
 
@@ -470,6 +470,14 @@ impl AppState {
         self.visible
             .get(self.list.selected)
             .and_then(|i| self.settlements.get(*i))
+    }
+
+    /// The group under the review's group cursor (of the selected period).
+    pub fn selected_group(&self) -> Option<&RowGroup> {
+        let d = self.detail.as_ref()?;
+        let shown = d.shown_groups(self.review.period);
+        let pg = shown.get(self.review.groups.selected)?;
+        d.groups.get(pg.group)
     }
 
     pub fn selected_batch(&self) -> Option<&BatchView> {

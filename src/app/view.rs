@@ -13,6 +13,7 @@ use crate::ledger::journal::Proposal;
 use crate::ledger::mapping::{Mapping, MappingError};
 use crate::ledger::model::SettlementRow;
 use crate::ledger::money::{Currency, format_amount};
+use crate::ledger::periods::PeriodIndex;
 use crate::ledger::state::BatchState;
 
 /// One journal batch: a settlement × an accounting period.
@@ -206,6 +207,17 @@ pub struct RowGroup {
     pub unmapped: bool,
 }
 
+/// The rows of one group that land in one journal (period).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeriodGroup {
+    /// Index into [`SettlementDetail::groups`].
+    pub group: usize,
+    /// Start of these rows in [`SettlementDetail::row_order`].
+    pub first: usize,
+    pub rows: u64,
+    pub total: Decimal,
+}
+
 /// The AR flow's lines (shown when that flow is on).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArLineView {
@@ -264,6 +276,10 @@ pub struct SettlementDetail {
     pub event_group: Option<EventGroupLink>,
     pub checks: ExternalChecks,
     pub verdicts: Vec<Verdict>,
+    /// Per journal (index into `proposal.journals`), its groups; empty until
+    /// [`SettlementDetail::assign_periods`] ran (then the review shows the rows
+    /// of the selected period only).
+    pub period_groups: Vec<Vec<PeriodGroup>>,
 }
 
 fn amount(a: Decimal, c: &Currency) -> String {
@@ -350,9 +366,85 @@ impl SettlementDetail {
             event_group,
             checks,
             verdicts: Vec::new(),
+            period_groups: Vec::new(),
         };
         detail.verdicts = detail.compute_verdicts();
         detail
+    }
+
+    /// Assigns every row to the journal it lands in, as the engine does: its
+    /// posted date's period in `index` (rows without one: the period of
+    /// `end`), moved on to the open period after a closed one. Orders each
+    /// group's rows by journal so a group's rows of one period are a window.
+    pub fn assign_periods(&mut self, index: &PeriodIndex, end: DateTime<Utc>) {
+        let names: HashMap<&str, u16> = self
+            .proposal
+            .journals
+            .iter()
+            .enumerate()
+            .map(|(i, j)| (j.period.as_str(), i as u16))
+            .collect();
+        let end = index.of_instant(end);
+        let journal_of: Vec<u16> = self
+            .rows
+            .iter()
+            .map(|r| {
+                index
+                    .of_posted(r.posted, end)
+                    .and_then(|p| index.target(p))
+                    .and_then(|t| names.get(index.period(t).name.as_str()).copied())
+                    .unwrap_or(u16::MAX)
+            })
+            .collect();
+        let n = self.proposal.journals.len();
+        let mut per: Vec<Vec<PeriodGroup>> = vec![Vec::new(); n];
+        for (g, group) in self.groups.iter().enumerate() {
+            let window = &mut self.row_order[group.first..group.first + group.rows as usize];
+            window.sort_by_key(|i| (journal_of[*i as usize], *i));
+            let mut k = 0;
+            while k < window.len() {
+                let j = journal_of[window[k] as usize];
+                let start = k;
+                let mut total = Decimal::ZERO;
+                while k < window.len() && journal_of[window[k] as usize] == j {
+                    total += self.rows[window[k] as usize].amount;
+                    k += 1;
+                }
+                if let Some(list) = per.get_mut(j as usize) {
+                    list.push(PeriodGroup {
+                        group: g,
+                        first: group.first + start,
+                        rows: (k - start) as u64,
+                        total,
+                    });
+                }
+            }
+        }
+        self.period_groups = per;
+    }
+
+    /// The groups the review lists for journal `period`: its own when rows
+    /// were assigned to periods, else every group over the whole settlement.
+    pub fn shown_groups(&self, period: usize) -> Vec<PeriodGroup> {
+        match self.period_groups.get(period) {
+            Some(list) if !self.period_groups.is_empty() => list.clone(),
+            _ => self
+                .groups
+                .iter()
+                .enumerate()
+                .map(|(g, x)| PeriodGroup {
+                    group: g,
+                    first: x.first,
+                    rows: x.rows,
+                    total: x.total,
+                })
+                .collect(),
+        }
+    }
+
+    /// The rows of one shown group (indexes into `rows`).
+    pub fn period_group_rows(&self, pg: &PeriodGroup) -> &[u32] {
+        &self.row_order[pg.first..pg.first + pg.rows as usize]
     }
 
     /// The rows of group `g` (indexes into `rows`).

@@ -123,13 +123,30 @@ fn left(f: &mut Frame, area: Rect, d: &SettlementDetail, s: &AppState, t: &Theme
     let scale = d.summary.currency.scale();
     match &s.review.drill {
         Drill::Groups => {
-            let unmapped = d.groups.iter().filter(|g| g.unmapped).count();
+            let shown = d.shown_groups(s.review.period);
+            let unmapped = shown
+                .iter()
+                .filter(|pg| d.groups[pg.group].unmapped)
+                .count();
+            // the rows of the selected period only, once rows know their period
+            let of = match d.proposal.journals.get(s.review.period) {
+                Some(j) if !d.period_groups.is_empty() => format!(" of {}", j.period),
+                _ => String::new(),
+            };
             let mut title = vec![Span::styled(
-                format!(" Rows by type ({} groups) ", d.groups.len()),
+                format!(" Rows{of} by type ({} groups) ", shown.len()),
                 t.title(),
             )];
+            let elsewhere = d.groups.iter().filter(|g| g.unmapped).count();
             if unmapped > 0 {
                 title.push(Span::styled(format!(" {unmapped} UNMAPPED "), t.unmapped()));
+                title.push(Span::raw(" "));
+            } else if elsewhere > 0 {
+                // not in this period's rows, but the settlement cannot be approved
+                title.push(Span::styled(
+                    format!(" {elsewhere} UNMAPPED in another period "),
+                    t.unmapped(),
+                ));
                 title.push(Span::raw(" "));
             }
             let widths = vec![
@@ -141,25 +158,31 @@ fn left(f: &mut Frame, area: Rect, d: &SettlementDetail, s: &AppState, t: &Theme
                 Constraint::Length(12),
             ];
             let cols = column_widths(area, &widths);
+            let grand: rust_decimal::Decimal = shown.iter().map(|pg| pg.total).sum();
+            let rows: u64 = shown.iter().map(|pg| pg.rows).sum();
             windowed_table(
                 f,
                 area,
-                pane(Line::from(title), focused, t),
+                pane(Line::from(title), focused, t).title_bottom(Span::styled(
+                    format!(" {} rows · total {} ", rows, money(grand, scale)),
+                    t.title(),
+                )),
                 vec!["", "type", "amount type", "description", "rows", "total"],
                 widths,
-                d.groups.len(),
+                shown.len(),
                 &s.review.groups,
                 focused,
                 t,
                 |i| {
-                    let g = &d.groups[i];
+                    let pg = &shown[i];
+                    let g = &d.groups[pg.group];
                     let row = Row::new(vec![
                         Cell::from(if g.unmapped { "!" } else { "" }),
                         Cell::from(g.transaction_type.clone()),
                         Cell::from(g.amount_type.clone()),
                         Cell::from(fit_middle(&g.amount_description, cols[3])),
-                        right(g.rows.to_string()),
-                        right(money(g.total, scale)),
+                        right(pg.rows.to_string()),
+                        right(money(pg.total, scale)),
                     ]);
                     if g.unmapped {
                         row.style(t.unmapped())
@@ -170,17 +193,19 @@ fn left(f: &mut Frame, area: Rect, d: &SettlementDetail, s: &AppState, t: &Theme
             );
         }
         Drill::Rows { group } => {
-            let Some(g) = d.groups.get(*group) else {
+            let shown = d.shown_groups(s.review.period);
+            let Some(pg) = shown.get(*group) else {
                 return;
             };
-            let rows = d.group_rows(*group);
+            let g = &d.groups[pg.group];
+            let rows = d.period_group_rows(pg);
             let title = format!(
                 " {} / {} / {} · {} rows · {} ",
                 g.transaction_type,
                 g.amount_type,
                 g.amount_description,
-                g.rows,
-                money(g.total, scale)
+                pg.rows,
+                money(pg.total, scale)
             );
             let block = pane(
                 Span::styled(title, if g.unmapped { t.unmapped() } else { t.title() }),

@@ -348,6 +348,12 @@ impl Inner {
                 }
             }
         };
+        let tz = self
+            .ctx
+            .config
+            .routing_for(&rec.marketplace_id)
+            .map_or(chrono_tz::UTC, |r| r.timezone.0);
+        let index = crate::ledger::periods::PeriodIndex::new(calendar.clone(), tz);
         let (rows, mut proposal) = self.propose(rec, &mapping, calendar)?;
         // what is shown is what would be posted: the stored journals
         if !stored.is_empty() {
@@ -379,7 +385,7 @@ impl Inner {
             }),
             None => None,
         };
-        Ok(SettlementDetail::new(
+        let mut detail = SettlementDetail::new(
             summary,
             self.target(&rec.marketplace_id),
             rows,
@@ -387,7 +393,10 @@ impl Inner {
             batches,
             event_group,
             ExternalChecks::default(),
-        ))
+        );
+        // the review lists the rows of the selected period
+        detail.assign_periods(&index, rec.summary.end);
+        Ok(detail)
     }
 
     /// A batch's history from the audit trail: when EBS imported it, its journals, and

@@ -90,7 +90,17 @@ fn propose(
     view: &SettlementSummaryView,
     mp: &str,
 ) -> Proposal {
-    let summary = ml_connector::ledger::model::SettlementSummary {
+    let summary = summary_of(view);
+    let cal = Engine::preview_calendar(&summary, chrono_tz::UTC);
+    let engine = Engine::new(m, cal, chrono_tz::UTC, &summary, Some(mp));
+    engine
+        .propose(rows.iter().map(SettlementRow::as_row_ref))
+        .expect("fixture rows lie in the calendar")
+}
+
+/// The settlement summary the fixture proposes with (start and end at 08:00 UTC).
+fn summary_of(view: &SettlementSummaryView) -> ml_connector::ledger::model::SettlementSummary {
+    ml_connector::ledger::model::SettlementSummary {
         settlement_id: view.settlement_id.clone(),
         format: ml_connector::ledger::model::SettlementFormat::V2,
         start: Utc.from_utc_datetime(&view.start.and_hms_opt(8, 0, 0).unwrap()),
@@ -98,12 +108,7 @@ fn propose(
         deposit_date: None,
         total_amount: view.total,
         currency: view.currency.clone(),
-    };
-    let cal = Engine::preview_calendar(&summary, chrono_tz::UTC);
-    let engine = Engine::new(m, cal, chrono_tz::UTC, &summary, Some(mp));
-    engine
-        .propose(rows.iter().map(SettlementRow::as_row_ref))
-        .expect("fixture rows lie in the calendar")
+    }
 }
 
 struct Spec {
@@ -414,7 +419,7 @@ impl FixtureWorld {
 
     pub fn detail(&self, id: &str) -> Option<SettlementDetail> {
         let s = self.settlement(id)?;
-        Some(SettlementDetail::new(
+        let mut d = SettlementDetail::new(
             s.view.clone(),
             s.target.clone(),
             s.rows.clone(),
@@ -422,7 +427,12 @@ impl FixtureWorld {
             s.batches.clone(),
             s.event_group.clone(),
             s.checks.clone(),
-        ))
+        );
+        let summary = summary_of(&s.view);
+        let cal = Engine::preview_calendar(&summary, chrono_tz::UTC);
+        let index = ml_connector::ledger::periods::PeriodIndex::new(cal, chrono_tz::UTC);
+        d.assign_periods(&index, summary.end);
+        Some(d)
     }
 
     pub fn batch(&self, key: &BatchKey) -> Option<BatchView> {

@@ -58,7 +58,8 @@ fn apply_search(s: &mut AppState) {
                 return;
             }
             if let Some(d) = &s.detail
-                && let Some(g) = d.groups.iter().position(|g| {
+                && let Some(g) = d.shown_groups(s.review.period).iter().position(|pg| {
+                    let g = &d.groups[pg.group];
                     format!(
                         "{} {} {}",
                         g.transaction_type, g.amount_type, g.amount_description
@@ -162,8 +163,14 @@ pub(super) fn act(s: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         Action::PrevPeriod | Action::NextPeriod => {
             let n = s.detail.as_ref().map_or(0, |d| d.proposal.journals.len());
             let p = s.review.period as isize + if action == Action::NextPeriod { 1 } else { -1 };
+            let before = s.review.period;
             s.review.period = p.clamp(0, n.saturating_sub(1) as isize) as usize;
             s.review.lines = Default::default();
+            // the rows pane lists the period's own groups: start over there
+            if s.review.period != before {
+                s.review.drill = Drill::Groups;
+                s.review.groups = Default::default();
+            }
         }
         Action::ToggleSelect => toggle_select(s),
         Action::Approve => propose_confirm(s, Intent::Approve),
@@ -232,7 +239,7 @@ fn enter(s: &mut AppState, fx: &mut Vec<Effect>) {
             let Some(d) = &s.detail else { return };
             match s.review.drill.clone() {
                 Drill::Groups => {
-                    if s.review.groups.selected < d.groups.len() {
+                    if s.review.groups.selected < d.shown_groups(s.review.period).len() {
                         s.review.drill = Drill::Rows {
                             group: s.review.groups.selected,
                         };
@@ -240,7 +247,10 @@ fn enter(s: &mut AppState, fx: &mut Vec<Effect>) {
                     }
                 }
                 Drill::Rows { group } => {
-                    let rows = d.group_rows(group);
+                    let shown = d.shown_groups(s.review.period);
+                    let rows = shown
+                        .get(group)
+                        .map_or(&[][..], |pg| d.period_group_rows(pg));
                     if let Some(i) = rows.get(s.review.rows.selected) {
                         let order_id = d.rows[*i as usize].order_id.clone();
                         if order_id.is_empty() {

@@ -31,8 +31,11 @@ fn journal_len(s: &AppState) -> usize {
 fn left_len(s: &AppState) -> usize {
     let Some(d) = &s.detail else { return 0 };
     match &s.review.drill {
-        Drill::Groups => d.groups.len(),
-        Drill::Rows { group } => d.group_rows(*group).len(),
+        Drill::Groups => d.shown_groups(s.review.period).len(),
+        Drill::Rows { group } => d
+            .shown_groups(s.review.period)
+            .get(*group)
+            .map_or(0, |pg| pg.rows as usize),
         Drill::Order { rows, .. } => rows.len(),
     }
 }
