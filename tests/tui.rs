@@ -1475,3 +1475,42 @@ fn review_lists_the_rows_of_the_selected_period_with_a_grand_total() {
     let pg = &d.shown_groups(1)[group];
     assert!(h.screen().contains(&format!("· {} rows ·", pg.rows)));
 }
+
+#[test]
+fn x_exports_the_journal_and_the_rows_behind_it() {
+    let mut h = Harness::new((80, 24));
+    h.open(US);
+    h.take_effects();
+    h.key(KeyCode::Char('x'));
+    let fx = h.take_effects();
+    let [Effect::Export { file, contents }] = &fx[..] else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(file, "settlement-19870040121-2025-09.csv");
+    assert!(
+        h.screen()
+            .contains("exporting settlement-19870040121-2025-09.csv")
+    );
+    let d = h.state.detail.clone().unwrap();
+    let j = &d.proposal.journals[0];
+    let rows: u64 = d.shown_groups(0).iter().map(|pg| pg.rows).sum();
+    let lines: Vec<&str> = contents.lines().collect();
+    assert_eq!(lines[0], ml_connector::app::export::HEADER);
+    let journal = lines.iter().filter(|l| l.starts_with("journal,")).count();
+    let row = lines.iter().filter(|l| l.starts_with("row,")).count();
+    assert_eq!(journal, j.lines.len());
+    assert_eq!(row as u64, rows);
+    assert!(lines[1].starts_with("journal,19870040121,2025-09,proposed,1,"));
+    // both periods selected: both journals, in one file
+    h.key(KeyCode::Char(' '));
+    h.key(KeyCode::Char('l'));
+    h.key(KeyCode::Char(' '));
+    h.key(KeyCode::Char('x'));
+    let fx = h.take_effects();
+    let [Effect::Export { file, contents }] = &fx[..] else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(file, "settlement-19870040121-2025-09_2025-10.csv");
+    let row = contents.lines().filter(|l| l.starts_with("row,")).count();
+    assert_eq!(row, d.rows.len());
+}

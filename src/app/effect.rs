@@ -65,5 +65,11 @@ pub enum Effect {
         key: BatchKey,
         actor: String,
     },
+    /// Write `contents` to `file` in the export directory; answer: `Msg::Info`
+    /// naming the path written.
+    Export {
+        file: String,
+        contents: String,
+    },
     Quit,
 }

@@ -162,6 +162,7 @@ pub enum Action {
     Post,
     Reverse,
     Archive,
+    Export,
     AddRule,
     EditRule,
     DeleteRule,
@@ -294,6 +295,12 @@ pub const BINDINGS: &[Binding] = &[
     ),
     b(C::Review, &[K::Char('u')], Action::Unapprove, "unapprove"),
     b(C::Review, &[K::Char('r')], Action::SyncNow, "sync now"),
+    b(
+        C::Review,
+        &[K::Char('x')],
+        Action::Export,
+        "export selected (or current) journal and its rows as CSV",
+    ),
     b(
         C::Review,
         &[K::Char('p')],

@@ -7,6 +7,7 @@
 //! The terminal event loop lives in `ui::run` (it renders).
 
 pub mod effect;
+pub mod export;
 pub mod keymap;
 pub mod layout;
 pub mod msg;

@@ -207,6 +207,38 @@ pub struct RowGroup {
     pub unmapped: bool,
 }
 
+/// Which of `journals` a row lands in: its posted date's period in `index`
+/// (rows without one: the period of `end`), moved on past a closed period, as
+/// the engine does. When the calendar's names are not the journals' (stored
+/// journals named after EBS periods, a month calendar here), by date: the
+/// first journal dated on or after the row's day, else the last.
+pub fn journal_of_row<'a>(
+    journals: &'a [crate::ledger::journal::Journal],
+    index: &'a PeriodIndex,
+    end: DateTime<Utc>,
+) -> impl Fn(&SettlementRow) -> Option<usize> + 'a {
+    let names: HashMap<&str, usize> = journals
+        .iter()
+        .enumerate()
+        .map(|(i, j)| (j.period.as_str(), i))
+        .collect();
+    let end_period = index.of_instant(end);
+    let end_day = crate::ledger::periods::local_day(index.tz(), end);
+    move |r: &SettlementRow| {
+        let named = index
+            .of_posted(r.posted, end_period)
+            .and_then(|p| index.target(p))
+            .and_then(|t| names.get(index.period(t).name.as_str()).copied());
+        named.or_else(|| {
+            let day = r.posted.map_or(end_day, |p| index.day_of(p));
+            journals
+                .iter()
+                .position(|j| j.accounting_date >= day)
+                .or_else(|| journals.len().checked_sub(1))
+        })
+    }
+}
+
 /// The rows of one group that land in one journal (period).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeriodGroup {
@@ -377,24 +409,11 @@ impl SettlementDetail {
     /// `end`), moved on to the open period after a closed one. Orders each
     /// group's rows by journal so a group's rows of one period are a window.
     pub fn assign_periods(&mut self, index: &PeriodIndex, end: DateTime<Utc>) {
-        let names: HashMap<&str, u16> = self
-            .proposal
-            .journals
-            .iter()
-            .enumerate()
-            .map(|(i, j)| (j.period.as_str(), i as u16))
-            .collect();
-        let end = index.of_instant(end);
+        let of = journal_of_row(&self.proposal.journals, index, end);
         let journal_of: Vec<u16> = self
             .rows
             .iter()
-            .map(|r| {
-                index
-                    .of_posted(r.posted, end)
-                    .and_then(|p| index.target(p))
-                    .and_then(|t| names.get(index.period(t).name.as_str()).copied())
-                    .unwrap_or(u16::MAX)
-            })
+            .map(|r| of(r).map_or(u16::MAX, |j| j as u16))
             .collect();
         let n = self.proposal.journals.len();
         let mut per: Vec<Vec<PeriodGroup>> = vec![Vec::new(); n];

@@ -55,6 +55,7 @@ pub fn hints(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
             (Context::Review, Action::ToggleSelect, "select"),
             (Context::Review, Action::Approve, "approve"),
             (Context::Review, Action::Post, "post"),
+            (Context::Review, Action::Export, "export"),
             (Context::Global, Action::Help, "help"),
         ],
         Context::Batches => &[

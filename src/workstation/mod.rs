@@ -167,6 +167,16 @@ async fn run(
             Effect::SyncNow => {
                 let _ = trigger_tx.send(());
             }
+            Effect::Export { file, contents } => {
+                let inner = inner.clone();
+                workers.spawn(async move {
+                    let msg = match write_export(&file, &contents).await {
+                        Ok(path) => Msg::Info(format!("exported to {}", path.display())),
+                        Err(e) => Msg::Error(format!("export {file} failed: {e}")),
+                    };
+                    inner.say(msg).await;
+                });
+            }
             other => {
                 let inner = inner.clone();
                 workers.spawn(async move {
@@ -184,6 +194,25 @@ async fn run(
     while workers.join_next().await.is_some() {}
     forwarder.abort();
     let _ = inner.ctx.store.flush();
+}
+
+/// Where `x` writes: `$ML_CONNECTOR_EXPORT_DIR` when set, else the current directory.
+pub fn export_dir() -> std::path::PathBuf {
+    std::env::var_os("ML_CONNECTOR_EXPORT_DIR")
+        .filter(|d| !d.is_empty())
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from("."))
+}
+
+/// Writes an export (through a temporary file, so a reader never sees half of it).
+async fn write_export(file: &str, contents: &str) -> std::io::Result<std::path::PathBuf> {
+    let dir = export_dir();
+    tokio::fs::create_dir_all(&dir).await?;
+    let path = dir.join(file);
+    let tmp = dir.join(format!(".{file}.tmp"));
+    tokio::fs::write(&tmp, contents).await?;
+    tokio::fs::rename(&tmp, &path).await?;
+    Ok(std::fs::canonicalize(&path).unwrap_or(path))
 }
 
 impl Inner {

@@ -178,6 +178,7 @@ pub(super) fn act(s: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         Action::Post => propose_confirm(s, Intent::Post),
         Action::Reverse => ask_reversal(s, fx),
         Action::Archive => archive_confirm(s),
+        Action::Export => export(s, fx),
         Action::AddRule => add_rule(s),
         Action::EditRule => edit_rule(s),
         Action::DeleteRule => delete_rule(s),
@@ -303,6 +304,42 @@ fn back(s: &mut AppState) {
         }
         _ => go(s, Screen::Settlements),
     }
+}
+
+/// `x` in the review: the selected journals (else the one shown) and their
+/// rows as CSV, written by the sync layer.
+fn export(s: &mut AppState, fx: &mut Vec<Effect>) {
+    let Some(d) = &s.detail else {
+        set_message(s, MessageLevel::Info, "no settlement open to export".into());
+        return;
+    };
+    let mut periods: Vec<usize> = d
+        .proposal
+        .journals
+        .iter()
+        .enumerate()
+        .filter(|(_, j)| s.review.selected.contains(&j.period))
+        .map(|(i, _)| i)
+        .collect();
+    if periods.is_empty() && s.review.period < d.proposal.journals.len() {
+        periods.push(s.review.period);
+    }
+    if periods.is_empty() {
+        set_message(s, MessageLevel::Info, "no journal to export".into());
+        return;
+    }
+    let names: Vec<&str> = periods
+        .iter()
+        .map(|p| d.proposal.journals[*p].period.as_str())
+        .collect();
+    let file = format!(
+        "settlement-{}-{}.csv",
+        d.summary.settlement_id,
+        names.join("_")
+    );
+    let contents = crate::app::export::detail_csv(d, &periods);
+    set_message(s, MessageLevel::Info, format!("exporting {file}…"));
+    fx.push(Effect::Export { file, contents });
 }
 
 fn toggle_select(s: &mut AppState) {
