@@ -1514,3 +1514,43 @@ fn x_exports_the_journal_and_the_rows_behind_it() {
     let row = contents.lines().filter(|l| l.starts_with("row,")).count();
     assert_eq!(row, d.rows.len());
 }
+
+#[test]
+fn ebs_errors_in_words_rejected_first_and_not_imported_collapsed() {
+    let mut h = Harness::new((160, 48));
+    let mut b = batch(&h, DE, "2025-10");
+    let waiting = |n: u32| ml_connector::app::view::LineErrorView {
+        line_key: format!("{DE}-2025-10-r1-L0{n}"),
+        account: "01-000-4010-0000-000".into(),
+        ebs_code: "P".into(),
+        message: "Not imported: another row of this group has an error".into(),
+        amazon_ids: vec![DE.into(), format!("305-000000{n}-0000000")],
+    };
+    b.line_errors.insert(0, waiting(1));
+    b.line_errors.push(waiting(2));
+    h.send(Msg::BatchUpdated(b.clone()));
+    assert_eq!(b.error_rows().len(), 3);
+    h.key(KeyCode::Char('3'));
+    h.key(KeyCode::Char('/'));
+    h.keys("rejected");
+    h.key(KeyCode::Enter);
+    let screen = h.screen();
+    let first = screen
+        .lines()
+        .position(|l| l.contains("account not found (EF04)"))
+        .expect(&screen);
+    let disabled = line_with(&screen, "account disabled (EF03)");
+    let collapsed = screen
+        .lines()
+        .position(|l| l.contains("2 more line(s) not imported"))
+        .expect(&screen);
+    assert!(first < collapsed, "{screen}");
+    // the line is its orders, not its key
+    assert!(line_with(&screen, "(EF04)").contains("305-1182734-9912201"));
+    assert!(!screen.contains("-r1-L07"), "{screen}");
+    assert!(disabled.contains("(settlement-level)"));
+    // the cursor walks the rows shown
+    h.key(KeyCode::Tab);
+    h.keys("jjjj");
+    assert_eq!(h.state.batches.errors.selected, 2);
+}

@@ -150,6 +150,62 @@ pub struct LineErrorView {
     pub amazon_ids: Vec<String>,
 }
 
+/// EBS's code for lines not imported because another line of the group failed.
+pub const NOT_IMPORTED_CODE: &str = "P";
+
+impl LineErrorView {
+    /// The EBS code in words, the code kept in brackets for the manual.
+    pub fn code_in_words(&self) -> String {
+        let words = match self.ebs_code.as_str() {
+            "EF01" => match first_date(&self.message) {
+                Some(d) => format!("account end-dated {d}"),
+                None => "account end-dated or not yet active".into(),
+            },
+            "EF02" => "no detail posting to this account".into(),
+            "EF03" => "account disabled".into(),
+            "EF04" => "account not found".into(),
+            "EF05" => "no account with this id".into(),
+            "EP01" => "date not in an open period".into(),
+            "EP02" => "no open period in the ledger".into(),
+            "EC08" => "unknown currency".into(),
+            "EC06" => "no conversion rate".into(),
+            "EU02" => "journal unbalanced".into(),
+            "EM03" => "ledger not found".into(),
+            NOT_IMPORTED_CODE => return "not imported: another line was rejected".into(),
+            "" | "-" => return "rejected".into(),
+            other => return other.to_string(),
+        };
+        format!("{words} ({})", self.ebs_code)
+    }
+
+    /// The Amazon order ids behind the line (the settlement id left out).
+    pub fn order_ids(&self, settlement_id: &str) -> Vec<&str> {
+        self.amazon_ids
+            .iter()
+            .map(String::as_str)
+            .filter(|id| *id != settlement_id)
+            .collect()
+    }
+}
+
+/// The first `YYYY-MM-DD` in a text.
+fn first_date(text: &str) -> Option<&str> {
+    let b = text.as_bytes();
+    (0..b.len().saturating_sub(9)).find_map(|i| {
+        let s = text.get(i..i + 10)?;
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().map(|_| s)
+    })
+}
+
+/// A row of the EBS errors pane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ErrorRow<'a> {
+    /// A line EBS rejected.
+    Rejected(&'a LineErrorView),
+    /// Lines not imported only because another line was rejected, as one row.
+    NotImported(Vec<&'a LineErrorView>),
+}
+
 /// One journal batch as EBS and the connector see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BatchView {
@@ -179,6 +235,20 @@ pub struct BatchView {
 }
 
 impl BatchView {
+    /// The errors pane's rows: the lines EBS rejected first, then the lines
+    /// it did not import because of them, collapsed into one.
+    pub fn error_rows(&self) -> Vec<ErrorRow<'_>> {
+        let (waiting, rejected): (Vec<_>, Vec<_>) = self
+            .line_errors
+            .iter()
+            .partition(|e| e.ebs_code == NOT_IMPORTED_CODE);
+        let mut rows: Vec<ErrorRow<'_>> = rejected.into_iter().map(ErrorRow::Rejected).collect();
+        if !waiting.is_empty() {
+            rows.push(ErrorRow::NotImported(waiting));
+        }
+        rows
+    }
+
     pub fn matches(&self, needle_lower: &str) -> bool {
         needle_lower.is_empty()
             || [

@@ -58,7 +58,7 @@ pub(super) fn fit_scroll(s: &mut AppState) {
     let (top, bottom) = layout::batches(main);
     let nb = s.batches.visible.len();
     s.batches.cursor.fit(layout::table_rows(top), nb);
-    let ne = s.selected_batch().map_or(0, |b| b.line_errors.len());
+    let ne = s.selected_batch().map_or(0, |b| b.error_rows().len());
     s.batches.errors.fit(layout::table_rows(bottom), ne);
     let (rules, diff) = layout::mapping(main);
     let nr = s.mapping.draft.as_ref().map_or(0, |d| d.rules.len());
@@ -88,7 +88,7 @@ pub(super) fn move_focus(s: &mut AppState, delta: isize) {
                 s.batches.errors = Default::default();
             }
             BatchPane::Errors => {
-                let n = s.selected_batch().map_or(0, |b| b.line_errors.len());
+                let n = s.selected_batch().map_or(0, |b| b.error_rows().len());
                 s.batches.errors.move_by(delta, n);
             }
         },
