@@ -298,6 +298,15 @@ fn snapshot_batches_audit_mapping() {
         h.key(KeyCode::Char('5'));
         h.serve();
     });
+    snap("audit_global_entry", |h| {
+        h.open(DE);
+        h.key(KeyCode::Char('5'));
+        h.serve();
+        h.key(KeyCode::Char('t'));
+        h.serve();
+        h.keys("jj");
+        h.key(KeyCode::Enter);
+    });
     snap("mapping", |h| h.key(KeyCode::Char('4')));
     snap("rule_editor", |h| {
         h.open(CA);
@@ -955,6 +964,7 @@ fn at(d: u32, h: u32, m: u32) -> chrono::DateTime<chrono::Utc> {
 /// The history sync reads from the audit trail for a vanished batch.
 fn vanished_history(key: &BatchKey) -> BatchHistoryView {
     let e = |at, actor: &str, action: &str, detail: &str| AuditEntryView {
+        settlement_id: Some(key.settlement_id.clone()),
         at,
         actor: actor.into(),
         action: action.into(),
@@ -1553,4 +1563,72 @@ fn ebs_errors_in_words_rejected_first_and_not_imported_collapsed() {
     h.key(KeyCode::Tab);
     h.keys("jjjj");
     assert_eq!(h.state.batches.errors.selected, 2);
+}
+
+#[test]
+fn audit_searches_filters_shows_whole_entries_and_the_whole_trail() {
+    let mut h = Harness::new((80, 24));
+    h.open(DE);
+    h.key(KeyCode::Char('5'));
+    h.serve();
+    let all = h.state.audit.entries.len();
+    assert_eq!(h.state.audit.visible.len(), all);
+    // `/` searches
+    h.key(KeyCode::Char('/'));
+    h.keys("approved");
+    h.key(KeyCode::Enter);
+    let shown: Vec<String> = h
+        .state
+        .audit
+        .visible
+        .iter()
+        .map(|i| h.state.audit.entries[*i].action.clone())
+        .collect();
+    assert_eq!(shown, vec!["approved", "approved"]);
+    assert!(h.screen().contains("/approved"));
+    h.key(KeyCode::Esc);
+    assert_eq!(h.state.screen, Screen::Audit);
+    assert_eq!(h.state.audit.visible.len(), all);
+    // `f` filters by action, in order of appearance, then back to all
+    h.key(KeyCode::Char('f'));
+    assert_eq!(h.state.audit.action.as_deref(), Some("pulled"));
+    assert_eq!(h.state.audit.visible.len(), 1);
+    h.key(KeyCode::Char('f'));
+    assert_eq!(h.state.audit.action.as_deref(), Some("proposed"));
+    assert!(h.screen().contains("filter: proposed"));
+    while h.state.audit.action.is_some() {
+        h.key(KeyCode::Char('f'));
+    }
+    assert_eq!(h.state.audit.visible.len(), all);
+    // enter shows the entry whole; esc closes it, not the screen
+    h.keys("G");
+    h.key(KeyCode::Enter);
+    let screen = h.screen();
+    assert!(screen.contains("Audit entry"), "{screen}");
+    assert!(
+        screen.contains("EF04 01-000-6160-0000-000, EF03"),
+        "{screen}"
+    );
+    h.key(KeyCode::Esc);
+    assert!(!h.state.audit.open);
+    assert_eq!(h.state.screen, Screen::Audit);
+    // `t`: the trail of every settlement, and back
+    h.take_effects();
+    h.key(KeyCode::Char('t'));
+    assert_eq!(h.take_effects(), vec![Effect::LoadAudit(None)]);
+    h.send(Msg::AuditLoaded {
+        settlement_id: None,
+        entries: h.world.audit(None),
+    });
+    let ids: std::collections::BTreeSet<_> = h
+        .state
+        .audit
+        .entries
+        .iter()
+        .filter_map(|e| e.settlement_id.clone())
+        .collect();
+    assert!(ids.len() >= 3, "{ids:?}");
+    assert!(h.screen().contains("every settlement"));
+    h.key(KeyCode::Char('t'));
+    assert_eq!(h.take_effects(), vec![Effect::LoadAudit(Some(DE.into()))]);
 }

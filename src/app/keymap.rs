@@ -163,6 +163,7 @@ pub enum Action {
     Reverse,
     Archive,
     Export,
+    ToggleScope,
     AddRule,
     EditRule,
     DeleteRule,
@@ -349,6 +350,18 @@ pub const BINDINGS: &[Binding] = &[
         &[K::Char('r')],
         Action::SyncNow,
         "refresh (sync now)",
+    ),
+    b(
+        C::Audit,
+        &[K::Char('f')],
+        Action::CycleFilter,
+        "filter by action",
+    ),
+    b(
+        C::Audit,
+        &[K::Char('t')],
+        Action::ToggleScope,
+        "whole trail / the settlement's",
     ),
     b(C::Mapping, &[K::Char('n')], Action::AddRule, "add rule"),
     b(

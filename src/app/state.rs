@@ -230,7 +230,23 @@ impl MappingState {
 pub struct AuditState {
     pub settlement_id: Option<String>,
     pub entries: Vec<AuditEntryView>,
+    /// Indexes of `entries` passing the action filter and the search.
+    pub visible: Vec<usize>,
     pub cursor: Cursor,
+    /// Only entries of this action (`f` cycles through those present).
+    pub action: Option<String>,
+    /// The entry under the cursor is shown whole (`enter`).
+    pub open: bool,
+    /// The settlement `t` returns to from the whole trail.
+    pub last_settlement: Option<String>,
+}
+
+impl AuditState {
+    pub fn selected(&self) -> Option<&AuditEntryView> {
+        self.visible
+            .get(self.cursor.selected)
+            .and_then(|i| self.entries.get(*i))
+    }
 }
 
 /// What a confirmation dialog will do.

@@ -838,6 +838,8 @@ pub fn diff_proposals(before: &Proposal, after: &Proposal) -> Vec<ProposalChange
 /// One entry of a settlement's audit trail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntryView {
+    /// The settlement the entry is about (none: mapping changes and the like).
+    pub settlement_id: Option<String>,
     pub at: DateTime<Utc>,
     pub actor: String,
     pub action: String,

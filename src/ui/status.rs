@@ -76,6 +76,10 @@ pub fn hints(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
             (Context::Global, Action::Help, "help"),
         ],
         Context::Audit => &[
+            (Context::Global, Action::Enter, "whole entry"),
+            (Context::Global, Action::Search, "search"),
+            (Context::Audit, Action::CycleFilter, "filter"),
+            (Context::Audit, Action::ToggleScope, "all/one"),
             (Context::Global, Action::Back, "back"),
             (Context::Global, Action::Help, "help"),
             (Context::Global, Action::Quit, "quit"),

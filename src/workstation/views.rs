@@ -450,6 +450,7 @@ impl Inner {
             entries: entries
                 .iter()
                 .map(|e| AuditEntryView {
+                    settlement_id: e.settlement_id.clone(),
                     at: e.time,
                     actor: e.actor.clone(),
                     action: e.action.as_str().to_string(),
@@ -468,6 +469,7 @@ impl Inner {
             .into_iter()
             .rev()
             .map(|e| AuditEntryView {
+                settlement_id: e.settlement_id.clone(),
                 at: e.time,
                 actor: e.actor,
                 action: e.action.as_str().to_string(),

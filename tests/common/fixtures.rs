@@ -568,6 +568,7 @@ impl FixtureWorld {
                 continue;
             }
             out.push(AuditEntryView {
+                settlement_id: Some(sid.into()),
                 at: at(11, 6, 0),
                 actor: "sync".into(),
                 action: "pulled".into(),
@@ -581,6 +582,7 @@ impl FixtureWorld {
             });
             for b in &s.batches {
                 out.push(AuditEntryView {
+                    settlement_id: Some(sid.into()),
                     at: at(11, 6, 1),
                     actor: "sync".into(),
                     action: "proposed".into(),
@@ -594,6 +596,7 @@ impl FixtureWorld {
                 });
                 if let Some(who) = &b.approved_by {
                     out.push(AuditEntryView {
+                        settlement_id: Some(sid.into()),
                         at: at(11, 7, 2),
                         actor: who.clone(),
                         action: "approved".into(),
@@ -603,6 +606,7 @@ impl FixtureWorld {
                 }
                 if let Some(g) = &b.group_id {
                     out.push(AuditEntryView {
+                        settlement_id: Some(sid.into()),
                         at: at(11, 7, 5),
                         actor: "sync".into(),
                         action: "staged".into(),
@@ -612,6 +616,7 @@ impl FixtureWorld {
                 }
                 if let Some(r) = &b.request_id {
                     out.push(AuditEntryView {
+                        settlement_id: Some(sid.into()),
                         at: at(11, 7, 6),
                         actor: "sync".into(),
                         action: "submitted".into(),
@@ -624,6 +629,7 @@ impl FixtureWorld {
                     BatchState::Rejected | BatchState::Posted | BatchState::Imported
                 ) {
                     out.push(AuditEntryView {
+                        settlement_id: Some(sid.into()),
                         at: b.updated_at.unwrap_or(at(11, 7, 30)),
                         actor: "ebs".into(),
                         action: b.state.as_str().into(),

@@ -4,7 +4,7 @@ use crossterm::event::KeyEvent;
 
 use super::confirm::{Intent, archive_confirm, ask_reversal, propose_confirm};
 use super::dialogs::on_dialog_key;
-use super::lists::{refilter, refilter_batches};
+use super::lists::{refilter, refilter_audit, refilter_batches};
 use super::mapping::{add_rule, delete_rule, edit_rule, save_mapping};
 use super::scrolling::{move_focus, page};
 use super::{context, set_message};
@@ -73,7 +73,8 @@ fn apply_search(s: &mut AppState) {
                 s.review.groups.selected = g;
             }
         }
-        Screen::Mapping | Screen::Audit => {}
+        Screen::Audit => refilter_audit(s),
+        Screen::Mapping => {}
     }
 }
 
@@ -120,7 +121,7 @@ pub(super) fn act(s: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         Action::Search => {
             if matches!(
                 s.screen,
-                Screen::Settlements | Screen::Batches | Screen::Review
+                Screen::Settlements | Screen::Batches | Screen::Review | Screen::Audit
             ) {
                 s.search.editing = true;
                 s.search.query.clear();
@@ -152,8 +153,36 @@ pub(super) fn act(s: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
                 _ => s.selected_settlement().map(|x| x.settlement_id.clone()),
             };
             fx.push(Effect::LoadAudit(id.clone()));
-            s.audit.settlement_id = id;
+            s.audit.settlement_id = id.clone();
+            s.audit.last_settlement = id.or(s.audit.last_settlement.take());
             go(s, Screen::Audit);
+        }
+        Action::ToggleScope => {
+            let id = match s.audit.settlement_id {
+                Some(_) => None,
+                None => s.audit.last_settlement.clone(),
+            };
+            fx.push(Effect::LoadAudit(id.clone()));
+            s.audit.settlement_id = id;
+        }
+        Action::CycleFilter if s.screen == Screen::Audit => {
+            // the actions present, in order of first appearance
+            let mut actions: Vec<&str> = Vec::new();
+            for e in &s.audit.entries {
+                if !actions.contains(&e.action.as_str()) {
+                    actions.push(&e.action);
+                }
+            }
+            let next = match &s.audit.action {
+                None => actions.first(),
+                Some(a) => actions
+                    .iter()
+                    .position(|x| x == a)
+                    .and_then(|i| actions.get(i + 1)),
+            };
+            s.audit.action = next.map(|x| x.to_string());
+            s.audit.open = false;
+            refilter_audit(s);
         }
         Action::CycleFilter => {
             s.filter = s.filter.next();
@@ -210,6 +239,7 @@ fn go(s: &mut AppState, screen: Screen) {
         let keep = s.selected_settlement().map(|x| x.settlement_id.clone());
         refilter(s, keep);
         refilter_batches(s);
+        refilter_audit(s);
     }
     s.screen = screen;
 }
@@ -283,7 +313,7 @@ fn enter(s: &mut AppState, fx: &mut Vec<Effect>) {
             }
         }
         Screen::Mapping => edit_rule(s),
-        Screen::Audit => {}
+        Screen::Audit => s.audit.open = !s.audit.open && s.audit.selected().is_some(),
     }
 }
 
@@ -301,6 +331,11 @@ fn back(s: &mut AppState) {
                 s.search.query.clear();
                 apply_search(s);
             }
+        }
+        Screen::Audit if s.audit.open => s.audit.open = false,
+        Screen::Audit if !s.search.query.is_empty() => {
+            s.search.query.clear();
+            apply_search(s);
         }
         _ => go(s, Screen::Settlements),
     }

@@ -65,7 +65,7 @@ pub(super) fn fit_scroll(s: &mut AppState) {
     s.mapping.cursor.fit(layout::table_rows(rules), nr);
     let nd = s.mapping.diff.len();
     s.mapping.diff_cursor.fit(layout::table_rows(diff), nd);
-    let na = s.audit.entries.len();
+    let na = s.audit.visible.len();
     s.audit.cursor.fit(h, na);
 }
 
@@ -99,7 +99,7 @@ pub(super) fn move_focus(s: &mut AppState, delta: isize) {
             }
             MappingPane::Diff => s.mapping.diff_cursor.move_by(delta, s.mapping.diff.len()),
         },
-        Screen::Audit => s.audit.cursor.move_by(delta, s.audit.entries.len()),
+        Screen::Audit => s.audit.cursor.move_by(delta, s.audit.visible.len()),
     }
 }
 
