@@ -1632,3 +1632,32 @@ fn audit_searches_filters_shows_whole_entries_and_the_whole_trail() {
     h.key(KeyCode::Char('t'));
     assert_eq!(h.take_effects(), vec![Effect::LoadAudit(Some(DE.into()))]);
 }
+
+#[test]
+fn mapping_shows_debit_credit_whole_accounts_rejected_rules_and_where_used() {
+    let mut h = Harness::new((80, 24));
+    h.open(CA);
+    add_storage_rule(&mut h);
+    let screen = h.screen();
+    // amounts as Dr / Cr, never signed; account strings whole
+    let line = line_with(&screen, "01-000-9990-0000-000");
+    assert!(
+        line.contains("18.44 Dr") && line.contains("18.44 Cr"),
+        "{line}"
+    );
+    assert!(!line.contains("-18.44"), "{line}");
+    // the account EBS rejected for the DE batch is flagged on its rules
+    assert!(
+        screen.contains("rule(s) on accounts EBS rejects"),
+        "{screen}"
+    );
+    // where the selected rule's account is used
+    let sel = h.state.mapping.cursor.selected;
+    let account = h.state.mapping.draft.as_ref().unwrap().rules[sel]
+        .account
+        .clone();
+    assert!(
+        screen.contains(&format!("{account} used by rule(s) #")),
+        "{screen}"
+    );
+}
