@@ -246,6 +246,12 @@ fn snapshot_review() {
         h.key(KeyCode::Tab);
         h.key(KeyCode::Char('G'));
     });
+    snap("review_line_rows", |h| {
+        h.open(US);
+        h.key(KeyCode::Tab);
+        h.keys("jjj");
+        h.key(KeyCode::Enter);
+    });
     snap("review_rejected_period", |h| {
         h.open(DE);
         h.key(KeyCode::Char('l'));
@@ -1660,4 +1666,55 @@ fn mapping_shows_debit_credit_whole_accounts_rejected_rules_and_where_used() {
         screen.contains(&format!("{account} used by rule(s) #")),
         "{screen}"
     );
+}
+
+#[test]
+fn from_a_journal_line_to_the_rows_behind_it() {
+    let mut h = Harness::new((160, 48));
+    h.open(US);
+    let d = h.state.detail.clone().unwrap();
+    // every mapped line leads to as many rows as it says it has
+    for (p, j) in d.proposal.journals.iter().enumerate() {
+        for (i, l) in j.lines.iter().enumerate() {
+            if l.kind == ml_connector::ledger::journal::LineKind::Mapped {
+                let rows = d.line_rows(p, i).unwrap();
+                assert_eq!(rows.len() as u64, l.rows, "{} {}", j.period, l.account);
+            }
+        }
+    }
+    // in the workstation: tab to the journal, pick the sales line, enter
+    let sales = d.proposal.journals[0]
+        .lines
+        .iter()
+        .position(|l| l.account == "01-000-4010-0000-000")
+        .unwrap();
+    h.key(KeyCode::Tab);
+    for _ in 0..sales {
+        h.key(KeyCode::Char('j'));
+    }
+    h.key(KeyCode::Enter);
+    let Drill::Line { line, rows } = h.state.review.drill.clone() else {
+        panic!("{:?}", h.state.review.drill)
+    };
+    assert_eq!(line, sales);
+    assert_eq!(
+        h.state.review.pane,
+        ml_connector::app::state::ReviewPane::Rows
+    );
+    let screen = h.screen();
+    assert!(
+        screen.contains(&format!(
+            "Rows behind 01-000-4010-0000-000 Amazon product sales · {} rows · 6373.93",
+            rows.len()
+        )),
+        "{screen}"
+    );
+    // esc goes back to the journal line
+    h.key(KeyCode::Esc);
+    assert_eq!(h.state.review.drill, Drill::Groups);
+    assert_eq!(
+        h.state.review.pane,
+        ml_connector::app::state::ReviewPane::Journal
+    );
+    assert_eq!(h.state.review.lines.selected, sales);
 }

@@ -159,6 +159,9 @@ pub enum Drill {
         order_id: String,
         rows: Vec<u32>,
     },
+    /// The rows behind one journal line (reached from the journal pane; its
+    /// cursor is `order`'s).
+    Line { line: usize, rows: Vec<u32> },
 }
 
 #[derive(Debug, Clone, Default)]

@@ -382,6 +382,9 @@ pub struct SettlementDetail {
     /// [`SettlementDetail::assign_periods`] ran (then the review shows the rows
     /// of the selected period only).
     pub period_groups: Vec<Vec<PeriodGroup>>,
+    /// Per group, the mapping rule its rows follow (empty: not known, then a
+    /// journal line cannot be followed to its rows).
+    pub group_rules: Vec<Option<usize>>,
 }
 
 fn amount(a: Decimal, c: &Currency) -> String {
@@ -469,6 +472,7 @@ impl SettlementDetail {
             checks,
             verdicts: Vec::new(),
             period_groups: Vec::new(),
+            group_rules: Vec::new(),
         };
         detail.verdicts = detail.compute_verdicts();
         detail
@@ -510,6 +514,51 @@ impl SettlementDetail {
             }
         }
         self.period_groups = per;
+    }
+
+    /// Notes the rule of every group under `mapping` (the proposal's), rows
+    /// without a marketplace standing for `marketplace`, as the engine does.
+    pub fn set_group_rules(&mut self, mapping: &Mapping, marketplace: &str) {
+        self.group_rules = (0..self.groups.len())
+            .map(|g| {
+                let group = &self.groups[g];
+                let first = self.group_rows(g).first().map(|i| &self.rows[*i as usize]);
+                let market = first
+                    .map(|r| r.marketplace_name.as_str())
+                    .filter(|m| !m.is_empty())
+                    .unwrap_or(marketplace);
+                mapping.best_rule(
+                    &group.transaction_type,
+                    &group.amount_type,
+                    &group.amount_description,
+                    market,
+                )
+            })
+            .collect();
+    }
+
+    /// The rows behind line `line` of journal `period`, in file order: the
+    /// rows of the period whose rule is one of the line's (suspense: the
+    /// unmapped ones; clearing: all). `None` when rules or periods are unknown.
+    pub fn line_rows(&self, period: usize, line: usize) -> Option<Vec<u32>> {
+        use crate::ledger::journal::LineKind;
+        if self.group_rules.is_empty() || self.period_groups.is_empty() {
+            return None;
+        }
+        let l = self.proposal.journals.get(period)?.lines.get(line)?;
+        let behind = |g: usize| match l.kind {
+            LineKind::Clearing => true,
+            LineKind::Suspense => self.groups[g].unmapped,
+            _ => self.group_rules[g].is_some_and(|r| l.rules.contains(&r)),
+        };
+        let mut rows: Vec<u32> = self
+            .shown_groups(period)
+            .iter()
+            .filter(|pg| behind(pg.group))
+            .flat_map(|pg| self.period_group_rows(pg).iter().copied())
+            .collect();
+        rows.sort_by_key(|i| self.rows[*i as usize].line);
+        Some(rows)
     }
 
     /// The groups the review lists for journal `period`: its own when rows

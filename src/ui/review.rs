@@ -240,6 +240,54 @@ fn left(f: &mut Frame, area: Rect, d: &SettlementDetail, s: &AppState, t: &Theme
                 },
             );
         }
+        Drill::Line { line, rows } => {
+            let Some(l) = d
+                .proposal
+                .journals
+                .get(s.review.period)
+                .and_then(|j| j.lines.get(*line))
+            else {
+                return;
+            };
+            let total: rust_decimal::Decimal =
+                rows.iter().map(|i| d.rows[*i as usize].amount).sum();
+            let title = format!(
+                " Rows behind {} {} · {} rows · {} ",
+                l.account,
+                l.label,
+                rows.len(),
+                money(total, scale)
+            );
+            let widths = vec![
+                Constraint::Length(7),
+                Constraint::Percentage(20),
+                Constraint::Percentage(35),
+                Constraint::Length(19),
+                Constraint::Length(11),
+            ];
+            let cols = column_widths(area, &widths);
+            windowed_table(
+                f,
+                area,
+                pane(Span::styled(title, t.title()), focused, t),
+                vec!["line", "type", "description", "order", "amount"],
+                widths,
+                rows.len(),
+                &s.review.order,
+                focused,
+                t,
+                |i| {
+                    let r = &d.rows[rows[i] as usize];
+                    Row::new(vec![
+                        right(r.line.to_string()),
+                        Cell::from(r.transaction_type.clone()),
+                        Cell::from(fit_middle(&r.amount_description, cols[2])),
+                        Cell::from(r.order_id.clone()),
+                        right(money(r.amount, scale)),
+                    ])
+                },
+            );
+        }
         Drill::Order { order_id, rows, .. } => {
             let total: rust_decimal::Decimal =
                 rows.iter().map(|i| d.rows[*i as usize].amount).sum();

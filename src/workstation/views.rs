@@ -394,8 +394,10 @@ impl Inner {
             event_group,
             ExternalChecks::default(),
         );
-        // the review lists the rows of the selected period
+        // the review lists the rows of the selected period, and follows a
+        // journal line to its rows
         detail.assign_periods(&index, rec.summary.end);
+        detail.set_group_rules(&mapping, &rec.marketplace_id);
         Ok(detail)
     }
 

@@ -432,6 +432,7 @@ impl FixtureWorld {
         let cal = Engine::preview_calendar(&summary, chrono_tz::UTC);
         let index = ml_connector::ledger::periods::PeriodIndex::new(cal, chrono_tz::UTC);
         d.assign_periods(&index, summary.end);
+        d.set_group_rules(&self.mapping, &s.marketplace);
         Some(d)
     }
 

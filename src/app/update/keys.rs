@@ -264,10 +264,24 @@ fn enter(s: &mut AppState, fx: &mut Vec<Effect>) {
             }
         }
         Screen::Review => {
-            if s.review.pane != ReviewPane::Rows {
+            let Some(d) = &s.detail else { return };
+            if s.review.pane == ReviewPane::Journal {
+                // from a journal line to the rows behind it
+                let line = s.review.lines.selected;
+                match d.line_rows(s.review.period, line) {
+                    Some(rows) => {
+                        s.review.drill = Drill::Line { line, rows };
+                        s.review.order = Default::default();
+                        s.review.pane = ReviewPane::Rows;
+                    }
+                    None => set_message(
+                        s,
+                        MessageLevel::Info,
+                        "the rows behind this line are not known".into(),
+                    ),
+                }
                 return;
             }
-            let Some(d) = &s.detail else { return };
             match s.review.drill.clone() {
                 Drill::Groups => {
                     if s.review.groups.selected < d.shown_groups(s.review.period).len() {
@@ -297,7 +311,7 @@ fn enter(s: &mut AppState, fx: &mut Vec<Effect>) {
                         }
                     }
                 }
-                Drill::Order { .. } => {}
+                Drill::Order { .. } | Drill::Line { .. } => {}
             }
         }
         Screen::Batches => {
@@ -324,6 +338,11 @@ fn back(s: &mut AppState) {
         Screen::Review => match s.review.drill.clone() {
             Drill::Order { group, .. } => s.review.drill = Drill::Rows { group },
             Drill::Rows { .. } => s.review.drill = Drill::Groups,
+            // back to the journal line it was opened from
+            Drill::Line { .. } => {
+                s.review.drill = Drill::Groups;
+                s.review.pane = ReviewPane::Journal;
+            }
             Drill::Groups => go(s, Screen::Settlements),
         },
         Screen::Settlements => {

@@ -113,7 +113,7 @@ fn focused_cursor(s: &AppState) -> Cursor {
             ReviewPane::Rows => match s.review.drill {
                 Drill::Groups => s.review.groups,
                 Drill::Rows { .. } => s.review.rows,
-                Drill::Order { .. } => s.review.order,
+                Drill::Order { .. } | Drill::Line { .. } => s.review.order,
             },
             ReviewPane::Journal => s.review.lines,
         },

@@ -36,7 +36,7 @@ fn left_len(s: &AppState) -> usize {
             .shown_groups(s.review.period)
             .get(*group)
             .map_or(0, |pg| pg.rows as usize),
-        Drill::Order { rows, .. } => rows.len(),
+        Drill::Order { rows, .. } | Drill::Line { rows, .. } => rows.len(),
     }
 }
 
@@ -52,7 +52,7 @@ pub(super) fn fit_scroll(s: &mut AppState) {
     match s.review.drill {
         Drill::Groups => s.review.groups.fit(lh, ll),
         Drill::Rows { .. } => s.review.rows.fit(lh, ll),
-        Drill::Order { .. } => s.review.order.fit(lh, ll),
+        Drill::Order { .. } | Drill::Line { .. } => s.review.order.fit(lh, ll),
     }
     s.review.lines.fit(rh, jl);
     let (top, bottom) = layout::batches(main);
@@ -78,7 +78,7 @@ pub(super) fn move_focus(s: &mut AppState, delta: isize) {
             ReviewPane::Rows => match s.review.drill {
                 Drill::Groups => s.review.groups.move_by(delta, ll),
                 Drill::Rows { .. } => s.review.rows.move_by(delta, ll),
-                Drill::Order { .. } => s.review.order.move_by(delta, ll),
+                Drill::Order { .. } | Drill::Line { .. } => s.review.order.move_by(delta, ll),
             },
             ReviewPane::Journal => s.review.lines.move_by(delta, jl),
         },
