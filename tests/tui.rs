@@ -106,6 +106,10 @@ impl Harness {
                         },
                     }],
                     Effect::LoadHistory(key) => vec![Msg::BatchHistory(vanished_history(key))],
+                    Effect::LoadOrder(id) => vec![Msg::OrderLoaded {
+                        order_id: id.clone(),
+                        order: fixture_order(id),
+                    }],
                     Effect::SaveMapping { draft, .. } => {
                         let mut out = self.world.save_mapping(draft);
                         if let Some(d) = &self.state.detail {
@@ -232,6 +236,7 @@ fn snapshot_review() {
         h.key(KeyCode::Enter);
         h.keys("jj");
         h.key(KeyCode::Enter);
+        h.serve();
     });
     snap("review_ar_lines", |h| {
         h.open(US);
@@ -1717,4 +1722,48 @@ fn from_a_journal_line_to_the_rows_behind_it() {
         ml_connector::app::state::ReviewPane::Journal
     );
     assert_eq!(h.state.review.lines.selected, sales);
+}
+
+/// The order data sync would load: one order pulled, the others not.
+fn fixture_order(id: &str) -> Option<ml_connector::app::view::OrderView> {
+    (id == "113-2698152-1517670").then(|| {
+        ml_connector::app::view::OrderView::from_json(
+            id,
+            &serde_json::json!({
+                "AmazonOrderId": id,
+                "PurchaseDate": "2025-09-25T00:04:11Z",
+                "OrderStatus": "Shipped",
+                "NumberOfItemsShipped": 2,
+                "NumberOfItemsUnshipped": 0,
+                "OrderTotal": {"CurrencyCode": "USD", "Amount": "83.00"},
+                "ShippingAddress": {"StateOrRegion": "WA", "CountryCode": "US"},
+            }),
+        )
+    })
+}
+
+#[test]
+fn from_an_order_to_its_order_data() {
+    let mut h = Harness::new((80, 24));
+    h.open(US);
+    h.keys("jjj");
+    h.key(KeyCode::Enter);
+    h.take_effects();
+    h.key(KeyCode::Enter);
+    let Drill::Order { order_id, .. } = h.state.review.drill.clone() else {
+        panic!("not on an order")
+    };
+    assert_eq!(order_id, "113-2698152-1517670");
+    assert_eq!(h.effects, vec![Effect::LoadOrder(order_id.clone())]);
+    assert!(h.screen().contains("loading the order"));
+    h.serve();
+    let screen = h.screen();
+    assert!(
+        screen.contains("ordered 2025-09-25 · Shipped · 2 item(s) · 83.00 USD · ship to WA, US"),
+        "{screen}"
+    );
+    // asked once: back and in again needs no second load
+    h.key(KeyCode::Esc);
+    h.key(KeyCode::Enter);
+    assert!(h.take_effects().is_empty());
 }

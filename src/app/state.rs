@@ -425,6 +425,8 @@ pub struct AppState {
     pub asked_history: BTreeSet<BatchKey>,
     /// The batch whose reversal plan was asked for (its answer opens the confirmation).
     pub reversal_pending: Option<BatchKey>,
+    /// Orders' data as loaded (`None`: not pulled from Amazon).
+    pub orders: HashMap<String, Option<super::view::OrderView>>,
     pub dialog: Option<Dialog>,
     pub status: StatusBar,
     pub now: Option<DateTime<Utc>>,
@@ -456,6 +458,7 @@ impl AppState {
             histories: HashMap::new(),
             asked_history: BTreeSet::new(),
             reversal_pending: None,
+            orders: HashMap::new(),
             dialog: None,
             status: StatusBar::default(),
             now: None,

@@ -307,7 +307,15 @@ fn left(f: &mut Frame, area: Rect, d: &SettlementDetail, s: &AppState, t: &Theme
             windowed_table(
                 f,
                 area,
-                pane(Span::styled(title, t.title()), focused, t),
+                pane(Span::styled(title, t.title()), focused, t).title_bottom(Span::styled(
+                    // the order as Amazon reported it, beside its settlement rows
+                    match s.orders.get(order_id) {
+                        None => " loading the order… ".to_string(),
+                        Some(None) => " order data not pulled from Amazon ".to_string(),
+                        Some(Some(o)) => format!(" {} ", o.summary()),
+                    },
+                    t.dim(),
+                )),
                 vec!["line", "type", "amount type", "description", "amount"],
                 order_widths,
                 rows.len(),

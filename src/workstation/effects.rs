@@ -150,7 +150,7 @@ pub(super) async fn execute(inner: &Arc<Inner>, effect: Effect) -> Result<(), Wo
             refresh_views(inner).await;
         }
         // handled by the dispatch loop (mod.rs)
-        Effect::SyncNow | Effect::Quit | Effect::Export { .. } => {}
+        Effect::SyncNow | Effect::Quit | Effect::Export { .. } | Effect::LoadOrder(_) => {}
     }
     Ok(())
 }

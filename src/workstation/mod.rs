@@ -167,6 +167,19 @@ async fn run(
             Effect::SyncNow => {
                 let _ = trigger_tx.send(());
             }
+            Effect::LoadOrder(order_id) => {
+                let inner = inner.clone();
+                workers.spawn(async move {
+                    let id = order_id.clone();
+                    let order = inner
+                        .blocking(move |i| Ok(i.ctx.store.order(&id)?))
+                        .await
+                        .ok()
+                        .flatten()
+                        .map(|o| crate::app::view::OrderView::from_json(&order_id, &o.data));
+                    inner.say(Msg::OrderLoaded { order_id, order }).await;
+                });
+            }
             Effect::Export { file, contents } => {
                 let inner = inner.clone();
                 workers.spawn(async move {

@@ -302,6 +302,9 @@ fn enter(s: &mut AppState, fx: &mut Vec<Effect>) {
                             set_message(s, MessageLevel::Info, "this row has no order id".into());
                         } else {
                             let rows = d.order_rows(&order_id);
+                            if !s.orders.contains_key(&order_id) {
+                                fx.push(Effect::LoadOrder(order_id.clone()));
+                            }
                             s.review.drill = Drill::Order {
                                 group,
                                 order_id,

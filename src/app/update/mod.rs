@@ -214,6 +214,9 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Effect> {
             s.asked_history.remove(&h.key);
             s.histories.insert(h.key.clone(), h);
         }
+        Msg::OrderLoaded { order_id, order } => {
+            s.orders.insert(order_id, order);
+        }
         Msg::Error(e) => {
             s.reversal_pending = None;
             s.status.last_error = Some(e.clone());
