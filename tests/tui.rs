@@ -1522,6 +1522,10 @@ fn x_exports_the_journal_and_the_rows_behind_it() {
     assert_eq!(journal, j.lines.len());
     assert_eq!(row as u64, rows);
     assert!(lines[1].starts_with("journal,19870040121,2025-09,proposed,1,"));
+    // every record has the header's fields
+    for l in lines.iter().filter(|l| !l.contains('"')) {
+        assert_eq!(l.split(',').count(), 18, "{l}");
+    }
     // both periods selected: both journals, in one file
     h.key(KeyCode::Char(' '));
     h.key(KeyCode::Char('l'));

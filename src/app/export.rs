@@ -59,7 +59,7 @@ pub fn csv(settlement_id: &str, scale: u32, journals: &[ExportJournal<'_>]) -> S
                 money(l.credit),
                 l.rows.to_string(),
             ]);
-            rec.extend(std::iter::repeat_n(String::new(), 7));
+            rec.extend(std::iter::repeat_n(String::new(), 8));
             push(&mut out, &rec);
         }
         for r in &e.rows {
