@@ -11,6 +11,7 @@ pub mod export;
 pub mod keymap;
 pub mod layout;
 pub mod msg;
+pub mod order;
 pub mod state;
 pub mod update;
 pub mod view;

@@ -14,6 +14,8 @@ use crate::ledger::mapping::{Mapping, MappingError};
 use crate::ledger::model::SettlementRow;
 use crate::ledger::money::{Currency, format_amount};
 use crate::ledger::periods::PeriodIndex;
+
+pub use super::order::OrderView;
 use crate::ledger::state::BatchState;
 
 /// One journal batch: a settlement × an accounting period.
@@ -896,74 +898,6 @@ pub struct AuditEntryView {
     pub detail: String,
 }
 
-/// An order as Amazon reported it, as the review shows it beside its rows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrderView {
-    pub order_id: String,
-    pub purchased: Option<String>,
-    pub status: Option<String>,
-    pub items: Option<i64>,
-    pub total: Option<String>,
-    pub ship_to: Option<String>,
-}
-
-impl OrderView {
-    /// From the stored SP-API `Order` body (fields missing stay `None`).
-    pub fn from_json(order_id: &str, v: &serde_json::Value) -> OrderView {
-        let s = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
-        let n = |k: &str| v.get(k).and_then(|x| x.as_i64());
-        let items = match (n("NumberOfItemsShipped"), n("NumberOfItemsUnshipped")) {
-            (None, None) => None,
-            (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
-        };
-        let total = v.get("OrderTotal").and_then(|t| {
-            Some(format!(
-                "{} {}",
-                t.get("Amount")?.as_str()?,
-                t.get("CurrencyCode")?.as_str()?
-            ))
-        });
-        let ship_to = v.get("ShippingAddress").and_then(|a| {
-            let parts: Vec<&str> = ["City", "StateOrRegion", "CountryCode"]
-                .iter()
-                .filter_map(|k| a.get(*k).and_then(|x| x.as_str()))
-                .collect();
-            (!parts.is_empty()).then(|| parts.join(", "))
-        });
-        OrderView {
-            order_id: order_id.to_string(),
-            purchased: s("PurchaseDate"),
-            status: s("OrderStatus"),
-            items,
-            total,
-            ship_to,
-        }
-    }
-
-    /// One line: purchased when, status, items, total, ship-to region.
-    pub fn summary(&self) -> String {
-        let mut parts = Vec::new();
-        if let Some(p) = &self.purchased {
-            // the day is what matters beside settlement rows
-            parts.push(format!("ordered {}", p.get(..10).unwrap_or(p)));
-        }
-        if let Some(s) = &self.status {
-            parts.push(s.clone());
-        }
-        if let Some(n) = self.items {
-            parts.push(format!("{n} item(s)"));
-        }
-        if let Some(t) = &self.total {
-            parts.push(t.clone());
-        }
-        parts.push(match &self.ship_to {
-            Some(to) => format!("ship to {to}"),
-            None => "ship-to not reported".into(),
-        });
-        parts.join(" · ")
-    }
-}
-
 /// What a reversal will send (answer to `Effect::PlanReversal`), shown for confirmation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReversalPlanView {
@@ -1034,83 +968,5 @@ pub struct SyncProgressView {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn draft_round_trips_to_the_same_mapping() {
-        let m = Mapping::default_mapping();
-        let back = MappingDraft::from_mapping(&m, Some(1))
-            .to_mapping()
-            .unwrap();
-        assert_eq!(back.content_hash(), m.content_hash());
-        assert_eq!(back.rules, {
-            // lines differ (the draft is written afresh); everything else matches
-            let mut r = m.rules.clone();
-            for (a, b) in r.iter_mut().zip(&back.rules) {
-                a.line = b.line;
-            }
-            r
-        });
-    }
-
-    #[test]
-    fn draft_quotes_awkward_text() {
-        let mut d = MappingDraft::from_mapping(&Mapping::default_mapping(), None);
-        d.rules[0].label = "Sales \"EU\" \\ net".into();
-        let m = d.to_mapping().unwrap();
-        assert_eq!(m.rules[0].label, "Sales \"EU\" \\ net");
-    }
-
-    fn summary(id: &str, mp: &str, start: (u32, u32), end: (u32, u32)) -> SettlementSummaryView {
-        SettlementSummaryView {
-            settlement_id: id.into(),
-            seller: "s".into(),
-            marketplace: mp.into(),
-            start: NaiveDate::from_ymd_opt(2025, start.0, start.1).unwrap(),
-            end: NaiveDate::from_ymd_opt(2025, end.0, end.1).unwrap(),
-            deposit_date: None,
-            total: Decimal::ZERO,
-            currency: Currency::new("USD"),
-            status: BatchState::Proposed,
-            gap_before: true,
-            batches: 1,
-            rows: 0,
-            carried: Decimal::ZERO,
-            reserve: Decimal::ZERO,
-        }
-    }
-
-    #[test]
-    fn balances_sum_carried_and_reserve_rows() {
-        let d = |s: &str| s.parse::<Decimal>().unwrap();
-        let rows = [
-            (
-                "other-transaction",
-                "Previous Reserve Amount Balance",
-                d("812.40"),
-            ),
-            ("other-transaction", "Current Reserve Amount", d("-905.11")),
-            ("Payable to Amazon", "", d("-412.55")),
-            ("Order", "Principal", d("54.00")),
-        ];
-        let (carried, reserve) = SettlementSummaryView::balances(rows);
-        assert_eq!((carried, reserve), (d("399.85"), d("-905.11")));
-        let mut s = summary("1", "Amazon.com", (9, 1), (9, 15));
-        s.total = d("-160.85");
-        assert_eq!(s.deposited(), Decimal::ZERO);
-    }
-
-    #[test]
-    fn gaps_are_per_marketplace_chain() {
-        let mut list = vec![
-            summary("3", "Amazon.com", (9, 24), (10, 8)),
-            summary("2", "Amazon.com", (9, 10), (9, 24)),
-            summary("1", "Amazon.com", (8, 13), (8, 27)),
-            summary("9", "Amazon.de", (9, 1), (9, 15)),
-        ];
-        SettlementSummaryView::mark_gaps(&mut list);
-        let gaps: Vec<bool> = list.iter().map(|s| s.gap_before).collect();
-        assert_eq!(gaps, vec![false, true, false, false]);
-    }
-}
+#[path = "view_tests.rs"]
+mod tests;
