@@ -106,6 +106,10 @@ impl Harness {
                         },
                     }],
                     Effect::LoadHistory(key) => vec![Msg::BatchHistory(vanished_history(key))],
+                    Effect::LoadOrder(id) => vec![Msg::OrderLoaded {
+                        order_id: id.clone(),
+                        order: fixture_order(id),
+                    }],
                     Effect::SaveMapping { draft, .. } => {
                         let mut out = self.world.save_mapping(draft);
                         if let Some(d) = &self.state.detail {
@@ -232,6 +236,7 @@ fn snapshot_review() {
         h.key(KeyCode::Enter);
         h.keys("jj");
         h.key(KeyCode::Enter);
+        h.serve();
     });
     snap("review_ar_lines", |h| {
         h.open(US);
@@ -245,6 +250,12 @@ fn snapshot_review() {
         h.send(Msg::DetailLoaded(Box::new(d)));
         h.key(KeyCode::Tab);
         h.key(KeyCode::Char('G'));
+    });
+    snap("review_line_rows", |h| {
+        h.open(US);
+        h.key(KeyCode::Tab);
+        h.keys("jjj");
+        h.key(KeyCode::Enter);
     });
     snap("review_rejected_period", |h| {
         h.open(DE);
@@ -274,6 +285,10 @@ fn snapshot_dialogs() {
         h.key(KeyCode::Char('p'));
     });
     snap("help", |h| h.key(KeyCode::Char('?')));
+    snap("help_end", |h| {
+        h.key(KeyCode::Char('?'));
+        h.key(KeyCode::Char('G'));
+    });
     snap("help_scrolled", |h| {
         h.key(KeyCode::Char('?'));
         h.keys("jjjjjjjjjjjjjjjjjjjj");
@@ -293,6 +308,15 @@ fn snapshot_batches_audit_mapping() {
         h.open(DE);
         h.key(KeyCode::Char('5'));
         h.serve();
+    });
+    snap("audit_global_entry", |h| {
+        h.open(DE);
+        h.key(KeyCode::Char('5'));
+        h.serve();
+        h.key(KeyCode::Char('t'));
+        h.serve();
+        h.keys("jj");
+        h.key(KeyCode::Enter);
     });
     snap("mapping", |h| h.key(KeyCode::Char('4')));
     snap("rule_editor", |h| {
@@ -953,6 +977,7 @@ fn at(d: u32, h: u32, m: u32) -> chrono::DateTime<chrono::Utc> {
 /// The history sync reads from the audit trail for a vanished batch.
 fn vanished_history(key: &BatchKey) -> BatchHistoryView {
     let e = |at, actor: &str, action: &str, detail: &str| AuditEntryView {
+        settlement_id: Some(key.settlement_id.clone()),
         at,
         actor: actor.into(),
         action: action.into(),
@@ -1497,4 +1522,442 @@ fn periods_are_listed_in_calendar_order() {
     };
     let periods = &c.facts.iter().find(|(l, _)| l == "Periods").unwrap().1;
     assert_eq!(periods, "OCT-26, NOV-26, DEC-26, JAN-27");
+}
+
+// ------------------------------------------------------------------ issue 16: display
+
+/// The row of the screen (as rendered) that holds `needle`.
+fn line_with(screen: &str, needle: &str) -> String {
+    screen
+        .lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle} not on screen:\n{screen}"))
+        .trim_matches(|c| c == '"' || c == ' ')
+        .to_string()
+}
+
+#[test]
+fn keys_do_only_what_the_screen_uses() {
+    let mut h = Harness::new((80, 24));
+    // `r` on the audit screen is not a sync
+    h.open(DE);
+    h.key(KeyCode::Char('5'));
+    h.serve();
+    h.key(KeyCode::Char('r'));
+    assert!(h.take_effects().is_empty());
+    assert!(!h.screen().contains("sync requested"));
+    // help scrolls to its end with G and back with g (and with the wheel)
+    h.key(KeyCode::Char('?'));
+    h.key(KeyCode::Char('G'));
+    let Some(Dialog::Help { scroll: end }) = h.state.dialog else {
+        panic!("help closed")
+    };
+    assert!(end > 0);
+    assert!(h.screen().contains("Mouse"));
+    h.key(KeyCode::Char('j'));
+    assert!(matches!(h.state.dialog, Some(Dialog::Help { scroll }) if scroll == end));
+    h.key(KeyCode::Char('g'));
+    assert!(matches!(h.state.dialog, Some(Dialog::Help { scroll: 0 })));
+    h.send(Msg::Mouse(MouseEvent {
+        kind: MouseEventKind::ScrollDown,
+        column: 10,
+        row: 10,
+        modifiers: KeyModifiers::NONE,
+    }));
+    assert!(matches!(h.state.dialog, Some(Dialog::Help { scroll: 3 })));
+    h.key(KeyCode::Esc);
+    // esc from the journal returns to the rows, not to the list
+    h.open(US);
+    h.key(KeyCode::Tab);
+    h.key(KeyCode::Esc);
+    assert_eq!(h.state.screen, Screen::Review);
+    assert_eq!(
+        h.state.review.pane,
+        ml_connector::app::state::ReviewPane::Rows
+    );
+    // the hint bar fits 80 columns: `? help` is whole
+    let screen = h.screen();
+    assert!(line_with(&screen, "enter drill").ends_with("? help"));
+    // messages with control characters stay one clean line
+    h.send(Msg::Error("EBS said:\nHTTP 503\tretry\u{1b}[0m".into()));
+    let status = line_with(&h.screen(), "EBS said");
+    assert!(status.contains("EBS said: HTTP 503 retry [0m"), "{status}");
+    // too long a message is cut with an ellipsis, not mid-nothing
+    h.send(Msg::Error("x".repeat(200)));
+    assert!(line_with(&h.screen(), "xxxx").ends_with('…'));
+}
+
+#[test]
+fn settlements_show_deposit_carried_reserve_and_split_done() {
+    let mut h = Harness::new((160, 48));
+    let screen = h.screen();
+    let header = line_with(&screen, "settlement");
+    for col in ["deposit", "deposited", "carried", "reserve"] {
+        assert!(header.contains(col), "{col} missing: {header}");
+    }
+    // US: 812.40 carried in, 905.11 held back
+    let us = line_with(&screen, US);
+    assert!(us.contains("812.40") && us.contains("-905.11"), "{us}");
+    // CA: a settlement that deposited nothing shows 0
+    let ca = line_with(&screen, CA);
+    assert!(ca.contains(" 0.00 "), "{ca}");
+    // the `done` filter is split: imported (unposted in GL) apart from posted
+    h.keys("fff");
+    assert!(h.screen().contains("filter: imported (unposted)"));
+    let imported: Vec<BatchState> = h
+        .state
+        .visible
+        .iter()
+        .map(|i| h.state.settlements[*i].status)
+        .collect();
+    assert!(!imported.is_empty());
+    assert!(imported.iter().all(|s| *s == BatchState::Imported));
+    h.key(KeyCode::Char('f'));
+    assert!(h.screen().contains("filter: posted"));
+    assert!(h.state.visible.iter().all(|i| matches!(
+        h.state.settlements[*i].status,
+        BatchState::Posted | BatchState::Reversed | BatchState::Archived
+    )));
+}
+
+#[test]
+fn review_descriptions_stay_apart_and_times_name_their_zone() {
+    let mut h = Harness::new((160, 48));
+    h.open(US);
+    // the groups pane: both facilitator-tax groups, told apart even when cut
+    let d = h.state.detail.as_ref().unwrap();
+    let fac: Vec<usize> = (0..d.groups.len())
+        .filter(|i| {
+            d.groups[*i]
+                .amount_description
+                .starts_with("MarketplaceFacilitatorTax")
+        })
+        .collect();
+    assert!(fac.len() >= 2);
+    let screen = h.screen();
+    // (type, amount type, description) as shown in the groups pane
+    let shown: Vec<Vec<&str>> = screen
+        .lines()
+        .filter(|l| l.contains("ItemWithheldTax"))
+        .map(|l| l.split('│').nth(1).unwrap())
+        .map(|l| l.split_whitespace().take(3).collect())
+        .collect();
+    assert!(shown.len() >= 2, "{screen}");
+    for (i, a) in shown.iter().enumerate() {
+        assert!(!shown[i + 1..].contains(a), "{a:?} twice: {screen}");
+    }
+    // rows: posted instants carry their zone
+    h.state.review.groups.selected = fac[0];
+    h.key(KeyCode::Enter);
+    let screen = h.screen();
+    assert!(screen.contains(" UTC"), "{screen}");
+}
+
+#[test]
+fn review_lists_the_rows_of_the_selected_period_with_a_grand_total() {
+    let mut h = Harness::new((80, 24));
+    h.open(US);
+    let d = h.state.detail.clone().unwrap();
+    // every row lands in exactly one period's groups
+    let mut seen = vec![0u32; d.rows.len()];
+    for p in 0..d.proposal.journals.len() {
+        for pg in d.shown_groups(p) {
+            for i in d.period_group_rows(&pg) {
+                seen[*i as usize] += 1;
+            }
+        }
+    }
+    assert!(seen.iter().all(|n| *n == 1));
+    let screen = h.screen();
+    assert!(screen.contains("Rows of 2025-09 by type"), "{screen}");
+    let sept: rust_decimal::Decimal = d.shown_groups(0).iter().map(|pg| pg.total).sum();
+    let rows: u64 = d.shown_groups(0).iter().map(|pg| pg.rows).sum();
+    assert!(
+        screen.contains(&format!("{rows} rows · total {sept}")),
+        "{screen}"
+    );
+    // the next period lists its own rows; drilling shows them only
+    h.key(KeyCode::Char('l'));
+    assert!(h.screen().contains("Rows of 2025-10 by type"));
+    h.key(KeyCode::Enter);
+    let Drill::Rows { group } = h.state.review.drill else {
+        panic!("not drilled")
+    };
+    let pg = &d.shown_groups(1)[group];
+    assert!(h.screen().contains(&format!("· {} rows ·", pg.rows)));
+}
+
+#[test]
+fn x_exports_the_journal_and_the_rows_behind_it() {
+    let mut h = Harness::new((80, 24));
+    h.open(US);
+    h.take_effects();
+    h.key(KeyCode::Char('x'));
+    let fx = h.take_effects();
+    let [Effect::Export { file, contents }] = &fx[..] else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(file, "settlement-19870040121-2025-09.csv");
+    assert!(
+        h.screen()
+            .contains("exporting settlement-19870040121-2025-09.csv")
+    );
+    let d = h.state.detail.clone().unwrap();
+    let j = &d.proposal.journals[0];
+    let rows: u64 = d.shown_groups(0).iter().map(|pg| pg.rows).sum();
+    let lines: Vec<&str> = contents.lines().collect();
+    assert_eq!(lines[0], ml_connector::app::export::HEADER);
+    let journal = lines.iter().filter(|l| l.starts_with("journal,")).count();
+    let row = lines.iter().filter(|l| l.starts_with("row,")).count();
+    assert_eq!(journal, j.lines.len());
+    assert_eq!(row as u64, rows);
+    assert!(lines[1].starts_with("journal,19870040121,2025-09,proposed,1,"));
+    // every record has the header's fields
+    for l in lines.iter().filter(|l| !l.contains('"')) {
+        assert_eq!(l.split(',').count(), 18, "{l}");
+    }
+    // both periods selected: both journals, in one file
+    h.key(KeyCode::Char(' '));
+    h.key(KeyCode::Char('l'));
+    h.key(KeyCode::Char(' '));
+    h.key(KeyCode::Char('x'));
+    let fx = h.take_effects();
+    let [Effect::Export { file, contents }] = &fx[..] else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(file, "settlement-19870040121-2025-09_2025-10.csv");
+    let row = contents.lines().filter(|l| l.starts_with("row,")).count();
+    assert_eq!(row, d.rows.len());
+}
+
+#[test]
+fn ebs_errors_in_words_rejected_first_and_not_imported_collapsed() {
+    let mut h = Harness::new((160, 48));
+    let mut b = batch(&h, DE, "2025-10");
+    let waiting = |n: u32| ml_connector::app::view::LineErrorView {
+        line_key: format!("{DE}-2025-10-r1-L0{n}"),
+        account: "01-000-4010-0000-000".into(),
+        ebs_code: "P".into(),
+        message: "Not imported: another row of this group has an error".into(),
+        amazon_ids: vec![DE.into(), format!("305-000000{n}-0000000")],
+    };
+    b.line_errors.insert(0, waiting(1));
+    b.line_errors.push(waiting(2));
+    h.send(Msg::BatchUpdated(b.clone()));
+    assert_eq!(b.error_rows().len(), 3);
+    h.key(KeyCode::Char('3'));
+    h.key(KeyCode::Char('/'));
+    h.keys("rejected");
+    h.key(KeyCode::Enter);
+    let screen = h.screen();
+    let first = screen
+        .lines()
+        .position(|l| l.contains("account not found (EF04)"))
+        .expect(&screen);
+    let disabled = line_with(&screen, "account disabled (EF03)");
+    let collapsed = screen
+        .lines()
+        .position(|l| l.contains("2 more line(s) not imported"))
+        .expect(&screen);
+    assert!(first < collapsed, "{screen}");
+    // the line is its orders, not its key
+    assert!(line_with(&screen, "(EF04)").contains("305-1182734-9912201"));
+    assert!(!screen.contains("-r1-L07"), "{screen}");
+    assert!(disabled.contains("(settlement-level)"));
+    // the cursor walks the rows shown
+    h.key(KeyCode::Tab);
+    h.keys("jjjj");
+    assert_eq!(h.state.batches.errors.selected, 2);
+}
+
+#[test]
+fn audit_searches_filters_shows_whole_entries_and_the_whole_trail() {
+    let mut h = Harness::new((80, 24));
+    h.open(DE);
+    h.key(KeyCode::Char('5'));
+    h.serve();
+    let all = h.state.audit.entries.len();
+    assert_eq!(h.state.audit.visible.len(), all);
+    // `/` searches
+    h.key(KeyCode::Char('/'));
+    h.keys("approved");
+    h.key(KeyCode::Enter);
+    let shown: Vec<String> = h
+        .state
+        .audit
+        .visible
+        .iter()
+        .map(|i| h.state.audit.entries[*i].action.clone())
+        .collect();
+    assert_eq!(shown, vec!["approved", "approved"]);
+    assert!(h.screen().contains("/approved"));
+    h.key(KeyCode::Esc);
+    assert_eq!(h.state.screen, Screen::Audit);
+    assert_eq!(h.state.audit.visible.len(), all);
+    // `f` filters by action, in order of appearance, then back to all
+    h.key(KeyCode::Char('f'));
+    assert_eq!(h.state.audit.action.as_deref(), Some("pulled"));
+    assert_eq!(h.state.audit.visible.len(), 1);
+    h.key(KeyCode::Char('f'));
+    assert_eq!(h.state.audit.action.as_deref(), Some("proposed"));
+    assert!(h.screen().contains("filter: proposed"));
+    while h.state.audit.action.is_some() {
+        h.key(KeyCode::Char('f'));
+    }
+    assert_eq!(h.state.audit.visible.len(), all);
+    // enter shows the entry whole; esc closes it, not the screen
+    h.keys("G");
+    h.key(KeyCode::Enter);
+    let screen = h.screen();
+    assert!(screen.contains("Audit entry"), "{screen}");
+    assert!(
+        screen.contains("EF04 01-000-6160-0000-000, EF03"),
+        "{screen}"
+    );
+    h.key(KeyCode::Esc);
+    assert!(!h.state.audit.open);
+    assert_eq!(h.state.screen, Screen::Audit);
+    // `t`: the trail of every settlement, and back
+    h.take_effects();
+    h.key(KeyCode::Char('t'));
+    assert_eq!(h.take_effects(), vec![Effect::LoadAudit(None)]);
+    h.send(Msg::AuditLoaded {
+        settlement_id: None,
+        entries: h.world.audit(None),
+    });
+    let ids: std::collections::BTreeSet<_> = h
+        .state
+        .audit
+        .entries
+        .iter()
+        .filter_map(|e| e.settlement_id.clone())
+        .collect();
+    assert!(ids.len() >= 3, "{ids:?}");
+    assert!(h.screen().contains("every settlement"));
+    h.key(KeyCode::Char('t'));
+    assert_eq!(h.take_effects(), vec![Effect::LoadAudit(Some(DE.into()))]);
+}
+
+#[test]
+fn mapping_shows_debit_credit_whole_accounts_rejected_rules_and_where_used() {
+    let mut h = Harness::new((80, 24));
+    h.open(CA);
+    add_storage_rule(&mut h);
+    let screen = h.screen();
+    // amounts as Dr / Cr, never signed; account strings whole
+    let line = line_with(&screen, "01-000-9990-0000-000");
+    assert!(
+        line.contains("18.44 Dr") && line.contains("18.44 Cr"),
+        "{line}"
+    );
+    assert!(!line.contains("-18.44"), "{line}");
+    // the account EBS rejected for the DE batch is flagged on its rules
+    assert!(
+        screen.contains("rule(s) on accounts EBS rejects"),
+        "{screen}"
+    );
+    // where the selected rule's account is used
+    let sel = h.state.mapping.cursor.selected;
+    let account = h.state.mapping.draft.as_ref().unwrap().rules[sel]
+        .account
+        .clone();
+    assert!(
+        screen.contains(&format!("{account} used by rule(s) #")),
+        "{screen}"
+    );
+}
+
+#[test]
+fn from_a_journal_line_to_the_rows_behind_it() {
+    let mut h = Harness::new((160, 48));
+    h.open(US);
+    let d = h.state.detail.clone().unwrap();
+    // every mapped line leads to as many rows as it says it has
+    for (p, j) in d.proposal.journals.iter().enumerate() {
+        for (i, l) in j.lines.iter().enumerate() {
+            if l.kind == ml_connector::ledger::journal::LineKind::Mapped {
+                let rows = d.line_rows(p, i).unwrap();
+                assert_eq!(rows.len() as u64, l.rows, "{} {}", j.period, l.account);
+            }
+        }
+    }
+    // in the workstation: tab to the journal, pick the sales line, enter
+    let sales = d.proposal.journals[0]
+        .lines
+        .iter()
+        .position(|l| l.account == "01-000-4010-0000-000")
+        .unwrap();
+    h.key(KeyCode::Tab);
+    for _ in 0..sales {
+        h.key(KeyCode::Char('j'));
+    }
+    h.key(KeyCode::Enter);
+    let Drill::Line { line, rows } = h.state.review.drill.clone() else {
+        panic!("{:?}", h.state.review.drill)
+    };
+    assert_eq!(line, sales);
+    assert_eq!(
+        h.state.review.pane,
+        ml_connector::app::state::ReviewPane::Rows
+    );
+    let screen = h.screen();
+    assert!(
+        screen.contains(&format!(
+            "Rows behind 01-000-4010-0000-000 Amazon product sales · {} rows · 6373.93",
+            rows.len()
+        )),
+        "{screen}"
+    );
+    // esc goes back to the journal line
+    h.key(KeyCode::Esc);
+    assert_eq!(h.state.review.drill, Drill::Groups);
+    assert_eq!(
+        h.state.review.pane,
+        ml_connector::app::state::ReviewPane::Journal
+    );
+    assert_eq!(h.state.review.lines.selected, sales);
+}
+
+/// The order data sync would load: one order pulled, the others not.
+fn fixture_order(id: &str) -> Option<ml_connector::app::view::OrderView> {
+    (id == "113-2698152-1517670").then(|| {
+        ml_connector::app::view::OrderView::from_json(
+            id,
+            &serde_json::json!({
+                "AmazonOrderId": id,
+                "PurchaseDate": "2025-09-25T00:04:11Z",
+                "OrderStatus": "Shipped",
+                "NumberOfItemsShipped": 2,
+                "NumberOfItemsUnshipped": 0,
+                "OrderTotal": {"CurrencyCode": "USD", "Amount": "83.00"},
+                "ShippingAddress": {"StateOrRegion": "WA", "CountryCode": "US"},
+            }),
+        )
+    })
+}
+
+#[test]
+fn from_an_order_to_its_order_data() {
+    let mut h = Harness::new((80, 24));
+    h.open(US);
+    h.keys("jjj");
+    h.key(KeyCode::Enter);
+    h.take_effects();
+    h.key(KeyCode::Enter);
+    let Drill::Order { order_id, .. } = h.state.review.drill.clone() else {
+        panic!("not on an order")
+    };
+    assert_eq!(order_id, "113-2698152-1517670");
+    assert_eq!(h.effects, vec![Effect::LoadOrder(order_id.clone())]);
+    assert!(h.screen().contains("loading the order"));
+    h.serve();
+    let screen = h.screen();
+    assert!(
+        screen.contains("ordered 2025-09-25 · Shipped · 2 item(s) · 83.00 USD · ship to WA, US"),
+        "{screen}"
+    );
+    // asked once: back and in again needs no second load
+    h.key(KeyCode::Esc);
+    h.key(KeyCode::Enter);
+    assert!(h.take_effects().is_empty());
 }

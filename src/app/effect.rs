@@ -70,5 +70,13 @@ pub enum Effect {
         key: BatchKey,
         actor: String,
     },
+    /// The order data Amazon reported; answer: `Msg::OrderLoaded`.
+    LoadOrder(String),
+    /// Write `contents` to `file` in the export directory; answer: `Msg::Info`
+    /// naming the path written.
+    Export {
+        file: String,
+        contents: String,
+    },
     Quit,
 }

@@ -162,6 +162,8 @@ pub enum Action {
     Post,
     Reverse,
     Archive,
+    Export,
+    ToggleScope,
     AddRule,
     EditRule,
     DeleteRule,
@@ -211,7 +213,6 @@ pub const BINDINGS: &[Binding] = &[
         Action::Help,
         "help: every binding",
     ),
-    b(C::Global, &[K::Char('r')], Action::SyncNow, "sync now"),
     b(C::Global, &[K::Char('k'), K::Up], Action::Up, "move up"),
     b(
         C::Global,
@@ -269,6 +270,7 @@ pub const BINDINGS: &[Binding] = &[
         Action::CycleFilter,
         "filter by status",
     ),
+    b(C::Settlements, &[K::Char('r')], Action::SyncNow, "sync now"),
     b(
         C::Settlements,
         &[K::Char(' ')],
@@ -312,6 +314,13 @@ pub const BINDINGS: &[Binding] = &[
         "approve selected (or current) period",
     ),
     b(C::Review, &[K::Char('u')], Action::Unapprove, "unapprove"),
+    b(C::Review, &[K::Char('r')], Action::SyncNow, "sync now"),
+    b(
+        C::Review,
+        &[K::Char('x')],
+        Action::Export,
+        "export selected (or current) journal and its rows as CSV",
+    ),
     b(
         C::Review,
         &[K::Char('p')],
@@ -354,6 +363,24 @@ pub const BINDINGS: &[Binding] = &[
         &[K::Char('A')],
         Action::Archive,
         "archive vanished batch (confirm)",
+    ),
+    b(
+        C::Batches,
+        &[K::Char('r')],
+        Action::SyncNow,
+        "refresh (sync now)",
+    ),
+    b(
+        C::Audit,
+        &[K::Char('f')],
+        Action::CycleFilter,
+        "filter by action",
+    ),
+    b(
+        C::Audit,
+        &[K::Char('t')],
+        Action::ToggleScope,
+        "whole trail / the settlement's",
     ),
     b(C::Mapping, &[K::Char('n')], Action::AddRule, "add rule"),
     b(
@@ -433,7 +460,53 @@ pub const BINDINGS: &[Binding] = &[
         "scroll down",
     ),
     b(C::Help, &[K::Char('k'), K::Up], Action::Up, "scroll up"),
+    b(
+        C::Help,
+        &[K::Ctrl('d'), K::PageDown],
+        Action::PageDown,
+        "scroll a page down",
+    ),
+    b(
+        C::Help,
+        &[K::Ctrl('u'), K::PageUp],
+        Action::PageUp,
+        "scroll a page up",
+    ),
+    b(
+        C::Help,
+        &[K::Char('g'), K::Home],
+        Action::Top,
+        "scroll to the top",
+    ),
+    b(
+        C::Help,
+        &[K::Char('G'), K::End],
+        Action::Bottom,
+        "scroll to the end",
+    ),
 ];
+
+/// What the mouse does (listed on the help screen after the keys).
+pub const MOUSE: &[(&str, &str)] = &[
+    ("click a tab", "go to that screen"),
+    ("click a row", "select it and focus its pane"),
+    ("click a pane", "focus it"),
+    ("wheel", "move the selection of the pane under the pointer"),
+    ("wheel in help", "scroll the help"),
+];
+
+/// How many lines the help screen has (it bounds scrolling): per context a
+/// title and its bindings, blank lines between, then the mouse section.
+pub fn help_len() -> usize {
+    let mut n = 0;
+    for ctx in Context::ALL {
+        let k = BINDINGS.iter().filter(|b| b.context == ctx).count();
+        if k > 0 {
+            n += usize::from(n > 0) + 1 + k;
+        }
+    }
+    n + 2 + MOUSE.len()
+}
 
 /// The action bound to `key` in `context` (screen contexts fall back to global).
 pub fn lookup(context: Context, key: Key) -> Option<Action> {
@@ -491,5 +564,18 @@ mod tests {
             lookup(Context::Confirm, Key::Char('y')),
             Some(Action::Confirm)
         );
+    }
+
+    #[test]
+    fn letters_do_nothing_where_a_screen_does_not_use_them() {
+        assert_eq!(lookup(Context::Audit, Key::Char('r')), None);
+        assert_eq!(lookup(Context::Mapping, Key::Char('r')), None);
+        assert_eq!(
+            lookup(Context::Settlements, Key::Char('r')),
+            Some(Action::SyncNow)
+        );
+        assert_eq!(lookup(Context::Help, Key::Char('G')), Some(Action::Bottom));
+        // the help text has every line help_len counts: titles, bindings, mouse
+        assert!(help_len() > BINDINGS.len() + MOUSE.len());
     }
 }

@@ -7,9 +7,11 @@
 //! The terminal event loop lives in `ui::run` (it renders).
 
 pub mod effect;
+pub mod export;
 pub mod keymap;
 pub mod layout;
 pub mod msg;
+pub mod order;
 pub mod state;
 pub mod update;
 pub mod view;

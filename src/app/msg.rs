@@ -5,7 +5,8 @@ use crossterm::event::{KeyEvent, MouseEvent};
 
 use super::view::{
     AccountCheck, ApprovalRefusal, AuditEntryView, BatchHistoryView, BatchKey, BatchView,
-    MappingDraft, ProposalChange, ReversalPlanView, SettlementDetail, SettlementSummaryView,
+    MappingDraft, OrderView, ProposalChange, ReversalPlanView, SettlementDetail,
+    SettlementSummaryView,
 };
 
 // a batch view is a few hundred bytes; messages move once through a channel
@@ -78,6 +79,11 @@ pub enum Msg {
     },
     /// A batch's history (answer to `Effect::LoadHistory`).
     BatchHistory(BatchHistoryView),
+    /// An order's data (answer to `Effect::LoadOrder`; `None`: not pulled).
+    OrderLoaded {
+        order_id: String,
+        order: Option<OrderView>,
+    },
     /// Something failed; shown in the status bar.
     Error(String),
     /// Something worth saying; shown in the status bar.

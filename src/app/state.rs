@@ -7,8 +7,8 @@ use std::collections::{BTreeSet, HashMap};
 use super::effect::Approval;
 use super::view::{
     AccountCheck, ApprovalRefusal, AuditEntryView, BatchHistoryView, BatchKey, BatchView,
-    MappingDraft, MappingRuleView, ProposalChange, SettlementDetail, SettlementSummaryView,
-    SyncProgressView,
+    MappingDraft, MappingRuleView, ProposalChange, RowGroup, SettlementDetail,
+    SettlementSummaryView, SyncProgressView,
 };
 use crate::ledger::state::BatchState;
 
@@ -90,8 +90,10 @@ pub enum StatusFilter {
     NeedsAction,
     /// In EBS's hands: approved, staged, submitted.
     InFlight,
-    /// Imported, posted, reversed, archived.
-    Done,
+    /// Imported into GL but not posted there yet.
+    Imported,
+    /// Posted in GL, reversed or archived.
+    Posted,
 }
 
 impl StatusFilter {
@@ -99,8 +101,9 @@ impl StatusFilter {
         match self {
             StatusFilter::All => StatusFilter::NeedsAction,
             StatusFilter::NeedsAction => StatusFilter::InFlight,
-            StatusFilter::InFlight => StatusFilter::Done,
-            StatusFilter::Done => StatusFilter::All,
+            StatusFilter::InFlight => StatusFilter::Imported,
+            StatusFilter::Imported => StatusFilter::Posted,
+            StatusFilter::Posted => StatusFilter::All,
         }
     }
 
@@ -109,7 +112,8 @@ impl StatusFilter {
             StatusFilter::All => "all",
             StatusFilter::NeedsAction => "needs action",
             StatusFilter::InFlight => "in flight",
-            StatusFilter::Done => "done",
+            StatusFilter::Imported => "imported (unposted)",
+            StatusFilter::Posted => "posted",
         }
     }
 
@@ -122,7 +126,8 @@ impl StatusFilter {
                 Proposed | NeedsMapping | NeedsRate | Inconsistent | Rejected | Vanished
             ),
             StatusFilter::InFlight => matches!(s, Approved | Staged | Submitted),
-            StatusFilter::Done => matches!(s, Imported | Posted | Reversed | Archived),
+            StatusFilter::Imported => s == Imported,
+            StatusFilter::Posted => matches!(s, Posted | Reversed | Archived),
         }
     }
 }
@@ -154,6 +159,9 @@ pub enum Drill {
         order_id: String,
         rows: Vec<u32>,
     },
+    /// The rows behind one journal line (reached from the journal pane; its
+    /// cursor is `order`'s).
+    Line { line: usize, rows: Vec<u32> },
 }
 
 #[derive(Debug, Clone, Default)]
@@ -225,7 +233,23 @@ impl MappingState {
 pub struct AuditState {
     pub settlement_id: Option<String>,
     pub entries: Vec<AuditEntryView>,
+    /// Indexes of `entries` passing the action filter and the search.
+    pub visible: Vec<usize>,
     pub cursor: Cursor,
+    /// Only entries of this action (`f` cycles through those present).
+    pub action: Option<String>,
+    /// The entry under the cursor is shown whole (`enter`).
+    pub open: bool,
+    /// The settlement `t` returns to from the whole trail.
+    pub last_settlement: Option<String>,
+}
+
+impl AuditState {
+    pub fn selected(&self) -> Option<&AuditEntryView> {
+        self.visible
+            .get(self.cursor.selected)
+            .and_then(|i| self.entries.get(*i))
+    }
 }
 
 /// What a confirmation dialog will do.
@@ -413,6 +437,8 @@ pub struct AppState {
     pub asked_history: BTreeSet<BatchKey>,
     /// The batch whose reversal plan was asked for (its answer opens the confirmation).
     pub reversal_pending: Option<BatchKey>,
+    /// Orders' data as loaded (`None`: not pulled from Amazon).
+    pub orders: HashMap<String, Option<super::view::OrderView>>,
     pub dialog: Option<Dialog>,
     pub status: StatusBar,
     pub now: Option<DateTime<Utc>>,
@@ -448,6 +474,7 @@ impl AppState {
             histories: HashMap::new(),
             asked_history: BTreeSet::new(),
             reversal_pending: None,
+            orders: HashMap::new(),
             dialog: None,
             status: StatusBar::default(),
             now: None,
@@ -481,6 +508,14 @@ impl AppState {
         self.visible
             .get(self.list.selected)
             .and_then(|i| self.settlements.get(*i))
+    }
+
+    /// The group under the review's group cursor (of the selected period).
+    pub fn selected_group(&self) -> Option<&RowGroup> {
+        let d = self.detail.as_ref()?;
+        let shown = d.shown_groups(self.review.period);
+        let pg = shown.get(self.review.groups.selected)?;
+        d.groups.get(pg.group)
     }
 
     pub fn selected_batch(&self) -> Option<&BatchView> {

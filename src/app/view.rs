@@ -13,6 +13,9 @@ use crate::ledger::journal::Proposal;
 use crate::ledger::mapping::{Mapping, MappingError};
 use crate::ledger::model::SettlementRow;
 use crate::ledger::money::{Currency, format_amount};
+use crate::ledger::periods::PeriodIndex;
+
+pub use super::order::OrderView;
 use crate::ledger::state::BatchState;
 
 /// One journal batch: a settlement × an accounting period.
@@ -54,9 +57,40 @@ pub struct SettlementSummaryView {
     pub gap_before: bool,
     pub batches: u32,
     pub rows: u64,
+    /// Balance carried in from earlier settlements ("Previous Reserve Amount
+    /// Balance", "Payable to Amazon" rows).
+    pub carried: Decimal,
+    /// Reserve Amazon holds back from this settlement ("Current Reserve Amount").
+    pub reserve: Decimal,
 }
 
+/// Row descriptions of the balance a settlement carries in.
+const CARRIED: [&str; 2] = ["Previous Reserve Amount Balance", "Payable to Amazon"];
+/// Row description of the reserve a settlement holds back.
+const RESERVE: &str = "Current Reserve Amount";
+
 impl SettlementSummaryView {
+    /// What reached the bank: the total when positive, else nothing.
+    pub fn deposited(&self) -> Decimal {
+        self.total.max(Decimal::ZERO)
+    }
+
+    /// The carried balance and the reserve of a settlement, summed from its rows
+    /// given as (transaction type, amount description, amount).
+    pub fn balances<'a>(
+        rows: impl IntoIterator<Item = (&'a str, &'a str, Decimal)>,
+    ) -> (Decimal, Decimal) {
+        let (mut carried, mut reserve) = (Decimal::ZERO, Decimal::ZERO);
+        for (tt, desc, amount) in rows {
+            if CARRIED.contains(&desc) || CARRIED.contains(&tt) {
+                carried += amount;
+            } else if desc == RESERVE || tt == RESERVE {
+                reserve += amount;
+            }
+        }
+        (carried, reserve)
+    }
+
     /// Sets `gap_before` on every settlement whose chain (seller, marketplace)
     /// has a hole of more than a day before it. Amazon settlements of one
     /// marketplace follow each other without gaps.
@@ -118,6 +152,62 @@ pub struct LineErrorView {
     pub amazon_ids: Vec<String>,
 }
 
+/// EBS's code for lines not imported because another line of the group failed.
+pub const NOT_IMPORTED_CODE: &str = "P";
+
+impl LineErrorView {
+    /// The EBS code in words, the code kept in brackets for the manual.
+    pub fn code_in_words(&self) -> String {
+        let words = match self.ebs_code.as_str() {
+            "EF01" => match first_date(&self.message) {
+                Some(d) => format!("account end-dated {d}"),
+                None => "account end-dated or not yet active".into(),
+            },
+            "EF02" => "no detail posting to this account".into(),
+            "EF03" => "account disabled".into(),
+            "EF04" => "account not found".into(),
+            "EF05" => "no account with this id".into(),
+            "EP01" => "date not in an open period".into(),
+            "EP02" => "no open period in the ledger".into(),
+            "EC08" => "unknown currency".into(),
+            "EC06" => "no conversion rate".into(),
+            "EU02" => "journal unbalanced".into(),
+            "EM03" => "ledger not found".into(),
+            NOT_IMPORTED_CODE => return "not imported: another line was rejected".into(),
+            "" | "-" => return "rejected".into(),
+            other => return other.to_string(),
+        };
+        format!("{words} ({})", self.ebs_code)
+    }
+
+    /// The Amazon order ids behind the line (the settlement id left out).
+    pub fn order_ids(&self, settlement_id: &str) -> Vec<&str> {
+        self.amazon_ids
+            .iter()
+            .map(String::as_str)
+            .filter(|id| *id != settlement_id)
+            .collect()
+    }
+}
+
+/// The first `YYYY-MM-DD` in a text.
+fn first_date(text: &str) -> Option<&str> {
+    let b = text.as_bytes();
+    (0..b.len().saturating_sub(9)).find_map(|i| {
+        let s = text.get(i..i + 10)?;
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().map(|_| s)
+    })
+}
+
+/// A row of the EBS errors pane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ErrorRow<'a> {
+    /// A line EBS rejected.
+    Rejected(&'a LineErrorView),
+    /// Lines not imported only because another line was rejected, as one row.
+    NotImported(Vec<&'a LineErrorView>),
+}
+
 /// One journal batch as EBS and the connector see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BatchView {
@@ -147,6 +237,20 @@ pub struct BatchView {
 }
 
 impl BatchView {
+    /// The errors pane's rows: the lines EBS rejected first, then the lines
+    /// it did not import because of them, collapsed into one.
+    pub fn error_rows(&self) -> Vec<ErrorRow<'_>> {
+        let (waiting, rejected): (Vec<_>, Vec<_>) = self
+            .line_errors
+            .iter()
+            .partition(|e| e.ebs_code == NOT_IMPORTED_CODE);
+        let mut rows: Vec<ErrorRow<'_>> = rejected.into_iter().map(ErrorRow::Rejected).collect();
+        if !waiting.is_empty() {
+            rows.push(ErrorRow::NotImported(waiting));
+        }
+        rows
+    }
+
     pub fn matches(&self, needle_lower: &str) -> bool {
         needle_lower.is_empty()
             || [
@@ -173,6 +277,49 @@ pub struct RowGroup {
     pub first: usize,
     /// No mapping rule matched these rows.
     pub unmapped: bool,
+}
+
+/// Which of `journals` a row lands in: its posted date's period in `index`
+/// (rows without one: the period of `end`), moved on past a closed period, as
+/// the engine does. When the calendar's names are not the journals' (stored
+/// journals named after EBS periods, a month calendar here), by date: the
+/// first journal dated on or after the row's day, else the last.
+pub fn journal_of_row<'a>(
+    journals: &'a [crate::ledger::journal::Journal],
+    index: &'a PeriodIndex,
+    end: DateTime<Utc>,
+) -> impl Fn(&SettlementRow) -> Option<usize> + 'a {
+    let names: HashMap<&str, usize> = journals
+        .iter()
+        .enumerate()
+        .map(|(i, j)| (j.period.as_str(), i))
+        .collect();
+    let end_period = index.of_instant(end);
+    let end_day = crate::ledger::periods::local_day(index.tz(), end);
+    move |r: &SettlementRow| {
+        let named = index
+            .of_posted(r.posted, end_period)
+            .and_then(|p| index.target(p))
+            .and_then(|t| names.get(index.period(t).name.as_str()).copied());
+        named.or_else(|| {
+            let day = r.posted.map_or(end_day, |p| index.day_of(p));
+            journals
+                .iter()
+                .position(|j| j.accounting_date >= day)
+                .or_else(|| journals.len().checked_sub(1))
+        })
+    }
+}
+
+/// The rows of one group that land in one journal (period).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeriodGroup {
+    /// Index into [`SettlementDetail::groups`].
+    pub group: usize,
+    /// Start of these rows in [`SettlementDetail::row_order`].
+    pub first: usize,
+    pub rows: u64,
+    pub total: Decimal,
 }
 
 /// The AR flow's lines (shown when that flow is on).
@@ -233,6 +380,13 @@ pub struct SettlementDetail {
     pub event_group: Option<EventGroupLink>,
     pub checks: ExternalChecks,
     pub verdicts: Vec<Verdict>,
+    /// Per journal (index into `proposal.journals`), its groups; empty until
+    /// [`SettlementDetail::assign_periods`] ran (then the review shows the rows
+    /// of the selected period only).
+    pub period_groups: Vec<Vec<PeriodGroup>>,
+    /// Per group, the mapping rule its rows follow (empty: not known, then a
+    /// journal line cannot be followed to its rows).
+    pub group_rules: Vec<Option<usize>>,
 }
 
 fn amount(a: Decimal, c: &Currency) -> String {
@@ -319,9 +473,118 @@ impl SettlementDetail {
             event_group,
             checks,
             verdicts: Vec::new(),
+            period_groups: Vec::new(),
+            group_rules: Vec::new(),
         };
         detail.verdicts = detail.compute_verdicts();
         detail
+    }
+
+    /// Assigns every row to the journal it lands in, as the engine does: its
+    /// posted date's period in `index` (rows without one: the period of
+    /// `end`), moved on to the open period after a closed one. Orders each
+    /// group's rows by journal so a group's rows of one period are a window.
+    pub fn assign_periods(&mut self, index: &PeriodIndex, end: DateTime<Utc>) {
+        let of = journal_of_row(&self.proposal.journals, index, end);
+        let journal_of: Vec<u16> = self
+            .rows
+            .iter()
+            .map(|r| of(r).map_or(u16::MAX, |j| j as u16))
+            .collect();
+        let n = self.proposal.journals.len();
+        let mut per: Vec<Vec<PeriodGroup>> = vec![Vec::new(); n];
+        for (g, group) in self.groups.iter().enumerate() {
+            let window = &mut self.row_order[group.first..group.first + group.rows as usize];
+            window.sort_by_key(|i| (journal_of[*i as usize], *i));
+            let mut k = 0;
+            while k < window.len() {
+                let j = journal_of[window[k] as usize];
+                let start = k;
+                let mut total = Decimal::ZERO;
+                while k < window.len() && journal_of[window[k] as usize] == j {
+                    total += self.rows[window[k] as usize].amount;
+                    k += 1;
+                }
+                if let Some(list) = per.get_mut(j as usize) {
+                    list.push(PeriodGroup {
+                        group: g,
+                        first: group.first + start,
+                        rows: (k - start) as u64,
+                        total,
+                    });
+                }
+            }
+        }
+        self.period_groups = per;
+    }
+
+    /// Notes the rule of every group under `mapping` (the proposal's), rows
+    /// without a marketplace standing for `marketplace`, as the engine does.
+    pub fn set_group_rules(&mut self, mapping: &Mapping, marketplace: &str) {
+        self.group_rules = (0..self.groups.len())
+            .map(|g| {
+                let group = &self.groups[g];
+                let first = self.group_rows(g).first().map(|i| &self.rows[*i as usize]);
+                let market = first
+                    .map(|r| r.marketplace_name.as_str())
+                    .filter(|m| !m.is_empty())
+                    .unwrap_or(marketplace);
+                mapping.best_rule(
+                    &group.transaction_type,
+                    &group.amount_type,
+                    &group.amount_description,
+                    market,
+                )
+            })
+            .collect();
+    }
+
+    /// The rows behind line `line` of journal `period`, in file order: the
+    /// rows of the period whose rule is one of the line's (suspense: the
+    /// unmapped ones; clearing: all). `None` when rules or periods are unknown.
+    pub fn line_rows(&self, period: usize, line: usize) -> Option<Vec<u32>> {
+        use crate::ledger::journal::LineKind;
+        if self.group_rules.is_empty() || self.period_groups.is_empty() {
+            return None;
+        }
+        let l = self.proposal.journals.get(period)?.lines.get(line)?;
+        let behind = |g: usize| match l.kind {
+            LineKind::Clearing => true,
+            LineKind::Suspense => self.groups[g].unmapped,
+            _ => self.group_rules[g].is_some_and(|r| l.rules.contains(&r)),
+        };
+        let mut rows: Vec<u32> = self
+            .shown_groups(period)
+            .iter()
+            .filter(|pg| behind(pg.group))
+            .flat_map(|pg| self.period_group_rows(pg).iter().copied())
+            .collect();
+        rows.sort_by_key(|i| self.rows[*i as usize].line);
+        Some(rows)
+    }
+
+    /// The groups the review lists for journal `period`: its own when rows
+    /// were assigned to periods, else every group over the whole settlement.
+    pub fn shown_groups(&self, period: usize) -> Vec<PeriodGroup> {
+        match self.period_groups.get(period) {
+            Some(list) if !self.period_groups.is_empty() => list.clone(),
+            _ => self
+                .groups
+                .iter()
+                .enumerate()
+                .map(|(g, x)| PeriodGroup {
+                    group: g,
+                    first: x.first,
+                    rows: x.rows,
+                    total: x.total,
+                })
+                .collect(),
+        }
+    }
+
+    /// The rows of one shown group (indexes into `rows`).
+    pub fn period_group_rows(&self, pg: &PeriodGroup) -> &[u32] {
+        &self.row_order[pg.first..pg.first + pg.rows as usize]
     }
 
     /// The rows of group `g` (indexes into `rows`).
@@ -626,6 +889,8 @@ pub fn diff_proposals(before: &Proposal, after: &Proposal) -> Vec<ProposalChange
 /// One entry of a settlement's audit trail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntryView {
+    /// The settlement the entry is about (none: mapping changes and the like).
+    pub settlement_id: Option<String>,
     pub at: DateTime<Utc>,
     pub actor: String,
     pub action: String,
@@ -703,61 +968,5 @@ pub struct SyncProgressView {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn draft_round_trips_to_the_same_mapping() {
-        let m = Mapping::default_mapping();
-        let back = MappingDraft::from_mapping(&m, Some(1))
-            .to_mapping()
-            .unwrap();
-        assert_eq!(back.content_hash(), m.content_hash());
-        assert_eq!(back.rules, {
-            // lines differ (the draft is written afresh); everything else matches
-            let mut r = m.rules.clone();
-            for (a, b) in r.iter_mut().zip(&back.rules) {
-                a.line = b.line;
-            }
-            r
-        });
-    }
-
-    #[test]
-    fn draft_quotes_awkward_text() {
-        let mut d = MappingDraft::from_mapping(&Mapping::default_mapping(), None);
-        d.rules[0].label = "Sales \"EU\" \\ net".into();
-        let m = d.to_mapping().unwrap();
-        assert_eq!(m.rules[0].label, "Sales \"EU\" \\ net");
-    }
-
-    fn summary(id: &str, mp: &str, start: (u32, u32), end: (u32, u32)) -> SettlementSummaryView {
-        SettlementSummaryView {
-            settlement_id: id.into(),
-            seller: "s".into(),
-            marketplace: mp.into(),
-            start: NaiveDate::from_ymd_opt(2025, start.0, start.1).unwrap(),
-            end: NaiveDate::from_ymd_opt(2025, end.0, end.1).unwrap(),
-            deposit_date: None,
-            total: Decimal::ZERO,
-            currency: Currency::new("USD"),
-            status: BatchState::Proposed,
-            gap_before: true,
-            batches: 1,
-            rows: 0,
-        }
-    }
-
-    #[test]
-    fn gaps_are_per_marketplace_chain() {
-        let mut list = vec![
-            summary("3", "Amazon.com", (9, 24), (10, 8)),
-            summary("2", "Amazon.com", (9, 10), (9, 24)),
-            summary("1", "Amazon.com", (8, 13), (8, 27)),
-            summary("9", "Amazon.de", (9, 1), (9, 15)),
-        ];
-        SettlementSummaryView::mark_gaps(&mut list);
-        let gaps: Vec<bool> = list.iter().map(|s| s.gap_before).collect();
-        assert_eq!(gaps, vec![false, true, false, false]);
-    }
-}
+#[path = "view_tests.rs"]
+mod tests;

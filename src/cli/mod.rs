@@ -106,7 +106,9 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             cli.strict,
         ),
         None => tui::run(cli.config.as_deref(), cli.data_dir.as_deref(), cli.strict),
-        Some(Command::Settlement(args)) => settlement::run(args),
+        Some(Command::Settlement(args)) => {
+            settlement::run(args, cli.config.as_deref(), cli.data_dir.as_deref())
+        }
         Some(Command::Mapping(args)) => mapping::run(args),
         Some(Command::Bench(args)) => bench::run(args),
         Some(Command::Sim { command }) => match command {

@@ -1,4 +1,6 @@
-//! `ml-connector settlement preview`: a settlement file as proposed GL journals.
+//! `ml-connector settlement preview`: a settlement file as proposed GL journals;
+//! `settlement show`: a stored settlement with its journals, their states and
+//! (as CSV) the rows behind them.
 
 use anyhow::{Context, Result};
 use chrono_tz::Tz;
@@ -29,6 +31,17 @@ pub enum SettlementCommand {
     /// account, or rows that do not sum to the total without a difference
     /// account), 1 bad input.
     Preview(PreviewArgs),
+    /// Print a stored settlement: its journals with their states (table or
+    /// json), or the journal lines and the rows behind them (csv).
+    Show(ShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Settlement id.
+    pub id: String,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -58,10 +71,181 @@ pub struct PreviewArgs {
     pub format: OutputFormat,
 }
 
-pub fn run(args: SettlementArgs) -> Result<i32> {
+pub fn run(args: SettlementArgs, config: Option<&Path>, data_dir: Option<&Path>) -> Result<i32> {
     match args.command {
         SettlementCommand::Preview(a) => preview(&a),
+        SettlementCommand::Show(a) => show(&a, config, data_dir),
     }
+}
+
+/// `settlement show`: read from the store only (no Amazon, no EBS).
+fn show(args: &ShowArgs, config: Option<&Path>, data_dir: Option<&Path>) -> Result<i32> {
+    let store = super::store::open(config, data_dir)?;
+    let config = crate::config::Paths::resolve(config, data_dir)
+        .ok()
+        .and_then(|p| crate::config::Config::load(&p.config_file).ok());
+    // rows fall in periods in their marketplace's zone
+    let tz = |marketplace: &str| {
+        config
+            .as_ref()
+            .and_then(|c| c.routing_for(marketplace).map(|r| r.timezone.0))
+            .unwrap_or(chrono_tz::UTC)
+    };
+    let text = show_text(&store, &args.id, args.format, tz)?;
+    Ok(super::output::emit("output", &text, 0))
+}
+
+/// What `settlement show` prints for settlement `id` of `store`.
+pub fn show_text(
+    store: &crate::store::Store,
+    id: &str,
+    format: OutputFormat,
+    tz_of: impl Fn(&str) -> Tz,
+) -> Result<String> {
+    use crate::app::export::{ExportJournal, csv};
+    use crate::ledger::periods::PeriodIndex;
+
+    let rec = store
+        .settlement(id)?
+        .with_context(|| format!("no settlement {id} in the store"))?;
+    let mut journals: Vec<_> = store
+        .proposals_for(id)?
+        .into_iter()
+        .map(|p| p.lines)
+        .collect();
+    journals.sort_by_key(|j| j.accounting_date);
+    let batches = store.batches_for(id)?;
+    let state_of = |period: &str| {
+        batches
+            .iter()
+            .find(|b| b.period == period)
+            .map_or(("proposed".to_string(), 1), |b| {
+                (b.state.as_str().to_string(), b.revision)
+            })
+    };
+    let scale = rec.summary.currency.scale();
+    let money = |a| crate::ledger::money::format_amount(a, scale);
+    let text = match format {
+        OutputFormat::Csv => {
+            // the rows, each in the journal of its period (the marketplace's zone)
+            let tz = tz_of(&rec.marketplace_id);
+            let (meta, bytes) = store
+                .raw_settlement(id)?
+                .with_context(|| format!("settlement {id}: its raw file is not stored"))?;
+            let d = crate::ledger::parse::decode(&bytes, Some(&meta.charset))
+                .with_context(|| format!("settlement {id}"))?;
+            let file = SettlementFile::parse(&d.text, d.charset)
+                .with_context(|| format!("settlement {id}"))?;
+            let rows = file
+                .rows()
+                .map(|r| r.map(|r| r.to_owned_row()))
+                .collect::<Result<Vec<_>, _>>()
+                .with_context(|| format!("settlement {id}"))?;
+            let index = PeriodIndex::new(Engine::preview_calendar(&rec.summary, tz), tz);
+            let of = crate::app::view::journal_of_row(&journals, &index, rec.summary.end);
+            let periods: Vec<Option<usize>> = rows.iter().map(of).collect();
+            let export: Vec<ExportJournal<'_>> = journals
+                .iter()
+                .enumerate()
+                .map(|(i, j)| {
+                    let (state, revision) = state_of(&j.period);
+                    ExportJournal {
+                        journal: j,
+                        state,
+                        revision,
+                        rows: rows
+                            .iter()
+                            .zip(&periods)
+                            .filter(|(_, p)| **p == Some(i))
+                            .map(|(r, _)| r)
+                            .collect(),
+                    }
+                })
+                .collect();
+            csv(id, scale, &export)
+        }
+        OutputFormat::Json => {
+            let list: Vec<serde_json::Value> = journals
+                .iter()
+                .map(|j| {
+                    let (state, revision) = state_of(&j.period);
+                    serde_json::json!({
+                        "period": j.period,
+                        "accounting_date": j.accounting_date.to_string(),
+                        "state": state,
+                        "revision": revision,
+                        "total_debit": money(j.total_debit),
+                        "total_credit": money(j.total_credit),
+                        "lines": j.lines.iter().map(|l| serde_json::json!({
+                            "account": l.account,
+                            "label": l.label,
+                            "debit": money(l.debit),
+                            "credit": money(l.credit),
+                            "rows": l.rows,
+                        })).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            let s = &rec.summary;
+            let v = serde_json::json!({
+                "settlement_id": s.settlement_id,
+                "seller": rec.seller,
+                "marketplace_id": rec.marketplace_id,
+                "start": s.start.to_rfc3339(),
+                "end": s.end.to_rfc3339(),
+                "deposit_date": s.deposit_date.map(|d| d.to_rfc3339()),
+                "total": money(s.total_amount),
+                "currency": s.currency.code(),
+                "journals": list,
+            });
+            format!("{}\n", serde_json::to_string_pretty(&v)?)
+        }
+        OutputFormat::Table => {
+            let s = &rec.summary;
+            let mut out = format!(
+                "settlement {} · {} · {} · {} → {} · total {} {}\n",
+                s.settlement_id,
+                rec.seller,
+                rec.marketplace_id,
+                s.start.format("%Y-%m-%d %H:%M UTC"),
+                s.end.format("%Y-%m-%d %H:%M UTC"),
+                money(s.total_amount),
+                s.currency.code()
+            );
+            if journals.is_empty() {
+                out.push_str("no journals proposed yet\n");
+            }
+            for j in &journals {
+                let (state, revision) = state_of(&j.period);
+                out.push_str(&format!(
+                    "\njournal {} dated {} · {state} · revision {revision} · Dr {} · Cr {}\n",
+                    j.period,
+                    j.accounting_date,
+                    money(j.total_debit),
+                    money(j.total_credit)
+                ));
+                out.push_str(&format!(
+                    "  {:<24} {:<32} {:>14} {:>14} {:>6}\n",
+                    "account", "label", "debit", "credit", "rows"
+                ));
+                for l in &j.lines {
+                    let dc = |a: rust_decimal::Decimal| {
+                        if a.is_zero() { String::new() } else { money(a) }
+                    };
+                    out.push_str(&format!(
+                        "  {:<24} {:<32} {:>14} {:>14} {:>6}\n",
+                        l.account,
+                        l.label,
+                        dc(l.debit),
+                        dc(l.credit),
+                        l.rows
+                    ));
+                }
+            }
+            out
+        }
+    };
+    Ok(text)
 }
 
 /// Reads and validates a mapping file, or the bundled default.
@@ -254,4 +438,50 @@ fn preview_file(
         EXIT_NOT_POSTABLE
     };
     Ok(super::output::emit("output", &text, code))
+}
+
+#[cfg(test)]
+mod show_tests {
+    use super::*;
+
+    /// The demo store fixture (schema 2, migrated on import).
+    fn demo_store() -> (tempfile::TempDir, crate::store::Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(dir.path(), "test").unwrap();
+        let text = include_str!("../../tests/fixtures/store/demo-0bbf9f5.jsonl");
+        store.import(&mut text.as_bytes()).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn show_prints_journals_states_and_rows_behind_them() {
+        let (_dir, store) = demo_store();
+        let id = "20798859282";
+        let utc = |_: &str| chrono_tz::UTC;
+        let journals = store.proposals_for(id).unwrap();
+        assert!(!journals.is_empty());
+        let table = show_text(&store, id, OutputFormat::Table, utc).unwrap();
+        assert!(table.starts_with(&format!("settlement {id} ")), "{table}");
+        assert_eq!(
+            table.matches("\njournal ").count(),
+            journals.len(),
+            "{table}"
+        );
+        let json = show_text(&store, id, OutputFormat::Json, utc).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["journals"].as_array().unwrap().len(), journals.len());
+        let csv = show_text(&store, id, OutputFormat::Csv, utc).unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], crate::app::export::HEADER);
+        let journal_lines: usize = journals.iter().map(|p| p.lines.lines.len()).sum();
+        assert_eq!(
+            lines.iter().filter(|l| l.starts_with("journal,")).count(),
+            journal_lines
+        );
+        // the rows of the stored periods follow their journal lines
+        let rows = lines.iter().filter(|l| l.starts_with("row,")).count();
+        assert!(rows > 0, "{csv}");
+        assert!(lines[1].starts_with(&format!("journal,{id},")), "{csv}");
+        assert!(show_text(&store, "nope", OutputFormat::Table, utc).is_err());
+    }
 }

@@ -329,6 +329,8 @@ pub struct SettlementBatches {
     /// The ledger as EBS holds it (`None` without an EBS connection for it).
     pub ledger: Option<LedgerInfo>,
     pub timezone: Tz,
+    /// The calendar the settlement was proposed against (EBS's open and closed periods).
+    pub calendar: Calendar,
     pub proposal: Proposal,
     /// The parsed rows (only when asked for: the workstation's review shows them).
     pub rows: Vec<SettlementRow>,
@@ -460,7 +462,7 @@ pub async fn settlement_batches(
         ctx.store.clone(),
         rec.clone(),
         mapping.clone(),
-        calendar,
+        calendar.clone(),
         tz,
         want_rows,
     )
@@ -504,6 +506,7 @@ pub async fn settlement_batches(
     Ok(SettlementBatches {
         ledger,
         timezone: tz,
+        calendar,
         proposal,
         rows,
         gl,

@@ -10,7 +10,7 @@ use super::theme::Theme;
 use super::widgets::{empty_note, money, pane, right, windowed_table};
 use crate::app::layout;
 use crate::app::state::{AppState, BatchPane};
-use crate::app::view::BatchView;
+use crate::app::view::{BatchView, ErrorRow, LineErrorView};
 use crate::ledger::state::BatchState;
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
@@ -97,6 +97,8 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     }
     let sel = s.selected_batch();
     let errors = sel.map_or(&[][..], |x| &x.line_errors[..]);
+    let rows = sel.map(|x| x.error_rows()).unwrap_or_default();
+    let sid = sel.map_or("", |x| x.key.settlement_id.as_str());
     let title = match sel {
         Some(x) => {
             let mut spans = vec![Span::styled(format!(" {} ", x.key), t.title())];
@@ -132,31 +134,58 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         vanished(f, bottom, x, s, pane(title, focused, t), t);
         return;
     }
+    // what EBS said, in words; the line as the orders behind it
+    let orders = |e: &LineErrorView| {
+        let ids = e.order_ids(sid);
+        if ids.is_empty() {
+            "(settlement-level)".to_string()
+        } else {
+            ids.join(", ")
+        }
+    };
+    let mut header = vec!["error", "account", "orders behind the line"];
+    let mut widths = vec![
+        Constraint::Length(30),
+        Constraint::Length(20),
+        Constraint::Min(12),
+    ];
+    if wide {
+        header.push("EBS message");
+        widths.push(Constraint::Percentage(40));
+    }
     windowed_table(
         f,
         bottom,
         pane(title, focused, t),
-        vec!["code", "account", "message", "line", "amazon ids"],
-        vec![
-            Constraint::Length(4),
-            Constraint::Length(20),
-            Constraint::Percentage(35),
-            Constraint::Length(26),
-            Constraint::Min(10),
-        ],
-        errors.len(),
+        header,
+        widths,
+        rows.len(),
         &b.errors,
         focused,
         t,
-        |i| {
-            let e = &errors[i];
-            Row::new(vec![
-                Cell::from(Span::styled(e.ebs_code.clone(), t.error())),
-                Cell::from(e.account.clone()),
-                Cell::from(e.message.clone()),
-                Cell::from(e.line_key.clone()),
-                Cell::from(e.amazon_ids.join(", ")),
-            ])
+        |i| match &rows[i] {
+            ErrorRow::Rejected(e) => {
+                let mut cells = vec![
+                    Cell::from(Span::styled(e.code_in_words(), t.error())),
+                    Cell::from(e.account.clone()),
+                    Cell::from(orders(e)),
+                ];
+                if wide {
+                    cells.push(Cell::from(e.message.clone()));
+                }
+                Row::new(cells)
+            }
+            ErrorRow::NotImported(list) => {
+                let ids: Vec<&str> = list.iter().flat_map(|e| e.order_ids(sid)).collect();
+                Row::new(vec![
+                    Cell::from(Span::styled(
+                        format!("{} more line(s) not imported", list.len()),
+                        t.dim(),
+                    )),
+                    Cell::from(Span::styled("another line was rejected", t.dim())),
+                    Cell::from(Span::styled(ids.join(", "), t.dim())),
+                ])
+            }
         },
     );
     if let Some(x) = sel
@@ -217,7 +246,7 @@ fn vanished(f: &mut Frame, area: Rect, x: &BatchView, s: &AppState, block: Block
         let skip = h.entries.len().saturating_sub(room);
         for e in &h.entries[skip..] {
             lines.push(Line::from(vec![
-                Span::styled(format!("{} ", e.at.format("%Y-%m-%d %H:%M")), t.dim()),
+                Span::styled(format!("{} ", e.at.format("%Y-%m-%d %H:%M UTC")), t.dim()),
                 Span::raw(format!("{:<10} {:<11} {}", e.actor, e.action, e.detail)),
             ]));
         }

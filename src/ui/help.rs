@@ -7,7 +7,7 @@ use ratatui::widgets::{Clear, Paragraph};
 
 use super::theme::Theme;
 use super::widgets::pane;
-use crate::app::keymap::{BINDINGS, Context};
+use crate::app::keymap::{BINDINGS, Context, MOUSE};
 use crate::app::layout;
 
 /// Every line of the help text (also used to bound scrolling).
@@ -38,6 +38,14 @@ pub fn lines(t: &Theme) -> Vec<Line<'static>> {
             ]));
         }
     }
+    out.push(Line::from(""));
+    out.push(Line::from(Span::styled("Mouse", t.header())));
+    for (what, does) in MOUSE {
+        out.push(Line::from(vec![
+            Span::styled(format!("  {what:<18}"), t.title()),
+            Span::raw(does.to_string()),
+        ]));
+    }
     out
 }
 
@@ -47,7 +55,10 @@ pub fn render(f: &mut Frame, area: Rect, scroll: u16, t: &Theme) {
     let all = lines(t);
     let max = (all.len() as u16).saturating_sub(r.height.saturating_sub(2));
     let block = pane(
-        Span::styled(" Help — every binding (j/k scroll, esc close) ", t.title()),
+        Span::styled(
+            " Help — every binding (j/k g/G scroll, esc close) ",
+            t.title(),
+        ),
         true,
         t,
     );

@@ -9,6 +9,8 @@ use super::theme::Theme;
 use super::widgets::{empty_note, money, pane, right, windowed_table};
 use crate::app::layout;
 use crate::app::state::{AppState, MappingPane};
+use crate::app::view::AccountCheck;
+use std::collections::BTreeSet;
 
 fn any(v: &Option<String>) -> String {
     v.clone().unwrap_or_else(|| "*".into())
@@ -38,11 +40,55 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
             t.error(),
         ));
     }
+    // accounts EBS rejects: checked in the rule editor, or named by EBS's line errors
+    let rejected: BTreeSet<&str> = s
+        .account_checks
+        .iter()
+        .filter(|(_, c)| matches!(c, AccountCheck::Invalid { .. }))
+        .map(|(a, _)| a.as_str())
+        .chain(
+            s.batches
+                .all
+                .iter()
+                .flat_map(|b| &b.line_errors)
+                .filter(|e| e.ebs_code.starts_with("EF"))
+                .map(|e| e.account.as_str()),
+        )
+        .collect();
+    let bad = draft
+        .rules
+        .iter()
+        .filter(|r| rejected.contains(r.account.as_str()))
+        .count();
+    if bad > 0 {
+        title.push(Span::styled(
+            format!(" {bad} rule(s) on accounts EBS rejects "),
+            t.error(),
+        ));
+    }
+    // where the selected rule's account is used
+    let used = draft.rules.get(m.cursor.selected).map(|sel| {
+        let rules: Vec<String> = draft
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.account == sel.account)
+            .map(|(i, _)| format!("#{}", i + 1))
+            .collect();
+        Span::styled(
+            format!(" {} used by rule(s) {} ", sel.account, rules.join(", ")),
+            t.dim(),
+        )
+    });
     let focused = m.pane == MappingPane::Rules;
+    let mut block = pane(Line::from(title), focused, t);
+    if let Some(used) = used {
+        block = block.title_bottom(Line::from(used));
+    }
     windowed_table(
         f,
         left,
-        pane(Line::from(title), focused, t),
+        block,
         vec![
             "#",
             "type",
@@ -78,7 +124,13 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
                 Cell::from(r.account.clone()),
                 Cell::from(format!("{}{}", r.label, if r.ap { " (AP)" } else { "" })),
             ]);
-            if changed { row.style(t.warn()) } else { row }
+            if rejected.contains(r.account.as_str()) {
+                row.style(t.error())
+            } else if changed {
+                row.style(t.warn())
+            } else {
+                row
+            }
         },
     );
     let focused = m.pane == MappingPane::Diff;
@@ -102,26 +154,28 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
             t.error(),
         ));
     }
+    // settlement ids and account strings whole; a narrow pane leaves out
+    // `before` (it is `after` less `change`)
+    let with_before = right_area.width >= 80;
+    let amount = Constraint::Length(if with_before { 11 } else { 13 });
+    let mut header = vec!["settlement", "period", "account", "after", "change"];
+    let mut widths = vec![
+        Constraint::Min(11),
+        Constraint::Length(7),
+        Constraint::Min(20),
+        amount,
+        amount,
+    ];
+    if with_before {
+        header.insert(3, "before");
+        widths.insert(3, amount);
+    }
     windowed_table(
         f,
         right_area,
         pane(Line::from(title), focused, t).title_bottom(Line::from(bottom)),
-        vec![
-            "settlement",
-            "period",
-            "account",
-            "before",
-            "after",
-            "change",
-        ],
-        vec![
-            Constraint::Length(11),
-            Constraint::Length(7),
-            Constraint::Length(20),
-            Constraint::Length(10),
-            Constraint::Length(10),
-            Constraint::Min(9),
-        ],
+        header,
+        widths,
         m.diff.len(),
         &m.diff_cursor,
         focused,
@@ -129,23 +183,34 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         |i| {
             let c = &m.diff[i];
             let scale = c.currency.scale();
-            let delta = c.delta();
-            let sign = if delta.is_sign_positive() { "+" } else { "" };
-            Row::new(vec![
+            // a net credit is positive: shown as debit or credit, never signed
+            let dr_cr = |a: rust_decimal::Decimal| {
+                if a.is_zero() {
+                    "—".to_string()
+                } else if a.is_sign_positive() {
+                    format!("{} Cr", money(a, scale))
+                } else {
+                    format!("{} Dr", money(-a, scale))
+                }
+            };
+            let mut cells = vec![
                 Cell::from(c.settlement_id.clone()),
                 Cell::from(c.period.clone()),
                 Cell::from(c.account.clone()),
-                right(money(c.before, scale)),
-                right(money(c.after, scale)),
-                right(format!("{sign}{}", money(delta, scale))),
-            ])
+                right(dr_cr(c.after)),
+                right(dr_cr(c.delta())),
+            ];
+            if with_before {
+                cells.insert(3, right(dr_cr(c.before)));
+            }
+            Row::new(cells)
         },
     );
     if m.diff.is_empty() && !pending {
         let note = if m.dirty() {
             "The draft changes no proposal."
         } else {
-            "No changes: n adds a rule, e edits, d deletes; net credit per line shown."
+            "No changes: n adds a rule, e edits, d deletes; amounts per line as Dr or Cr."
         };
         empty_note(f, right_area, note, t);
     }

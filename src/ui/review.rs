@@ -7,7 +7,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row};
 
 use super::theme::Theme;
-use super::widgets::{dr_cr, empty_note, money, pane, right, windowed_table};
+use super::widgets::{
+    column_widths, dr_cr, empty_note, fit_middle, money, pane, right, windowed_table,
+};
 use crate::app::layout;
 use crate::app::state::{AppState, Drill, ReviewPane};
 use crate::app::view::{SettlementDetail, VerdictLevel};
@@ -109,7 +111,8 @@ fn header(f: &mut Frame, area: Rect, d: &SettlementDetail, s: &AppState, t: &The
 
 fn posted(p: Option<PostedAt>) -> String {
     match p {
-        Some(PostedAt::Instant(i)) => i.format("%Y-%m-%d %H:%M").to_string(),
+        // instants are stored in UTC: say so
+        Some(PostedAt::Instant(i)) => i.format("%Y-%m-%d %H:%M UTC").to_string(),
         Some(PostedAt::Day(day)) => day.to_string(),
         None => String::new(),
     }
@@ -120,41 +123,66 @@ fn left(f: &mut Frame, area: Rect, d: &SettlementDetail, s: &AppState, t: &Theme
     let scale = d.summary.currency.scale();
     match &s.review.drill {
         Drill::Groups => {
-            let unmapped = d.groups.iter().filter(|g| g.unmapped).count();
+            let shown = d.shown_groups(s.review.period);
+            let unmapped = shown
+                .iter()
+                .filter(|pg| d.groups[pg.group].unmapped)
+                .count();
+            // the rows of the selected period only, once rows know their period
+            let of = match d.proposal.journals.get(s.review.period) {
+                Some(j) if !d.period_groups.is_empty() => format!(" of {}", j.period),
+                _ => String::new(),
+            };
             let mut title = vec![Span::styled(
-                format!(" Rows by type ({} groups) ", d.groups.len()),
+                format!(" Rows{of} by type ({} groups) ", shown.len()),
                 t.title(),
             )];
+            let elsewhere = d.groups.iter().filter(|g| g.unmapped).count();
             if unmapped > 0 {
                 title.push(Span::styled(format!(" {unmapped} UNMAPPED "), t.unmapped()));
                 title.push(Span::raw(" "));
+            } else if elsewhere > 0 {
+                // not in this period's rows, but the settlement cannot be approved
+                title.push(Span::styled(
+                    format!(" {elsewhere} UNMAPPED in another period "),
+                    t.unmapped(),
+                ));
+                title.push(Span::raw(" "));
             }
+            let widths = vec![
+                Constraint::Length(1),
+                Constraint::Percentage(20),
+                Constraint::Percentage(20),
+                Constraint::Percentage(35),
+                Constraint::Length(7),
+                Constraint::Length(12),
+            ];
+            let cols = column_widths(area, &widths);
+            let grand: rust_decimal::Decimal = shown.iter().map(|pg| pg.total).sum();
+            let rows: u64 = shown.iter().map(|pg| pg.rows).sum();
             windowed_table(
                 f,
                 area,
-                pane(Line::from(title), focused, t),
+                pane(Line::from(title), focused, t).title_bottom(Span::styled(
+                    format!(" {} rows · total {} ", rows, money(grand, scale)),
+                    t.title(),
+                )),
                 vec!["", "type", "amount type", "description", "rows", "total"],
-                vec![
-                    Constraint::Length(1),
-                    Constraint::Percentage(20),
-                    Constraint::Percentage(20),
-                    Constraint::Percentage(35),
-                    Constraint::Length(7),
-                    Constraint::Length(12),
-                ],
-                d.groups.len(),
+                widths,
+                shown.len(),
                 &s.review.groups,
                 focused,
                 t,
                 |i| {
-                    let g = &d.groups[i];
+                    let pg = &shown[i];
+                    let g = &d.groups[pg.group];
                     let row = Row::new(vec![
                         Cell::from(if g.unmapped { "!" } else { "" }),
                         Cell::from(g.transaction_type.clone()),
                         Cell::from(g.amount_type.clone()),
-                        Cell::from(g.amount_description.clone()),
-                        right(g.rows.to_string()),
-                        right(money(g.total, scale)),
+                        Cell::from(fit_middle(&g.amount_description, cols[3])),
+                        right(pg.rows.to_string()),
+                        right(money(pg.total, scale)),
                     ]);
                     if g.unmapped {
                         row.style(t.unmapped())
@@ -165,17 +193,19 @@ fn left(f: &mut Frame, area: Rect, d: &SettlementDetail, s: &AppState, t: &Theme
             );
         }
         Drill::Rows { group } => {
-            let Some(g) = d.groups.get(*group) else {
+            let shown = d.shown_groups(s.review.period);
+            let Some(pg) = shown.get(*group) else {
                 return;
             };
-            let rows = d.group_rows(*group);
+            let g = &d.groups[pg.group];
+            let rows = d.period_group_rows(pg);
             let title = format!(
                 " {} / {} / {} · {} rows · {} ",
                 g.transaction_type,
                 g.amount_type,
                 g.amount_description,
-                g.rows,
-                money(g.total, scale)
+                pg.rows,
+                money(pg.total, scale)
             );
             let block = pane(
                 Span::styled(title, if g.unmapped { t.unmapped() } else { t.title() }),
@@ -191,7 +221,7 @@ fn left(f: &mut Frame, area: Rect, d: &SettlementDetail, s: &AppState, t: &Theme
                     Constraint::Length(7),
                     Constraint::Length(19),
                     Constraint::Percentage(25),
-                    Constraint::Length(16),
+                    Constraint::Length(20),
                     Constraint::Length(11),
                 ],
                 rows.len(),
@@ -210,6 +240,54 @@ fn left(f: &mut Frame, area: Rect, d: &SettlementDetail, s: &AppState, t: &Theme
                 },
             );
         }
+        Drill::Line { line, rows } => {
+            let Some(l) = d
+                .proposal
+                .journals
+                .get(s.review.period)
+                .and_then(|j| j.lines.get(*line))
+            else {
+                return;
+            };
+            let total: rust_decimal::Decimal =
+                rows.iter().map(|i| d.rows[*i as usize].amount).sum();
+            let title = format!(
+                " Rows behind {} {} · {} rows · {} ",
+                l.account,
+                l.label,
+                rows.len(),
+                money(total, scale)
+            );
+            let widths = vec![
+                Constraint::Length(7),
+                Constraint::Percentage(20),
+                Constraint::Percentage(35),
+                Constraint::Length(19),
+                Constraint::Length(11),
+            ];
+            let cols = column_widths(area, &widths);
+            windowed_table(
+                f,
+                area,
+                pane(Span::styled(title, t.title()), focused, t),
+                vec!["line", "type", "description", "order", "amount"],
+                widths,
+                rows.len(),
+                &s.review.order,
+                focused,
+                t,
+                |i| {
+                    let r = &d.rows[rows[i] as usize];
+                    Row::new(vec![
+                        right(r.line.to_string()),
+                        Cell::from(r.transaction_type.clone()),
+                        Cell::from(fit_middle(&r.amount_description, cols[2])),
+                        Cell::from(r.order_id.clone()),
+                        right(money(r.amount, scale)),
+                    ])
+                },
+            );
+        }
         Drill::Order { order_id, rows, .. } => {
             let total: rust_decimal::Decimal =
                 rows.iter().map(|i| d.rows[*i as usize].amount).sum();
@@ -218,18 +296,28 @@ fn left(f: &mut Frame, area: Rect, d: &SettlementDetail, s: &AppState, t: &Theme
                 rows.len(),
                 money(total, scale)
             );
+            let order_widths = vec![
+                Constraint::Length(7),
+                Constraint::Percentage(20),
+                Constraint::Percentage(22),
+                Constraint::Percentage(35),
+                Constraint::Length(11),
+            ];
+            let cols = column_widths(area, &order_widths);
             windowed_table(
                 f,
                 area,
-                pane(Span::styled(title, t.title()), focused, t),
+                pane(Span::styled(title, t.title()), focused, t).title_bottom(Span::styled(
+                    // the order as Amazon reported it, beside its settlement rows
+                    match s.orders.get(order_id) {
+                        None => " loading the order… ".to_string(),
+                        Some(None) => " order data not pulled from Amazon ".to_string(),
+                        Some(Some(o)) => format!(" {} ", o.summary()),
+                    },
+                    t.dim(),
+                )),
                 vec!["line", "type", "amount type", "description", "amount"],
-                vec![
-                    Constraint::Length(7),
-                    Constraint::Percentage(20),
-                    Constraint::Percentage(22),
-                    Constraint::Percentage(35),
-                    Constraint::Length(11),
-                ],
+                order_widths,
                 rows.len(),
                 &s.review.order,
                 focused,
@@ -240,7 +328,7 @@ fn left(f: &mut Frame, area: Rect, d: &SettlementDetail, s: &AppState, t: &Theme
                         right(r.line.to_string()),
                         Cell::from(r.transaction_type.clone()),
                         Cell::from(r.amount_type.clone()),
-                        Cell::from(r.amount_description.clone()),
+                        Cell::from(fit_middle(&r.amount_description, cols[3])),
                         right(money(r.amount, scale)),
                     ])
                 },

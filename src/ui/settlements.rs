@@ -49,8 +49,17 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     if wide {
         header.insert(2, "seller");
         widths.insert(2, Constraint::Length(18));
-        header.insert(6, "deposit");
-        widths.insert(6, Constraint::Length(10));
+        // what reached the bank, and when; then what was carried in and held back
+        header.splice(6..6, ["deposit", "deposited", "carried", "reserve"]);
+        widths.splice(
+            6..6,
+            [
+                Constraint::Length(10),
+                Constraint::Length(12),
+                Constraint::Length(10),
+                Constraint::Length(10),
+            ],
+        );
         header.push("batches");
         widths.push(Constraint::Length(7));
     }
@@ -82,9 +91,15 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
             ];
             if wide {
                 cells.insert(2, Cell::from(x.seller.clone()));
-                cells.insert(
-                    6,
-                    Cell::from(x.deposit_date.map(|d| d.to_string()).unwrap_or_default()),
+                let scale = x.currency.scale();
+                cells.splice(
+                    6..6,
+                    [
+                        Cell::from(x.deposit_date.map(|d| d.to_string()).unwrap_or_default()),
+                        right(money(x.deposited(), scale)),
+                        right(money(x.carried, scale)),
+                        right(money(x.reserve, scale)),
+                    ],
                 );
                 cells.push(right(x.batches.to_string()));
             }

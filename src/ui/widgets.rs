@@ -1,7 +1,7 @@
 //! Small shared pieces: bordered panes, windowed tables, money cells.
 
 use ratatui::Frame;
-use ratatui::layout::{Alignment, Constraint, Rect};
+use ratatui::layout::{Alignment, Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Row, Table};
 
@@ -16,6 +16,37 @@ pub fn pane<'a>(title: impl Into<Line<'a>>, focused: bool, t: &Theme) -> Block<'
     } else {
         t.border()
     })
+}
+
+/// The widths of a bordered table's columns in `area`, as the table lays them out.
+pub fn column_widths(area: Rect, widths: &[Constraint]) -> Vec<u16> {
+    let inner = Rect::new(0, 0, area.width.saturating_sub(2), 1);
+    Layout::horizontal(widths.to_vec())
+        .flex(Flex::Start)
+        .spacing(1)
+        .split(inner)
+        .iter()
+        .map(|r| r.width)
+        .collect()
+}
+
+/// `text` in `width` columns: whole when it fits, else its start and its end
+/// around `…`, so texts that differ only at the end (two
+/// `MarketplaceFacilitatorTax-…` groups) stay apart.
+pub fn fit_middle(text: &str, width: u16) -> String {
+    let width = width as usize;
+    let n = text.chars().count();
+    if n <= width {
+        return text.to_string();
+    }
+    if width < 2 {
+        return text.chars().take(width).collect();
+    }
+    let tail = (width - 1) / 2;
+    let head = width - 1 - tail;
+    let start: String = text.chars().take(head).collect();
+    let end: String = text.chars().skip(n - tail).collect();
+    format!("{start}…{end}")
 }
 
 pub fn right<'a>(s: impl Into<String>) -> Cell<'a> {
@@ -82,4 +113,18 @@ pub fn empty_note(f: &mut Frame, area: Rect, text: &str, t: &Theme) {
         height: 1,
     };
     f.render_widget(Line::from(Span::styled(text.to_string(), t.dim())), inner);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cut_descriptions_stay_apart() {
+        let a = fit_middle("MarketplaceFacilitatorTax-Principal", 22);
+        let b = fit_middle("MarketplaceFacilitatorTax-Shipping", 22);
+        assert_ne!(a, b);
+        assert_eq!(a.chars().count(), 22);
+        assert_eq!(fit_middle("Commission", 22), "Commission");
+    }
 }

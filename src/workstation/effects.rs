@@ -164,7 +164,8 @@ pub(super) async fn execute(inner: &Arc<Inner>, effect: Effect) -> Result<(), Wo
                 .await;
             refresh_views(inner).await;
         }
-        Effect::SyncNow | Effect::Quit => {}
+        // handled by the dispatch loop (mod.rs)
+        Effect::SyncNow | Effect::Quit | Effect::Export { .. } | Effect::LoadOrder(_) => {}
     }
     Ok(())
 }

@@ -93,8 +93,8 @@ struct Inner {
     sent: StdMutex<HashMap<BatchKey, BatchView>>,
     /// Concurrent request phase/status per request id, as EBS last reported it.
     requests: StdMutex<HashMap<i64, (String, String)>>,
-    /// Row counts per raw file hash.
-    row_counts: StdMutex<HashMap<String, u64>>,
+    /// Row counts, carried balance and reserve per raw file hash.
+    row_counts: StdMutex<HashMap<String, views::RawFigures>>,
     /// The settlement last opened for review.
     focus: StdMutex<Option<String>>,
     /// The mapping the editor shows, and whether a draft of it is being edited.
@@ -178,6 +178,29 @@ async fn run(
                 }
                 let _ = trigger_tx.send(());
             }
+            Effect::LoadOrder(order_id) => {
+                let inner = inner.clone();
+                workers.spawn(async move {
+                    let id = order_id.clone();
+                    let order = inner
+                        .blocking(move |i| Ok(i.ctx.store.order(&id)?))
+                        .await
+                        .ok()
+                        .flatten()
+                        .map(|o| crate::app::view::OrderView::from_json(&order_id, &o.data));
+                    inner.say(Msg::OrderLoaded { order_id, order }).await;
+                });
+            }
+            Effect::Export { file, contents } => {
+                let inner = inner.clone();
+                workers.spawn(async move {
+                    let msg = match write_export(&file, &contents).await {
+                        Ok(path) => Msg::Info(format!("exported to {}", path.display())),
+                        Err(e) => Msg::Error(format!("export {file} failed: {e}")),
+                    };
+                    inner.say(msg).await;
+                });
+            }
             other => {
                 let inner = inner.clone();
                 workers.spawn(async move {
@@ -195,6 +218,25 @@ async fn run(
     while workers.join_next().await.is_some() {}
     forwarder.abort();
     let _ = inner.ctx.store.flush();
+}
+
+/// Where `x` writes: `$ML_CONNECTOR_EXPORT_DIR` when set, else the current directory.
+pub fn export_dir() -> std::path::PathBuf {
+    std::env::var_os("ML_CONNECTOR_EXPORT_DIR")
+        .filter(|d| !d.is_empty())
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from("."))
+}
+
+/// Writes an export (through a temporary file, so a reader never sees half of it).
+async fn write_export(file: &str, contents: &str) -> std::io::Result<std::path::PathBuf> {
+    let dir = export_dir();
+    tokio::fs::create_dir_all(&dir).await?;
+    let path = dir.join(file);
+    let tmp = dir.join(format!(".{file}.tmp"));
+    tokio::fs::write(&tmp, contents).await?;
+    tokio::fs::rename(&tmp, &path).await?;
+    Ok(std::fs::canonicalize(&path).unwrap_or(path))
 }
 
 impl Inner {

@@ -11,12 +11,21 @@ use crate::app::view::{
 };
 use crate::ledger::journal::Journal;
 use crate::ledger::mapping::Mapping;
+use crate::ledger::parse::{SettlementFile, decode};
 use crate::ledger::state::BatchState;
 use crate::store::{BatchRecord, SettlementRecord};
 use crate::sync::SyncError;
 use crate::sync::batches::{self, SettlementBatches};
 
 use super::{Inner, WorkstationError, app_key, store_key};
+
+/// What the settlements list shows of a raw file, cached per file hash.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct RawFigures {
+    pub rows: u64,
+    pub carried: rust_decimal::Decimal,
+    pub reserve: rust_decimal::Decimal,
+}
 
 impl Inner {
     pub(super) fn client_for(&self, settlement_id: &str) -> Option<Arc<crate::ebs::EbsClient>> {
@@ -68,9 +77,11 @@ impl Inner {
         })
     }
 
-    fn row_count(&self, rec: &SettlementRecord) -> u64 {
+    /// Row count, carried balance and reserve of a settlement's raw file
+    /// (read once per file hash).
+    fn raw_figures(&self, rec: &SettlementRecord) -> RawFigures {
         let Some(sha) = rec.raw_sha256.clone() else {
-            return 0;
+            return RawFigures::default();
         };
         if let Some(n) = self
             .row_counts
@@ -81,15 +92,29 @@ impl Inner {
             return n;
         }
         let n = match self.ctx.store.raw_settlement(&rec.summary.settlement_id) {
-            Ok(Some((_, bytes))) => {
+            Ok(Some((meta, bytes))) => {
                 // body lines: every non-empty line but the header and the summary row
                 let lines = bytes
                     .split(|b| *b == b'\n')
                     .filter(|l| !l.iter().all(|b| b.is_ascii_whitespace()))
                     .count() as u64;
-                lines.saturating_sub(2)
+                let (carried, reserve) = decode(&bytes, Some(&meta.charset))
+                    .ok()
+                    .and_then(|d| {
+                        let file = SettlementFile::parse(&d.text, d.charset).ok()?;
+                        let rows: Vec<_> = file.rows().filter_map(Result::ok).collect();
+                        Some(SettlementSummaryView::balances(rows.iter().map(|r| {
+                            (r.transaction_type, r.amount_description, r.amount)
+                        })))
+                    })
+                    .unwrap_or_default();
+                RawFigures {
+                    rows: lines.saturating_sub(2),
+                    carried,
+                    reserve,
+                }
             }
-            _ => 0,
+            _ => RawFigures::default(),
         };
         if let Ok(mut c) = self.row_counts.lock() {
             c.insert(sha, n);
@@ -110,6 +135,7 @@ impl Inner {
             .and_then(|m| m.country())
             .map(|c| format!("Amazon {c}"))
             .unwrap_or_else(|| rec.marketplace_id.clone());
+        let figures = self.raw_figures(rec);
         SettlementSummaryView {
             settlement_id: rec.summary.settlement_id.clone(),
             seller: rec.seller.clone(),
@@ -122,7 +148,9 @@ impl Inner {
             status,
             gap_before: false,
             batches: batches.len() as u32,
-            rows: self.row_count(rec),
+            rows: figures.rows,
+            carried: figures.carried,
+            reserve: figures.reserve,
         }
     }
 
@@ -298,9 +326,15 @@ impl Inner {
             .into_iter()
             .filter(|p| &p.batch.settlement_id == id)
             .collect::<Vec<_>>();
+        let mapping = self.review_mapping(rec)?;
         let SettlementBatches {
-            rows, mut proposal, ..
+            rows,
+            mut proposal,
+            calendar,
+            timezone,
+            ..
         } = built;
+        let index = crate::ledger::periods::PeriodIndex::new(calendar, timezone);
         // what is shown is what would be posted: the stored journals
         if !stored.is_empty() {
             let mut journals: Vec<Journal> = stored.iter().map(|p| p.lines.clone()).collect();
@@ -331,7 +365,7 @@ impl Inner {
             }),
             None => None,
         };
-        Ok(SettlementDetail::new(
+        let mut detail = SettlementDetail::new(
             summary,
             self.target(&rec.marketplace_id),
             rows,
@@ -339,7 +373,12 @@ impl Inner {
             batches,
             event_group,
             ExternalChecks::default(),
-        ))
+        );
+        // the review lists the rows of the selected period, and follows a
+        // journal line to its rows
+        detail.assign_periods(&index, rec.summary.end);
+        detail.set_group_rules(&mapping, &rec.marketplace_id);
+        Ok(detail)
     }
 
     /// A batch's history from the audit trail: when EBS imported it, its journals, and
@@ -393,6 +432,7 @@ impl Inner {
             entries: entries
                 .iter()
                 .map(|e| AuditEntryView {
+                    settlement_id: e.settlement_id.clone(),
                     at: e.time,
                     actor: e.actor.clone(),
                     action: e.action.as_str().to_string(),
@@ -411,6 +451,7 @@ impl Inner {
             .into_iter()
             .rev()
             .map(|e| AuditEntryView {
+                settlement_id: e.settlement_id.clone(),
                 at: e.time,
                 actor: e.actor,
                 action: e.action.as_str().to_string(),

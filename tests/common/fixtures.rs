@@ -90,7 +90,17 @@ fn propose(
     view: &SettlementSummaryView,
     mp: &str,
 ) -> Proposal {
-    let summary = ml_connector::ledger::model::SettlementSummary {
+    let summary = summary_of(view);
+    let cal = Engine::preview_calendar(&summary, chrono_tz::UTC);
+    let engine = Engine::new(m, cal, chrono_tz::UTC, &summary, Some(mp));
+    engine
+        .propose(rows.iter().map(SettlementRow::as_row_ref))
+        .expect("fixture rows lie in the calendar")
+}
+
+/// The settlement summary the fixture proposes with (start and end at 08:00 UTC).
+fn summary_of(view: &SettlementSummaryView) -> ml_connector::ledger::model::SettlementSummary {
+    ml_connector::ledger::model::SettlementSummary {
         settlement_id: view.settlement_id.clone(),
         format: ml_connector::ledger::model::SettlementFormat::V2,
         start: Utc.from_utc_datetime(&view.start.and_hms_opt(8, 0, 0).unwrap()),
@@ -98,12 +108,7 @@ fn propose(
         deposit_date: None,
         total_amount: view.total,
         currency: view.currency.clone(),
-    };
-    let cal = Engine::preview_calendar(&summary, chrono_tz::UTC);
-    let engine = Engine::new(m, cal, chrono_tz::UTC, &summary, Some(mp));
-    engine
-        .propose(rows.iter().map(SettlementRow::as_row_ref))
-        .expect("fixture rows lie in the calendar")
+    }
 }
 
 struct Spec {
@@ -144,6 +149,13 @@ impl FixtureWorld {
         for spec in specs {
             let parsed = parse_settlement(spec.bytes, None).expect("bundled example parses");
             let s = &parsed.summary;
+            let (carried, reserve) = SettlementSummaryView::balances(parsed.rows.iter().map(|r| {
+                (
+                    r.transaction_type.as_str(),
+                    r.amount_description.as_str(),
+                    r.amount,
+                )
+            }));
             let view = SettlementSummaryView {
                 settlement_id: s.settlement_id.clone(),
                 seller: spec.seller.into(),
@@ -157,6 +169,8 @@ impl FixtureWorld {
                 gap_before: false,
                 batches: 0,
                 rows: parsed.rows.len() as u64,
+                carried,
+                reserve,
             };
             let target = PostTarget {
                 ledger: spec.ledger.into(),
@@ -315,6 +329,8 @@ impl FixtureWorld {
                 gap_before: false,
                 batches: 1,
                 rows: 0,
+                carried: rust_decimal::Decimal::ZERO,
+                reserve: rust_decimal::Decimal::ZERO,
             };
             let target = settlements
                 .iter()
@@ -403,7 +419,7 @@ impl FixtureWorld {
 
     pub fn detail(&self, id: &str) -> Option<SettlementDetail> {
         let s = self.settlement(id)?;
-        Some(SettlementDetail::new(
+        let mut d = SettlementDetail::new(
             s.view.clone(),
             s.target.clone(),
             s.rows.clone(),
@@ -411,7 +427,13 @@ impl FixtureWorld {
             s.batches.clone(),
             s.event_group.clone(),
             s.checks.clone(),
-        ))
+        );
+        let summary = summary_of(&s.view);
+        let cal = Engine::preview_calendar(&summary, chrono_tz::UTC);
+        let index = ml_connector::ledger::periods::PeriodIndex::new(cal, chrono_tz::UTC);
+        d.assign_periods(&index, summary.end);
+        d.set_group_rules(&self.mapping, &s.marketplace);
+        Some(d)
     }
 
     pub fn batch(&self, key: &BatchKey) -> Option<BatchView> {
@@ -547,6 +569,7 @@ impl FixtureWorld {
                 continue;
             }
             out.push(AuditEntryView {
+                settlement_id: Some(sid.into()),
                 at: at(11, 6, 0),
                 actor: "sync".into(),
                 action: "pulled".into(),
@@ -560,6 +583,7 @@ impl FixtureWorld {
             });
             for b in &s.batches {
                 out.push(AuditEntryView {
+                    settlement_id: Some(sid.into()),
                     at: at(11, 6, 1),
                     actor: "sync".into(),
                     action: "proposed".into(),
@@ -573,6 +597,7 @@ impl FixtureWorld {
                 });
                 if let Some(who) = &b.approved_by {
                     out.push(AuditEntryView {
+                        settlement_id: Some(sid.into()),
                         at: at(11, 7, 2),
                         actor: who.clone(),
                         action: "approved".into(),
@@ -582,6 +607,7 @@ impl FixtureWorld {
                 }
                 if let Some(g) = &b.group_id {
                     out.push(AuditEntryView {
+                        settlement_id: Some(sid.into()),
                         at: at(11, 7, 5),
                         actor: "sync".into(),
                         action: "staged".into(),
@@ -591,6 +617,7 @@ impl FixtureWorld {
                 }
                 if let Some(r) = &b.request_id {
                     out.push(AuditEntryView {
+                        settlement_id: Some(sid.into()),
                         at: at(11, 7, 6),
                         actor: "sync".into(),
                         action: "submitted".into(),
@@ -603,6 +630,7 @@ impl FixtureWorld {
                     BatchState::Rejected | BatchState::Posted | BatchState::Imported
                 ) {
                     out.push(AuditEntryView {
+                        settlement_id: Some(sid.into()),
                         at: b.updated_at.unwrap_or(at(11, 7, 30)),
                         actor: "ebs".into(),
                         action: b.state.as_str().into(),

@@ -6,7 +6,7 @@ use super::confirm::{run_confirmed, toggle_override};
 use super::mapping::preview;
 use super::{context, set_message};
 use crate::app::effect::Effect;
-use crate::app::keymap::{Action, Key, lookup};
+use crate::app::keymap::{Action, Key, help_len, lookup};
 use crate::app::state::{ACCOUNT_FIELD, AppState, Dialog, MessageLevel};
 use crate::ledger::mapping::AccountFormat;
 
@@ -14,16 +14,22 @@ pub(super) fn on_dialog_key(s: &mut AppState, key: Key, ev: KeyEvent, fx: &mut V
     let ctx = context(s);
     let action = lookup(ctx, key);
     match s.dialog.take() {
-        Some(Dialog::Help { scroll }) => match action {
-            Some(Action::Cancel) => {}
-            Some(Action::Down) => s.dialog = Some(Dialog::Help { scroll: scroll + 1 }),
-            Some(Action::Up) => {
-                s.dialog = Some(Dialog::Help {
-                    scroll: scroll.saturating_sub(1),
-                })
-            }
-            _ => s.dialog = Some(Dialog::Help { scroll }),
-        },
+        Some(Dialog::Help { scroll }) => {
+            let page = help_page(s) as isize;
+            let delta = match action {
+                Some(Action::Cancel) => return,
+                Some(Action::Down) => 1,
+                Some(Action::Up) => -1,
+                Some(Action::PageDown) => page,
+                Some(Action::PageUp) => -page,
+                Some(Action::Top) => isize::MIN / 2,
+                Some(Action::Bottom) => isize::MAX / 2,
+                _ => 0,
+            };
+            s.dialog = Some(Dialog::Help {
+                scroll: scroll_help(s, scroll, delta),
+            });
+        }
         Some(Dialog::Confirm(c)) => match action {
             Some(Action::Cancel) => set_message(s, MessageLevel::Info, "cancelled".into()),
             _ if c.blocked.is_some() => {
@@ -96,4 +102,18 @@ pub(super) fn on_dialog_key(s: &mut AppState, key: Key, ev: KeyEvent, fx: &mut V
         },
         None => {}
     }
+}
+
+/// Rows of help text the help dialog shows at the current terminal size.
+fn help_page(s: &AppState) -> usize {
+    // the dialog is two rows shorter than the terminal, and has a border
+    (s.size.1.saturating_sub(2) as usize)
+        .saturating_sub(2)
+        .max(1)
+}
+
+/// The help scroll moved by `delta`, kept where the last line stays in view.
+pub(super) fn scroll_help(s: &AppState, scroll: u16, delta: isize) -> u16 {
+    let max = help_len().saturating_sub(help_page(s)) as isize;
+    (scroll as isize).saturating_add(delta).clamp(0, max) as u16
 }

@@ -4,7 +4,7 @@ use crossterm::event::KeyEvent;
 
 use super::confirm::{Intent, archive_confirm, ask_reversal, propose_confirm};
 use super::dialogs::on_dialog_key;
-use super::lists::{refilter, refilter_batches};
+use super::lists::{refilter, refilter_audit, refilter_batches};
 use super::mapping::{add_rule, delete_rule, edit_rule, forget_account_checks, save_mapping};
 use super::scrolling::{move_focus, page};
 use super::{context, set_message};
@@ -58,7 +58,8 @@ fn apply_search(s: &mut AppState) {
                 return;
             }
             if let Some(d) = &s.detail
-                && let Some(g) = d.groups.iter().position(|g| {
+                && let Some(g) = d.shown_groups(s.review.period).iter().position(|pg| {
+                    let g = &d.groups[pg.group];
                     format!(
                         "{} {} {}",
                         g.transaction_type, g.amount_type, g.amount_description
@@ -72,7 +73,8 @@ fn apply_search(s: &mut AppState) {
                 s.review.groups.selected = g;
             }
         }
-        Screen::Mapping | Screen::Audit => {}
+        Screen::Audit => refilter_audit(s),
+        Screen::Mapping => {}
     }
 }
 
@@ -120,7 +122,7 @@ pub(super) fn act(s: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         Action::Search => {
             if matches!(
                 s.screen,
-                Screen::Settlements | Screen::Batches | Screen::Review
+                Screen::Settlements | Screen::Batches | Screen::Review | Screen::Audit
             ) {
                 s.search.editing = true;
                 s.search.query.clear();
@@ -152,8 +154,36 @@ pub(super) fn act(s: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
                 _ => s.selected_settlement().map(|x| x.settlement_id.clone()),
             };
             fx.push(Effect::LoadAudit(id.clone()));
-            s.audit.settlement_id = id;
+            s.audit.settlement_id = id.clone();
+            s.audit.last_settlement = id.or(s.audit.last_settlement.take());
             go(s, Screen::Audit);
+        }
+        Action::ToggleScope => {
+            let id = match s.audit.settlement_id {
+                Some(_) => None,
+                None => s.audit.last_settlement.clone(),
+            };
+            fx.push(Effect::LoadAudit(id.clone()));
+            s.audit.settlement_id = id;
+        }
+        Action::CycleFilter if s.screen == Screen::Audit => {
+            // the actions present, in order of first appearance
+            let mut actions: Vec<&str> = Vec::new();
+            for e in &s.audit.entries {
+                if !actions.contains(&e.action.as_str()) {
+                    actions.push(&e.action);
+                }
+            }
+            let next = match &s.audit.action {
+                None => actions.first(),
+                Some(a) => actions
+                    .iter()
+                    .position(|x| x == a)
+                    .and_then(|i| actions.get(i + 1)),
+            };
+            s.audit.action = next.map(|x| x.to_string());
+            s.audit.open = false;
+            refilter_audit(s);
         }
         Action::CycleFilter => {
             s.filter = s.filter.next();
@@ -163,8 +193,14 @@ pub(super) fn act(s: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         Action::PrevPeriod | Action::NextPeriod => {
             let n = s.detail.as_ref().map_or(0, |d| d.proposal.journals.len());
             let p = s.review.period as isize + if action == Action::NextPeriod { 1 } else { -1 };
+            let before = s.review.period;
             s.review.period = p.clamp(0, n.saturating_sub(1) as isize) as usize;
             s.review.lines = Default::default();
+            // the rows pane lists the period's own groups: start over there
+            if s.review.period != before {
+                s.review.drill = Drill::Groups;
+                s.review.groups = Default::default();
+            }
         }
         Action::ToggleSelect => toggle_select(s),
         Action::Approve => propose_confirm(s, Intent::Approve),
@@ -172,6 +208,7 @@ pub(super) fn act(s: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         Action::Post => propose_confirm(s, Intent::Post),
         Action::Reverse => ask_reversal(s, fx),
         Action::Archive => archive_confirm(s),
+        Action::Export => export(s, fx),
         Action::AddRule => add_rule(s),
         Action::EditRule => edit_rule(s, fx),
         Action::DeleteRule => delete_rule(s),
@@ -204,6 +241,7 @@ fn go(s: &mut AppState, screen: Screen) {
         let keep = s.selected_settlement().map(|x| x.settlement_id.clone());
         refilter(s, keep);
         refilter_batches(s);
+        refilter_audit(s);
     }
     s.screen = screen;
 }
@@ -228,13 +266,27 @@ fn enter(s: &mut AppState, fx: &mut Vec<Effect>) {
             }
         }
         Screen::Review => {
-            if s.review.pane != ReviewPane::Rows {
+            let Some(d) = &s.detail else { return };
+            if s.review.pane == ReviewPane::Journal {
+                // from a journal line to the rows behind it
+                let line = s.review.lines.selected;
+                match d.line_rows(s.review.period, line) {
+                    Some(rows) => {
+                        s.review.drill = Drill::Line { line, rows };
+                        s.review.order = Default::default();
+                        s.review.pane = ReviewPane::Rows;
+                    }
+                    None => set_message(
+                        s,
+                        MessageLevel::Info,
+                        "the rows behind this line are not known".into(),
+                    ),
+                }
                 return;
             }
-            let Some(d) = &s.detail else { return };
             match s.review.drill.clone() {
                 Drill::Groups => {
-                    if s.review.groups.selected < d.groups.len() {
+                    if s.review.groups.selected < d.shown_groups(s.review.period).len() {
                         s.review.drill = Drill::Rows {
                             group: s.review.groups.selected,
                         };
@@ -242,13 +294,19 @@ fn enter(s: &mut AppState, fx: &mut Vec<Effect>) {
                     }
                 }
                 Drill::Rows { group } => {
-                    let rows = d.group_rows(group);
+                    let shown = d.shown_groups(s.review.period);
+                    let rows = shown
+                        .get(group)
+                        .map_or(&[][..], |pg| d.period_group_rows(pg));
                     if let Some(i) = rows.get(s.review.rows.selected) {
                         let order_id = d.rows[*i as usize].order_id.clone();
                         if order_id.is_empty() {
                             set_message(s, MessageLevel::Info, "this row has no order id".into());
                         } else {
                             let rows = d.order_rows(&order_id);
+                            if !s.orders.contains_key(&order_id) {
+                                fx.push(Effect::LoadOrder(order_id.clone()));
+                            }
                             s.review.drill = Drill::Order {
                                 group,
                                 order_id,
@@ -258,7 +316,7 @@ fn enter(s: &mut AppState, fx: &mut Vec<Effect>) {
                         }
                     }
                 }
-                Drill::Order { .. } => {}
+                Drill::Order { .. } | Drill::Line { .. } => {}
             }
         }
         Screen::Batches => {
@@ -274,15 +332,22 @@ fn enter(s: &mut AppState, fx: &mut Vec<Effect>) {
             }
         }
         Screen::Mapping => edit_rule(s, fx),
-        Screen::Audit => {}
+        Screen::Audit => s.audit.open = !s.audit.open && s.audit.selected().is_some(),
     }
 }
 
 fn back(s: &mut AppState) {
     match s.screen {
+        // from the journal, back to the rows it was opened beside
+        Screen::Review if s.review.pane == ReviewPane::Journal => s.review.pane = ReviewPane::Rows,
         Screen::Review => match s.review.drill.clone() {
             Drill::Order { group, .. } => s.review.drill = Drill::Rows { group },
             Drill::Rows { .. } => s.review.drill = Drill::Groups,
+            // back to the journal line it was opened from
+            Drill::Line { .. } => {
+                s.review.drill = Drill::Groups;
+                s.review.pane = ReviewPane::Journal;
+            }
             Drill::Groups => go(s, Screen::Settlements),
         },
         Screen::Settlements => {
@@ -291,8 +356,49 @@ fn back(s: &mut AppState) {
                 apply_search(s);
             }
         }
+        Screen::Audit if s.audit.open => s.audit.open = false,
+        Screen::Audit if !s.search.query.is_empty() => {
+            s.search.query.clear();
+            apply_search(s);
+        }
         _ => go(s, Screen::Settlements),
     }
+}
+
+/// `x` in the review: the selected journals (else the one shown) and their
+/// rows as CSV, written by the sync layer.
+fn export(s: &mut AppState, fx: &mut Vec<Effect>) {
+    let Some(d) = &s.detail else {
+        set_message(s, MessageLevel::Info, "no settlement open to export".into());
+        return;
+    };
+    let mut periods: Vec<usize> = d
+        .proposal
+        .journals
+        .iter()
+        .enumerate()
+        .filter(|(_, j)| s.review.selected.contains(&j.period))
+        .map(|(i, _)| i)
+        .collect();
+    if periods.is_empty() && s.review.period < d.proposal.journals.len() {
+        periods.push(s.review.period);
+    }
+    if periods.is_empty() {
+        set_message(s, MessageLevel::Info, "no journal to export".into());
+        return;
+    }
+    let names: Vec<&str> = periods
+        .iter()
+        .map(|p| d.proposal.journals[*p].period.as_str())
+        .collect();
+    let file = format!(
+        "settlement-{}-{}.csv",
+        d.summary.settlement_id,
+        names.join("_")
+    );
+    let contents = crate::app::export::detail_csv(d, &periods);
+    set_message(s, MessageLevel::Info, format!("exporting {file}…"));
+    fx.push(Effect::Export { file, contents });
 }
 
 fn toggle_select(s: &mut AppState) {

@@ -25,6 +25,34 @@ pub(super) fn refilter(s: &mut AppState, keep: Option<String>) {
     s.list.set(s.list.selected, s.visible.len());
 }
 
+/// The audit entries shown: the action filter and (on the audit screen) the search.
+pub(super) fn refilter_audit(s: &mut AppState) {
+    let q = if s.screen == Screen::Audit {
+        s.search.query.to_lowercase()
+    } else {
+        String::new()
+    };
+    let a = &mut s.audit;
+    a.visible = (0..a.entries.len())
+        .filter(|i| {
+            let e = &a.entries[*i];
+            a.action.as_ref().is_none_or(|x| &e.action == x)
+                && (q.is_empty()
+                    || format!(
+                        "{} {} {} {} {}",
+                        e.settlement_id.as_deref().unwrap_or(""),
+                        e.actor,
+                        e.action,
+                        e.period.as_deref().unwrap_or(""),
+                        e.detail
+                    )
+                    .to_lowercase()
+                    .contains(&q))
+        })
+        .collect();
+    a.cursor.set(a.cursor.selected, a.visible.len());
+}
+
 pub(super) fn refilter_batches(s: &mut AppState) {
     let keep = s.selected_batch().map(|b| b.key.clone());
     let q = if s.screen == Screen::Batches {

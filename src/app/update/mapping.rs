@@ -43,10 +43,7 @@ pub(super) fn add_rule(s: &mut AppState) {
     let mut rule = MappingRuleView::default();
     if let Some(d) = &s.detail {
         let picked = match s.review.drill {
-            Drill::Groups => d
-                .groups
-                .get(s.review.groups.selected)
-                .filter(|g| g.unmapped),
+            Drill::Groups => s.selected_group().filter(|g| g.unmapped),
             _ => None,
         }
         .or_else(|| d.groups.iter().find(|g| g.unmapped));

@@ -22,7 +22,7 @@ use crate::ledger::state::BatchState;
 
 use confirm::reversal_confirm;
 use keys::on_key;
-use lists::{refilter, refilter_batches, refresh_statuses, upsert_batch};
+use lists::{refilter, refilter_audit, refilter_batches, refresh_statuses, upsert_batch};
 use mouse::on_mouse;
 use scrolling::fit_scroll;
 
@@ -205,6 +205,8 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Effect> {
             s.audit.settlement_id = settlement_id;
             s.audit.entries = entries;
             s.audit.cursor = Default::default();
+            s.audit.open = false;
+            refilter_audit(s);
         }
         Msg::ReversalPlan(plan) => {
             if s.reversal_pending.as_ref() == Some(&plan.key) {
@@ -229,6 +231,9 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Effect> {
         Msg::BatchHistory(h) => {
             s.asked_history.remove(&h.key);
             s.histories.insert(h.key.clone(), h);
+        }
+        Msg::OrderLoaded { order_id, order } => {
+            s.orders.insert(order_id, order);
         }
         Msg::Error(e) => {
             s.reversal_pending = None;

@@ -3,14 +3,28 @@
 use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 
+use super::dialogs::scroll_help;
 use super::keys::act;
 use super::scrolling::{move_focus, review_areas};
 use crate::app::effect::Effect;
 use crate::app::keymap::Action;
 use crate::app::layout;
-use crate::app::state::{AppState, BatchPane, Cursor, Drill, MappingPane, ReviewPane, Screen};
+use crate::app::state::{
+    AppState, BatchPane, Cursor, Dialog, Drill, MappingPane, ReviewPane, Screen,
+};
 
 pub(super) fn on_mouse(s: &mut AppState, ev: MouseEvent, fx: &mut Vec<Effect>) {
+    if let Some(Dialog::Help { scroll }) = s.dialog {
+        let delta = match ev.kind {
+            MouseEventKind::ScrollDown => 3,
+            MouseEventKind::ScrollUp => -3,
+            _ => return,
+        };
+        s.dialog = Some(Dialog::Help {
+            scroll: scroll_help(s, scroll, delta),
+        });
+        return;
+    }
     if s.dialog.is_some() {
         return;
     }
@@ -99,7 +113,7 @@ fn focused_cursor(s: &AppState) -> Cursor {
             ReviewPane::Rows => match s.review.drill {
                 Drill::Groups => s.review.groups,
                 Drill::Rows { .. } => s.review.rows,
-                Drill::Order { .. } => s.review.order,
+                Drill::Order { .. } | Drill::Line { .. } => s.review.order,
             },
             ReviewPane::Journal => s.review.lines,
         },

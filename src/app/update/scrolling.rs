@@ -31,9 +31,12 @@ fn journal_len(s: &AppState) -> usize {
 fn left_len(s: &AppState) -> usize {
     let Some(d) = &s.detail else { return 0 };
     match &s.review.drill {
-        Drill::Groups => d.groups.len(),
-        Drill::Rows { group } => d.group_rows(*group).len(),
-        Drill::Order { rows, .. } => rows.len(),
+        Drill::Groups => d.shown_groups(s.review.period).len(),
+        Drill::Rows { group } => d
+            .shown_groups(s.review.period)
+            .get(*group)
+            .map_or(0, |pg| pg.rows as usize),
+        Drill::Order { rows, .. } | Drill::Line { rows, .. } => rows.len(),
     }
 }
 
@@ -49,20 +52,20 @@ pub(super) fn fit_scroll(s: &mut AppState) {
     match s.review.drill {
         Drill::Groups => s.review.groups.fit(lh, ll),
         Drill::Rows { .. } => s.review.rows.fit(lh, ll),
-        Drill::Order { .. } => s.review.order.fit(lh, ll),
+        Drill::Order { .. } | Drill::Line { .. } => s.review.order.fit(lh, ll),
     }
     s.review.lines.fit(rh, jl);
     let (top, bottom) = layout::batches(main);
     let nb = s.batches.visible.len();
     s.batches.cursor.fit(layout::table_rows(top), nb);
-    let ne = s.selected_batch().map_or(0, |b| b.line_errors.len());
+    let ne = s.selected_batch().map_or(0, |b| b.error_rows().len());
     s.batches.errors.fit(layout::table_rows(bottom), ne);
     let (rules, diff) = layout::mapping(main);
     let nr = s.mapping.draft.as_ref().map_or(0, |d| d.rules.len());
     s.mapping.cursor.fit(layout::table_rows(rules), nr);
     let nd = s.mapping.diff.len();
     s.mapping.diff_cursor.fit(layout::table_rows(diff), nd);
-    let na = s.audit.entries.len();
+    let na = s.audit.visible.len();
     s.audit.cursor.fit(h, na);
 }
 
@@ -75,7 +78,7 @@ pub(super) fn move_focus(s: &mut AppState, delta: isize) {
             ReviewPane::Rows => match s.review.drill {
                 Drill::Groups => s.review.groups.move_by(delta, ll),
                 Drill::Rows { .. } => s.review.rows.move_by(delta, ll),
-                Drill::Order { .. } => s.review.order.move_by(delta, ll),
+                Drill::Order { .. } | Drill::Line { .. } => s.review.order.move_by(delta, ll),
             },
             ReviewPane::Journal => s.review.lines.move_by(delta, jl),
         },
@@ -85,7 +88,7 @@ pub(super) fn move_focus(s: &mut AppState, delta: isize) {
                 s.batches.errors = Default::default();
             }
             BatchPane::Errors => {
-                let n = s.selected_batch().map_or(0, |b| b.line_errors.len());
+                let n = s.selected_batch().map_or(0, |b| b.error_rows().len());
                 s.batches.errors.move_by(delta, n);
             }
         },
@@ -96,7 +99,7 @@ pub(super) fn move_focus(s: &mut AppState, delta: isize) {
             }
             MappingPane::Diff => s.mapping.diff_cursor.move_by(delta, s.mapping.diff.len()),
         },
-        Screen::Audit => s.audit.cursor.move_by(delta, s.audit.entries.len()),
+        Screen::Audit => s.audit.cursor.move_by(delta, s.audit.visible.len()),
     }
 }
 

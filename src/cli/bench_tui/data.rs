@@ -138,6 +138,8 @@ pub fn generated_detail(text: &str) -> SettlementDetail {
         gap_before: false,
         batches: proposal.journals.len() as u32,
         rows: rows.len() as u64,
+        carried: Decimal::ZERO,
+        reserve: Decimal::ZERO,
     };
     let target = PostTarget {
         ledger: "US Primary Ledger".into(),
@@ -181,6 +183,8 @@ pub fn many_summaries(n: usize) -> Vec<SettlementSummaryView> {
                 gap_before: false,
                 batches: 2,
                 rows: 2000,
+                carried: Decimal::ZERO,
+                reserve: Decimal::ZERO,
             }
         })
         .collect();
