@@ -89,19 +89,7 @@ impl Store {
                 to: after.state,
             });
         }
-        self.commit(
-            &[Expect::record(
-                T::Batches,
-                key.to_bytes(),
-                Some(before.clone()),
-                format!("batch {key}"),
-            )],
-            &[
-                Op::Put(T::Batches, key.to_bytes(), json(after)),
-                Op::Del(T::Intents, key.to_bytes()),
-            ],
-            audit.as_ref(),
-        )
+        self.replace_batch(before, after, audit, true)
     }
 
     /// Records a new reason on a batch without moving it or dropping its intent: the
@@ -119,6 +107,23 @@ impl Store {
                 what: format!("batch {key} (an annotation keeps its key and state)"),
             });
         }
+        self.replace_batch(before, after, audit, false)
+    }
+
+    /// `after` in place of `before` (checked), with its audit entry; `clear_intent` also
+    /// drops the batch's posting intent.
+    fn replace_batch(
+        &self,
+        before: &BatchRecord,
+        after: &BatchRecord,
+        audit: Option<NewAuditEntry>,
+        clear_intent: bool,
+    ) -> Result<Option<AuditEntry>, StoreError> {
+        let key = before.key();
+        let mut ops = vec![Op::Put(T::Batches, key.to_bytes(), json(after))];
+        if clear_intent {
+            ops.push(Op::Del(T::Intents, key.to_bytes()));
+        }
         self.commit(
             &[Expect::record(
                 T::Batches,
@@ -126,7 +131,7 @@ impl Store {
                 Some(before.clone()),
                 format!("batch {key}"),
             )],
-            &[Op::Put(T::Batches, key.to_bytes(), json(after))],
+            &ops,
             audit.as_ref(),
         )
     }
