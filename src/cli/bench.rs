@@ -41,6 +41,8 @@ pub enum BenchCommand {
     Tui(super::bench_tui::BenchTuiArgs),
     /// Post period journals to the in-process EBS simulator: lines/s, requests, concurrency.
     EbsPost(super::bench_ebs::EbsPostArgs),
+    /// A sync round with nothing new and one batch posted, in a store holding three years of history.
+    Store(super::bench_store::StoreBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -65,6 +67,7 @@ pub fn run(args: BenchArgs) -> Result<i32> {
         BenchCommand::AmazonSync(a) => super::bench_amazon::run(a),
         BenchCommand::Tui(a) => super::bench_tui::run(a),
         BenchCommand::EbsPost(a) => super::bench_ebs::run(a),
+        BenchCommand::Store(a) => super::bench_store::run(a),
     }
 }
 

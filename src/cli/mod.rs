@@ -6,6 +6,7 @@ pub mod audit;
 pub mod bench;
 pub mod bench_amazon;
 pub mod bench_ebs;
+pub mod bench_store;
 pub mod bench_tui;
 pub mod credentials;
 pub mod demo;

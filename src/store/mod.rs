@@ -52,6 +52,7 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 pub use audit::{AuditAction, AuditEntry, AuditFormat, NewAuditEntry};
+pub use audit_trail::read_audit_by_scan;
 pub use backup::DEFAULT_BACKUPS;
 pub use chain::{ChainIssue, ChainLink, Unpulled};
 pub use export::ImportSummary;
@@ -339,6 +340,10 @@ fn key_text(key: &[u8]) -> String {
     }
 }
 
+/// An audit entry's index write (none without a settlement) and the index's new marker
+/// (none when the index was behind: catching up fills it in order).
+type IndexWrite = (Option<(Vec<u8>, Vec<u8>)>, Option<u64>);
+
 /// One write inside a commit.
 enum Op {
     Put(T, Vec<u8>, Vec<u8>),
@@ -530,9 +535,22 @@ impl Store {
         let entry = match audit {
             None => None,
             Some(new) => {
-                let seq: u64 = self.get_json(T::Meta, KEY_AUDIT_NEXT)?.unwrap_or(1);
+                let seq: u64 = self.audit_next()?;
                 Some(AuditEntry::from_new(seq, new.clone()))
             }
+        };
+        // The entry is indexed with it; the marker moves only when the index was whole.
+        let index = match &entry {
+            Some(e) => {
+                let write = audit_trail::index_write(
+                    e.seq,
+                    e.settlement_id.as_deref(),
+                    e.period.as_deref(),
+                );
+                let whole = self.audit_indexed()? == e.seq;
+                Some((write, whole.then_some(e.seq + 1)))
+            }
+            None => None,
         };
         let audit_ops: Vec<Op> = entry
             .iter()
@@ -564,7 +582,7 @@ impl Store {
             })
             .collect();
         let pos = journal.append(kind, key, jops, Utc::now())?;
-        if let Err(e) = self.apply(&all, &pos) {
+        if let Err(e) = self.apply(&all, index.as_ref(), &pos) {
             *self.refusal.lock().unwrap_or_else(PoisonError::into_inner) = Some(Damage {
                 path: self.dir.clone(),
                 kind: DamageKind::Interrupted,
@@ -580,9 +598,19 @@ impl Store {
         Ok(entry)
     }
 
-    /// Writes `ops` and the journal position in one sled transaction, then flushes.
-    fn apply(&self, ops: &[&Op], pos: &Position) -> Result<(), StoreError> {
-        let trees: Vec<&sled::Tree> = self.trees.iter().collect();
+    /// Writes `ops`, the audit entry's index (its key and value, and the index's new
+    /// marker; see [`audit_trail`]) and the journal position in one sled transaction,
+    /// then flushes.
+    fn apply(
+        &self,
+        ops: &[&Op],
+        index: Option<&IndexWrite>,
+        pos: &Position,
+    ) -> Result<(), StoreError> {
+        let mut trees: Vec<&sled::Tree> = self.trees.iter().collect();
+        // sled's default tree, which holds the derived index.
+        trees.push(&self.db);
+        let default = trees.len() - 1;
         let pos = json(pos);
         trees.as_slice().transaction(
             |view| -> Result<(), ConflictableTransactionError<StoreError>> {
@@ -594,6 +622,15 @@ impl Store {
                         Op::Del(t, k) => {
                             view[*t as usize].remove(k.as_slice())?;
                         }
+                    }
+                }
+                if let Some((write, marker)) = index {
+                    if let Some((k, v)) = write {
+                        view[default].insert(k.as_slice(), v.as_slice())?;
+                    }
+                    if let Some(next) = marker {
+                        view[default]
+                            .insert(audit_trail::KEY_AUDIT_INDEXED, &next.to_be_bytes())?;
                     }
                 }
                 view[T::Meta as usize].insert(KEY_JOURNAL, pos.as_slice())?;

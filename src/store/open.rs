@@ -77,7 +77,11 @@ impl Store {
     ) -> Result<Store, StoreError> {
         let inspected = open_dir(data_dir, command, Mode::Use, lock)?;
         match (inspected.store, inspected.damage) {
-            (Some(store), None) => Ok(store),
+            (Some(store), None) => {
+                // An index missing or behind (older build, import, restore) is filled now.
+                store.index_audit()?;
+                Ok(store)
+            }
             (_, Some(damage)) => Err(damage.into()),
             (None, None) => Err(StoreError::Sled("the store did not open".into())),
         }

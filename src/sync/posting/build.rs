@@ -152,7 +152,7 @@ impl PostingEngine {
     /// revision and the reversing journal's own): they no longer block a later revision.
     pub(crate) fn reversed_revisions(&self, key: &BatchKey) -> Result<Vec<u32>, PostingError> {
         let mut out = Vec::new();
-        for e in self.store.audit_entries(Some(&key.settlement_id))? {
+        for e in self.store.audit_entries_for_batch(key)? {
             if e.action != AuditAction::Reversal || e.period.as_deref() != Some(&key.period) {
                 continue;
             }
@@ -171,7 +171,7 @@ impl PostingEngine {
         key: &BatchKey,
         revision: u32,
     ) -> Result<Option<GlBatch>, PostingError> {
-        let entries = self.store.audit_entries(Some(&key.settlement_id))?;
+        let entries = self.store.audit_entries_for_batch(key)?;
         for e in entries.iter().rev() {
             if e.action != AuditAction::Staging || e.period.as_deref() != Some(&key.period) {
                 continue;
