@@ -514,6 +514,32 @@ fn an_append_cut_short_by_a_crash_is_removed_and_kept() {
     assert_eq!(kept.len(), 1);
 }
 
+/// Unattended runs back up at most once per interval, however often they change the store.
+#[test]
+fn scheduled_backups_wait_for_their_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), "test").unwrap();
+    let day = std::time::Duration::from_secs(24 * 3600);
+    store
+        .append_audit(NewAuditEntry::new(t(0), "jdoe", AuditAction::Archive))
+        .unwrap();
+    assert!(
+        store.backup_if_due(3, day).unwrap().is_some(),
+        "the first one"
+    );
+    store
+        .append_audit(NewAuditEntry::new(t(1), "jdoe", AuditAction::Archive))
+        .unwrap();
+    assert_eq!(store.backup_if_due(3, day).unwrap(), None, "within a day");
+    assert!(
+        store
+            .backup_if_due(3, std::time::Duration::ZERO)
+            .unwrap()
+            .is_some(),
+        "once the interval has passed, the change is backed up"
+    );
+}
+
 #[test]
 fn backups_follow_changes_and_rotate() {
     let dir = tempfile::tempdir().unwrap();

@@ -15,9 +15,36 @@ use super::{Store, StoreError};
 /// section yet).
 pub const DEFAULT_BACKUPS: usize = 7;
 
+/// Unattended runs back up at most this often: a scheduled run every few minutes moves
+/// cursors and orders each time, and a full export per run would cost more than the run
+/// (the history journal already records every change between backups).
+pub const DEFAULT_BACKUP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 const BACKUP_DIR: &str = "backups";
 
 impl Store {
+    /// [`Store::backup_if_changed`], unless the newest backup is younger than
+    /// `min_interval` (by its file time).
+    pub fn backup_if_due(
+        &self,
+        keep: usize,
+        min_interval: std::time::Duration,
+    ) -> Result<Option<PathBuf>, StoreError> {
+        let newest = std::fs::read_dir(self.dir.join(BACKUP_DIR))
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_str().is_some_and(is_backup_name))
+            .filter_map(|e| e.metadata().ok()?.modified().ok())
+            .max();
+        if let Some(at) = newest
+            && at.elapsed().is_ok_and(|age| age < min_interval)
+        {
+            return Ok(None);
+        }
+        self.backup_if_changed(keep)
+    }
+
     /// Writes a backup when the store changed since it was opened (or since the last
     /// backup), then keeps only the newest `keep` (at least one). Returns the file
     /// written, if any.
@@ -58,7 +85,7 @@ impl Store {
             .filter(|p| {
                 p.file_name()
                     .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with("store-") && n.ends_with(".jsonl"))
+                    .is_some_and(is_backup_name)
             })
             .collect();
         all.sort();
@@ -70,4 +97,8 @@ impl Store {
         }
         Ok(Some(path))
     }
+}
+
+fn is_backup_name(name: &str) -> bool {
+    name.starts_with("store-") && name.ends_with(".jsonl")
 }

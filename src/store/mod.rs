@@ -53,7 +53,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 pub use audit::{AuditAction, AuditEntry, AuditFormat, NewAuditEntry};
 pub use audit_trail::read_audit_by_scan;
-pub use backup::DEFAULT_BACKUPS;
+pub use backup::{DEFAULT_BACKUP_INTERVAL, DEFAULT_BACKUPS};
 pub use chain::{ChainIssue, ChainLink, Unpulled};
 pub use export::ImportSummary;
 pub use journal::Position;

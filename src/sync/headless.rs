@@ -510,8 +510,11 @@ pub async fn run_once(
         // Failed runs, long waits and reports near Amazon's deletion reach a person.
         super::alerts::after_run(&ctx.config.alerts, &report, &ctx.store).await;
     }
-    // A run that changed the store leaves a rotating backup (issue 14).
-    if let Err(e) = ctx.store.backup_if_changed(crate::store::DEFAULT_BACKUPS) {
+    // A run that changed the store leaves a rotating backup, at most one a day (issue 14).
+    if let Err(e) = ctx.store.backup_if_due(
+        crate::store::DEFAULT_BACKUPS,
+        crate::store::DEFAULT_BACKUP_INTERVAL,
+    ) {
         tracing::warn!(error = %e, "store backup");
     }
     sink.send(SyncMsg::RunFinished {
