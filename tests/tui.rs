@@ -319,6 +319,12 @@ fn snapshot_batches_audit_mapping() {
         h.key(KeyCode::Enter);
     });
     snap("mapping", |h| h.key(KeyCode::Char('4')));
+    snap("mapping_replace_account", |h| {
+        h.key(KeyCode::Char('4'));
+        h.serve();
+        h.key(KeyCode::Char('A'));
+        h.serve();
+    });
     snap("rule_editor", |h| {
         h.open(CA);
         h.key(KeyCode::Char('4'));
@@ -977,6 +983,7 @@ fn at(d: u32, h: u32, m: u32) -> chrono::DateTime<chrono::Utc> {
 /// The history sync reads from the audit trail for a vanished batch.
 fn vanished_history(key: &BatchKey) -> BatchHistoryView {
     let e = |at, actor: &str, action: &str, detail: &str| AuditEntryView {
+        changes: Vec::new(),
         settlement_id: Some(key.settlement_id.clone()),
         at,
         actor: actor.into(),
@@ -1839,6 +1846,44 @@ fn audit_searches_filters_shows_whole_entries_and_the_whole_trail() {
 }
 
 #[test]
+fn audit_mapping_change_shows_version_who_when_and_rule_differences() {
+    let mut h = Harness::new((80, 24));
+    h.key(KeyCode::Char('5'));
+    h.take_effects();
+    h.key(KeyCode::Char('t'));
+    h.take_effects();
+    h.send(Msg::AuditLoaded {
+        settlement_id: None,
+        entries: vec![AuditEntryView {
+            settlement_id: None,
+            at: at(14, 8, 30),
+            actor: "a.jones".into(),
+            action: "mapping_change".into(),
+            period: None,
+            detail: "mapping=mapping.toml previous_version=3 source=tui version=4".into(),
+            changes: vec![
+                "+ rule Order / Other / Storage Fee / Amazon.ca → 01-000-6130-0000-000 (FBA storage)"
+                    .into(),
+                "~ rule Order / ItemPrice / Principal / *: account 01-000-4010-0000-000 → 01-000-4011-0000-000"
+                    .into(),
+            ],
+        }],
+    });
+    h.key(KeyCode::Enter);
+    let screen = h.screen();
+    for want in [
+        "a.jones",
+        "2025-10-14 08:30",
+        "version=4",
+        "rule changes from the version before",
+        "+ rule Order / Other / Storage Fee / Amazon.ca",
+        "~ rule Order / ItemPrice / Principal / *: account",
+    ] {
+        assert!(screen.contains(want), "{want}: {screen}");
+    }
+}
+
+#[test]
 fn mapping_shows_debit_credit_whole_accounts_rejected_rules_and_where_used() {
     let mut h = Harness::new((80, 24));
     h.open(CA);
@@ -1865,6 +1910,54 @@ fn mapping_shows_debit_credit_whole_accounts_rejected_rules_and_where_used() {
         screen.contains(&format!("{account} used by rule(s) #")),
         "{screen}"
     );
+}
+
+#[test]
+fn mapping_names_its_file_and_ledgers_and_replaces_an_account_everywhere() {
+    let mut h = Harness::new((160, 48));
+    h.open(CA);
+    h.key(KeyCode::Char('4'));
+    h.serve();
+    let screen = h.screen();
+    assert!(
+        screen.contains(" mapping.toml v3 · ") && screen.contains("ledger(s) 2021, 2022"),
+        "{screen}"
+    );
+    let draft = h.state.mapping.draft.clone().unwrap();
+    let from = draft.rules[0].account.clone();
+    let using = draft.rules.iter().filter(|r| r.account == from).count();
+    assert!(using >= 1);
+    h.key(KeyCode::Char('A'));
+    let Some(Dialog::RuleEditor(ed)) = &h.state.dialog else {
+        panic!("{:?}", h.state.dialog)
+    };
+    assert_eq!(ed.replace.as_deref(), Some(from.as_str()));
+    assert!(h.screen().contains("Replace an account in every rule"));
+    // tab stays in the account field
+    h.key(KeyCode::Tab);
+    for _ in 0..from.len() {
+        h.key(KeyCode::Backspace);
+    }
+    h.keys("01-000-4999-0000-000");
+    h.key(KeyCode::Enter);
+    let fx = h.take_effects();
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::PreviewMapping(_))),
+        "{fx:?}"
+    );
+    assert!(h.state.dialog.is_none());
+    let d = h.state.mapping.draft.as_ref().unwrap();
+    assert!(d.rules.iter().all(|r| r.account != from));
+    assert_eq!(
+        d.rules
+            .iter()
+            .filter(|r| r.account == "01-000-4999-0000-000")
+            .count(),
+        using
+    );
+    assert!(h.state.mapping.dirty());
+    let (_, msg) = h.state.status.message.clone().unwrap();
+    assert!(msg.contains(&format!("{using} rule(s) changed")), "{msg}");
 }
 
 #[test]

@@ -167,6 +167,7 @@ pub enum Action {
     AddRule,
     EditRule,
     DeleteRule,
+    ReplaceAccount,
     SaveMapping,
     DiscardDraft,
     Confirm,
@@ -394,6 +395,12 @@ pub const BINDINGS: &[Binding] = &[
         &[K::Char('d'), K::Delete],
         Action::DeleteRule,
         "delete rule",
+    ),
+    b(
+        C::Mapping,
+        &[K::Char('A')],
+        Action::ReplaceAccount,
+        "replace the rule's account in every rule",
     ),
     b(
         C::Mapping,

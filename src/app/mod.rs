@@ -10,6 +10,7 @@ pub mod effect;
 pub mod export;
 pub mod keymap;
 pub mod layout;
+pub mod mapping_draft;
 pub mod msg;
 pub mod order;
 pub mod state;

@@ -304,6 +304,8 @@ pub struct RuleEditor {
     pub focus: usize,
     pub ap: bool,
     pub error: Option<String>,
+    /// Set: the dialog replaces this account in every rule (only the account is typed).
+    pub replace: Option<String>,
 }
 
 fn field(value: Option<&str>, placeholder: &str) -> TextArea<'static> {
@@ -329,7 +331,21 @@ impl RuleEditor {
             focus: 0,
             ap: rule.ap,
             error: None,
+            replace: None,
         };
+        editor.refocus();
+        editor
+    }
+
+    /// The dialog replacing `account` in every rule: only the account field is used.
+    pub fn replacing(account: &str) -> RuleEditor {
+        let rule = MappingRuleView {
+            account: account.to_string(),
+            ..Default::default()
+        };
+        let mut editor = RuleEditor::new(None, &rule);
+        editor.focus = ACCOUNT_FIELD;
+        editor.replace = Some(account.to_string());
         editor.refocus();
         editor
     }

@@ -10,7 +10,9 @@ use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashMap};
 
 use crate::ledger::journal::Proposal;
-use crate::ledger::mapping::{Mapping, MappingError};
+use crate::ledger::mapping::Mapping;
+
+pub use super::mapping_draft::{MappingDraft, MappingRuleView, rule_changes};
 use crate::ledger::model::SettlementRow;
 use crate::ledger::money::{Currency, format_amount};
 use crate::ledger::periods::PeriodIndex;
@@ -731,93 +733,6 @@ impl SettlementDetail {
     }
 }
 
-/// One rule of a mapping draft, as the editor shows it (`None` = any).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct MappingRuleView {
-    pub transaction_type: Option<String>,
-    pub amount_type: Option<String>,
-    pub amount_description: Option<String>,
-    pub marketplace: Option<String>,
-    pub account: String,
-    pub label: String,
-    pub ap: bool,
-}
-
-/// A mapping being edited: what `SaveMapping` stores as a new version.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct MappingDraft {
-    /// The stored version this draft started from.
-    pub version: Option<u32>,
-    pub clearing: String,
-    pub suspense: Option<String>,
-    pub difference: Option<String>,
-    pub rules: Vec<MappingRuleView>,
-}
-
-fn toml_str(s: &str) -> String {
-    toml::Value::String(s.to_string()).to_string()
-}
-
-impl MappingDraft {
-    pub fn from_mapping(m: &Mapping, version: Option<u32>) -> MappingDraft {
-        MappingDraft {
-            version,
-            clearing: m.clearing.clone(),
-            suspense: m.suspense.clone(),
-            difference: m.difference.clone(),
-            rules: m
-                .rules
-                .iter()
-                .map(|r| MappingRuleView {
-                    transaction_type: r.transaction_type.clone(),
-                    amount_type: r.amount_type.clone(),
-                    amount_description: r.amount_description.clone(),
-                    marketplace: r.marketplace.clone(),
-                    account: r.account.clone(),
-                    label: r.label.clone(),
-                    ap: r.ap,
-                })
-                .collect(),
-        }
-    }
-
-    /// The draft as a mapping file (the format of `assets/mapping.toml`).
-    pub fn to_toml(&self) -> String {
-        let mut out = String::from("[accounts]\n");
-        out += &format!("clearing = {}\n", toml_str(&self.clearing));
-        if let Some(s) = &self.suspense {
-            out += &format!("suspense = {}\n", toml_str(s));
-        }
-        if let Some(d) = &self.difference {
-            out += &format!("difference = {}\n", toml_str(d));
-        }
-        for r in &self.rules {
-            out += "\n[[rules]]\n";
-            for (name, value) in [
-                ("transaction_type", &r.transaction_type),
-                ("amount_type", &r.amount_type),
-                ("amount_description", &r.amount_description),
-                ("marketplace", &r.marketplace),
-            ] {
-                if let Some(v) = value {
-                    out += &format!("{name} = {}\n", toml_str(v));
-                }
-            }
-            out += &format!("account = {}\n", toml_str(&r.account));
-            out += &format!("label = {}\n", toml_str(&r.label));
-            if r.ap {
-                out += "ap = true\n";
-            }
-        }
-        out
-    }
-
-    /// Parses the draft as a mapping (validating every account's shape).
-    pub fn to_mapping(&self) -> Result<Mapping, MappingError> {
-        Mapping::parse(&self.to_toml())
-    }
-}
-
 /// What EBS says about an account typed in the mapping editor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccountCheck {
@@ -896,6 +811,8 @@ pub struct AuditEntryView {
     pub action: String,
     pub period: Option<String>,
     pub detail: String,
+    /// A mapping change: its rule differences from the version before (`+`, `-`, `~`).
+    pub changes: Vec<String>,
 }
 
 /// What a reversal will send (answer to `Effect::PlanReversal`), shown for confirmation.

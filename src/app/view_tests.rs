@@ -27,6 +27,75 @@ fn draft_quotes_awkward_text() {
     assert_eq!(m.rules[0].label, "Sales \"EU\" \\ net");
 }
 
+#[test]
+fn draft_keeps_sku_and_ar_sections_on_save() {
+    let mut text = crate::ledger::mapping::DEFAULT_MAPPING.to_string();
+    text += "\n[ar]\nmemo_line = \"AMAZON MISC\"\n\n[[sku]]\nsku = \"SKU-1\"\nitem = \"ITEM-1\"\n\n[[sku]]\nsku = \"SKU-2\"\nitem = \"ITEM-2\"\nmarketplace = \"A2EUQ1WTGCTBG2\"\n";
+    let m = Mapping::parse(&text).unwrap();
+    assert_eq!(m.skus.len(), 2);
+    let mut d = MappingDraft::from_mapping(&m, Some(1));
+    let from = d.rules[0].account.clone();
+    assert!(d.replace_account(&from, "01-000-4999-0000-000") >= 1);
+    let back = d.to_mapping().unwrap();
+    assert_eq!(back.ar_memo_line.as_deref(), Some("AMAZON MISC"));
+    let skus: Vec<_> = back
+        .skus
+        .iter()
+        .map(|k| (&k.sku, &k.item, &k.marketplace))
+        .collect();
+    let want: Vec<_> = m
+        .skus
+        .iter()
+        .map(|k| (&k.sku, &k.item, &k.marketplace))
+        .collect();
+    assert_eq!(skus, want);
+    assert!(back.rules.iter().all(|r| r.account != from));
+}
+
+#[test]
+fn rule_changes_list_added_removed_and_changed_rules() {
+    let before = Mapping::default_mapping();
+    let mut d = MappingDraft::from_mapping(&before, None);
+    let removed = d.rules.remove(1);
+    let from = d.rules[0].account.clone();
+    d.rules[0].account = "01-000-4999-0000-000".into();
+    d.rules.push(MappingRuleView {
+        transaction_type: Some("Order".into()),
+        amount_description: Some("NewFee".into()),
+        account: "01-000-6999-0000-000".into(),
+        label: "New fee".into(),
+        ..Default::default()
+    });
+    let after = d.to_mapping().unwrap();
+    let c = rule_changes(Some(&before), &after);
+    assert_eq!(c.len(), 3, "{c:?}");
+    assert!(
+        c.contains(&format!(
+            "~ rule {}: account {from} → 01-000-4999-0000-000",
+            d.rules[0].matches()
+        )),
+        "{c:?}"
+    );
+    assert!(
+        c.contains(&format!(
+            "- rule {} → {} ({})",
+            removed.matches(),
+            removed.account,
+            removed.label
+        )),
+        "{c:?}"
+    );
+    assert!(
+        c.contains(&"+ rule Order / * / NewFee / * → 01-000-6999-0000-000 (New fee)".to_string()),
+        "{c:?}"
+    );
+    assert!(
+        rule_changes(None, &before)
+            .iter()
+            .all(|l| l.starts_with("+ rule"))
+    );
+}
+
 fn summary(id: &str, mp: &str, start: (u32, u32), end: (u32, u32)) -> SettlementSummaryView {
     SettlementSummaryView {
         settlement_id: id.into(),

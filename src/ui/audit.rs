@@ -83,7 +83,7 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
                 Span::raw(value),
             ])
         };
-        let lines = vec![
+        let mut lines = vec![
             field("when", e.at.format("%Y-%m-%d %H:%M:%S UTC").to_string()),
             field("who", e.actor.clone()),
             field("what", e.action.clone()),
@@ -94,7 +94,27 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
             field("period", e.period.clone().unwrap_or_else(|| "—".into())),
             field("detail", e.detail.clone()),
         ];
-        let r = layout::dialog(area, 76, 12);
+        if !e.changes.is_empty() {
+            lines.push(Line::default());
+            lines.push(Line::styled(
+                "rule changes from the version before",
+                t.dim(),
+            ));
+            lines.extend(e.changes.iter().map(|c| {
+                let style = match c.chars().next() {
+                    Some('+') => t.ok(),
+                    Some('-') => t.error(),
+                    _ => t.warn(),
+                };
+                Line::styled(c.clone(), style)
+            }));
+        }
+        let extra = if e.changes.is_empty() {
+            0
+        } else {
+            e.changes.len() as u16 + 2
+        };
+        let r = layout::dialog(area, 76, 12 + extra);
         f.render_widget(Clear, r);
         f.render_widget(
             Paragraph::new(lines)

@@ -66,6 +66,13 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
             t.error(),
         ));
     }
+    // the file edited, where the warnings leave room for it
+    let room = left.width.saturating_sub(2) as usize;
+    let warnings: usize = title[1..].iter().map(|sp| sp.width()).sum();
+    let named = format!(" {} {version} · {} rules ", draft.name, draft.rules.len());
+    if !draft.name.is_empty() && named.chars().count() + warnings <= room {
+        title[0] = Span::styled(named, t.title());
+    }
     // where the selected rule's account is used
     let used = draft.rules.get(m.cursor.selected).map(|sel| {
         let rules: Vec<String> = draft
@@ -82,8 +89,17 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     });
     let focused = m.pane == MappingPane::Rules;
     let mut block = pane(Line::from(title), focused, t);
+    let used_w = used.as_ref().map_or(0, |u| u.width());
     if let Some(used) = used {
         block = block.title_bottom(Line::from(used));
+    }
+    // the ledgers using this mapping, where the foot leaves room
+    if !draft.ledgers.is_empty() {
+        let l: Vec<String> = draft.ledgers.iter().map(|x| x.to_string()).collect();
+        let text = format!(" ledger(s) {} ", l.join(", "));
+        if used_w + text.chars().count() + 2 <= room {
+            block = block.title_bottom(Line::from(Span::styled(text, t.dim())).right_aligned());
+        }
     }
     windowed_table(
         f,

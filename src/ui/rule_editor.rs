@@ -14,6 +14,9 @@ use crate::app::view::AccountCheck;
 use crate::ledger::mapping::AccountFormat;
 
 pub fn render(f: &mut Frame, area: Rect, ed: &RuleEditor, s: &AppState, t: &Theme) {
+    if let Some(from) = &ed.replace {
+        return render_replace(f, area, ed, from, s, t);
+    }
     let h = RULE_FIELDS.len() as u16 + 8;
     let r = layout::dialog(area, 74, h);
     f.render_widget(Clear, r);
@@ -44,36 +47,8 @@ pub fn render(f: &mut Frame, area: Rect, ed: &RuleEditor, s: &AppState, t: &Them
         f.render_widget(&ed.fields[i], field);
         y += 1;
         if i == ACCOUNT_FIELD {
-            let account = ed.account();
-            let status = match AccountFormat::default().validate(&account) {
-                Err(e) if !account.is_empty() => Span::styled(format!("✗ {e}"), t.error()),
-                Err(_) => Span::styled("account required", t.dim()),
-                Ok(()) => match s.account_checks.get(&account) {
-                    Some(AccountCheck::Valid { description }) => {
-                        Span::styled(format!("✓ valid in EBS: {description}"), t.ok())
-                    }
-                    Some(AccountCheck::Invalid { reason }) => {
-                        Span::styled(format!("✗ EBS: {reason}"), t.error())
-                    }
-                    Some(AccountCheck::Unknown { reason }) => {
-                        Span::styled(format!("? EBS not asked: {reason}"), t.warn())
-                    }
-                    None => Span::styled("… checking with EBS", t.dim()),
-                },
-            };
-            // a kept answer says how old it is (r asks EBS again)
-            let age = match (s.account_checked_at.get(&account), s.now) {
-                (Some(at), Some(now)) if (now - *at).num_minutes() >= 1 => Some(Span::styled(
-                    format!(
-                        " · answer {} min old (r: ask again)",
-                        (now - *at).num_minutes()
-                    ),
-                    t.dim(),
-                )),
-                _ => None,
-            };
-            let mut spans = vec![Span::raw(" ".repeat(label_w as usize)), status];
-            spans.extend(age);
+            let mut spans = vec![Span::raw(" ".repeat(label_w as usize))];
+            spans.extend(account_status(&ed.account(), s, t));
             line_at(f, y, Line::from(spans));
             y += 1;
         }
@@ -105,4 +80,91 @@ pub fn render(f: &mut Frame, area: Rect, ed: &RuleEditor, s: &AppState, t: &Them
             Span::raw(" cancel   empty or * = any"),
         ]),
     );
+}
+
+/// The replace-account dialog: the account now used and the one replacing it.
+fn render_replace(f: &mut Frame, area: Rect, ed: &RuleEditor, from: &str, s: &AppState, t: &Theme) {
+    let r = layout::dialog(area, 74, 8);
+    f.render_widget(Clear, r);
+    let title = " Replace an account in every rule ";
+    let block = pane(Span::styled(title, t.title()), true, t);
+    let inner = block.inner(r);
+    f.render_widget(block, r);
+    let rules = s
+        .mapping
+        .draft
+        .as_ref()
+        .map_or(0, |d| d.rules.iter().filter(|r| r.account == from).count());
+    let row = |y: u16| Rect::new(inner.x, inner.y + y, inner.width, 1);
+    let lines = [
+        Line::from(format!("{:>16}: {from} ({rules} rule(s))", "replace")),
+        Line::default(),
+        Line::default(),
+        Line::from(
+            ed.error
+                .clone()
+                .map(|e| Span::styled(e, t.error()))
+                .unwrap_or_default(),
+        ),
+        Line::from(vec![
+            Span::styled("enter", t.title()),
+            Span::raw(" change every rule in the draft  "),
+            Span::styled("esc", t.title()),
+            Span::raw(" cancel"),
+        ]),
+    ];
+    for (i, l) in lines.into_iter().enumerate() {
+        if (i as u16) < inner.height {
+            f.render_widget(l, row(i as u16));
+        }
+    }
+    if inner.height > 2 {
+        f.render_widget(
+            Span::styled(format!("{:>16}: ", "with"), t.title()),
+            Rect::new(inner.x, inner.y + 1, 18, 1),
+        );
+        f.render_widget(
+            &ed.fields[ACCOUNT_FIELD],
+            Rect::new(inner.x + 18, inner.y + 1, inner.width.saturating_sub(18), 1),
+        );
+        let mut spans = vec![Span::raw(" ".repeat(18))];
+        spans.extend(account_status(&ed.account(), s, t));
+        f.render_widget(Line::from(spans), row(2));
+    }
+}
+
+/// What EBS says about a typed account (and how old that answer is).
+fn account_status<'a>(account: &str, s: &AppState, t: &Theme) -> Vec<Span<'a>> {
+    let account = account.to_string();
+    let account = account.to_string();
+    let status = match AccountFormat::default().validate(&account) {
+        Err(e) if !account.is_empty() => Span::styled(format!("✗ {e}"), t.error()),
+        Err(_) => Span::styled("account required", t.dim()),
+        Ok(()) => match s.account_checks.get(&account) {
+            Some(AccountCheck::Valid { description }) => {
+                Span::styled(format!("✓ valid in EBS: {description}"), t.ok())
+            }
+            Some(AccountCheck::Invalid { reason }) => {
+                Span::styled(format!("✗ EBS: {reason}"), t.error())
+            }
+            Some(AccountCheck::Unknown { reason }) => {
+                Span::styled(format!("? EBS not asked: {reason}"), t.warn())
+            }
+            None => Span::styled("… checking with EBS", t.dim()),
+        },
+    };
+    // a kept answer says how old it is (r asks EBS again)
+    let age = match (s.account_checked_at.get(&account), s.now) {
+        (Some(at), Some(now)) if (now - *at).num_minutes() >= 1 => Some(Span::styled(
+            format!(
+                " · answer {} min old (r: ask again)",
+                (now - *at).num_minutes()
+            ),
+            t.dim(),
+        )),
+        _ => None,
+    };
+    let mut spans = vec![status];
+    spans.extend(age);
+    spans
 }

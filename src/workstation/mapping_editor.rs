@@ -271,6 +271,17 @@ impl Inner {
         if let Ok(mut e) = self.editing.lock() {
             e.1 = false;
         }
-        Ok(MappingDraft::from_mapping(&m, version))
+        let mut d = MappingDraft::from_mapping(&m, version);
+        let cfg = &self.ctx.config;
+        d.name = self.editing.lock().map(|e| e.0.clone())?;
+        d.ledgers = cfg
+            .routing
+            .iter()
+            .filter(|r| mapping_name(&cfg.mapping_path_for(r.marketplace.as_str())) == d.name)
+            .map(|r| r.ledger_id)
+            .collect::<BTreeSet<i64>>()
+            .into_iter()
+            .collect();
+        Ok(d)
     }
 }

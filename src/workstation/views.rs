@@ -438,6 +438,7 @@ impl Inner {
                     action: e.action.as_str().to_string(),
                     period: e.period.clone(),
                     detail: audit_detail(&e.details),
+                    changes: Vec::new(),
                 })
                 .collect(),
         })
@@ -451,6 +452,11 @@ impl Inner {
             .into_iter()
             .rev()
             .map(|e| AuditEntryView {
+                changes: if e.action == crate::store::AuditAction::MappingChange {
+                    self.mapping_rule_changes(&e.details)
+                } else {
+                    Vec::new()
+                },
                 settlement_id: e.settlement_id.clone(),
                 at: e.time,
                 actor: e.actor,
@@ -459,6 +465,26 @@ impl Inner {
                 detail: audit_detail(&e.details),
             })
             .collect())
+    }
+
+    /// A `mapping_change` entry's rule differences from the version before it
+    /// (empty when a version is missing or no longer parses).
+    fn mapping_rule_changes(&self, d: &serde_json::Value) -> Vec<String> {
+        let name = d
+            .get("mapping")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
+        let version = |k: &str| d.get(k).and_then(|v| v.as_u64()).map(|v| v as u32);
+        let parsed = |v: Option<u32>| {
+            let v = v?;
+            let text = self.ctx.store.mapping(name, v).ok()??.text;
+            Mapping::parse(&text).ok()
+        };
+        let Some(after) = parsed(version("version")) else {
+            return Vec::new();
+        };
+        let before = parsed(version("previous_version"));
+        view::rule_changes(before.as_ref(), &after)
     }
 }
 

@@ -441,7 +441,10 @@ impl FixtureWorld {
     }
 
     pub fn mapping_draft(&self) -> MappingDraft {
-        MappingDraft::from_mapping(&self.mapping, Some(self.mapping_version))
+        let mut d = MappingDraft::from_mapping(&self.mapping, Some(self.mapping_version));
+        d.name = "mapping.toml".into();
+        d.ledgers = vec![2021, 2022];
+        d
     }
 
     /// The messages sync sends at start-up.
@@ -569,6 +572,7 @@ impl FixtureWorld {
                 continue;
             }
             out.push(AuditEntryView {
+                changes: Vec::new(),
                 settlement_id: Some(sid.into()),
                 at: at(11, 6, 0),
                 actor: "sync".into(),
@@ -583,6 +587,7 @@ impl FixtureWorld {
             });
             for b in &s.batches {
                 out.push(AuditEntryView {
+                    changes: Vec::new(),
                     settlement_id: Some(sid.into()),
                     at: at(11, 6, 1),
                     actor: "sync".into(),
@@ -597,6 +602,7 @@ impl FixtureWorld {
                 });
                 if let Some(who) = &b.approved_by {
                     out.push(AuditEntryView {
+                        changes: Vec::new(),
                         settlement_id: Some(sid.into()),
                         at: at(11, 7, 2),
                         actor: who.clone(),
@@ -607,6 +613,7 @@ impl FixtureWorld {
                 }
                 if let Some(g) = &b.group_id {
                     out.push(AuditEntryView {
+                        changes: Vec::new(),
                         settlement_id: Some(sid.into()),
                         at: at(11, 7, 5),
                         actor: "sync".into(),
@@ -617,6 +624,7 @@ impl FixtureWorld {
                 }
                 if let Some(r) = &b.request_id {
                     out.push(AuditEntryView {
+                        changes: Vec::new(),
                         settlement_id: Some(sid.into()),
                         at: at(11, 7, 6),
                         actor: "sync".into(),
@@ -630,6 +638,7 @@ impl FixtureWorld {
                     BatchState::Rejected | BatchState::Posted | BatchState::Imported
                 ) {
                     out.push(AuditEntryView {
+                        changes: Vec::new(),
                         settlement_id: Some(sid.into()),
                         at: b.updated_at.unwrap_or(at(11, 7, 30)),
                         actor: "ebs".into(),

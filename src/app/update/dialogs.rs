@@ -51,6 +51,12 @@ pub(super) fn on_dialog_key(s: &mut AppState, key: Key, ev: KeyEvent, fx: &mut V
         },
         Some(Dialog::RuleEditor(mut ed)) => match action {
             Some(Action::Cancel) => {}
+            // replacing an account: the account is the only field
+            Some(Action::NextField | Action::PrevField | Action::ToggleAp)
+                if ed.replace.is_some() =>
+            {
+                s.dialog = Some(Dialog::RuleEditor(ed));
+            }
             Some(Action::NextField) => {
                 ed.focus = (ed.focus + 1) % ed.fields.len();
                 ed.refocus();
@@ -72,6 +78,17 @@ pub(super) fn on_dialog_key(s: &mut AppState, key: Key, ev: KeyEvent, fx: &mut V
                     ed.focus = ACCOUNT_FIELD;
                     ed.refocus();
                     s.dialog = Some(Dialog::RuleEditor(ed));
+                    return;
+                }
+                if let Some(from) = &ed.replace {
+                    let n = s
+                        .mapping
+                        .draft
+                        .as_mut()
+                        .map_or(0, |d| d.replace_account(from, &rule.account));
+                    let msg = format!("{from} → {}: {n} rule(s) changed", rule.account);
+                    set_message(s, MessageLevel::Info, msg);
+                    preview(s, fx);
                     return;
                 }
                 if let Some(d) = &mut s.mapping.draft {

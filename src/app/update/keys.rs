@@ -5,7 +5,9 @@ use crossterm::event::KeyEvent;
 use super::confirm::{Intent, archive_confirm, ask_reversal, propose_confirm};
 use super::dialogs::on_dialog_key;
 use super::lists::{refilter, refilter_audit, refilter_batches};
-use super::mapping::{add_rule, delete_rule, edit_rule, forget_account_checks, save_mapping};
+use super::mapping::{
+    add_rule, delete_rule, edit_rule, forget_account_checks, replace_account, save_mapping,
+};
 use super::scrolling::{move_focus, page};
 use super::{context, set_message};
 use crate::app::effect::Effect;
@@ -212,6 +214,7 @@ pub(super) fn act(s: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         Action::AddRule => add_rule(s),
         Action::EditRule => edit_rule(s, fx),
         Action::DeleteRule => delete_rule(s),
+        Action::ReplaceAccount => replace_account(s, fx),
         Action::SaveMapping => save_mapping(s),
         Action::DiscardDraft => {
             s.mapping.draft = s.mapping.saved.clone();

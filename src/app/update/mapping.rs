@@ -102,6 +102,16 @@ pub(crate) fn forget_account_checks(
     ask_account(s, fx);
 }
 
+/// Opens the dialog replacing the selected rule's account in every rule of the draft.
+pub(super) fn replace_account(s: &mut AppState, fx: &mut Vec<Effect>) {
+    let i = s.mapping.cursor.selected;
+    if let Some(rule) = s.mapping.draft.as_ref().and_then(|d| d.rules.get(i)) {
+        let editor = RuleEditor::replacing(&rule.account);
+        s.dialog = Some(Dialog::RuleEditor(Box::new(editor)));
+        ask_account(s, fx);
+    }
+}
+
 pub(super) fn delete_rule(s: &mut AppState) {
     let i = s.mapping.cursor.selected;
     let Some(rule) = s.mapping.draft.as_ref().and_then(|d| d.rules.get(i)) else {
