@@ -955,6 +955,21 @@ pub struct BatchHistoryView {
     pub missing_since: Option<DateTime<Utc>>,
     /// The batch's audit entries, oldest first.
     pub entries: Vec<AuditEntryView>,
+    /// Each revision sent to EBS (original, reversal, correction), oldest first.
+    pub revisions: Vec<RevisionView>,
+}
+
+/// One revision of a batch as staged for EBS, from the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevisionView {
+    pub revision: u32,
+    /// `imported`, `staged`, or `reversal of rN`.
+    pub what: String,
+    pub journal_ids: Vec<String>,
+    pub journal_name: String,
+    pub debit: Decimal,
+    pub credit: Decimal,
+    pub currency: String,
 }
 
 /// What the sync layer is doing right now.

@@ -424,11 +424,13 @@ impl Inner {
         {
             journal_ids = rec.journal_ids.iter().map(|i| i.to_string()).collect();
         }
+        let revisions = revisions(&entries);
         Ok(view::BatchHistoryView {
             key: key.clone(),
             imported_at: imported.map(|e| e.time),
             journal_ids,
             missing_since: missing.map(|e| e.time),
+            revisions,
             entries: entries
                 .iter()
                 .map(|e| AuditEntryView {
@@ -460,6 +462,79 @@ impl Inner {
             })
             .collect())
     }
+}
+
+/// Each revision sent to EBS, from a batch's audit entries (oldest first): the staged
+/// batch gives journal name, totals and currency; the imported outcome and the
+/// reversal give the EBS journal ids.
+fn revisions(entries: &[crate::store::AuditEntry]) -> Vec<view::RevisionView> {
+    use crate::store::{AuditAction, ReversalDetails, StagingDetails};
+    let mut by: BTreeMap<u32, view::RevisionView> = BTreeMap::new();
+    let blank = |revision| view::RevisionView {
+        revision,
+        what: "staged".into(),
+        journal_ids: Vec::new(),
+        journal_name: String::new(),
+        debit: Default::default(),
+        credit: Default::default(),
+        currency: String::new(),
+    };
+    let fill = |r: &mut view::RevisionView, b: &crate::ebs::gl::GlBatch| {
+        let (dr, cr) = b.entered_totals();
+        r.journal_name = b.journal_name.clone();
+        r.debit = dr;
+        r.credit = cr;
+        r.currency = b.currency.clone();
+    };
+    let ids = |v: &[i64]| v.iter().map(i64::to_string).collect::<Vec<_>>();
+    for e in entries {
+        match e.action {
+            AuditAction::Staging => {
+                if let Ok(d) = StagingDetails::of(e) {
+                    let r = by.entry(d.revision).or_insert_with(|| blank(d.revision));
+                    fill(r, &d.batch);
+                }
+            }
+            AuditAction::Outcome => {
+                let get = |k: &str| e.details.get(k);
+                let rev = get("revision").and_then(|v| v.as_u64());
+                if let (Some(rev), Some("imported")) = (rev, get("status").and_then(|v| v.as_str()))
+                {
+                    let r = by.entry(rev as u32).or_insert_with(|| blank(rev as u32));
+                    if r.what == "staged" {
+                        r.what = "imported".into();
+                    }
+                    let journals = get("journals").and_then(|j| j.as_array());
+                    for j in journals.into_iter().flatten() {
+                        if let Some(v) = j.get("je_header_id") {
+                            r.journal_ids
+                                .push(v.as_str().map_or_else(|| v.to_string(), str::to_string));
+                        }
+                        if r.journal_name.is_empty()
+                            && let Some(n) = j.get("name").and_then(|n| n.as_str())
+                        {
+                            r.journal_name = n.to_string();
+                        }
+                    }
+                }
+            }
+            AuditAction::Reversal => {
+                if let Ok(d) = ReversalDetails::of(e) {
+                    let rev = d.reversal_revision.unwrap_or(d.revision + 1);
+                    let r = by.entry(rev).or_insert_with(|| blank(rev));
+                    r.what = format!("reversal of r{}", d.revision);
+                    if let Some(b) = &d.batch {
+                        fill(r, b);
+                    }
+                    if !d.journal_ids.is_empty() {
+                        r.journal_ids = ids(&d.journal_ids);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    by.into_values().collect()
 }
 
 /// A one-line reading of an audit entry's details (the batch body left out).
