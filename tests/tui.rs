@@ -270,6 +270,12 @@ fn snapshot_review() {
         h.open(DE);
         h.key(KeyCode::Char('l'));
     });
+    snap("review_foreign_currency", |h| {
+        h.open(DE);
+        let d = fixtures::foreign_currency(h.world.detail(DE).unwrap());
+        h.send(Msg::DetailLoaded(Box::new(d)));
+        h.key(KeyCode::Tab);
+    });
     snap("review_journal_october", |h| {
         h.open(US);
         h.key(KeyCode::Tab);
@@ -2025,4 +2031,27 @@ fn revised_batch_shows_its_revisions() {
         assert!(screen.contains(want), "{want} missing:\n{screen}");
     }
     snap("batches_revisions", build);
+}
+
+/// Issue 16: a settlement posted into a ledger of another currency shows the ledger by
+/// name and currency, and (wide) the accounted amounts per journal line.
+#[test]
+fn foreign_currency_review_shows_ledger_and_accounted_amounts() {
+    let mut h = Harness::new((160, 48));
+    h.open(DE);
+    let d = fixtures::foreign_currency(h.world.detail(DE).unwrap());
+    let (dr, _) = d.accounted[0][0].unwrap();
+    h.send(Msg::DetailLoaded(Box::new(d)));
+    let screen = h.screen();
+    for want in [
+        "US Primary Ledger (ledger 1, Amazon)",
+        "ledger currency USD",
+        "acc. dr",
+        "accounted (USD)",
+    ] {
+        assert!(screen.contains(want), "{want} missing:\n{screen}");
+    }
+    if !dr.is_zero() {
+        assert!(screen.contains(&dr.to_string()), "{dr} missing:\n{screen}");
+    }
 }

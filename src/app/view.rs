@@ -137,6 +137,8 @@ impl SettlementSummaryView {
 pub struct PostTarget {
     pub ledger: String,
     pub operating_unit: String,
+    /// The ledger's currency as EBS holds it, once read.
+    pub ledger_currency: Option<Currency>,
 }
 
 /// One EBS interface line error.
@@ -387,6 +389,9 @@ pub struct SettlementDetail {
     /// Per group, the mapping rule its rows follow (empty: not known, then a
     /// journal line cannot be followed to its rows).
     pub group_rules: Vec<Option<usize>>,
+    /// Per journal (index into `proposal.journals`), per line, the accounted debit and
+    /// credit in the ledger currency; empty when the ledger currency is the settlement's.
+    pub accounted: Vec<Vec<Option<(Decimal, Decimal)>>>,
 }
 
 fn amount(a: Decimal, c: &Currency) -> String {
@@ -475,6 +480,7 @@ impl SettlementDetail {
             verdicts: Vec::new(),
             period_groups: Vec::new(),
             group_rules: Vec::new(),
+            accounted: Vec::new(),
         };
         detail.verdicts = detail.compute_verdicts();
         detail

@@ -195,10 +195,12 @@ impl Inner {
                     None => format!("ledger {} ({})", r.ledger_id, r.je_source),
                 },
                 operating_unit: format!("org {}", r.org_id),
+                ledger_currency: None,
             },
             None => PostTarget {
                 ledger: "no [[routing]] entry".into(),
                 operating_unit: "-".into(),
+                ledger_currency: None,
             },
         }
     }
@@ -332,7 +334,8 @@ impl Inner {
             mut proposal,
             calendar,
             timezone,
-            ..
+            ledger,
+            gl,
         } = built;
         let index = crate::ledger::periods::PeriodIndex::new(calendar, timezone);
         // what is shown is what would be posted: the stored journals
@@ -365,9 +368,19 @@ impl Inner {
             }),
             None => None,
         };
+        // the ledger by name and currency as EBS holds it
+        let mut target = self.target(&rec.marketplace_id);
+        if let (Some(l), Some(r)) = (&ledger, self.ctx.config.routing_for(&rec.marketplace_id)) {
+            target.ledger = format!("{} (ledger {}, {})", l.name, r.ledger_id, r.je_source);
+            target.ledger_currency = Some(crate::ledger::money::Currency::new(&l.currency));
+        }
+        let foreign = target
+            .ledger_currency
+            .as_ref()
+            .is_some_and(|c| c != &rec.summary.currency);
         let mut detail = SettlementDetail::new(
             summary,
-            self.target(&rec.marketplace_id),
+            target,
             rows,
             proposal,
             batches,
@@ -378,6 +391,9 @@ impl Inner {
         // journal line to its rows
         detail.assign_periods(&index, rec.summary.end);
         detail.set_group_rules(&mapping, &rec.marketplace_id);
+        if foreign && let batches::Gl::Batches(gl) = &gl {
+            detail.accounted = accounted(&detail.proposal.journals, gl);
+        }
         Ok(detail)
     }
 
@@ -462,6 +478,31 @@ impl Inner {
             })
             .collect())
     }
+}
+
+/// The accounted (ledger currency) debit and credit of each journal line: the GL batch
+/// of the journal's period has one line per journal line, in order (see `convert`).
+fn accounted(
+    journals: &[Journal],
+    gl: &[crate::ebs::gl::GlBatch],
+) -> Vec<Vec<Option<(rust_decimal::Decimal, rust_decimal::Decimal)>>> {
+    journals
+        .iter()
+        .map(|j| {
+            let batch = gl.iter().find(|b| b.period_name == j.period);
+            j.lines
+                .iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    let g = batch?.lines.get(i).filter(|g| g.account == l.account)?;
+                    Some((
+                        g.accounted_dr.unwrap_or_default(),
+                        g.accounted_cr.unwrap_or_default(),
+                    ))
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// Each revision sent to EBS, from a batch's audit entries (oldest first): the staged
