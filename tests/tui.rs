@@ -9,7 +9,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent,
 use ml_connector::app::state::{ConfirmAction, Dialog, Drill, Screen};
 use ml_connector::app::view::{
     ApprovalRefusal, AuditEntryView, BatchHistoryView, BatchKey, BatchView, ReversalPlanView,
-    SettlementDetail,
+    RevisionView, SettlementDetail,
 };
 use ml_connector::app::{AppState, Effect, Msg, update};
 use ml_connector::cli::bench_tui::data as bench_data;
@@ -105,7 +105,16 @@ impl Harness {
                             None => Ok(()),
                         },
                     }],
-                    Effect::LoadHistory(key) => vec![Msg::BatchHistory(vanished_history(key))],
+                    Effect::LoadHistory(key) => {
+                        let revised = self.state.batches.all.iter().any(|b| {
+                            &b.key == key && b.revision > 1 && b.state != BatchState::Vanished
+                        });
+                        vec![Msg::BatchHistory(if revised {
+                            revised_history(key)
+                        } else {
+                            vanished_history(key)
+                        })]
+                    }
                     Effect::LoadOrder(id) => vec![Msg::OrderLoaded {
                         order_id: id.clone(),
                         order: fixture_order(id),
@@ -260,6 +269,12 @@ fn snapshot_review() {
     snap("review_rejected_period", |h| {
         h.open(DE);
         h.key(KeyCode::Char('l'));
+    });
+    snap("review_foreign_currency", |h| {
+        h.open(DE);
+        let d = fixtures::foreign_currency(h.world.detail(DE).unwrap());
+        h.send(Msg::DetailLoaded(Box::new(d)));
+        h.key(KeyCode::Tab);
     });
     snap("review_journal_october", |h| {
         h.open(US);
@@ -1013,6 +1028,31 @@ fn vanished_history(key: &BatchKey) -> BatchHistoryView {
                 "outcome",
                 "status=vanished journals=[51234]",
             ),
+        ],
+        revisions: Vec::new(),
+    }
+}
+
+/// The history of a batch posted, then reversed: one line per revision.
+fn revised_history(key: &BatchKey) -> BatchHistoryView {
+    let rev = |revision, what: &str, id: &str, name: &str| RevisionView {
+        revision,
+        what: what.into(),
+        journal_ids: vec![id.into()],
+        journal_name: name.into(),
+        debit: rust_decimal::Decimal::new(123456, 2),
+        credit: rust_decimal::Decimal::new(123456, 2),
+        currency: "EUR".into(),
+    };
+    BatchHistoryView {
+        key: key.clone(),
+        imported_at: Some(at(11, 7, 12)),
+        journal_ids: vec!["51234".into()],
+        missing_since: None,
+        entries: Vec::new(),
+        revisions: vec![
+            rev(1, "imported", "51234", "AMZ 2025-09 r1"),
+            rev(2, "reversal of r1", "51301", "AMZ 2025-09 r2 reversal"),
         ],
     }
 }
@@ -2053,4 +2093,58 @@ fn from_an_order_to_its_order_data() {
     h.key(KeyCode::Esc);
     h.key(KeyCode::Enter);
     assert!(h.take_effects().is_empty());
+}
+
+/// Issue 16: a batch posted twice (original, then its reversal) lists both revisions
+/// with journal id and name, debit, credit and currency.
+#[test]
+fn revised_batch_shows_its_revisions() {
+    let build = |h: &mut Harness| {
+        let mut b = batch(h, DE, "2025-09");
+        b.state = BatchState::Reversed;
+        b.revision = 2;
+        h.send(Msg::BatchUpdated(b));
+        h.serve();
+        select_batch(h, DE, "2025-09");
+        h.serve();
+    };
+    let mut h = Harness::new((160, 48));
+    build(&mut h);
+    let screen = h.screen();
+    for want in [
+        "Revisions in EBS",
+        "r1  imported",
+        "51234",
+        "AMZ 2025-09 r1",
+        "r2  reversal of r1",
+        "51301",
+        "1234.56",
+        "EUR",
+    ] {
+        assert!(screen.contains(want), "{want} missing:\n{screen}");
+    }
+    snap("batches_revisions", build);
+}
+
+/// Issue 16: a settlement posted into a ledger of another currency shows the ledger by
+/// name and currency, and (wide) the accounted amounts per journal line.
+#[test]
+fn foreign_currency_review_shows_ledger_and_accounted_amounts() {
+    let mut h = Harness::new((160, 48));
+    h.open(DE);
+    let d = fixtures::foreign_currency(h.world.detail(DE).unwrap());
+    let (dr, _) = d.accounted[0][0].unwrap();
+    h.send(Msg::DetailLoaded(Box::new(d)));
+    let screen = h.screen();
+    for want in [
+        "US Primary Ledger (ledger 1, Amazon)",
+        "ledger currency USD",
+        "acc. dr",
+        "accounted (USD)",
+    ] {
+        assert!(screen.contains(want), "{want} missing:\n{screen}");
+    }
+    if !dr.is_zero() {
+        assert!(screen.contains(&dr.to_string()), "{dr} missing:\n{screen}");
+    }
 }

@@ -139,6 +139,8 @@ impl SettlementSummaryView {
 pub struct PostTarget {
     pub ledger: String,
     pub operating_unit: String,
+    /// The ledger's currency as EBS holds it, once read.
+    pub ledger_currency: Option<Currency>,
 }
 
 /// One EBS interface line error.
@@ -389,6 +391,9 @@ pub struct SettlementDetail {
     /// Per group, the mapping rule its rows follow (empty: not known, then a
     /// journal line cannot be followed to its rows).
     pub group_rules: Vec<Option<usize>>,
+    /// Per journal (index into `proposal.journals`), per line, the accounted debit and
+    /// credit in the ledger currency; empty when the ledger currency is the settlement's.
+    pub accounted: Vec<Vec<Option<(Decimal, Decimal)>>>,
 }
 
 fn amount(a: Decimal, c: &Currency) -> String {
@@ -477,6 +482,7 @@ impl SettlementDetail {
             verdicts: Vec::new(),
             period_groups: Vec::new(),
             group_rules: Vec::new(),
+            accounted: Vec::new(),
         };
         detail.verdicts = detail.compute_verdicts();
         detail
@@ -872,6 +878,21 @@ pub struct BatchHistoryView {
     pub missing_since: Option<DateTime<Utc>>,
     /// The batch's audit entries, oldest first.
     pub entries: Vec<AuditEntryView>,
+    /// Each revision sent to EBS (original, reversal, correction), oldest first.
+    pub revisions: Vec<RevisionView>,
+}
+
+/// One revision of a batch as staged for EBS, from the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevisionView {
+    pub revision: u32,
+    /// `imported`, `staged`, or `reversal of rN`.
+    pub what: String,
+    pub journal_ids: Vec<String>,
+    pub journal_name: String,
+    pub debit: Decimal,
+    pub credit: Decimal,
+    pub currency: String,
 }
 
 /// What the sync layer is doing right now.

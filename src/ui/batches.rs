@@ -10,7 +10,8 @@ use super::theme::Theme;
 use super::widgets::{empty_note, money, pane, right, windowed_table};
 use crate::app::layout;
 use crate::app::state::{AppState, BatchPane};
-use crate::app::view::{BatchView, ErrorRow, LineErrorView};
+use crate::app::view::{BatchHistoryView, BatchView, ErrorRow, LineErrorView};
+use crate::ledger::money::Currency;
 use crate::ledger::state::BatchState;
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
@@ -134,6 +135,30 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         vanished(f, bottom, x, s, pane(title, focused, t), t);
         return;
     }
+    // a batch posted more than once: its revisions below its errors
+    let bottom = match sel.and_then(|x| s.histories.get(&x.key)) {
+        Some(h) if !h.revisions.is_empty() && bottom.height >= 8 => {
+            let n = (h.revisions.len() as u16 + 2).min(bottom.height / 2);
+            let below = Rect {
+                y: bottom.y + bottom.height - n,
+                height: n,
+                ..bottom
+            };
+            f.render_widget(
+                Paragraph::new(revision_lines(h, t)).block(pane(
+                    Line::from(Span::styled(" Revisions in EBS ", t.title())),
+                    false,
+                    t,
+                )),
+                below,
+            );
+            Rect {
+                height: bottom.height - n,
+                ..bottom
+            }
+        }
+        _ => bottom,
+    };
     // what EBS said, in words; the line as the orders behind it
     let orders = |e: &LineErrorView| {
         let ids = e.order_ids(sid);
@@ -241,6 +266,7 @@ fn vanished(f: &mut Frame, area: Rect, x: &BatchView, s: &AppState, block: Block
         Span::raw(" archive (nothing sent to EBS)"),
     ]));
     if let Some(h) = s.histories.get(&x.key) {
+        lines.extend(revision_lines(h, t));
         lines.push(Line::from(Span::styled("History", t.header())));
         let room = area.height.saturating_sub(2 + lines.len() as u16) as usize;
         let skip = h.entries.len().saturating_sub(room);
@@ -255,4 +281,31 @@ fn vanished(f: &mut Frame, area: Rect, x: &BatchView, s: &AppState, block: Block
         Paragraph::new(lines).block(block).wrap(Wrap { trim: true }),
         area,
     );
+}
+
+/// One line per revision sent to EBS: what it was, its journal(s), debit, credit, currency.
+fn revision_lines<'a>(h: &BatchHistoryView, t: &Theme) -> Vec<Line<'a>> {
+    h.revisions
+        .iter()
+        .map(|r| {
+            let scale = Currency::new(&r.currency).scale();
+            let ids = if r.journal_ids.is_empty() {
+                "—".to_string()
+            } else {
+                r.journal_ids.join(",")
+            };
+            Line::from(vec![
+                Span::styled(format!("r{:<3}", r.revision), t.title()),
+                Span::raw(format!(
+                    "{:<14} {:<8} {:<18} Dr {:>10} Cr {:>10} {}",
+                    r.what,
+                    ids,
+                    r.journal_name,
+                    money(r.debit, scale),
+                    money(r.credit, scale),
+                    r.currency
+                )),
+            ])
+        })
+        .collect()
 }

@@ -63,6 +63,10 @@ fn header(f: &mut Frame, area: Rect, d: &SettlementDetail, s: &AppState, t: &The
         Span::styled(" → ", t.dim()),
         Span::raw(format!("{} / {}", d.target.ledger, d.target.operating_unit)),
     ])];
+    if let Some(c) = &d.target.ledger_currency {
+        lines[0].push_span(Span::styled(" ledger currency ", t.dim()));
+        lines[0].push_span(Span::raw(c.code().to_string()));
+    }
     if s.loading_detail.is_some() {
         lines[0].push_span(Span::styled(" (refreshing…)", t.dim()));
     }
@@ -376,7 +380,18 @@ fn journal(f: &mut Frame, area: Rect, d: &SettlementDetail, s: &AppState, t: &Th
     } else {
         Span::styled(" UNBALANCED ", t.error())
     };
-    let bottom = Line::from(vec![
+    // a foreign-currency settlement: the ledger's accounted amounts beside the entered ones
+    let accounted = d
+        .accounted
+        .get(s.review.period)
+        .filter(|a| !a.is_empty() && area.width >= 70);
+    let ledger_currency = d
+        .target
+        .ledger_currency
+        .clone()
+        .unwrap_or_else(|| d.summary.currency.clone());
+    let lscale = ledger_currency.scale();
+    let mut bottom = Line::from(vec![
         Span::raw(format!(
             " Dr {} · Cr {} ·",
             money(j.total_debit, scale),
@@ -384,23 +399,53 @@ fn journal(f: &mut Frame, area: Rect, d: &SettlementDetail, s: &AppState, t: &Th
         )),
         balance,
     ]);
+    if let Some(a) = accounted {
+        let (dr, cr) = a.iter().flatten().fold(
+            Default::default(),
+            |(x, y): (rust_decimal::Decimal, _), (d, c)| (x + d, y + c),
+        );
+        bottom.push_span(Span::raw(format!(
+            "· accounted ({}) Dr {} · Cr {} ",
+            ledger_currency.code(),
+            money(dr, lscale),
+            money(cr, lscale)
+        )));
+    }
     let block = pane(Line::from(title), focused, t).title_bottom(bottom);
     let zero = &j.zero_net;
     let ar = ar_lines(d, &j.period);
     let n = j.lines.len() + zero.len() + ar.len();
+    let mut header = vec!["", "account", "label", "debit", "credit", "rows"];
+    let mut widths = vec![
+        Constraint::Length(1),
+        Constraint::Length(20),
+        Constraint::Min(12),
+        Constraint::Length(11),
+        Constraint::Length(11),
+        Constraint::Length(6),
+    ];
+    if accounted.is_some() {
+        // the accounted pair takes the place of the row count
+        header.pop();
+        widths.pop();
+        header.extend(["acc. dr", "acc. cr"]);
+        widths.extend([Constraint::Length(10), Constraint::Length(10)]);
+    }
+    let acc_cells = |i: usize| -> Vec<Cell> {
+        match accounted {
+            None => Vec::new(),
+            Some(a) => match a.get(i).copied().flatten() {
+                Some((dr, cr)) => vec![right(dr_cr(dr, lscale)), right(dr_cr(cr, lscale))],
+                None => vec![right(""), right("")],
+            },
+        }
+    };
     windowed_table(
         f,
         area,
         block,
-        vec!["", "account", "label", "debit", "credit", "rows"],
-        vec![
-            Constraint::Length(1),
-            Constraint::Length(20),
-            Constraint::Min(12),
-            Constraint::Length(11),
-            Constraint::Length(11),
-            Constraint::Length(6),
-        ],
+        header,
+        widths,
         n,
         &s.review.lines,
         focused,
@@ -417,14 +462,19 @@ fn journal(f: &mut Frame, area: Rect, d: &SettlementDetail, s: &AppState, t: &Th
                     LineKind::Clearing => "=",
                     LineKind::Mapped => "",
                 };
-                let row = Row::new(vec![
+                let mut cells = vec![
                     Cell::from(mark),
                     Cell::from(l.account.clone()),
                     Cell::from(label),
                     right(dr_cr(l.debit, scale)),
                     right(dr_cr(l.credit, scale)),
                     right(l.rows.to_string()),
-                ]);
+                ];
+                if accounted.is_some() {
+                    cells.pop();
+                    cells.extend(acc_cells(i));
+                }
+                let row = Row::new(cells);
                 match l.kind {
                     LineKind::Suspense | LineKind::Difference => row.style(t.unmapped()),
                     _ => row,

@@ -195,10 +195,12 @@ impl Inner {
                     None => format!("ledger {} ({})", r.ledger_id, r.je_source),
                 },
                 operating_unit: format!("org {}", r.org_id),
+                ledger_currency: None,
             },
             None => PostTarget {
                 ledger: "no [[routing]] entry".into(),
                 operating_unit: "-".into(),
+                ledger_currency: None,
             },
         }
     }
@@ -332,7 +334,8 @@ impl Inner {
             mut proposal,
             calendar,
             timezone,
-            ..
+            ledger,
+            gl,
         } = built;
         let index = crate::ledger::periods::PeriodIndex::new(calendar, timezone);
         // what is shown is what would be posted: the stored journals
@@ -365,9 +368,19 @@ impl Inner {
             }),
             None => None,
         };
+        // the ledger by name and currency as EBS holds it
+        let mut target = self.target(&rec.marketplace_id);
+        if let (Some(l), Some(r)) = (&ledger, self.ctx.config.routing_for(&rec.marketplace_id)) {
+            target.ledger = format!("{} (ledger {}, {})", l.name, r.ledger_id, r.je_source);
+            target.ledger_currency = Some(crate::ledger::money::Currency::new(&l.currency));
+        }
+        let foreign = target
+            .ledger_currency
+            .as_ref()
+            .is_some_and(|c| c != &rec.summary.currency);
         let mut detail = SettlementDetail::new(
             summary,
-            self.target(&rec.marketplace_id),
+            target,
             rows,
             proposal,
             batches,
@@ -378,6 +391,9 @@ impl Inner {
         // journal line to its rows
         detail.assign_periods(&index, rec.summary.end);
         detail.set_group_rules(&mapping, &rec.marketplace_id);
+        if foreign && let batches::Gl::Batches(gl) = &gl {
+            detail.accounted = accounted(&detail.proposal.journals, gl);
+        }
         Ok(detail)
     }
 
@@ -424,11 +440,13 @@ impl Inner {
         {
             journal_ids = rec.journal_ids.iter().map(|i| i.to_string()).collect();
         }
+        let revisions = revisions(&entries);
         Ok(view::BatchHistoryView {
             key: key.clone(),
             imported_at: imported.map(|e| e.time),
             journal_ids,
             missing_since: missing.map(|e| e.time),
+            revisions,
             entries: entries
                 .iter()
                 .map(|e| AuditEntryView {
@@ -486,6 +504,104 @@ impl Inner {
         let before = parsed(version("previous_version"));
         view::rule_changes(before.as_ref(), &after)
     }
+}
+
+/// The accounted (ledger currency) debit and credit of each journal line: the GL batch
+/// of the journal's period has one line per journal line, in order (see `convert`).
+fn accounted(
+    journals: &[Journal],
+    gl: &[crate::ebs::gl::GlBatch],
+) -> Vec<Vec<Option<(rust_decimal::Decimal, rust_decimal::Decimal)>>> {
+    journals
+        .iter()
+        .map(|j| {
+            let batch = gl.iter().find(|b| b.period_name == j.period);
+            j.lines
+                .iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    let g = batch?.lines.get(i).filter(|g| g.account == l.account)?;
+                    Some((
+                        g.accounted_dr.unwrap_or_default(),
+                        g.accounted_cr.unwrap_or_default(),
+                    ))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Each revision sent to EBS, from a batch's audit entries (oldest first): the staged
+/// batch gives journal name, totals and currency; the imported outcome and the
+/// reversal give the EBS journal ids.
+fn revisions(entries: &[crate::store::AuditEntry]) -> Vec<view::RevisionView> {
+    use crate::store::{AuditAction, ReversalDetails, StagingDetails};
+    let mut by: BTreeMap<u32, view::RevisionView> = BTreeMap::new();
+    let blank = |revision| view::RevisionView {
+        revision,
+        what: "staged".into(),
+        journal_ids: Vec::new(),
+        journal_name: String::new(),
+        debit: Default::default(),
+        credit: Default::default(),
+        currency: String::new(),
+    };
+    let fill = |r: &mut view::RevisionView, b: &crate::ebs::gl::GlBatch| {
+        let (dr, cr) = b.entered_totals();
+        r.journal_name = b.journal_name.clone();
+        r.debit = dr;
+        r.credit = cr;
+        r.currency = b.currency.clone();
+    };
+    let ids = |v: &[i64]| v.iter().map(i64::to_string).collect::<Vec<_>>();
+    for e in entries {
+        match e.action {
+            AuditAction::Staging => {
+                if let Ok(d) = StagingDetails::of(e) {
+                    let r = by.entry(d.revision).or_insert_with(|| blank(d.revision));
+                    fill(r, &d.batch);
+                }
+            }
+            AuditAction::Outcome => {
+                let get = |k: &str| e.details.get(k);
+                let rev = get("revision").and_then(|v| v.as_u64());
+                if let (Some(rev), Some("imported")) = (rev, get("status").and_then(|v| v.as_str()))
+                {
+                    let r = by.entry(rev as u32).or_insert_with(|| blank(rev as u32));
+                    if r.what == "staged" {
+                        r.what = "imported".into();
+                    }
+                    let journals = get("journals").and_then(|j| j.as_array());
+                    for j in journals.into_iter().flatten() {
+                        if let Some(v) = j.get("je_header_id") {
+                            r.journal_ids
+                                .push(v.as_str().map_or_else(|| v.to_string(), str::to_string));
+                        }
+                        if r.journal_name.is_empty()
+                            && let Some(n) = j.get("name").and_then(|n| n.as_str())
+                        {
+                            r.journal_name = n.to_string();
+                        }
+                    }
+                }
+            }
+            AuditAction::Reversal => {
+                if let Ok(d) = ReversalDetails::of(e) {
+                    let rev = d.reversal_revision.unwrap_or(d.revision + 1);
+                    let r = by.entry(rev).or_insert_with(|| blank(rev));
+                    r.what = format!("reversal of r{}", d.revision);
+                    if let Some(b) = &d.batch {
+                        fill(r, b);
+                    }
+                    if !d.journal_ids.is_empty() {
+                        r.journal_ids = ids(&d.journal_ids);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    by.into_values().collect()
 }
 
 /// A one-line reading of an audit entry's details (the batch body left out).

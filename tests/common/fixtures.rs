@@ -175,6 +175,7 @@ impl FixtureWorld {
             let target = PostTarget {
                 ledger: spec.ledger.into(),
                 operating_unit: spec.ou.into(),
+                ledger_currency: None,
             };
             let proposal = propose(&mapping, &parsed.rows, &view, spec.marketplace);
             let batches = batches_of(&proposal, &target);
@@ -705,4 +706,25 @@ pub fn account_check(account: &str) -> AccountCheck {
             reason: "EF04 no such code combination".into(),
         },
     }
+}
+
+/// A settlement posted into a ledger of another currency (issue 16): the EUR settlement
+/// into a USD ledger as EBS names it, with every line's accounted amounts at 1.0850.
+#[allow(dead_code)]
+pub fn foreign_currency(mut d: SettlementDetail) -> SettlementDetail {
+    let rate = Decimal::new(10850, 4);
+    d.target.ledger = "US Primary Ledger (ledger 1, Amazon)".into();
+    d.target.ledger_currency = Some(Currency::new("USD"));
+    d.accounted = d
+        .proposal
+        .journals
+        .iter()
+        .map(|j| {
+            j.lines
+                .iter()
+                .map(|l| Some(((l.debit * rate).round_dp(2), (l.credit * rate).round_dp(2))))
+                .collect()
+        })
+        .collect();
+    d
 }

@@ -283,7 +283,13 @@ fn focus_requests(s: &mut AppState, fx: &mut Vec<Effect>) {
         {
             fx.push(Effect::LoadPostedDiff(key.clone()));
         }
-        if state == BatchState::Vanished
+        // a vanished batch, and one posted more than once, show their history
+        let revised = s
+            .batches
+            .all
+            .iter()
+            .any(|b| b.key == key && (b.revision > 1 || b.state == BatchState::Reversed));
+        if (state == BatchState::Vanished || revised)
             && !s.histories.contains_key(&key)
             && s.asked_history.insert(key.clone())
         {

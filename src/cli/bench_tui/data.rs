@@ -144,6 +144,7 @@ pub fn generated_detail(text: &str) -> SettlementDetail {
     let target = PostTarget {
         ledger: "US Primary Ledger".into(),
         operating_unit: "Vision Operations (204)".into(),
+        ledger_currency: None,
     };
     let batches = batches_of(&proposal, &target);
     SettlementDetail::new(
