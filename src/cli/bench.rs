@@ -1,21 +1,23 @@
 //! `ml-connector bench settlement`: parse + map + journal speed on a generated
-//! million-row V2 file, beside `wc -l` and a plain Python csv + Decimal script.
+//! million-row V2 file (the mix of a real settlement, see
+//! `settlement_file::generate`), in process and as `settlement preview
+//! --format json`, beside `wc -l` and a plain Python csv + Decimal script.
 //!
 //! Run it on a release build: `cargo run --release -- bench settlement`.
 
 use super::output::{errln, outln};
+
+pub(crate) mod settlement_file;
+
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
-use rust_decimal::Decimal;
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::settlement::{with_settlement_file, with_settlement_text};
+use super::settlement::{propose_settlement_file, with_settlement_text};
 use crate::ledger::journal::{Proposal, propose_file};
 use crate::ledger::mapping::Mapping;
 use crate::ledger::money::format_amount;
@@ -71,257 +73,18 @@ pub fn run(args: BenchArgs) -> Result<i32> {
     }
 }
 
-const HEADER: &str = "settlement-id\tsettlement-start-date\tsettlement-end-date\tdeposit-date\ttotal-amount\tcurrency\ttransaction-type\torder-id\tmerchant-order-id\tadjustment-id\tshipment-id\tmarketplace-name\tamount-type\tamount-description\tamount\tfulfillment-id\tposted-date\tposted-date-time\torder-item-code\tmerchant-order-item-id\tmerchant-adjustment-item-id\tsku\tquantity-purchased\tpromotion-id";
-
-const SETTLEMENT_ID: &str = "19870040121";
-
-/// One body row in cents.
-struct GenRow<'s> {
-    transaction_type: &'s str,
-    amount_type: &'s str,
-    description: &'s str,
-    cents: i64,
-}
-
-/// Writes `rows` body rows of a realistic US FBA settlement (orders with
-/// price, tax, shipping, promotions, fees and marketplace-facilitator tax;
-/// refunds; account-level fees, reserves and reimbursements), deterministic
-/// for a seed. Calls `line` for each complete text line; returns the total in cents.
-fn generate(rows: usize, seed: u64, mut line: impl FnMut(&str) -> Result<()>) -> Result<i64> {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let start = chrono::NaiveDate::from_ymd_opt(2025, 9, 24).expect("valid date");
-    // 14 days from 2025-09-24 08:00 UTC, across the month end
-    let window_secs = 14 * 86_400i64;
-    let mut buf = String::with_capacity(512);
-    let mut total = 0i64;
-    let mut written = 0usize;
-    let mut order = 0u64;
-    let mut group: Vec<GenRow<'static>> = Vec::with_capacity(16);
-    while written < rows {
-        order += 1;
-        group.clear();
-        let kind = rng.random_range(0..100);
-        let offset = rng.random_range(0..window_secs);
-        let posted =
-            start.and_hms_opt(8, 0, 0).expect("valid time") + chrono::Duration::seconds(offset);
-        let qty = rng.random_range(1..4i64);
-        let price = rng.random_range(500..15_000i64) * qty;
-        let (tt, marketplace) = match kind {
-            0..=89 => ("Order", "Amazon.com"),
-            90..=96 => ("Refund", "Amazon.com"),
-            _ => ("other-transaction", ""),
-        };
-        match tt {
-            "Order" => {
-                let tax = price * 8 / 100;
-                let ship = if rng.random_bool(0.3) {
-                    rng.random_range(299..999)
-                } else {
-                    0
-                };
-                group.push(GenRow {
-                    transaction_type: tt,
-                    amount_type: "ItemPrice",
-                    description: "Principal",
-                    cents: price,
-                });
-                group.push(GenRow {
-                    transaction_type: tt,
-                    amount_type: "ItemPrice",
-                    description: "Tax",
-                    cents: tax,
-                });
-                group.push(GenRow {
-                    transaction_type: tt,
-                    amount_type: "ItemWithheldTax",
-                    description: "MarketplaceFacilitatorTax-Principal",
-                    cents: -tax,
-                });
-                if ship > 0 {
-                    group.push(GenRow {
-                        transaction_type: tt,
-                        amount_type: "ItemPrice",
-                        description: "Shipping",
-                        cents: ship,
-                    });
-                    group.push(GenRow {
-                        transaction_type: tt,
-                        amount_type: "Promotion",
-                        description: "Shipping",
-                        cents: -ship,
-                    });
-                }
-                group.push(GenRow {
-                    transaction_type: tt,
-                    amount_type: "ItemFees",
-                    description: "Commission",
-                    cents: -(price * 15 / 100),
-                });
-                group.push(GenRow {
-                    transaction_type: tt,
-                    amount_type: "ItemFees",
-                    description: "FBAPerUnitFulfillmentFee",
-                    cents: -rng.random_range(300..900) * qty,
-                });
-                if rng.random_bool(0.1) {
-                    group.push(GenRow {
-                        transaction_type: tt,
-                        amount_type: "ItemFees",
-                        description: "VariableClosingFee",
-                        cents: -180,
-                    });
-                }
-            }
-            "Refund" => {
-                let tax = price * 8 / 100;
-                group.push(GenRow {
-                    transaction_type: tt,
-                    amount_type: "ItemPrice",
-                    description: "Principal",
-                    cents: -price,
-                });
-                group.push(GenRow {
-                    transaction_type: tt,
-                    amount_type: "ItemPrice",
-                    description: "Tax",
-                    cents: -tax,
-                });
-                group.push(GenRow {
-                    transaction_type: tt,
-                    amount_type: "ItemWithheldTax",
-                    description: "MarketplaceFacilitatorTax-Principal",
-                    cents: tax,
-                });
-                group.push(GenRow {
-                    transaction_type: tt,
-                    amount_type: "ItemFees",
-                    description: "Commission",
-                    cents: price * 15 / 100,
-                });
-                group.push(GenRow {
-                    transaction_type: tt,
-                    amount_type: "ItemFees",
-                    description: "RefundCommission",
-                    cents: -(price * 3 / 100).min(500),
-                });
-            }
-            _ => {
-                let (at, desc, cents) = match rng.random_range(0..6) {
-                    0 => (
-                        "other-transaction",
-                        "Storage Fee",
-                        -rng.random_range(100..50_000),
-                    ),
-                    1 => ("other-transaction", "Subscription Fee", -3999),
-                    2 => (
-                        "FBA Inventory Reimbursement",
-                        "WAREHOUSE_DAMAGE",
-                        rng.random_range(500..5_000),
-                    ),
-                    3 => (
-                        "other-transaction",
-                        "Current Reserve Amount",
-                        -rng.random_range(10_000..90_000),
-                    ),
-                    4 => (
-                        "other-transaction",
-                        "Previous Reserve Amount Balance",
-                        rng.random_range(10_000..90_000),
-                    ),
-                    _ => (
-                        "other-transaction",
-                        "FBA Inbound Transportation Fee",
-                        -rng.random_range(1_000..20_000),
-                    ),
-                };
-                group.push(GenRow {
-                    transaction_type: tt,
-                    amount_type: at,
-                    description: desc,
-                    cents,
-                });
-            }
-        }
-        let order_id = format!(
-            "11{}-{:07}-{:07}",
-            order % 10,
-            order % 10_000_000,
-            (order * 7919) % 10_000_000
-        );
-        let is_order = tt != "other-transaction";
-        for r in &group {
-            if written == rows {
-                break;
-            }
-            buf.clear();
-            let amount = format_amount(Decimal::new(r.cents, 2), 2);
-            writeln!(
-                buf,
-                "{SETTLEMENT_ID}\t\t\t\t\t\t{}\t{}\t{}\t{}\t{}\t{marketplace}\t{}\t{}\t{amount}\t{}\t{}\t{} UTC\t{}\t\t{}\t{}\t{}\t",
-                r.transaction_type,
-                if is_order { order_id.as_str() } else { "" },
-                if is_order { order_id.as_str() } else { "" },
-                if tt == "Refund" {
-                    "amzn1:crow:bench"
-                } else {
-                    ""
-                },
-                if tt == "Order" { "DxJ4pCnT9" } else { "" },
-                r.amount_type,
-                r.description,
-                if is_order { "AFN" } else { "" },
-                posted.format("%Y-%m-%d"),
-                posted.format("%Y-%m-%d %H:%M:%S"),
-                if is_order { "52318347895502" } else { "" },
-                if tt == "Refund" { "35819281734" } else { "" },
-                if is_order { "SKU-BENCH-042" } else { "" },
-                if tt == "Order" {
-                    qty.to_string()
-                } else {
-                    String::new()
-                },
-            )?;
-            line(&buf)?;
-            total += r.cents;
-            written += 1;
-        }
-    }
-    Ok(total)
-}
-
-/// Generates the file (two passes: the total first, for the summary row).
-fn write_file(path: &Path, rows: usize) -> Result<u64> {
-    let seed = 2025;
-    let total = generate(rows, seed, |_| Ok(()))?;
-    let f =
-        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-    let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-    writeln!(w, "{HEADER}")?;
-    writeln!(
-        w,
-        "{SETTLEMENT_ID}\t2025-09-24 08:00:00 UTC\t2025-10-08 08:00:00 UTC\t2025-10-10 08:00:00 UTC\t{}\tUSD\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t",
-        format_amount(Decimal::new(total, 2), 2)
-    )?;
-    generate(rows, seed, |l| Ok(w.write_all(l.as_bytes())?))?;
-    w.flush()?;
-    Ok(std::fs::metadata(path)?.len())
-}
-
 /// Parse + map + journal of a file with `parts` threads. One thread: one read,
-/// one text. More: what `settlement preview` does (read, validation and
-/// parsing in two halves from the first byte, see `with_settlement_file`).
+/// one text. More: what `settlement preview` does (a large UTF-8 file read
+/// and mapped in ranges on `parts` threads, see `propose_settlement_file`).
 fn engine_run(path: &Path, mapping: &Mapping, parts: usize) -> Result<Proposal> {
-    let propose = |file: &SettlementFile<'_>| {
-        let engine = super::settlement::file_engine(mapping, chrono_tz::UTC, file);
-        propose_file(file, &engine, parts).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
-    };
     if parts > 1 {
-        return with_settlement_file(path, None, propose);
+        return Ok(propose_settlement_file(path, None, mapping, chrono_tz::UTC, parts)?.proposal);
     }
     with_settlement_text(path, None, |text, charset| {
         let file = SettlementFile::parse(text, charset)
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        propose(&file)
+        let engine = super::settlement::file_engine(mapping, chrono_tz::UTC, &file);
+        propose_file(&file, &engine, 1).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
     })
 }
 
@@ -340,9 +103,14 @@ fn parse_only(path: &Path) -> Result<u64> {
     Ok(n)
 }
 
-/// Peak resident memory (Linux `VmHWM`), in bytes.
+/// Peak resident memory (Linux `VmHWM`) of this process, in bytes.
 fn peak_rss() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    peak_rss_of("self")
+}
+
+/// Peak resident memory (`VmHWM`) of process `pid` (or `self`), in bytes.
+fn peak_rss_of(pid: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
@@ -427,6 +195,65 @@ fn timed(cmd: &mut Command) -> Result<(String, Measure)> {
     Ok((stdout, Measure { wall, cpu }))
 }
 
+/// Runs a command to completion like [`timed`] and samples its peak resident
+/// memory (`VmHWM`, which only grows) every 2 ms while it runs.
+fn timed_peak(cmd: &mut Command) -> Result<(String, Measure, Option<u64>)> {
+    use std::io::Read as _;
+    let before = cpu_times();
+    let t = Instant::now();
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot run {cmd:?}"))?;
+    let pid = child.id().to_string();
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        move || {
+            let mut v = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut v);
+            }
+            v
+        }
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
+    let done = AtomicBool::new(false);
+    let (status, wall, out, err, peak) = std::thread::scope(|s| {
+        let out = s.spawn(stdout);
+        let err = s.spawn(stderr);
+        let sampler = s.spawn(|| {
+            let mut peak = None;
+            while !done.load(Ordering::Relaxed) {
+                peak = peak.max(peak_rss_of(&pid));
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            peak
+        });
+        let status = child.wait();
+        let wall = t.elapsed();
+        done.store(true, Ordering::Relaxed);
+        let join = |h: std::thread::ScopedJoinHandle<'_, Vec<u8>>| h.join().unwrap_or_default();
+        (
+            status,
+            wall,
+            join(out),
+            join(err),
+            sampler.join().unwrap_or_default(),
+        )
+    });
+    let status = status.with_context(|| format!("cannot run {cmd:?}"))?;
+    let cpu = before.zip(cpu_times()).map(|(b, a)| a.1 - b.1);
+    let stdout = String::from_utf8_lossy(&out).trim().to_string();
+    if !status.success() {
+        bail!(
+            "{cmd:?} failed ({status}): {stdout} {}",
+            String::from_utf8_lossy(&err).trim()
+        );
+    }
+    Ok((stdout, Measure { wall, cpu }, peak))
+}
+
 fn mb_s(bytes: u64, d: Duration) -> f64 {
     bytes as f64 / 1e6 / d.as_secs_f64()
 }
@@ -451,8 +278,9 @@ fn settlement(args: &SettlementBenchArgs) -> Result<i32> {
     let dir = args.dir.clone().unwrap_or_else(std::env::temp_dir);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let path = dir.join(format!("ml-connector-bench-{}.txt", args.rows));
+    let load_start = load_average().unwrap_or_default();
     let t = Instant::now();
-    let size = write_file(&path, args.rows)?;
+    let size = settlement_file::write_file(&path, args.rows)?;
     outln!(
         "generated {} ({} rows, {:.1} MB) in {:.2} s; best of {} runs each",
         path.display(),
@@ -500,6 +328,33 @@ fn settlement(args: &SettlementBenchArgs) -> Result<i32> {
         format_amount(proposal.clearing_total(), 2)
     )?;
     let ours = m1.best(m2);
+    let preview = match preview_run(&dir, &path, n, &proposal) {
+        Ok(p) => {
+            outln!("{}", p.measure.show(PREVIEW, size, Some(rows)))?;
+            if let Some(peak) = p.peak {
+                let mut line = format!(
+                    "{:<42}: peak RSS {:.1} MB = {:.2}x the file",
+                    "",
+                    peak as f64 / 1e6,
+                    peak as f64 / size as f64
+                );
+                if let Some(base) = p.baseline {
+                    let _ = write!(
+                        line,
+                        "; {:.2}x net of the {:.1} MB a 100-row file takes",
+                        peak.saturating_sub(base) as f64 / size as f64,
+                        base as f64 / 1e6
+                    );
+                }
+                outln!("{line}")?;
+            }
+            Some(p.measure)
+        }
+        Err(e) => {
+            outln!("{PREVIEW}: not run: {e:#}")?;
+            None
+        }
+    };
     match best_of(n, || timed(Command::new("wc").arg("-l").arg(&path))) {
         Ok((out, m)) => outln!("{}  ({out})", m.show("wc -l", size, None))?,
         Err(e) => outln!("wc -l: not run: {e:#}")?,
@@ -536,6 +391,13 @@ fn settlement(args: &SettlementBenchArgs) -> Result<i32> {
                 {
                     let _ = write!(line, ", {:.1}x CPU time (1 thread)", a / b);
                 }
+                if let Some(p) = preview {
+                    let _ = write!(
+                        line,
+                        "; {:.1}x wall as `settlement preview --format json`",
+                        py.wall.as_secs_f64() / p.wall.as_secs_f64()
+                    );
+                }
                 outln!("{line}")?;
             }
             Err(e) => outln!("python3: not run: {e:#}")?,
@@ -548,17 +410,74 @@ fn settlement(args: &SettlementBenchArgs) -> Result<i32> {
             peak as f64 / size as f64
         )?;
     }
-    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+    if let Some(load) = load_average() {
         outln!(
-            "load average {} on {} core(s)",
-            load.split_whitespace()
-                .take(3)
-                .collect::<Vec<_>>()
-                .join(" "),
+            "load average {load} at the end, {load_start} at the start, on {} core(s)",
             std::thread::available_parallelism().map_or(1, |n| n.get())
         )?;
     }
     Ok(0)
+}
+
+/// The 1, 5 and 15 minute load averages.
+fn load_average() -> Option<String> {
+    let load = std::fs::read_to_string("/proc/loadavg").ok()?;
+    Some(
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
+const PREVIEW: &str = "ml-connector settlement preview --format json";
+
+/// The `settlement preview` runs: best time, peak memory over the runs, and
+/// the peak of a run on a 100-row file (what the process takes anyway).
+struct PreviewRun {
+    measure: Measure,
+    peak: Option<u64>,
+    baseline: Option<u64>,
+}
+
+/// Runs this binary's `settlement preview FILE --format json` `n` times (the
+/// real command: its own process, read, parse, map, JSON) and checks its
+/// rows and their sum against the in-process proposal.
+fn preview_run(dir: &Path, path: &Path, n: usize, proposal: &Proposal) -> Result<PreviewRun> {
+    let exe = std::env::current_exe().context("cannot find this binary")?;
+    let run = |file: &Path| {
+        timed_peak(
+            Command::new(&exe)
+                .args(["settlement", "preview"])
+                .arg(file)
+                .args(["--format", "json"]),
+        )
+    };
+    let tiny = dir.join("ml-connector-bench-100.txt");
+    settlement_file::write_file(&tiny, 100)?;
+    let baseline = run(&tiny)?.2;
+    let mut peak = None;
+    let (json, measure) = best_of(n, || {
+        let (out, m, p) = run(path)?;
+        peak = peak.max(p);
+        Ok((out, m))
+    })?;
+    let v: serde_json::Value =
+        serde_json::from_str(&json).context("settlement preview printed no JSON")?;
+    let want_total = format_amount(proposal.rows_total, 2);
+    if v["rows"].as_u64() != Some(proposal.rows) || v["rows_total"].as_str() != Some(&want_total) {
+        bail!(
+            "settlement preview disagrees: rows {} summing to {}, expected {} summing to {want_total}",
+            v["rows"],
+            v["rows_total"],
+            proposal.rows
+        );
+    }
+    Ok(PreviewRun {
+        measure,
+        peak,
+        baseline,
+    })
 }
 
 /// Distinct (transaction type, amount type, description) groups in the file,

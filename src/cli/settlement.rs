@@ -2,6 +2,8 @@
 //! `settlement show`: a stored settlement with its journals, their states and
 //! (as CSV) the rows behind them.
 
+mod stream;
+
 use anyhow::{Context, Result};
 use chrono_tz::Tz;
 use clap::{Args, Subcommand, ValueEnum};
@@ -12,6 +14,7 @@ use crate::ledger::mapping::{DEFAULT_MAPPING, Mapping};
 use crate::ledger::model::SettlementFormat;
 use crate::ledger::parse::{SettlementFile, decode_owned, reads_as_utf8, utf8_part};
 use crate::ledger::preview::PreviewReport;
+pub use stream::FileProposal;
 
 /// Exit code of a preview that worked but is not postable (unmapped rows
 /// without suspense, or an inconsistent file without a difference account).
@@ -283,9 +286,38 @@ pub fn parse_timezone(name: &str) -> Result<Tz> {
 fn preview(args: &PreviewArgs) -> Result<i32> {
     let tz = parse_timezone(&args.timezone)?;
     let mapping = load_mapping(args.mapping.as_deref())?;
-    let path = &args.file;
-    with_settlement_file(path, args.charset.as_deref(), |file| {
-        preview_file(args, &mapping, tz, file)
+    let parts = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let read = propose_settlement_file(&args.file, args.charset.as_deref(), &mapping, tz, parts)?;
+    preview_report(args, tz, &read)
+}
+
+/// Reads a settlement file and proposes its journals (calendar months in
+/// `tz`, see [`file_engine`]) on up to `parts` threads: a large UTF-8 V2
+/// file streamed in ranges (see `stream`), anything else, or anything
+/// unusual in it, read as one text by [`with_settlement_file`] (errors
+/// located exactly).
+pub fn propose_settlement_file(
+    path: &Path,
+    charset: Option<&str>,
+    mapping: &Mapping,
+    tz: Tz,
+    parts: usize,
+) -> Result<FileProposal> {
+    if parts > 1
+        && reads_as_utf8(charset)
+        && let Some(streamed) = stream::propose_streamed(path, mapping, tz, parts)?
+    {
+        return Ok(streamed);
+    }
+    with_settlement_file(path, charset, |file| {
+        let engine = file_engine(mapping, tz, file);
+        let proposal = propose_file(file, &engine, parts)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        Ok(FileProposal {
+            summary: file.summary.clone(),
+            locale: file.locale.clone(),
+            proposal,
+        })
     })
 }
 
@@ -414,19 +446,10 @@ pub fn file_engine<'m>(mapping: &'m Mapping, tz: Tz, file: &SettlementFile<'_>) 
     }
 }
 
-fn preview_file(
-    args: &PreviewArgs,
-    mapping: &Mapping,
-    tz: Tz,
-    file: &SettlementFile<'_>,
-) -> Result<i32> {
-    let path = &args.file;
-    let engine = file_engine(mapping, tz, file);
-    let parts = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-    let proposal = propose_file(file, &engine, parts)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let report = PreviewReport::new(&file.summary, &proposal, tz.name())
-        .with_charset(file.locale.charset, args.charset.as_deref());
+fn preview_report(args: &PreviewArgs, tz: Tz, read: &FileProposal) -> Result<i32> {
+    let proposal = &read.proposal;
+    let report = PreviewReport::new(&read.summary, proposal, tz.name())
+        .with_charset(read.locale.charset, args.charset.as_deref());
     let text = match args.format {
         OutputFormat::Table => report.to_table(),
         OutputFormat::Json => report.to_json(),

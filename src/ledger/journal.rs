@@ -30,9 +30,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::mapping::{Combo, Mapping, Matcher};
-use super::model::{RowRef, SettlementSummary};
+use super::model::{PostedAt, RowRef, SettlementSummary};
 use super::money::Currency;
-use super::parse::{ParseError, SettlementFile};
+use super::parse::{ParseError, RowCore, Rows, SettlementFile, same_text};
 use super::periods::{Calendar, PeriodError, PeriodIndex, local_day};
 
 /// Label of the engine's net line on the clearing account.
@@ -293,6 +293,7 @@ impl<'m> Engine<'m> {
             rows: 0,
             markets: Vec::new(),
             last_market: 0,
+            last_posted: None,
             overflow: None,
         }
     }
@@ -365,6 +366,8 @@ pub struct Accumulator<'e> {
     /// of first appearance, and the index of the last one seen.
     markets: Vec<(String, u64)>,
     last_market: usize,
+    /// The last posted date and its (checked) period: rows of one order share it.
+    last_posted: Option<(PostedAt, usize)>,
     /// A sum that overflowed while merging: reported by [`Self::finish`].
     overflow: Option<JournalError>,
 }
@@ -377,6 +380,12 @@ impl<'e> Accumulator<'e> {
     /// Adds one body row. Fails (naming the line) when its date lies outside the
     /// calendar or in a closed period with no open period after it.
     pub fn add(&mut self, row: &RowRef<'_>) -> Result<(), JournalError> {
+        self.add_core(&RowCore::from(row))
+    }
+
+    /// [`Self::add`] of the fields the engine reads.
+    #[inline]
+    pub fn add_core(&mut self, row: &RowCore<'_>) -> Result<(), JournalError> {
         let e = self.engine;
         let marketplace = if row.marketplace_name.is_empty() {
             if e.deferred {
@@ -400,16 +409,24 @@ impl<'e> Accumulator<'e> {
             line: row.line,
             source,
         };
-        let period = match row.posted {
-            Some(p) => e
-                .index
-                .of_posted(Some(p), None)
-                .ok_or_else(|| row_err(e.index.outside("posted date".into(), e.index.day_of(p))))?,
-            None => e
-                .end_period_or_err("settlement end (row without posted date)")
-                .map_err(row_err)?,
+        let period = match (row.posted, self.last_posted) {
+            (Some(p), Some((last, period))) if p == last => period,
+            (posted, _) => {
+                let period = match posted {
+                    Some(p) => e.index.of_posted(Some(p), None).ok_or_else(|| {
+                        row_err(e.index.outside("posted date".into(), e.index.day_of(p)))
+                    })?,
+                    None => e
+                        .end_period_or_err("settlement end (row without posted date)")
+                        .map_err(row_err)?,
+                };
+                e.target_of(period, || "the row".into()).map_err(row_err)?;
+                if let Some(p) = posted {
+                    self.last_posted = Some((p, period));
+                }
+                period
+            }
         };
-        e.target_of(period, || "the row".into()).map_err(row_err)?;
         let cell = self.cell(period as u32, combo);
         let earlier = cell.rows;
         if !cell.add(row.amount, 1, row.line) {
@@ -423,6 +440,15 @@ impl<'e> Accumulator<'e> {
             ));
         }
         self.rows += 1;
+        Ok(())
+    }
+
+    /// Adds every row of `rows` (see [`Rows::next_core`]); stops at the first
+    /// bad one.
+    pub fn add_rows(&mut self, rows: &mut Rows<'_>) -> Result<(), ProposeError> {
+        while let Some(row) = rows.next_core() {
+            self.add_core(&row?)?;
+        }
         Ok(())
     }
 
@@ -467,7 +493,7 @@ impl<'e> Accumulator<'e> {
     #[inline]
     fn count_market(&mut self, name: &str) {
         if let Some(m) = self.markets.get_mut(self.last_market)
-            && m.0 == name
+            && same_text(&m.0, name)
         {
             m.1 += 1;
             return;
@@ -514,6 +540,15 @@ impl<'e> Accumulator<'e> {
             for (period, cell) in periods {
                 self.add_cell(period, real, cell);
             }
+        }
+    }
+
+    /// Moves the line numbers this accumulator keeps `by` lines down: for rows
+    /// read numbered from the start of a later part of the file, before the
+    /// lines in front of it were counted.
+    pub fn offset_lines(&mut self, by: u32) {
+        for (_, cell) in self.cells.iter_mut().flatten() {
+            cell.first_line = cell.first_line.saturating_add(by);
         }
     }
 
@@ -852,14 +887,12 @@ pub fn propose_file(
     engine: &Engine<'_>,
     parts: usize,
 ) -> Result<Proposal, ProposeError> {
-    fn run<'e, 'a>(
+    fn run<'e>(
         engine: &'e Engine<'e>,
-        rows: impl Iterator<Item = Result<RowRef<'a>, ParseError>>,
+        mut rows: Rows<'_>,
     ) -> Result<Accumulator<'e>, ProposeError> {
         let mut acc = engine.accumulator();
-        for row in rows {
-            acc.add(&row?)?;
-        }
+        acc.add_rows(&mut rows)?;
         Ok(acc)
     }
     let mut chunks = file.split_rows(parts.max(1));

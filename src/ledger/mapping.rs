@@ -13,6 +13,8 @@ use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 use toml::Spanned;
 
+use super::parse::{half_word, same_text};
+
 /// The default mapping shipped with the tool (`assets/mapping.toml`).
 pub const DEFAULT_MAPPING: &str = include_str!("../../assets/mapping.toml");
 
@@ -533,6 +535,15 @@ impl Combo {
         }
     }
 
+    /// Spelled exactly as `k`.
+    #[inline]
+    fn eq_exact(&self, k: &ComboRef<'_>) -> bool {
+        same_text(&self.amount_description, k.amount_description)
+            && same_text(&self.amount_type, k.amount_type)
+            && same_text(&self.transaction_type, k.transaction_type)
+            && same_text(&self.marketplace, k.marketplace)
+    }
+
     fn eq_ref(&self, k: &ComboRef<'_>) -> bool {
         (self.transaction_type == k.transaction_type
             && self.amount_type == k.amount_type
@@ -620,6 +631,46 @@ impl Hasher for IdentityHasher {
 
 type IdentityMap<V> = HashMap<u64, V, BuildHasherDefault<IdentityHasher>>;
 
+/// Slots of a [`Matcher`]'s exact-spelling cache (a power of two).
+const FRONT_SLOTS: usize = 1024;
+/// An empty slot of that cache.
+const NO_COMBO: u32 = u32::MAX;
+
+/// A hash of the four fields exactly as written: lengths and first and last
+/// eight bytes, no lowercasing (see [`Matcher::combo_id`]).
+#[inline]
+fn exact_hash(k: &ComboRef<'_>) -> u64 {
+    #[inline(always)]
+    fn ends(b: &[u8]) -> (u64, u64) {
+        let n = b.len();
+        if n >= 8 {
+            let mut head = [0u8; 8];
+            let mut tail = [0u8; 8];
+            head.copy_from_slice(&b[..8]);
+            tail.copy_from_slice(&b[n - 8..]);
+            (u64::from_le_bytes(head), u64::from_le_bytes(tail))
+        } else if n >= 4 {
+            let (head, tail) = (half_word(b, 0), half_word(b, n - 4));
+            (u64::from(head) | u64::from(tail) << 32, 0)
+        } else {
+            let w = b.iter().rev().fold(0u64, |w, &c| (w << 8) | u64::from(c));
+            (w, 0)
+        }
+    }
+    let mut h = 0u64;
+    for field in [
+        k.transaction_type,
+        k.amount_type,
+        k.amount_description,
+        k.marketplace,
+    ] {
+        let (head, tail) = ends(field.as_bytes());
+        h = mix(h, head ^ (field.len() as u64).rotate_left(56));
+        h = mix(h, tail);
+    }
+    h
+}
+
 /// Maps rows to rules with a per-combination cache. One per thread; combination
 /// ids are local to the matcher that issued them.
 pub struct Matcher<'m> {
@@ -630,6 +681,11 @@ pub struct Matcher<'m> {
     rules: Vec<Option<usize>>,
     /// next combination id with the same hash (collision chain)
     next: Vec<Option<u32>>,
+    /// Exact-spelling cache in front of `index`: by [`exact_hash`] slot, the
+    /// hash and a combination whose own spelling it is. A row hits it unless
+    /// its spelling differs from the first seen only in case, or another
+    /// combination took the slot; a miss takes the case-insensitive path.
+    front: Vec<(u64, u32)>,
 }
 
 impl<'m> Matcher<'m> {
@@ -640,6 +696,7 @@ impl<'m> Matcher<'m> {
             combos: Vec::new(),
             rules: Vec::new(),
             next: Vec::new(),
+            front: vec![(0, NO_COMBO); FRONT_SLOTS],
         }
     }
 
@@ -649,6 +706,7 @@ impl<'m> Matcher<'m> {
 
     /// The combination id of these fields (case-insensitive), creating it on
     /// first sight. Allocates only for a new combination.
+    #[inline]
     pub fn combo_id(
         &mut self,
         transaction_type: &str,
@@ -662,11 +720,26 @@ impl<'m> Matcher<'m> {
             amount_description,
             marketplace,
         };
-        let h = combo_hash(&key);
+        let h = exact_hash(&key);
+        let slot = (h.wrapping_mul(HASH_K) >> 54) as usize % FRONT_SLOTS;
+        let (cached_hash, cached) = self.front[slot];
+        if cached != NO_COMBO && cached_hash == h && self.combos[cached as usize].eq_exact(&key) {
+            return cached;
+        }
+        let id = self.combo_id_slow(&key);
+        if self.combos[id as usize].eq_exact(&key) {
+            self.front[slot] = (h, id);
+        }
+        id
+    }
+
+    /// [`Self::combo_id`] through the case-insensitive index.
+    fn combo_id_slow(&mut self, key: &ComboRef<'_>) -> u32 {
+        let h = combo_hash(key);
         let mut cursor = self.index.get(&h).copied();
         let mut last = None;
         while let Some(id) = cursor {
-            if self.combos[id as usize].eq_ref(&key) {
+            if self.combos[id as usize].eq_ref(key) {
                 return id;
             }
             last = Some(id);
@@ -674,16 +747,16 @@ impl<'m> Matcher<'m> {
         }
         let id = u32::try_from(self.combos.len()).expect("fewer than 4 billion combinations");
         let rule = self.mapping.best_rule(
-            transaction_type,
-            amount_type,
-            amount_description,
-            marketplace,
+            key.transaction_type,
+            key.amount_type,
+            key.amount_description,
+            key.marketplace,
         );
         self.combos.push(Combo {
-            transaction_type: transaction_type.to_string(),
-            amount_type: amount_type.to_string(),
-            amount_description: amount_description.to_string(),
-            marketplace: marketplace.to_string(),
+            transaction_type: key.transaction_type.to_string(),
+            amount_type: key.amount_type.to_string(),
+            amount_description: key.amount_description.to_string(),
+            marketplace: key.marketplace.to_string(),
         });
         self.rules.push(rule);
         self.next.push(None);

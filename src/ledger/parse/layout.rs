@@ -210,26 +210,54 @@ pub(crate) fn split_line<'a>(
     let mut col = 0usize;
     let mut extra = false;
     for tab in memchr::memchr_iter(b'\t', bytes) {
-        put(slots, cells, &mut extra, col, &line[start..tab]);
+        put(slots, cells, &mut extra, col, line, start, tab);
         col += 1;
         start = tab + 1;
         if col >= stop_after {
             return Split { count: col, extra };
         }
     }
-    put(slots, cells, &mut extra, col, &line[start..]);
+    put(slots, cells, &mut extra, col, line, start, line.len());
     Split {
         count: col + 1,
         extra,
     }
 }
 
+/// Stores the cell `text[start..end]` of header column `col` where its field
+/// goes; the text is sliced only for a field the slots keep.
 #[inline(always)]
-fn put<'a>(slots: &[u8], cells: &mut Cells<'a>, extra: &mut bool, col: usize, cell: &'a str) {
+fn put<'a>(
+    slots: &[u8],
+    cells: &mut Cells<'a>,
+    extra: &mut bool,
+    col: usize,
+    text: &'a str,
+    start: usize,
+    end: usize,
+) {
     match slots.get(col) {
-        Some(&s) if s != UNUSED => cells[usize::from(s)] = cell,
+        Some(&s) if s != UNUSED => cells[usize::from(s)] = &text[start..end],
         Some(_) => {}
-        None => *extra |= !cell.trim().is_empty(),
+        None => *extra |= !text[start..end].trim().is_empty(),
+    }
+}
+
+/// [`put`] for the last cell of a line, without the `\r` of a CRLF line end.
+#[inline(always)]
+fn put_last<'a>(
+    slots: &[u8],
+    cells: &mut Cells<'a>,
+    extra: &mut bool,
+    col: usize,
+    text: &'a str,
+    start: usize,
+    end: usize,
+) {
+    match slots.get(col) {
+        Some(&s) if s != UNUSED => cells[usize::from(s)] = last_cell(text, start, end),
+        Some(_) => {}
+        None => *extra |= !text[start..end].trim().is_empty(),
     }
 }
 
@@ -358,19 +386,32 @@ impl<'a> Scanner<'a> {
         let mut start = line_start;
         let mut col = 0usize;
         let mut extra = false;
-        let end = loop {
-            match self.next_separator() {
-                Some((p, false)) => {
-                    put(slots, cells, &mut extra, col, &text[start..p]);
-                    col += 1;
-                    start = p + 1;
+        // the block state in locals, stored back once per line
+        let (mut base, mut mask, mut newlines) = (self.base, self.mask, self.newlines);
+        let end = 'line: loop {
+            while mask != 0 {
+                let bit = mask & mask.wrapping_neg();
+                let p = base + mask.trailing_zeros() as usize;
+                mask &= mask - 1;
+                if newlines & bit != 0 {
+                    break 'line p;
                 }
-                Some((p, true)) => break p,
+                put(slots, cells, &mut extra, col, text, start, p);
+                col += 1;
+                start = p + 1;
+            }
+            let next = base + 64;
+            match text.as_bytes().get(next..).filter(|r| !r.is_empty()) {
+                Some(rest) => {
+                    base = next;
+                    (mask, newlines) = block_mask(rest);
+                }
                 None => break text.len(),
             }
         };
+        (self.base, self.mask, self.newlines) = (base, mask, newlines);
         self.pos = (end + 1).min(text.len());
-        put(slots, cells, &mut extra, col, last_cell(text, start, end));
+        put_last(slots, cells, &mut extra, col, text, start, end);
         let line = &text[line_start..end];
         (
             line.strip_suffix('\r').unwrap_or(line),
@@ -402,7 +443,7 @@ impl<'a> Scanner<'a> {
         let end = loop {
             match self.next_separator() {
                 Some((p, false)) => {
-                    put(slots, cells, &mut extra, col, &text[start..p]);
+                    put(slots, cells, &mut extra, col, text, start, p);
                     if col >= last_col {
                         let from = p + 1;
                         let end =
@@ -421,7 +462,7 @@ impl<'a> Scanner<'a> {
             }
         };
         self.pos = (end + 1).min(text.len());
-        put(slots, cells, &mut extra, col, last_cell(text, start, end));
+        put_last(slots, cells, &mut extra, col, text, start, end);
         let line = &text[line_start..end];
         line.strip_suffix('\r').unwrap_or(line)
     }

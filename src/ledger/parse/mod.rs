@@ -6,7 +6,11 @@
 //! then streams [`RowRef`]s borrowed from the text, without a per-row allocation,
 //! and [`SettlementFile::split_rows`] cuts the body into line-aligned chunks for
 //! parallel mapping. [`SettlementFile::parse_split`] reads a text held as two
-//! parts (validated on two threads) as if it were one. V1 lines are normalised into V2 rows (see [`v1`]).
+//! parts (validated on two threads) as if it were one; a file parsed from its
+//! first lines reads the rest of its body from further texts with
+//! [`SettlementFile::rows_of`] when [`SettlementFile::locale_final`].
+//! [`Rows::next_core`] yields only what the journal engine reads ([`RowCore`]).
+//! V1 lines are normalised into V2 rows (see [`v1`]).
 //!
 //! Every failure is a [`ParseError`] naming the line (and column when there is
 //! one); nothing here panics on bad input.
@@ -15,20 +19,21 @@ mod charset;
 mod dates;
 mod layout;
 mod locale;
+mod prescan;
+mod rows;
 pub mod v1;
 
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
-use chrono::{DateTime, TimeDelta, Utc};
-use rust_decimal::Decimal;
+use chrono::{DateTime, Utc};
 
-use super::model::{
-    DayOrder, FileLocale, PostedAt, RowRef, SettlementFormat, SettlementRow, SettlementSummary,
-};
+use super::model::{DayOrder, FileLocale, SettlementRow, SettlementSummary};
 use super::money::{AmountError, Currency, DecimalMark, parse_amount};
-use layout::{Cells, Col, Layout, NCOLS, Scanner, Split, split_line};
+use layout::{Cells, Col, Layout, NCOLS, Split, split_line};
+use prescan::{census, prescan};
+pub use rows::{RowCore, Rows};
 
 /// Decoded file text and the character set it was read with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,6 +195,8 @@ pub enum ParseErrorKind {
 #[derive(Debug)]
 struct Ctx {
     layout: Layout,
+    /// The layout's slots keeping only the fields a [`RowCore`] needs (V2).
+    core_slots: Vec<u8>,
     mark: DecimalMark,
     /// The file's day order, or each separator's convention when it needed none.
     orders: dates::Orders,
@@ -212,6 +219,8 @@ pub struct SettlementFile<'a> {
     tail: &'a str,
     /// Line number of the tail's first line.
     tail_line: u32,
+    /// The pre-scan decided the locale before the end of the body (see [`Self::locale_final`]).
+    locale_final: bool,
     /// Body lines and the dominant marketplace: a full pass, made only when asked.
     census: OnceLock<(usize, Option<&'a str>)>,
     ctx: Arc<Ctx>,
@@ -248,6 +257,44 @@ fn is_blank(line: &str) -> bool {
 #[inline]
 fn trim(s: &str) -> &str {
     s.trim_ascii()
+}
+
+/// `a == b` for the short texts of cells, compared a word at a time in line
+/// rather than by a `memcmp` call (a million rows compare a few each).
+#[inline]
+pub(crate) fn same_text(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], i: usize| -> u64 {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&s[i..i + 8]);
+        u64::from_le_bytes(w)
+    };
+    if n >= 8 {
+        let mut i = 0;
+        while i + 8 < n {
+            if word(a, i) != word(b, i) {
+                return false;
+            }
+            i += 8;
+        }
+        return word(a, n - 8) == word(b, n - 8);
+    }
+    if n >= 4 {
+        return half_word(a, 0) == half_word(b, 0) && half_word(a, n - 4) == half_word(b, n - 4);
+    }
+    a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+/// The four bytes of `s` at `i`, as a number.
+#[inline(always)]
+pub(crate) fn half_word(s: &[u8], i: usize) -> u32 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(&s[i..i + 4]);
+    u32::from_le_bytes(w)
 }
 
 fn check_width(split: Split, layout: &Layout, line: u32) -> Result<(), ParseError> {
@@ -347,11 +394,11 @@ impl<'a> SettlementFile<'a> {
 
         let scan = prescan([body, tail], &layout, &currency, total_cell, start, end);
         let mark = scan
-            .0
+            .mark
             .unwrap_or_else(|| locale::conventional_mark(&currency));
         let total_amount = parse_amount(total_cell, mark)
             .map_err(|e| ParseError::amount(summary_line, Col::Total, e))?;
-        let day_order = scan.1;
+        let day_order = scan.day_order;
         let orders = match day_order {
             Some(order) => dates::Orders::same(order),
             None => dates::Orders {
@@ -385,7 +432,9 @@ impl<'a> SettlementFile<'a> {
                 body_line.saturating_add(u32::try_from(newlines).unwrap_or(u32::MAX))
             },
             census: OnceLock::new(),
+            locale_final: scan.settled,
             ctx: Arc::new(Ctx {
+                core_slots: core_slots(&layout),
                 layout,
                 mark,
                 orders,
@@ -402,6 +451,23 @@ impl<'a> SettlementFile<'a> {
             rows.tail = Some((self.tail, self.tail_line));
         }
         rows
+    }
+
+    /// Whether the decimal mark and day order were decided before the end of
+    /// the text parsed (a single-part body, usually on its first line), so
+    /// that lines after it could not change them: then the rest of a file's
+    /// body can be read in further texts with [`Self::rows_of`], as in the
+    /// whole text (for a file written with one date form, as Amazon writes
+    /// them).
+    pub fn locale_final(&self) -> bool {
+        self.locale_final
+    }
+
+    /// Rows of a further part of the body held elsewhere (whole lines; its
+    /// first line is line `first_line`), read with this file's layout and
+    /// locale. Meaningful when [`Self::locale_final`].
+    pub fn rows_of<'t>(&self, text: &'t str, first_line: u32) -> Rows<'t> {
+        Rows::new(text, first_line, Arc::clone(&self.ctx))
     }
 
     /// The body's parts with the line number of each one's first line.
@@ -472,6 +538,32 @@ impl<'a> SettlementFile<'a> {
     }
 }
 
+/// The fields a [`RowCore`] is built from and checked by (V2).
+const CORE_COLS: &[Col] = &[
+    Col::SettlementId,
+    Col::Currency,
+    Col::TransactionType,
+    Col::MarketplaceName,
+    Col::AmountType,
+    Col::AmountDescription,
+    Col::Amount,
+    Col::PostedDate,
+    Col::PostedDateTime,
+    Col::QuantityPurchased,
+];
+
+/// The layout's slots with every field but [`CORE_COLS`] unused.
+fn core_slots(layout: &Layout) -> Vec<u8> {
+    layout
+        .slots
+        .iter()
+        .map(|&s| {
+            let keep = CORE_COLS.iter().any(|&c| c as u8 == s);
+            if keep { s } else { layout::UNUSED }
+        })
+        .collect()
+}
+
 /// Start, end and deposit date.
 type SummaryDates = (DateTime<Utc>, DateTime<Utc>, Option<DateTime<Utc>>);
 
@@ -526,433 +618,6 @@ fn summary_dates(
         [Some(start), Some(end), deposit] => Ok((start, end, deposit)),
         // `required` guaranteed start and end cells are non-empty, and read() fills them
         _ => Err(ParseError::at(line, ParseErrorKind::MissingValue)),
-    }
-}
-
-/// Bodies larger than this are scanned in two halves on two threads.
-const PARALLEL_PRESCAN_BYTES: usize = 8 << 20;
-
-/// Runs `scan` over the body, in two line-aligned halves on two threads when
-/// it is large; parts in file order.
-fn scan_halves<'a>(
-    body: &'a str,
-    scan: impl Fn(&'a str) -> PartScan<'a> + Sync,
-) -> Vec<PartScan<'a>> {
-    if body.len() <= PARALLEL_PRESCAN_BYTES {
-        return vec![scan(body)];
-    }
-    let half = body.len() / 2;
-    let cut = memchr::memchr(b'\n', &body.as_bytes()[half..]).map_or(body.len(), |i| half + i + 1);
-    let (first, second) = body.split_at(cut);
-    std::thread::scope(|scope| {
-        let other = scope.spawn(|| scan(second));
-        let mine = scan(first);
-        match other.join() {
-            Ok(theirs) => vec![mine, theirs],
-            // scan_part does not panic; if it ever did, scan on this thread
-            Err(_) => vec![mine, scan(second)],
-        }
-    })
-}
-
-/// Decides the decimal mark and the day order. Each half stops reading once
-/// both are settled for it, so the decisions equal those of a full pass.
-fn prescan(
-    body: [&str; 2],
-    layout: &Layout,
-    currency: &Currency,
-    total_cell: &str,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-) -> (Option<DecimalMark>, Option<DayOrder>) {
-    let zero_scale = currency.scale() == 0;
-    let slack = TimeDelta::days(1);
-    let vote = locale::DayOrderVote::new((start - slack).date_naive(), (end + slack).date_naive());
-    let total_mark = locale::mark_evidence(total_cell, zero_scale);
-    let parts = body.into_iter().flat_map(|b| {
-        scan_halves(b, |part| {
-            scan_part(part, layout, zero_scale, total_mark, vote.clone(), false)
-        })
-    });
-    let parts: Vec<PartScan<'_>> = parts.collect();
-    let mut merged_vote = vote;
-    let mut mark = total_mark;
-    for part in parts {
-        mark = mark.or(part.mark);
-        merged_vote.merge(&part.vote);
-    }
-    (mark, merged_vote.decide(currency))
-}
-
-/// Non-blank body lines and the most frequent non-empty marketplace-name
-/// (ties: the first seen).
-fn census<'a>(body: [&'a str; 2], layout: &Layout) -> (usize, Option<&'a str>) {
-    let day = chrono::NaiveDate::MIN;
-    let parts = body.into_iter().flat_map(|b| {
-        scan_halves(b, |part| {
-            scan_part(
-                part,
-                layout,
-                false,
-                Some(DecimalMark::Point),
-                locale::DayOrderVote::new(day, day),
-                true,
-            )
-        })
-    });
-    let mut markets: Vec<(&'a str, usize)> = Vec::new();
-    let mut body_lines = 0;
-    for part in parts {
-        body_lines += part.body_lines;
-        for (name, n) in part.markets {
-            match markets.iter_mut().find(|m| m.0 == name) {
-                Some(m) => m.1 += n,
-                None => markets.push((name, n)),
-            }
-        }
-    }
-    // max_by_key keeps the last maximum; reverse so ties go to the first seen
-    let dominant = markets.iter().rev().max_by_key(|m| m.1).map(|m| m.0);
-    (body_lines, dominant)
-}
-
-/// Rightmost header position of the amount columns the pre-scan reads.
-fn amount_cols_pos(layout: &Layout) -> usize {
-    let cols: &[Col] = match layout.format {
-        SettlementFormat::V2 => &[Col::Amount],
-        SettlementFormat::V1 => layout::V1_AMOUNTS,
-    };
-    cols.iter()
-        .filter_map(|&c| layout.position[c as usize])
-        .max()
-        .unwrap_or(0)
-}
-
-/// What one part of the body shows.
-struct PartScan<'a> {
-    body_lines: usize,
-    mark: Option<DecimalMark>,
-    vote: locale::DayOrderVote,
-    /// Marketplace names with their row counts, in order of first appearance.
-    markets: Vec<(&'a str, usize)>,
-}
-
-fn scan_part<'a>(
-    body: &'a str,
-    layout: &Layout,
-    zero_scale: bool,
-    mut mark: Option<DecimalMark>,
-    mut vote: locale::DayOrderVote,
-    census: bool,
-) -> PartScan<'a> {
-    let amount_cols: &[Col] = match layout.format {
-        SettlementFormat::V2 => &[Col::Amount],
-        SettlementFormat::V1 => layout::V1_AMOUNTS,
-    };
-    let amount_cols: Vec<usize> = amount_cols
-        .iter()
-        .filter(|&&c| layout.has(c))
-        .map(|&c| c as usize)
-        .collect();
-    let pos = |c: Col| layout.position[c as usize].unwrap_or(0);
-    let market_col = pos(Col::MarketplaceName);
-    let amount_col = amount_cols_pos(layout);
-    let date_col = pos(Col::PostedDate).max(pos(Col::PostedDateTime));
-    // Amazon writes a file's dates with one formatter: when the first date is
-    // unambiguous (ISO), no later one needs a vote.
-    let mut vote_live = !census;
-    let mut markets: Vec<(&'a str, usize)> = Vec::new();
-    let mut last_market: usize = usize::MAX;
-    let mut cells: Cells<'a> = [""; NCOLS];
-    let mut body_lines = 0usize;
-    let mut scanner = Scanner::new(body);
-    while !scanner.is_empty() {
-        if !census && mark.is_some() && !vote_live {
-            break;
-        }
-        let mut last_col = if census { market_col } else { 0 };
-        if mark.is_none() {
-            last_col = last_col.max(amount_col);
-        }
-        if vote_live {
-            last_col = last_col.max(date_col);
-        }
-        let line = scanner.split_next_until(&layout.slots, &mut cells, last_col);
-        if is_blank(line) {
-            continue;
-        }
-        body_lines += 1;
-        if mark.is_none() {
-            mark = amount_cols
-                .iter()
-                .find_map(|&c| locale::mark_evidence(cells[c], zero_scale));
-        }
-        if vote_live {
-            let dt = trim(cells[Col::PostedDateTime as usize]);
-            let cell = if dt.is_empty() {
-                trim(cells[Col::PostedDate as usize])
-            } else {
-                dt
-            };
-            match dates::split_date(cell.as_bytes()) {
-                Some(raw) if raw.ambiguous => vote.add(&raw),
-                Some(_) if !vote.seen() => vote_live = false,
-                _ => {}
-            }
-            if vote.settled() {
-                vote_live = false;
-            }
-        }
-        let market = trim(cells[Col::MarketplaceName as usize]);
-        if census && !market.is_empty() {
-            match markets.get_mut(last_market) {
-                Some(entry) if entry.0 == market => entry.1 += 1,
-                _ => match markets.iter().position(|m| m.0 == market) {
-                    Some(i) => {
-                        markets[i].1 += 1;
-                        last_market = i;
-                    }
-                    None => {
-                        markets.push((market, 1));
-                        last_market = markets.len() - 1;
-                    }
-                },
-            }
-        }
-    }
-    PartScan {
-        body_lines,
-        mark,
-        vote,
-        markets,
-    }
-}
-
-/// Body rows of a file (or of one chunk of it). `Iterator<Item = Result<RowRef, ParseError>>`.
-///
-/// A bad line yields one error and iteration goes on with the next line.
-#[derive(Clone)]
-pub struct Rows<'a> {
-    scan: Scanner<'a>,
-    /// Line number of the next line `scan` yields.
-    line: u32,
-    ctx: Arc<Ctx>,
-    cells: Cells<'a>,
-    /// Last date cell parsed and its value: rows of one order share it.
-    date_cache: (&'a str, Option<PostedAt>),
-    /// V1: the line being expanded and the next [`v1::TABLE`] entry to look at.
-    v1_line: u32,
-    v1_next: usize,
-    v1_posted: Option<PostedAt>,
-    v1_quantity: Option<i64>,
-    /// The part of the body read after `scan` (its text and first line).
-    tail: Option<(&'a str, u32)>,
-}
-
-impl fmt::Debug for Rows<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Rows")
-            .field("next_line", &self.line)
-            .field("remaining_bytes", &self.scan.remaining())
-            .finish_non_exhaustive()
-    }
-}
-
-impl<'a> Rows<'a> {
-    fn new(rest: &'a str, line: u32, ctx: Arc<Ctx>) -> Self {
-        Rows {
-            scan: Scanner::new(rest),
-            line,
-            ctx,
-            cells: [""; NCOLS],
-            date_cache: ("", None),
-            v1_line: 0,
-            v1_next: v1::TABLE.len(),
-            v1_posted: None,
-            v1_quantity: None,
-            tail: None,
-        }
-    }
-
-    fn cell(&self, col: Col) -> &'a str {
-        trim(self.cells[col as usize])
-    }
-
-    /// Posted date: `posted-date-time` when filled, else `posted-date`.
-    fn posted(&mut self, line: u32) -> Result<Option<PostedAt>, ParseError> {
-        let dt = self.cell(Col::PostedDateTime);
-        let (cell, col) = if dt.is_empty() {
-            (self.cell(Col::PostedDate), Col::PostedDate)
-        } else {
-            (dt, Col::PostedDateTime)
-        };
-        if cell.is_empty() {
-            return Ok(None);
-        }
-        if cell == self.date_cache.0 {
-            return Ok(self.date_cache.1);
-        }
-        let value = dates::parse_date_cell(cell, self.ctx.orders).ok_or_else(|| {
-            ParseError::in_column(line, col.name(), ParseErrorKind::BadDate(cell.to_string()))
-        })?;
-        self.date_cache = (cell, Some(value));
-        Ok(Some(value))
-    }
-
-    /// A body row's settlement id and currency, when filled, must be the
-    /// summary row's (Amazon leaves them empty or repeats them).
-    fn same_settlement(&self, line: u32) -> Result<(), ParseError> {
-        let id = self.cell(Col::SettlementId);
-        if !id.is_empty() && id != self.ctx.settlement_id {
-            return Err(ParseError::in_column(
-                line,
-                Col::SettlementId.name(),
-                ParseErrorKind::OtherSettlement {
-                    found: id.to_string(),
-                    expected: self.ctx.settlement_id.clone(),
-                },
-            ));
-        }
-        let currency = self.cell(Col::Currency);
-        if !currency.is_empty() && !currency.eq_ignore_ascii_case(self.ctx.currency.code()) {
-            return Err(ParseError::in_column(
-                line,
-                Col::Currency.name(),
-                ParseErrorKind::OtherCurrency {
-                    found: currency.to_string(),
-                    expected: self.ctx.currency.code().to_string(),
-                },
-            ));
-        }
-        Ok(())
-    }
-
-    fn quantity(&self, line: u32) -> Result<Option<i64>, ParseError> {
-        let cell = self.cell(Col::QuantityPurchased);
-        if cell.is_empty() {
-            return Ok(None);
-        }
-        cell.parse::<i64>().map(Some).map_err(|_| {
-            ParseError::in_column(
-                line,
-                Col::QuantityPurchased.name(),
-                ParseErrorKind::BadQuantity(cell.to_string()),
-            )
-        })
-    }
-
-    fn row(
-        &self,
-        line: u32,
-        names: (&'a str, &'a str, &'a str),
-        amount: Decimal,
-        posted: Option<PostedAt>,
-        quantity: Option<i64>,
-    ) -> RowRef<'a> {
-        RowRef {
-            line,
-            transaction_type: names.0,
-            amount_type: names.1,
-            amount_description: names.2,
-            amount,
-            order_id: self.cell(Col::OrderId),
-            merchant_order_id: self.cell(Col::MerchantOrderId),
-            adjustment_id: self.cell(Col::AdjustmentId),
-            shipment_id: self.cell(Col::ShipmentId),
-            marketplace_name: self.cell(Col::MarketplaceName),
-            fulfillment_id: self.cell(Col::FulfillmentId),
-            posted,
-            order_item_code: self.cell(Col::OrderItemCode),
-            merchant_order_item_id: self.cell(Col::MerchantOrderItemId),
-            merchant_adjustment_item_id: self.cell(Col::MerchantAdjustmentItemId),
-            sku: self.cell(Col::Sku),
-            quantity_purchased: quantity,
-            promotion_id: self.cell(Col::PromotionId),
-        }
-    }
-
-    fn v2_row(&mut self, line: u32) -> Result<RowRef<'a>, ParseError> {
-        let amount = parse_amount(self.cells[Col::Amount as usize], self.ctx.mark)
-            .map_err(|e| ParseError::amount(line, Col::Amount, e))?;
-        let posted = self.posted(line)?;
-        let quantity = self.quantity(line)?;
-        let names = (
-            self.cell(Col::TransactionType),
-            self.cell(Col::AmountType),
-            self.cell(Col::AmountDescription),
-        );
-        Ok(self.row(line, names, amount, posted, quantity))
-    }
-
-    /// The next row of the V1 line being expanded, if any amount cell is left.
-    fn v1_pending(&mut self) -> Option<Result<RowRef<'a>, ParseError>> {
-        while let Some(entry) = v1::TABLE.get(self.v1_next) {
-            self.v1_next += 1;
-            let cell = self.cells[entry.amount as usize];
-            if trim(cell).is_empty() {
-                continue;
-            }
-            let line = self.v1_line;
-            return Some(match parse_amount(cell, self.ctx.mark) {
-                Ok(amount) => {
-                    let names = v1::normalise(entry, &self.cells);
-                    Ok(self.row(line, names, amount, self.v1_posted, self.v1_quantity))
-                }
-                Err(e) => Err(ParseError::amount(line, entry.amount, e)),
-            });
-        }
-        None
-    }
-}
-
-impl<'a> Iterator for Rows<'a> {
-    type Item = Result<RowRef<'a>, ParseError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if let Some(pending) = self.v1_pending() {
-            return Some(pending);
-        }
-        loop {
-            if self.scan.is_empty() {
-                let (tail, line) = self.tail.take()?;
-                self.scan = Scanner::new(tail);
-                self.line = line;
-                continue;
-            }
-            let (text, split) = self
-                .scan
-                .split_next(&self.ctx.layout.slots, &mut self.cells);
-            let line = self.line;
-            self.line = self.line.saturating_add(1);
-            if is_blank(text) {
-                continue;
-            }
-            if let Err(e) =
-                check_width(split, &self.ctx.layout, line).and_then(|()| self.same_settlement(line))
-            {
-                return Some(Err(e));
-            }
-            match self.ctx.layout.format {
-                SettlementFormat::V2 => return Some(self.v2_row(line)),
-                SettlementFormat::V1 => {
-                    let posted = match self.posted(line) {
-                        Ok(p) => p,
-                        Err(e) => return Some(Err(e)),
-                    };
-                    let quantity = match self.quantity(line) {
-                        Ok(q) => q,
-                        Err(e) => return Some(Err(e)),
-                    };
-                    self.v1_line = line;
-                    self.v1_posted = posted;
-                    self.v1_quantity = quantity;
-                    self.v1_next = 0;
-                    if let Some(row) = self.v1_pending() {
-                        return Some(row);
-                    }
-                }
-            }
-        }
     }
 }
 
