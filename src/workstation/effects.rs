@@ -557,13 +557,7 @@ fn posted_diff(
 ) -> Result<(u32, Vec<view::ProposalChange>), WorkstationError> {
     use crate::store::{AuditAction, ReversalDetails, StagingDetails};
     use rust_decimal::Decimal;
-    let entries: Vec<_> = i
-        .ctx
-        .store
-        .audit_entries(Some(&key.settlement_id))?
-        .into_iter()
-        .filter(|e| e.period.as_deref() == Some(key.period.as_str()))
-        .collect();
+    let entries = i.ctx.store.audit_entries_for_batch(key)?;
     let Some(reversed) = entries
         .iter()
         .rev()

@@ -403,13 +403,7 @@ impl Inner {
         &self,
         key: &view::BatchKey,
     ) -> Result<view::BatchHistoryView, WorkstationError> {
-        let entries: Vec<_> = self
-            .ctx
-            .store
-            .audit_entries(Some(&key.settlement_id))?
-            .into_iter()
-            .filter(|e| e.period.as_deref() == Some(key.period.as_str()))
-            .collect();
+        let entries = self.ctx.store.audit_entries_for_batch(&store_key(key))?;
         let status = |e: &crate::store::AuditEntry| {
             e.details
                 .get("status")
@@ -508,7 +502,7 @@ impl Inner {
 
 /// The accounted (ledger currency) debit and credit of each journal line: the GL batch
 /// of the journal's period has one line per journal line, in order (see `convert`).
-fn accounted(
+pub(super) fn accounted(
     journals: &[Journal],
     gl: &[crate::ebs::gl::GlBatch],
 ) -> Vec<Vec<Option<(rust_decimal::Decimal, rust_decimal::Decimal)>>> {
@@ -534,7 +528,7 @@ fn accounted(
 /// Each revision sent to EBS, from a batch's audit entries (oldest first): the staged
 /// batch gives journal name, totals and currency; the imported outcome and the
 /// reversal give the EBS journal ids.
-fn revisions(entries: &[crate::store::AuditEntry]) -> Vec<view::RevisionView> {
+pub(super) fn revisions(entries: &[crate::store::AuditEntry]) -> Vec<view::RevisionView> {
     use crate::store::{AuditAction, ReversalDetails, StagingDetails};
     let mut by: BTreeMap<u32, view::RevisionView> = BTreeMap::new();
     let blank = |revision| view::RevisionView {
