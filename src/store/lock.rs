@@ -45,6 +45,14 @@ fn host_name() -> String {
         .unwrap_or_else(|| "unknown host".into())
 }
 
+/// Whether the lock file names this process as its holder.
+fn holder_is_this_process(path: &Path) -> bool {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<Owner>(&t).ok())
+        .is_some_and(|o| o.pid == std::process::id())
+}
+
 /// Takes the lock or says who has it.
 pub fn acquire(dir: &Path, command: &str, now: DateTime<Utc>) -> Result<DirLock, StoreError> {
     let path = dir.join("LOCK");
@@ -59,7 +67,15 @@ pub fn acquire(dir: &Path, command: &str, now: DateTime<Utc>) -> Result<DirLock,
         .truncate(false)
         .open(&path)
         .map_err(io)?;
-    let locked = fs4::fs_std::FileExt::try_lock_exclusive(&file).map_err(io)?;
+    let mut locked = fs4::fs_std::FileExt::try_lock_exclusive(&file).map_err(io)?;
+    // A lock this very process held a moment ago can still be held by a child it is
+    // spawning: between fork and exec the child shares the locked file. Give that a moment.
+    let mut waits = 0;
+    while !locked && waits < 40 && holder_is_this_process(&path) {
+        std::thread::sleep(std::time::Duration::from_millis(25));
+        locked = fs4::fs_std::FileExt::try_lock_exclusive(&file).map_err(io)?;
+        waits += 1;
+    }
     if !locked {
         let mut text = String::new();
         let _ = file.read_to_string(&mut text);
