@@ -46,8 +46,6 @@ async fn get_operating_unit_over_http() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_review_names_the_operating_unit_as_ebs_does() {
-    use ml_connector::app::{Effect, Msg};
-    use ml_connector::workstation::{self, BridgeOptions};
     let dir = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     let world = DemoWorld::start(options(dir.path(), false)).await.unwrap();
@@ -76,7 +74,43 @@ async fn the_review_names_the_operating_unit_as_ebs_does() {
         .find(|s| s.marketplace_id == world::US && s.report_status == "DONE")
         .expect("a US settlement")
         .settlement_id;
-    let ctx = context(&world, data.path());
+    let detail = review(context(&world, data.path()), &us_sid).await;
+    assert_eq!(detail.target.operating_unit, "US Operations (org 204)");
+
+    // An operating unit EBS does not know: the review still loads, naming it by id.
+    let text = std::fs::read_to_string(&world.config_path).unwrap();
+    assert!(text.contains("org_id = 204"), "{text}");
+    std::fs::write(
+        &world.config_path,
+        text.replace("org_id = 204", "org_id = 999"),
+    )
+    .unwrap();
+    // The previous bridge's tasks may still hold the store for a moment.
+    let mut ctx = None;
+    for _ in 0..40 {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            context(&world, data.path())
+        })) {
+            Ok(c) => {
+                ctx = Some(c);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    }
+    let detail = review(ctx.expect("the store reopens"), &us_sid).await;
+    assert_eq!(detail.target.operating_unit, "org 999");
+    assert!(!detail.batches.is_empty(), "proposing did not fail");
+    world.stop().await;
+}
+
+/// The workstation's review of one settlement (a fresh bridge over `ctx`).
+async fn review(
+    ctx: ml_connector::sync::context::SyncContext,
+    sid: &str,
+) -> ml_connector::app::view::SettlementDetail {
+    use ml_connector::app::{Effect, Msg};
+    use ml_connector::workstation::{self, BridgeOptions};
     let engine = PostingEngine::from_context(&ctx);
     let (msg_tx, mut rx) = tokio::sync::mpsc::channel(256);
     let (fx, fx_rx) = tokio::sync::mpsc::channel(16);
@@ -92,12 +126,12 @@ async fn the_review_names_the_operating_unit_as_ebs_does() {
             cancel: cancel.clone(),
         },
     );
-    fx.send(Effect::LoadDetail(us_sid.clone())).await.unwrap();
+    fx.send(Effect::LoadDetail(sid.to_string())).await.unwrap();
     let detail = tokio::time::timeout(Duration::from_secs(60), async {
         loop {
             match rx.recv().await {
                 Some(Msg::DetailLoaded(d)) => return d,
-                Some(Msg::Error(e)) => panic!("review of {us_sid}: {e}"),
+                Some(Msg::Error(e)) => panic!("review of {sid}: {e}"),
                 Some(_) => {}
                 None => panic!("the bridge stopped"),
             }
@@ -105,9 +139,8 @@ async fn the_review_names_the_operating_unit_as_ebs_does() {
     })
     .await
     .expect("an answer");
-    assert_eq!(detail.target.operating_unit, "US Operations (org 204)");
     cancel.cancel();
     drop(fx);
     let _ = tokio::time::timeout(Duration::from_secs(30), bridge).await;
-    world.stop().await;
+    *detail
 }
