@@ -515,6 +515,31 @@ CREATE OR REPLACE PACKAGE BODY XXMLC_INTEGRATION_PKG AS
       X_MSG_DATA := SUBSTR(SQLERRM, 1, 2000);
   END get_ledger;
 
+  -- HR_OPERATING_UNITS columns (organization_id, name, set_of_books_id, short_code) are
+  -- inferred from the standard view; check them on the instance before deploying.
+  PROCEDURE get_operating_unit(
+    P_ORG_ID                  IN  NUMBER,
+    X_ORGANIZATION_ID         OUT NUMBER,
+    X_NAME                    OUT VARCHAR2,
+    X_SET_OF_BOOKS_ID         OUT NUMBER,
+    X_SHORT_CODE              OUT VARCHAR2,
+    X_RETURN_STATUS           OUT VARCHAR2,
+    X_MSG_DATA                OUT VARCHAR2) IS
+  BEGIN
+    SELECT o.organization_id, o.name, TO_NUMBER(o.set_of_books_id), o.short_code
+      INTO X_ORGANIZATION_ID, X_NAME, X_SET_OF_BOOKS_ID, X_SHORT_CODE
+      FROM hr_operating_units o
+     WHERE o.organization_id = P_ORG_ID;
+    X_RETURN_STATUS := 'S';
+  EXCEPTION
+    WHEN NO_DATA_FOUND THEN
+      X_RETURN_STATUS := 'E';
+      X_MSG_DATA := 'Invalid operating unit ' || P_ORG_ID;
+    WHEN OTHERS THEN
+      X_RETURN_STATUS := 'E';
+      X_MSG_DATA := SUBSTR(SQLERRM, 1, 2000);
+  END get_operating_unit;
+
   PROCEDURE get_daily_rate(
     P_FROM_CURRENCY    IN  VARCHAR2,
     P_TO_CURRENCY      IN  VARCHAR2,

@@ -434,6 +434,29 @@ CREATE OR REPLACE PACKAGE XXMLC_INTEGRATION_PKG AUTHID CURRENT_USER AS
     X_MSG_DATA                OUT VARCHAR2);
 
   /*#
+   * An operating unit (HR_OPERATING_UNITS) by organization id: its name for the review.
+   * Columns as commonly documented for the view (inferred, not confirmed by the reference).
+   * @param P_ORG_ID operating unit (organization) id
+   * @param X_ORGANIZATION_ID the id
+   * @param X_NAME operating unit name
+   * @param X_SET_OF_BOOKS_ID the ledger it posts to
+   * @param X_SHORT_CODE short code
+   * @param X_RETURN_STATUS S or E (unknown operating unit)
+   * @param X_MSG_DATA error text when E
+   * @rep:scope public
+   * @rep:lifecycle active
+   * @rep:displayname Get Operating Unit
+   */
+  PROCEDURE get_operating_unit(
+    P_ORG_ID                  IN  NUMBER,
+    X_ORGANIZATION_ID         OUT NUMBER,
+    X_NAME                    OUT VARCHAR2,
+    X_SET_OF_BOOKS_ID         OUT NUMBER,
+    X_SHORT_CODE              OUT VARCHAR2,
+    X_RETURN_STATUS           OUT VARCHAR2,
+    X_MSG_DATA                OUT VARCHAR2);
+
+  /*#
    * The daily rate (GL_DAILY_RATES) from one currency to another of a conversion type on a
    * date. No rate is not an error: X_EXISTS = N.
    * @param P_FROM_CURRENCY e.g. GBP

@@ -37,6 +37,7 @@ pub fn required_methods(key: &str) -> &'static [(&'static str, &'static [&'stati
             ("get_account", &["POST"]),
             ("get_open_periods", &["POST"]),
             ("get_ledger", &["POST"]),
+            ("get_operating_unit", &["POST"]),
             ("get_daily_rate", &["POST"]),
         ],
         _ => &[],

@@ -1,5 +1,6 @@
 //! What a ledger is (GL_LEDGERS: name, currency) and its daily conversion rates
-//! (GL_DAILY_RATES), read through the custom package's `get_ledger` and `get_daily_rate`.
+//! (GL_DAILY_RATES), and an operating unit's name (HR_OPERATING_UNITS), read through the
+//! custom package's `get_ledger`, `get_daily_rate` and `get_operating_unit`.
 //!
 //! Not cached here: the sync layer keeps one read per run (a rate loaded between two runs
 //! must be seen by the next one).
@@ -36,7 +37,35 @@ impl std::fmt::Display for LedgerInfo {
     }
 }
 
+/// An operating unit as HR_OPERATING_UNITS holds it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OperatingUnitInfo {
+    pub org_id: String,
+    pub name: String,
+    /// The ledger (set of books) the operating unit posts to.
+    pub ledger_id: Option<String>,
+    pub short_code: Option<String>,
+}
+
 impl EbsClient {
+    /// Reads one operating unit (`get_operating_unit`); an unknown org is a business error.
+    pub async fn operating_unit(&self, org_id: &str) -> Result<OperatingUnitInfo, EbsError> {
+        let path = "get_operating_unit";
+        let out = self
+            .custom(Module::Gl, path, json!({ "P_ORG_ID": org_id }), Retry::Safe)
+            .await?;
+        let name = str_of(&out, "X_NAME").ok_or_else(|| EbsError::Decode {
+            path: path.into(),
+            detail: format!("operating unit {org_id}: no X_NAME"),
+        })?;
+        Ok(OperatingUnitInfo {
+            org_id: str_of(&out, "X_ORGANIZATION_ID").unwrap_or_else(|| org_id.to_string()),
+            name,
+            ledger_id: str_of(&out, "X_SET_OF_BOOKS_ID"),
+            short_code: str_of(&out, "X_SHORT_CODE"),
+        })
+    }
+
     /// Reads one ledger (`get_ledger`); an unknown id is a business error.
     pub async fn ledger(&self, ledger_id: &str) -> Result<LedgerInfo, EbsError> {
         let path = "get_ledger";

@@ -29,7 +29,7 @@ pub use crate::retry::Backoff;
 pub use context::{Aliases, Contexts, GlContext, Module, OuContext, RestHeader};
 pub use error::{EbsError, Fault};
 pub use gl::{GlBatch, GlLine, GlOutcome, LineResult, PostingRecord, PostingStep};
-pub use ledgers::LedgerInfo;
+pub use ledgers::{LedgerInfo, OperatingUnitInfo};
 pub use session::{AuthMode, Credentials};
 pub use transport::{DEFAULT_RETRY, StatsSnapshot};
 

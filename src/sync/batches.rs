@@ -23,7 +23,7 @@ use rust_decimal::Decimal;
 
 use crate::config::RoutingConfig;
 use crate::ebs::checks::OpenPeriod;
-use crate::ebs::{EbsClient, EbsError, GlBatch, LedgerInfo};
+use crate::ebs::{EbsClient, EbsError, GlBatch, LedgerInfo, OperatingUnitInfo};
 use crate::ledger::fx::{self, EventGroupTotals, FxError};
 use crate::ledger::journal::{Engine, Journal, Proposal, propose_file};
 use crate::ledger::mapping::Mapping;
@@ -45,6 +45,10 @@ struct Book {
     ledgers: BTreeMap<String, LedgerInfo>,
     /// Ledgers read in this run.
     fresh: BTreeSet<String>,
+    /// Every operating unit as last read (kept across runs, like ledgers).
+    units: BTreeMap<String, OperatingUnitInfo>,
+    /// Operating units read in this run.
+    fresh_units: BTreeSet<String>,
     periods: BTreeMap<String, Vec<OpenPeriod>>,
     rates: BTreeMap<RateKey, Option<Decimal>>,
 }
@@ -72,6 +76,7 @@ impl LedgerBook {
     pub fn begin_run(&self) {
         self.with(|b| {
             b.fresh.clear();
+            b.fresh_units.clear();
             b.periods.clear();
             b.rates.clear();
         });
@@ -108,6 +113,34 @@ impl LedgerBook {
             b.ledgers.insert(ledger_id.to_string(), l.clone());
         });
         Ok(l)
+    }
+
+    /// The operating unit as last read (this run or an earlier one), without asking EBS.
+    pub fn known_operating_unit(&self, org_id: &str) -> Option<OperatingUnitInfo> {
+        self.with(|b| b.units.get(org_id).cloned())
+    }
+
+    /// The operating unit (`get_operating_unit`), read once per run.
+    pub async fn operating_unit(
+        &self,
+        client: &EbsClient,
+        org_id: &str,
+    ) -> Result<OperatingUnitInfo, EbsError> {
+        let cached = self.with(|b| {
+            b.fresh_units
+                .contains(org_id)
+                .then(|| b.units.get(org_id).cloned())
+                .flatten()
+        });
+        if let Some(o) = cached {
+            return Ok(o);
+        }
+        let o = client.operating_unit(org_id).await?;
+        self.with(|b| {
+            b.fresh_units.insert(org_id.to_string());
+            b.units.insert(org_id.to_string(), o.clone());
+        });
+        Ok(o)
     }
 
     /// The ledger's open and future-enterable GL periods, read once per run.
@@ -450,6 +483,11 @@ pub async fn settlement_batches(
                 .ledgers
                 .ledger(c, &routing.ledger_id.to_string())
                 .await?;
+            // Only for display (the review names the operating unit): never fails proposing.
+            let org = routing.org_id.to_string();
+            if let Err(e) = ctx.ledgers.operating_unit(c, &org).await {
+                tracing::warn!("operating unit {org}: name not read from EBS: {e}");
+            }
             (
                 Some(ledger),
                 calendar(ctx, c, routing.ledger_id, rec, tz).await?,

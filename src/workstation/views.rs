@@ -194,7 +194,11 @@ impl Inner {
                     ),
                     None => format!("ledger {} ({})", r.ledger_id, r.je_source),
                 },
-                operating_unit: format!("org {}", r.org_id),
+                // The operating unit as EBS names it, once read (HR_OPERATING_UNITS).
+                operating_unit: match self.ctx.ledgers.known_operating_unit(&r.org_id.to_string()) {
+                    Some(o) => format!("{} (org {})", o.name, r.org_id),
+                    None => format!("org {}", r.org_id),
+                },
                 ledger_currency: None,
             },
             None => PostTarget {

@@ -1,6 +1,6 @@
-//! The two read services of the custom package about ledgers and currency: `get_ledger`
-//! (GL_LEDGERS by id) and `get_daily_rate` (GL_DAILY_RATES by currencies, conversion type and
-//! date), plus the test control that loads a daily rate while the simulator runs
+//! The read services of the custom package about ledgers and currency: `get_ledger`
+//! (GL_LEDGERS by id), `get_operating_unit` (HR_OPERATING_UNITS by org id) and
+//! `get_daily_rate` (GL_DAILY_RATES by currencies, conversion type and date), plus the test control that loads a daily rate while the simulator runs
 //! (`POST /_sim/gl/daily_rates`, [`RunningEbsSim::set_daily_rate`]).
 
 use chrono::NaiveDate;
@@ -22,6 +22,7 @@ fn param(p: &Map<String, Value>, k: &str) -> Option<String> {
 pub fn call(w: &World, op: &str, p: &Map<String, Value>) -> Option<Result<Value, Fault>> {
     match op {
         "get_ledger" => Some(get_ledger(w, p)),
+        "get_operating_unit" => Some(get_operating_unit(w, p)),
         "get_daily_rate" => Some(get_daily_rate(w, p)),
         _ => None,
     }
@@ -53,6 +54,27 @@ fn get_ledger(w: &World, p: &Map<String, Value>) -> Result<Value, Fault> {
         "X_SUSPENSE_ALLOWED_FLAG".into(),
         s(if l.suspense_allowed { "Y" } else { "N" }),
     );
+    Ok(output(out))
+}
+
+fn get_operating_unit(w: &World, p: &Map<String, Value>) -> Result<Value, Fault> {
+    let Some(raw) = param(p, "P_ORG_ID") else {
+        return Ok(output_error("P_ORG_ID is required"));
+    };
+    let id: i64 = raw.trim().parse().map_err(|_| {
+        Fault::exec(format!(
+            "ORA-06502: PL/SQL: numeric or value error: P_ORG_ID={raw:?}"
+        ))
+    })?;
+    let Some(o) = w.ou(id) else {
+        return Ok(output_error(&format!("Invalid operating unit {id}")));
+    };
+    let mut out = Map::new();
+    out.insert("X_ORGANIZATION_ID".into(), s(o.org_id));
+    out.insert("X_NAME".into(), s(&o.name));
+    out.insert("X_SET_OF_BOOKS_ID".into(), s(o.ledger_id));
+    // The seed has no short code: the name stands in, as for a ledger's short name.
+    out.insert("X_SHORT_CODE".into(), s(&o.name));
     Ok(output(out))
 }
 

@@ -82,6 +82,7 @@ pub fn operations(a: AliasKey) -> &'static [(&'static str, &'static [&'static st
             ("get_open_periods", &["POST"]),
             ("get_items", &["POST"]),
             ("get_ledger", &["POST"]),
+            ("get_operating_unit", &["POST"]),
             ("get_daily_rate", &["POST"]),
             ("create_cash_receipt", &["POST"]),
             ("apply_receipt", &["POST"]),
