@@ -382,7 +382,7 @@ async fn review(
     let mapping = inner.blocking(move |i| i.review_mapping(&r)).await?;
     let built = inner.build(rec, &mapping, true).await?;
     let r = rec.clone();
-    inner.blocking(move |i| i.detail(&r, built)).await
+    inner.blocking(move |i| i.detail(&r, &mapping, built)).await
 }
 
 async fn external_checks(

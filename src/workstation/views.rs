@@ -299,10 +299,7 @@ impl Inner {
     ) -> Result<Mapping, WorkstationError> {
         let id = &rec.summary.settlement_id;
         let store = &self.ctx.store;
-        let first = store
-            .proposals()?
-            .into_iter()
-            .find(|p| &p.batch.settlement_id == id);
+        let first = store.proposals_for(id)?.into_iter().next();
         Ok(match first {
             Some(p) => match store.mapping(&p.mapping.name, p.mapping.version)? {
                 Some(v) => Mapping::parse(&v.text)?,
@@ -323,16 +320,12 @@ impl Inner {
     pub(super) fn detail(
         &self,
         rec: &SettlementRecord,
+        mapping: &Mapping,
         built: SettlementBatches,
     ) -> Result<SettlementDetail, WorkstationError> {
         let id = &rec.summary.settlement_id;
         let store = &self.ctx.store;
-        let stored = store
-            .proposals()?
-            .into_iter()
-            .filter(|p| &p.batch.settlement_id == id)
-            .collect::<Vec<_>>();
-        let mapping = self.review_mapping(rec)?;
+        let stored = store.proposals_for(id)?;
         let SettlementBatches {
             rows,
             mut proposal,
@@ -394,7 +387,7 @@ impl Inner {
         // the review lists the rows of the selected period, and follows a
         // journal line to its rows
         detail.assign_periods(&index, rec.summary.end);
-        detail.set_group_rules(&mapping, &rec.marketplace_id);
+        detail.set_group_rules(mapping, &rec.marketplace_id);
         if foreign && let batches::Gl::Batches(gl) = &gl {
             detail.accounted = accounted(&detail.proposal.journals, gl);
         }
