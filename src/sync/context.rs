@@ -303,15 +303,3 @@ pub fn contexts_for(config: &Config, route: &RoutingConfig) -> Result<Contexts, 
         ap: header(EbsModule::Ap).map(|header| OuContext { header }),
     })
 }
-
-/// Runs a safe EBS read. It adds no retries of its own: the EBS transport already
-/// retries every `Retry::Safe` call and every login on transient failures with the
-/// client's [`crate::retry::Backoff`], so a loop here would only multiply its attempts.
-/// What reaches the caller has exhausted that budget (or is not transient).
-pub async fn ebs_read<T, F, Fut>(f: F) -> Result<T, crate::ebs::EbsError>
-where
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<T, crate::ebs::EbsError>>,
-{
-    f().await
-}

@@ -396,7 +396,7 @@ async fn auto_post_blocker(
     let route = ctx.routing(&rec.marketplace_id)?;
     let ebs = ctx.ebs_for_ledger(route.ledger_id)?;
     let ledger = route.ledger_id.to_string();
-    let open = super::context::ebs_read(|| ebs.open_periods(&ledger)).await?;
+    let open = ebs.open_periods(&ledger).await?;
     for b in batches {
         let proposal = ctx
             .store
@@ -423,7 +423,7 @@ async fn auto_post_blocker(
             )));
         }
         for line in &journal.lines {
-            let info = super::context::ebs_read(|| ebs.account(&ledger, &line.account)).await?;
+            let info = ebs.account(&ledger, &line.account).await?;
             if let Some(problem) = info.problem_at(journal.accounting_date) {
                 return Ok(Some(format!(
                     "period {}: account {} cannot take the line: {problem}",

@@ -405,9 +405,7 @@ async fn external_checks(
             if invalid.contains(&l.account) {
                 continue;
             }
-            let info = crate::sync::context::ebs_read(|| client.account(&ledger, &l.account))
-                .await
-                .ok()?;
+            let info = client.account(&ledger, &l.account).await.ok()?;
             if let Some(p) = info.problem_at(j.accounting_date) {
                 invalid.insert(format!("{} ({}: {p:?})", l.account, p.ebs_code()));
             }

@@ -37,7 +37,7 @@ pub(super) async fn validate_account(inner: &Arc<Inner>, account: &str) -> Accou
             continue;
         };
         let l = ledger.to_string();
-        match crate::sync::context::ebs_read(|| client.account(&l, account)).await {
+        match client.account(&l, account).await {
             Ok(info) => {
                 // today in the ledger's time zone, like every date of its journals
                 if let Some(p) = info.problem_at(client.today()) {
