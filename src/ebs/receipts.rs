@@ -170,6 +170,32 @@ impl Refusal {
     }
 }
 
+/// What [`EbsClient::look_before_write`] found: there before anything was sent, or there
+/// after the write.
+enum Looked<T> {
+    Existing(T),
+    Written(T),
+}
+
+impl<T> Looked<T> {
+    /// `Created` when written; when it was there already, `Found` if `same`, else a
+    /// `Conflict` described by `differs`.
+    fn ensured(
+        self,
+        same: impl FnOnce(&T) -> bool,
+        differs: impl FnOnce(&T) -> String,
+    ) -> Ensured<T> {
+        match self {
+            Looked::Written(t) => Ensured::Created(t),
+            Looked::Existing(t) if same(&t) => Ensured::Found(t),
+            Looked::Existing(t) => Ensured::Conflict {
+                detail: differs(&t),
+                found: t,
+            },
+        }
+    }
+}
+
 /// Writes tried at most this often (each try preceded by a look in EBS).
 const WRITE_TRIES: usize = 3;
 
@@ -190,6 +216,45 @@ impl EbsClient {
         self.custom(Module::Ar, method, params, retry).await
     }
 
+    /// A write sent once (`Retry::WriteOnce`); returns the id field `id` of its answer.
+    async fn ar_write(&self, method: &str, params: Value, id: &str) -> Result<String, EbsError> {
+        let out = self.ar_custom(method, params, Retry::WriteOnce).await?;
+        str_of(&out, id).ok_or_else(|| EbsError::Decode {
+            path: method.into(),
+            detail: format!("no {id}"),
+        })
+    }
+
+    /// Looks in EBS before every try of a write: what `look` finds is returned as
+    /// `Existing` and nothing is sent; otherwise `write` is sent (again only after an
+    /// unclear, transient failure, at most [`WRITE_TRIES`] times) and what `look` then
+    /// finds is `Written`. `missing` is the error when the write went through but `look`
+    /// still finds nothing.
+    async fn look_before_write<T>(
+        &self,
+        method: &str,
+        mut look: impl AsyncFnMut() -> Result<Option<T>, EbsError>,
+        mut write: impl AsyncFnMut() -> Result<String, EbsError>,
+        missing: impl FnOnce() -> EbsError,
+    ) -> Result<Looked<T>, EbsError> {
+        let mut tries = 0;
+        loop {
+            if let Some(found) = look().await? {
+                return Ok(Looked::Existing(found));
+            }
+            tries += 1;
+            match write().await {
+                Ok(_) => break,
+                Err(e) if e.is_transient() && tries < WRITE_TRIES => {
+                    self.pause(self.cfg.retry.base, method, &e.to_string())
+                        .await?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        look().await?.map(Looked::Written).ok_or_else(missing)
+    }
+
     /// Creates a cash receipt (`create_cash_receipt`); returns the cash receipt id.
     /// Sent once: after an unclear failure use [`Self::ensure_receipt`].
     pub async fn create_cash_receipt(&self, r: &NewReceipt) -> Result<String, EbsError> {
@@ -206,11 +271,7 @@ impl EbsClient {
         if let Some(c) = &r.customer_ref {
             p["P_CUSTOMER_REF"] = json!(c);
         }
-        let out = self.ar_custom(path, p, Retry::WriteOnce).await?;
-        str_of(&out, "X_CASH_RECEIPT_ID").ok_or_else(|| EbsError::Decode {
-            path: path.into(),
-            detail: "no X_CASH_RECEIPT_ID".into(),
-        })
+        self.ar_write(path, p, "X_CASH_RECEIPT_ID").await
     }
 
     /// Applies `amount` of a receipt to a transaction (`apply_receipt`; negative on a credit
@@ -223,25 +284,19 @@ impl EbsClient {
         amount: Decimal,
         apply_date: NaiveDate,
     ) -> Result<String, EbsError> {
-        let path = "apply_receipt";
-        let out = self
-            .ar_custom(
-                path,
-                json!({
-                    "P_RECEIPT_NUMBER": receipt_number,
-                    "P_RECEIPT_METHOD": receipt_method,
-                    "P_TRX_NUMBER": trx_number,
-                    "P_AMOUNT_APPLIED": amount.normalize().to_string(),
-                    "P_APPLY_DATE": apply_date.to_string(),
-                    "P_APPLY_GL_DATE": apply_date.to_string(),
-                }),
-                Retry::WriteOnce,
-            )
-            .await?;
-        str_of(&out, "X_RECEIVABLE_APPLICATION_ID").ok_or_else(|| EbsError::Decode {
-            path: path.into(),
-            detail: "no X_RECEIVABLE_APPLICATION_ID".into(),
-        })
+        self.ar_write(
+            "apply_receipt",
+            json!({
+                "P_RECEIPT_NUMBER": receipt_number,
+                "P_RECEIPT_METHOD": receipt_method,
+                "P_TRX_NUMBER": trx_number,
+                "P_AMOUNT_APPLIED": amount.normalize().to_string(),
+                "P_APPLY_DATE": apply_date.to_string(),
+                "P_APPLY_GL_DATE": apply_date.to_string(),
+            }),
+            "X_RECEIVABLE_APPLICATION_ID",
+        )
+        .await
     }
 
     /// Applies `amount` (positive) of a credit memo to an invoice (`apply_credit_memo`);
@@ -253,24 +308,18 @@ impl EbsClient {
         amount: Decimal,
         apply_date: NaiveDate,
     ) -> Result<String, EbsError> {
-        let path = "apply_credit_memo";
-        let out = self
-            .ar_custom(
-                path,
-                json!({
-                    "P_CM_TRX_NUMBER": cm_trx_number,
-                    "P_INV_TRX_NUMBER": inv_trx_number,
-                    "P_AMOUNT_APPLIED": amount.normalize().to_string(),
-                    "P_APPLY_DATE": apply_date.to_string(),
-                    "P_GL_DATE": apply_date.to_string(),
-                }),
-                Retry::WriteOnce,
-            )
-            .await?;
-        str_of(&out, "X_RECEIVABLE_APPLICATION_ID").ok_or_else(|| EbsError::Decode {
-            path: path.into(),
-            detail: "no X_RECEIVABLE_APPLICATION_ID".into(),
-        })
+        self.ar_write(
+            "apply_credit_memo",
+            json!({
+                "P_CM_TRX_NUMBER": cm_trx_number,
+                "P_INV_TRX_NUMBER": inv_trx_number,
+                "P_AMOUNT_APPLIED": amount.normalize().to_string(),
+                "P_APPLY_DATE": apply_date.to_string(),
+                "P_GL_DATE": apply_date.to_string(),
+            }),
+            "X_RECEIVABLE_APPLICATION_ID",
+        )
+        .await
     }
 
     /// The receipt of this number and method with its applications (`get_receipt`).
@@ -392,60 +441,53 @@ impl EbsClient {
     /// The receipt, created only when EBS does not have it yet. Each try (the first and
     /// every retry after an unclear failure) first looks it up in EBS.
     pub async fn ensure_receipt(&self, r: &NewReceipt) -> Result<Ensured<CashReceipt>, EbsError> {
-        let mut tries = 0;
-        loop {
-            if let Some(found) = self.receipt(&r.receipt_number, &r.receipt_method).await? {
-                let mut diffs = Vec::new();
-                if found.amount != r.amount {
-                    diffs.push(format!("amount {} (wanted {})", found.amount, r.amount));
-                }
-                if !found.currency.eq_ignore_ascii_case(&r.currency) {
-                    diffs.push(format!(
-                        "currency {} (wanted {})",
-                        found.currency, r.currency
-                    ));
-                }
-                if found.receipt_date.is_some_and(|d| d != r.receipt_date) {
-                    diffs.push(format!(
-                        "receipt date {:?} (wanted {})",
-                        found.receipt_date, r.receipt_date
-                    ));
-                }
-                return Ok(if diffs.is_empty() {
-                    Ensured::Found(found)
-                } else {
-                    Ensured::Conflict {
-                        detail: format!(
-                            "receipt {} ({}) exists with {}",
-                            r.receipt_number,
-                            r.receipt_method,
-                            diffs.join(", ")
-                        ),
-                        found,
-                    }
-                });
-            }
-            tries += 1;
-            match self.create_cash_receipt(r).await {
-                Ok(_) => break,
-                Err(e) if e.is_transient() && tries < WRITE_TRIES => {
-                    self.pause(self.cfg.retry.base, "create_cash_receipt", &e.to_string())
-                        .await?;
-                }
-                Err(e) => return Err(e),
-            }
+        let looked = self
+            .look_before_write(
+                "create_cash_receipt",
+                async || self.receipt(&r.receipt_number, &r.receipt_method).await,
+                async || self.create_cash_receipt(r).await,
+                || EbsError::Decode {
+                    path: "get_receipt".into(),
+                    detail: format!(
+                        "receipt {} not found right after its creation",
+                        r.receipt_number
+                    ),
+                },
+            )
+            .await?;
+        let found = match looked {
+            Looked::Written(created) => return Ok(Ensured::Created(created)),
+            Looked::Existing(found) => found,
+        };
+        let mut diffs = Vec::new();
+        if found.amount != r.amount {
+            diffs.push(format!("amount {} (wanted {})", found.amount, r.amount));
         }
-        let created = self
-            .receipt(&r.receipt_number, &r.receipt_method)
-            .await?
-            .ok_or_else(|| EbsError::Decode {
-                path: "get_receipt".into(),
+        if !found.currency.eq_ignore_ascii_case(&r.currency) {
+            diffs.push(format!(
+                "currency {} (wanted {})",
+                found.currency, r.currency
+            ));
+        }
+        if found.receipt_date.is_some_and(|d| d != r.receipt_date) {
+            diffs.push(format!(
+                "receipt date {:?} (wanted {})",
+                found.receipt_date, r.receipt_date
+            ));
+        }
+        Ok(if diffs.is_empty() {
+            Ensured::Found(found)
+        } else {
+            Ensured::Conflict {
                 detail: format!(
-                    "receipt {} not found right after its creation",
-                    r.receipt_number
+                    "receipt {} ({}) exists with {}",
+                    r.receipt_number,
+                    r.receipt_method,
+                    diffs.join(", ")
                 ),
-            })?;
-        Ok(Ensured::Created(created))
+                found,
+            }
+        })
     }
 
     /// The application of a receipt to a transaction, sent only when the receipt has none to
@@ -470,47 +512,37 @@ impl EbsClient {
                 .into_iter()
                 .find(|a| a.trx_number == trx_number))
         };
-        let mut tries = 0;
-        loop {
-            let found = existing(self.receipt(receipt_number, receipt_method).await?)?;
-            if let Some(a) = found {
-                return Ok(if a.amount_applied == amount {
-                    Ensured::Found(a)
-                } else {
-                    Ensured::Conflict {
-                        detail: format!(
-                            "receipt {receipt_number} is applied to {trx_number} with {} (wanted {amount})",
-                            a.amount_applied
-                        ),
-                        found: a,
-                    }
-                });
-            }
-            tries += 1;
-            match self
-                .apply_receipt(
-                    receipt_number,
-                    receipt_method,
-                    trx_number,
-                    amount,
-                    apply_date,
+        let looked = self
+            .look_before_write(
+                "apply_receipt",
+                async || existing(self.receipt(receipt_number, receipt_method).await?),
+                async || {
+                    self.apply_receipt(
+                        receipt_number,
+                        receipt_method,
+                        trx_number,
+                        amount,
+                        apply_date,
+                    )
+                    .await
+                },
+                || EbsError::Decode {
+                    path: "get_receipt".into(),
+                    detail: format!(
+                        "application to {trx_number} not found right after it was made"
+                    ),
+                },
+            )
+            .await?;
+        Ok(looked.ensured(
+            |a| a.amount_applied == amount,
+            |a| {
+                format!(
+                    "receipt {receipt_number} is applied to {trx_number} with {} (wanted {amount})",
+                    a.amount_applied
                 )
-                .await
-            {
-                Ok(_) => break,
-                Err(e) if e.is_transient() && tries < WRITE_TRIES => {
-                    self.pause(self.cfg.retry.base, "apply_receipt", &e.to_string())
-                        .await?;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        existing(self.receipt(receipt_number, receipt_method).await?)?
-            .map(Ensured::Created)
-            .ok_or_else(|| EbsError::Decode {
-                path: "get_receipt".into(),
-                detail: format!("application to {trx_number} not found right after it was made"),
-            })
+            },
+        ))
     }
 
     /// The application of a credit memo to an invoice, sent only when the credit memo has
@@ -544,42 +576,28 @@ impl EbsClient {
                 _ => None,
             }))
         };
-        let mut tries = 0;
-        loop {
-            if let Some(a) = existing(self.ar_transaction(cm_trx_number).await?)? {
-                return Ok(if a.amount_applied == amount {
-                    Ensured::Found(a)
-                } else {
-                    Ensured::Conflict {
-                        detail: format!(
-                            "credit memo {cm_trx_number} is applied to {inv_trx_number} with {} (wanted {amount})",
-                            a.amount_applied
-                        ),
-                        found: a,
-                    }
-                });
-            }
-            tries += 1;
-            match self
-                .apply_credit_memo(cm_trx_number, inv_trx_number, amount, apply_date)
-                .await
-            {
-                Ok(_) => break,
-                Err(e) if e.is_transient() && tries < WRITE_TRIES => {
-                    self.pause(self.cfg.retry.base, "apply_credit_memo", &e.to_string())
-                        .await?;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        existing(self.ar_transaction(cm_trx_number).await?)?
-            .map(Ensured::Created)
-            .ok_or_else(|| EbsError::Decode {
-                path: "get_transaction".into(),
-                detail: format!(
-                    "application of {cm_trx_number} to {inv_trx_number} not found right after it was made"
-                ),
-            })
+        let looked = self
+            .look_before_write(
+                "apply_credit_memo",
+                async || existing(self.ar_transaction(cm_trx_number).await?),
+                async || {
+                    self.apply_credit_memo(cm_trx_number, inv_trx_number, amount, apply_date)
+                        .await
+                },
+                || EbsError::Decode {
+                    path: "get_transaction".into(),
+                    detail: format!(
+                        "application of {cm_trx_number} to {inv_trx_number} not found right after it was made"
+                    ),
+                },
+            )
+            .await?;
+        Ok(looked.ensured(|a| a.amount_applied == amount, |a| {
+            format!(
+                "credit memo {cm_trx_number} is applied to {inv_trx_number} with {} (wanted {amount})",
+                a.amount_applied
+            )
+        }))
     }
 
     fn ar_org_id(&self) -> Result<String, EbsError> {
