@@ -863,8 +863,6 @@ file = "mapping.toml"
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_workstation_says_it_cannot_build_the_batches_without_ebs() {
-    use ml_connector::app::{Effect, Msg};
-    use ml_connector::workstation::{self, BridgeOptions};
     let dir = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     let world = DemoWorld::start(options(dir.path(), false)).await.unwrap();
@@ -886,40 +884,13 @@ async fn the_workstation_says_it_cannot_build_the_batches_without_ebs() {
         };
         *client = Arc::new(EbsClient::new(cfg).unwrap());
     }
-    let engine = PostingEngine::from_context(&ctx);
-    let (msg_tx, mut rx) = tokio::sync::mpsc::channel(256);
-    let (fx, fx_rx) = tokio::sync::mpsc::channel(16);
-    let cancel = tokio_util::sync::CancellationToken::new();
-    let bridge = workstation::spawn(
-        ctx,
-        engine,
-        msg_tx,
-        fx_rx,
-        BridgeOptions {
-            every: None,
-            sync_at_start: false,
-            cancel: cancel.clone(),
-        },
-    );
-    fx.send(Effect::LoadDetail(uk.clone())).await.unwrap();
-    let error = tokio::time::timeout(Duration::from_secs(60), async {
-        loop {
-            match rx.recv().await {
-                Some(Msg::Error(e)) => return e,
-                Some(Msg::DetailLoaded(d)) => panic!("a review without EBS: {:?}", d.summary),
-                Some(_) => {}
-                None => panic!("the bridge stopped"),
-            }
-        }
-    })
-    .await
-    .expect("an answer");
+    let error = match common::review(ctx, &uk).await {
+        Err(e) => e,
+        Ok(d) => panic!("a review without EBS: {:?}", d.summary),
+    };
     assert!(
         error.contains(&uk) && error.contains("cannot build the batches"),
         "{error}"
     );
-    cancel.cancel();
-    drop(fx);
-    let _ = tokio::time::timeout(Duration::from_secs(30), bridge).await;
     world.stop().await;
 }

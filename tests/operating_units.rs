@@ -6,11 +6,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{context, headless_once, options};
+use common::{context, headless_once, options, review};
 use ml_connector::ebs::EbsError;
 use ml_connector::sim::ebs::{self as ebs_sim, EbsSimConfig};
 use ml_connector::sim::world::{self, DemoWorld};
-use ml_connector::sync::posting::PostingEngine;
 
 #[tokio::test]
 async fn get_operating_unit_over_http() {
@@ -74,7 +73,9 @@ async fn the_review_names_the_operating_unit_as_ebs_does() {
         .find(|s| s.marketplace_id == world::US && s.report_status == "DONE")
         .expect("a US settlement")
         .settlement_id;
-    let detail = review(context(&world, data.path()), &us_sid).await;
+    let detail = review(context(&world, data.path()), &us_sid)
+        .await
+        .unwrap_or_else(|e| panic!("review of {us_sid}: {e}"));
     assert_eq!(detail.target.operating_unit, "US Operations (org 204)");
 
     // An operating unit EBS does not know: the review still loads, naming it by id.
@@ -98,49 +99,10 @@ async fn the_review_names_the_operating_unit_as_ebs_does() {
             Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
         }
     }
-    let detail = review(ctx.expect("the store reopens"), &us_sid).await;
+    let detail = review(ctx.expect("the store reopens"), &us_sid)
+        .await
+        .unwrap_or_else(|e| panic!("review of {us_sid}: {e}"));
     assert_eq!(detail.target.operating_unit, "org 999");
     assert!(!detail.batches.is_empty(), "proposing did not fail");
     world.stop().await;
-}
-
-/// The workstation's review of one settlement (a fresh bridge over `ctx`).
-async fn review(
-    ctx: ml_connector::sync::context::SyncContext,
-    sid: &str,
-) -> ml_connector::app::view::SettlementDetail {
-    use ml_connector::app::{Effect, Msg};
-    use ml_connector::workstation::{self, BridgeOptions};
-    let engine = PostingEngine::from_context(&ctx);
-    let (msg_tx, mut rx) = tokio::sync::mpsc::channel(256);
-    let (fx, fx_rx) = tokio::sync::mpsc::channel(16);
-    let cancel = tokio_util::sync::CancellationToken::new();
-    let bridge = workstation::spawn(
-        ctx,
-        engine,
-        msg_tx,
-        fx_rx,
-        BridgeOptions {
-            every: None,
-            sync_at_start: false,
-            cancel: cancel.clone(),
-        },
-    );
-    fx.send(Effect::LoadDetail(sid.to_string())).await.unwrap();
-    let detail = tokio::time::timeout(Duration::from_secs(60), async {
-        loop {
-            match rx.recv().await {
-                Some(Msg::DetailLoaded(d)) => return d,
-                Some(Msg::Error(e)) => panic!("review of {sid}: {e}"),
-                Some(_) => {}
-                None => panic!("the bridge stopped"),
-            }
-        }
-    })
-    .await
-    .expect("an answer");
-    cancel.cancel();
-    drop(fx);
-    let _ = tokio::time::timeout(Duration::from_secs(30), bridge).await;
-    *detail
 }

@@ -66,6 +66,48 @@ pub async fn headless_once(ctx: &SyncContext) -> RunReport {
     .expect("run completes")
 }
 
+/// The workstation's review of one settlement through a fresh bridge over `ctx`: the
+/// detail it loads, or the error it reports instead.
+pub async fn review(
+    ctx: SyncContext,
+    sid: &str,
+) -> Result<Box<ml_connector::app::view::SettlementDetail>, String> {
+    use ml_connector::app::{Effect, Msg};
+    use ml_connector::workstation::{self, BridgeOptions};
+    let engine = PostingEngine::from_context(&ctx);
+    let (msg_tx, mut rx) = tokio::sync::mpsc::channel(256);
+    let (fx, fx_rx) = tokio::sync::mpsc::channel(16);
+    let cancel = CancellationToken::new();
+    let bridge = workstation::spawn(
+        ctx,
+        engine,
+        msg_tx,
+        fx_rx,
+        BridgeOptions {
+            every: None,
+            sync_at_start: false,
+            cancel: cancel.clone(),
+        },
+    );
+    fx.send(Effect::LoadDetail(sid.to_string())).await.unwrap();
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        loop {
+            match rx.recv().await {
+                Some(Msg::DetailLoaded(d)) => return Ok(d),
+                Some(Msg::Error(e)) => return Err(e),
+                Some(_) => {}
+                None => panic!("the bridge stopped"),
+            }
+        }
+    })
+    .await
+    .expect("an answer");
+    cancel.cancel();
+    drop(fx);
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(30), bridge).await;
+    answer
+}
+
 pub fn dec(v: &serde_json::Value) -> Decimal {
     v.as_str().map(|s| s.parse().unwrap()).unwrap_or_default()
 }
