@@ -66,11 +66,6 @@ pub struct SettlementSummaryView {
     pub reserve: Decimal,
 }
 
-/// Row descriptions of the balance a settlement carries in.
-const CARRIED: [&str; 2] = ["Previous Reserve Amount Balance", "Payable to Amazon"];
-/// Row description of the reserve a settlement holds back.
-const RESERVE: &str = "Current Reserve Amount";
-
 impl SettlementSummaryView {
     /// What reached the bank: the total when positive, else nothing.
     pub fn deposited(&self) -> Decimal {
@@ -82,12 +77,14 @@ impl SettlementSummaryView {
     pub fn balances<'a>(
         rows: impl IntoIterator<Item = (&'a str, &'a str, Decimal)>,
     ) -> (Decimal, Decimal) {
+        use crate::ledger::model::{BalanceRow, balance_row};
         let (mut carried, mut reserve) = (Decimal::ZERO, Decimal::ZERO);
         for (tt, desc, amount) in rows {
-            if CARRIED.contains(&desc) || CARRIED.contains(&tt) {
-                carried += amount;
-            } else if desc == RESERVE || tt == RESERVE {
-                reserve += amount;
+            match balance_row(tt, desc) {
+                // A display figure: saturate rather than panic on absurd amounts.
+                Some(BalanceRow::Carried) => carried = carried.saturating_add(amount),
+                Some(BalanceRow::Reserve) => reserve = reserve.saturating_add(amount),
+                None => {}
             }
         }
         (carried, reserve)

@@ -172,3 +172,50 @@ pub struct FileLocale {
     /// Only set when the file has short dates whose order had to be chosen.
     pub day_order: Option<DayOrder>,
 }
+
+/// What a settlement row says about money between settlements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BalanceRow {
+    /// A balance carried in from an earlier settlement: the released reserve ("Previous
+    /// Reserve Amount Balance") or a negative settlement payable to Amazon ("Payable to
+    /// Amazon").
+    Carried,
+    /// Reserve Amazon holds back from this settlement ("Current Reserve Amount").
+    Reserve,
+}
+
+/// The one reading of carried-balance and reserve rows. Amazon names them in the amount
+/// description (V2) or in the transaction type (some files, V1), in any case.
+pub fn balance_row(transaction_type: &str, description: &str) -> Option<BalanceRow> {
+    let named = |name: &str| {
+        transaction_type.trim().eq_ignore_ascii_case(name)
+            || description.trim().eq_ignore_ascii_case(name)
+    };
+    if named("Previous Reserve Amount Balance") || named("Payable to Amazon") {
+        Some(BalanceRow::Carried)
+    } else if named("Current Reserve Amount") {
+        Some(BalanceRow::Reserve)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{BalanceRow, balance_row};
+
+    /// Amazon names balance rows in the description or in the transaction type, in any case.
+    #[test]
+    fn balance_rows_are_read_from_either_field() {
+        assert_eq!(
+            balance_row("other-transaction", "Previous Reserve Amount Balance"),
+            Some(BalanceRow::Carried)
+        );
+        assert_eq!(balance_row("Payable to Amazon", ""), Some(BalanceRow::Carried));
+        assert_eq!(
+            balance_row("other-transaction", " current reserve amount "),
+            Some(BalanceRow::Reserve)
+        );
+        assert_eq!(balance_row("Order", "Principal"), None);
+    }
+}

@@ -102,10 +102,11 @@ impl Inner {
                     .ok()
                     .and_then(|d| {
                         let file = SettlementFile::parse(&d.text, d.charset).ok()?;
-                        let rows: Vec<_> = file.rows().filter_map(Result::ok).collect();
-                        Some(SettlementSummaryView::balances(rows.iter().map(|r| {
-                            (r.transaction_type, r.amount_description, r.amount)
-                        })))
+                        Some(SettlementSummaryView::balances(
+                            file.rows()
+                                .filter_map(Result::ok)
+                                .map(|r| (r.transaction_type, r.amount_description, r.amount)),
+                        ))
                     })
                     .unwrap_or_default();
                 RawFigures {

@@ -150,6 +150,6 @@ pub(crate) fn is_mcf(row: &SettlementRow) -> bool {
 /// The carried balance: what a previous settlement left (released reserve,
 /// or a negative settlement payable to Amazon carried into this one).
 pub(crate) fn is_carried(row: &SettlementRow) -> bool {
-    let d = row.amount_description.trim();
-    eq_ci(d, "Previous Reserve Amount Balance") || eq_ci(d, "Payable to Amazon")
+    crate::ledger::model::balance_row(&row.transaction_type, &row.amount_description)
+        == Some(crate::ledger::model::BalanceRow::Carried)
 }
