@@ -211,7 +211,10 @@ mod tests {
             balance_row("other-transaction", "Previous Reserve Amount Balance"),
             Some(BalanceRow::Carried)
         );
-        assert_eq!(balance_row("Payable to Amazon", ""), Some(BalanceRow::Carried));
+        assert_eq!(
+            balance_row("Payable to Amazon", ""),
+            Some(BalanceRow::Carried)
+        );
         assert_eq!(
             balance_row("other-transaction", " current reserve amount "),
             Some(BalanceRow::Reserve)
